@@ -1,0 +1,182 @@
+"""The `chatbot` command line (also `python -m chatbot`)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from chatbot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
+app.add_typer(db_app, name="db")
+app.add_typer(team_app, name="team")
+console = Console()
+err = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def services_or_exit(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
+    from chatbot.services import build_services
+
+    settings = settings or settings_or_exit()
+    try:
+        return build_services(settings)
+    except OperationalError as exc:
+        err.print(f"[red]Cannot reach the database[/red] (DATABASE_URL): {exc.orig}")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def serve(host: str = "0.0.0.0") -> None:
+    """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT."""
+    from chatbot.db.engine import make_engine
+    from chatbot.db.migrate import upgrade
+    from chatbot.logging_setup import configure_logging
+    from chatbot.web.server import ThroughlineServer
+
+    settings = settings_or_exit()
+    try:
+        settings.require_slack()
+    except SettingsError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    ThroughlineServer(settings, host).run()
+
+
+@app.command()
+def socket() -> None:
+    """Socket Mode: no public URL needed; same listeners."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from chatbot.logging_setup import configure_logging
+    from chatbot.slack.app import build_app
+
+    settings = settings_or_exit()
+    try:
+        settings.require_slack(socket_mode=True)
+    except SettingsError as exc:
+        err.print(f"[red]Configuration error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level)
+    services = services_or_exit(settings)
+    bolt = build_app(services)
+    assert settings.slack_app_token is not None
+    SocketModeHandler(bolt, settings.slack_app_token.get_secret_value()).start()
+
+
+@app.command()
+def scheduler() -> None:
+    """The clock process: digests, check-ins, Jira sync and outbox retries."""
+    from chatbot.logging_setup import configure_logging
+    from chatbot.scheduler import run_scheduler
+
+    settings = settings_or_exit()
+    configure_logging(settings.log_level)
+    run_scheduler(services_or_exit(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations (Alembic)."""
+    from chatbot.db.engine import make_engine
+    from chatbot.db.migrate import upgrade
+
+    settings = settings_or_exit()
+    upgrade(make_engine(settings.database_url), revision)
+    console.print(f"Database at revision {revision}.")
+
+
+@team_app.command("add")
+def team_add(
+    name: str,
+    channel: Annotated[str, typer.Option("--channel", help="Slack channel id, e.g. C0123")],
+    jira_jql: Annotated[str | None, typer.Option("--jira-jql")] = None,
+    jira_project: Annotated[str | None, typer.Option("--jira-project")] = None,
+    tz: Annotated[str | None, typer.Option("--tz")] = None,
+    repo: Annotated[list[str] | None, typer.Option("--repo")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service")] = None,
+) -> None:
+    """Add a team (the same settings /digest setup edits)."""
+    from chatbot.teams.service import TeamError, TeamService
+
+    services = services_or_exit()
+    try:
+        team = TeamService(services.db, services.clock).add(
+            name, channel, jira_jql=jira_jql, jira_project=jira_project,
+            tz=tz or services.settings.tz_default, repos=repo or [], services=service or [])
+    except TeamError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Team [bold]{team.name}[/bold] added (channel {team.channel_id}, tz {team.tz}).")
+
+
+@team_app.command("list")
+def team_list() -> None:
+    """List teams."""
+    from rich.table import Table
+
+    from chatbot.teams.service import TeamService
+
+    services = services_or_exit()
+    table = Table("name", "channel", "tz", "jira", "wip limit")
+    for team in TeamService(services.db, services.clock).all():
+        table.add_row(team.name, team.channel_id, team.tz, team.jira_project or team.jira_jql or "—",
+                      str(team.wip_limit))
+    console.print(table)
+
+
+@team_app.command("set")
+def team_set(
+    name: str,
+    pairs: Annotated[list[str], typer.Argument(help="--key value pairs, e.g. --wip-limit 3")],
+) -> None:
+    """Change team settings: `chatbot team set payments --wip-limit 3 --tz Europe/Berlin`."""
+    from chatbot.teams.service import TeamError, TeamService
+
+    services = services_or_exit()
+    changes = {}
+    it = iter(pairs)
+    for key in it:
+        if not key.startswith("--"):
+            err.print(f"[red]Expected --key value, got {key!r}[/red]")
+            raise typer.Exit(2)
+        value = next(it, None)
+        if value is None:
+            err.print(f"[red]{key} needs a value[/red]")
+            raise typer.Exit(2)
+        changes[key[2:].replace("-", "_")] = value
+    try:
+        team = TeamService(services.db, services.clock).update(name, **changes)
+    except TeamError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Team [bold]{team.name}[/bold] updated: {', '.join(changes)}.")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+team_set_context = {"allow_extra_args": True, "ignore_unknown_options": True}
+team_app.registered_commands[-1].context_settings = team_set_context

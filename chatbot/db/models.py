@@ -1,0 +1,9 @@
+"""Imports every table so SQLModel.metadata (and Alembic) sees the whole schema."""
+
+from sqlmodel import SQLModel
+
+from chatbot.db import core_models  # noqa: F401
+from chatbot.intent import models as intent_models  # noqa: F401
+from chatbot.teams import models as team_models  # noqa: F401
+
+metadata = SQLModel.metadata

@@ -1,0 +1,148 @@
+"""The guided conversation in a thread, as a state machine stored in the database.
+
+An answer is matched to the question it replied to by time: a message written before the
+current question was posted belongs to the previous one (two people answering at once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlmodel import select
+
+from chatbot.clock import Clock
+from chatbot.db.engine import Database
+from chatbot.intent.models import IntentConversation, IntentStatus
+from chatbot.intent.service import IntentFields, IntentService, is_jira_key
+from chatbot.prompts import Prompts
+
+COMMANDS = {"back", "skip", "cancel"}
+
+
+class Step(StrEnum):
+    ASK = "ask"  # post the question for `step`
+    LATE = "late"  # answer added to an earlier question; say so, ask nothing new
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    IGNORED = "ignored"  # duplicate, not a conversation, or already over
+    INVALID = "invalid"  # answer not understood; re-ask with a hint
+
+
+@dataclass
+class Reply:
+    kind: Step
+    conversation_id: int | None = None
+    intent_id: int | None = None
+    step: int = 0
+    question: str = ""
+    notice: str = ""
+    jira_request: str | None = None
+    late_field: str | None = None
+
+
+def _ts_key(ts: str | None) -> float:
+    try:
+        return float(ts or 0)
+    except ValueError:
+        return 0.0
+
+
+class ConversationService:
+    def __init__(self, db: Database, clock: Clock, prompts: Prompts, intents: IntentService) -> None:
+        self.db = db
+        self.clock = clock
+        self.prompts = prompts
+        self.intents = intents
+        self.questions: list[dict[str, str]] = prompts.get("intent.questions")
+
+    def question(self, step: int) -> str:
+        return self.questions[step]["ask"]
+
+    def start(self, intent_id: int, channel_id: str, thread_ts: str) -> Reply:
+        now = self.clock.now()
+        with self.db.session() as s:
+            conv = IntentConversation(intent_id=intent_id, channel_id=channel_id,
+                                      thread_ts=thread_ts, created_at=now, updated_at=now)
+            s.add(conv)
+            s.flush()
+            return Reply(Step.ASK, conv.id, intent_id, 0, self.question(0))
+
+    def asked(self, conversation_id: int, step: int, ts: str) -> None:
+        """Record when the question for `step` was posted (the boundary for late answers)."""
+        with self.db.session() as s:
+            conv = s.exec(select(IntentConversation)
+                          .where(IntentConversation.id == conversation_id).with_for_update()).one()
+            if conv.step == step:
+                conv.asked_ts = ts
+
+    def find(self, channel_id: str, thread_ts: str) -> IntentConversation | None:
+        with self.db.session() as s:
+            return s.exec(select(IntentConversation).where(
+                IntentConversation.channel_id == channel_id,
+                IntentConversation.thread_ts == thread_ts)).first()
+
+    def answer(self, channel_id: str, thread_ts: str, ts: str, user_id: str, text: str) -> Reply:
+        """Apply one thread message; returns what the bot should say next."""
+        now = self.clock.now()
+        word = text.strip().lower()
+        with self.db.session() as s:
+            conv = s.exec(select(IntentConversation).where(
+                IntentConversation.channel_id == channel_id,
+                IntentConversation.thread_ts == thread_ts).with_for_update()).first()
+            if conv is None or conv.state != "active" or ts in conv.answered_ts:
+                return Reply(Step.IGNORED)
+            conv.answered_ts = [*conv.answered_ts, ts][-200:]
+            conv.updated_at = now
+            step = conv.step
+            late = step > 0 and (conv.asked_ts is None or _ts_key(ts) < _ts_key(conv.asked_ts))
+            conv_id, intent_id = conv.id, conv.intent_id
+            if late and word not in COMMANDS:
+                target = self.questions[step - 1]["field"]
+                s.flush()
+            elif word == "cancel":
+                conv.state = "cancelled"
+                target = None
+            elif word == "back":
+                conv.step = max(0, step - 1)
+                conv.asked_ts = None
+                target = None
+            else:
+                target = None
+                field = self.questions[step]["field"]
+                if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.strip().upper()):
+                    return Reply(Step.INVALID, conv_id, intent_id, step, self.question(step),
+                                 notice="Reply with a key like `PAY-123`, `new`, or `skip`.")
+                conv.step = step + 1
+                conv.asked_ts = None
+                if conv.step >= len(self.questions):
+                    conv.state = "finished"
+            new_step, state = conv.step, conv.state
+
+        if late and word not in COMMANDS and target is not None:
+            if target != "jira":
+                self.intents.append(intent_id, user_id, target, text)
+            label = self.questions[step - 1]["label"]
+            return Reply(Step.LATE, conv_id, intent_id, step, late_field=label,
+                         notice=self.prompts.text("intent.late_answer", user=user_id, field=label))
+        if word == "cancel":
+            self.intents.set_status(intent_id, IntentStatus.CANCELLED, user_id)
+            return Reply(Step.CANCELLED, conv_id, intent_id, step)
+        if word == "back":
+            notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
+            return Reply(Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice)
+
+        field = self.questions[step]["field"]
+        jira_request = None
+        if word != "skip":
+            if field == "jira":
+                jira_request = "new" if word == "new" else text.strip().upper()
+            elif field in ("constraints", "checks"):
+                self.intents.edit(intent_id, user_id, **{field: IntentFields.lines(text)})
+            else:
+                self.intents.edit(intent_id, user_id, **{field: text.strip()})
+        if state == "finished":
+            return Reply(Step.FINISHED, conv_id, intent_id, new_step, jira_request=jira_request)
+        notice = self.prompts.text("intent.skipped") if word == "skip" else ""
+        return Reply(Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice,
+                     jira_request=jira_request)

@@ -1,0 +1,355 @@
+"""Intent use cases: drafts, edits with revisions, lifecycle and verified checks.
+
+Nothing here knows about Slack payloads or the Jira client.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from chatbot.clock import Clock
+from chatbot.db.engine import Database
+from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
+
+TITLE_MAX = 200
+OPEN_STATUSES = (
+    IntentStatus.DRAFT,
+    IntentStatus.READY,
+    IntentStatus.LINKED,
+    IntentStatus.IN_PROGRESS,
+    IntentStatus.VERIFIED,
+)
+STARTED_STATUSES = (IntentStatus.IN_PROGRESS, IntentStatus.VERIFIED, IntentStatus.DONE)
+_REF = re.compile(r"^(?:I-|#)?(\d{1,9})$", re.IGNORECASE)
+_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}-\d+$")
+
+
+class IntentError(Exception):
+    """A request the user can fix; the message says how."""
+
+
+@dataclass
+class IntentFields:
+    """The editable content of an intent, as typed by a person."""
+
+    title: str = ""
+    outcome: str = ""
+    why: str = ""
+    constraints: list[str] = field(default_factory=list)
+    checks: list[str] = field(default_factory=list)
+    out_of_scope: str = ""
+
+    @staticmethod
+    def lines(text: str) -> list[str]:
+        """One item per non-empty line, list markers stripped."""
+        items = []
+        for raw in (text or "").splitlines():
+            item = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", raw).strip()
+            if item:
+                items.append(item)
+        return items
+
+
+@dataclass
+class IntentView:
+    intent: Intent
+    checks: list[AcceptanceCheck]
+
+    @property
+    def ref(self) -> str:
+        return intent_ref(self.intent.id)
+
+    @property
+    def verified_count(self) -> int:
+        return sum(1 for c in self.checks if c.verified_at is not None)
+
+    def fields(self) -> IntentFields:
+        i = self.intent
+        return IntentFields(
+            i.title, i.outcome, i.why, list(i.constraints), [c.text for c in self.checks],
+            i.out_of_scope,
+        )
+
+
+def intent_ref(intent_id: int | None) -> str:
+    return f"I-{intent_id}"
+
+
+def parse_ref(ref: str) -> int | None:
+    match = _REF.match(ref.strip())
+    return int(match.group(1)) if match else None
+
+
+def is_jira_key(text: str) -> bool:
+    return bool(_KEY.match(text.strip()))
+
+
+class IntentService:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # --- reading ---------------------------------------------------------------------
+    def get(self, intent_id: int) -> IntentView | None:
+        with self.db.session() as s:
+            intent = s.get(Intent, intent_id)
+            return _view(s, intent) if intent else None
+
+    def find(self, ref: str) -> IntentView | None:
+        """An intent by `I-12`, `12`, `#12` or its Jira key."""
+        intent_id = parse_ref(ref)
+        if intent_id is not None:
+            return self.get(intent_id)
+        if is_jira_key(ref.upper()):
+            with self.db.session() as s:
+                intent = s.exec(
+                    select(Intent).where(Intent.jira_key == ref.strip().upper())
+                    .order_by(col(Intent.id).desc())
+                ).first()
+                return _view(s, intent) if intent else None
+        return None
+
+    def list_open(self, channel_id: str, limit: int = 20) -> list[IntentView]:
+        with self.db.session() as s:
+            intents = s.exec(
+                select(Intent)
+                .where(Intent.channel_id == channel_id, col(Intent.status).in_(OPEN_STATUSES))
+                .order_by(col(Intent.updated_at).desc())
+                .limit(limit)
+            ).all()
+            return [_view(s, i) for i in intents]
+
+    def open_for_user(self, user_id: str, limit: int = 10) -> list[IntentView]:
+        with self.db.session() as s:
+            intents = s.exec(
+                select(Intent)
+                .where(Intent.created_by == user_id, col(Intent.status).in_(OPEN_STATUSES))
+                .order_by(col(Intent.updated_at).desc())
+                .limit(limit)
+            ).all()
+            return [_view(s, i) for i in intents]
+
+    # --- writing ----------------------------------------------------------------------
+    def create(
+        self,
+        fields: IntentFields,
+        channel_id: str,
+        user_id: str,
+        thread_ts: str | None = None,
+        team_id: int | None = None,
+        status: IntentStatus = IntentStatus.DRAFT,
+    ) -> IntentView:
+        title = fields.title.strip()
+        if not title:
+            raise IntentError("An intent needs a title.")
+        if len(title) > TITLE_MAX:
+            raise IntentError(f"A title can be at most {TITLE_MAX} characters.")
+        now = self.clock.now()
+        with self.db.session() as s:
+            intent = Intent(
+                title=title, outcome=fields.outcome, why=fields.why,
+                constraints=list(fields.constraints), out_of_scope=fields.out_of_scope,
+                status=status, channel_id=channel_id, thread_ts=thread_ts, created_by=user_id,
+                created_at=now, updated_at=now, team_id=team_id,
+            )
+            s.add(intent)
+            s.flush()
+            _replace_checks(s, intent, fields.checks)
+            _record_revision(s, intent, user_id, now)
+            s.flush()
+            return _view(s, intent)
+
+    def edit(self, intent_id: int, user_id: str, **changes: Any) -> IntentView:
+        """Apply field changes (title, outcome, why, constraints, checks, out_of_scope)."""
+        now = self.clock.now()
+        with self.db.session() as s:
+            intent = _locked(s, intent_id)
+            changed = False
+            for name in ("title", "outcome", "why", "out_of_scope"):
+                if name in changes and changes[name] is not None and getattr(intent, name) != changes[name]:
+                    setattr(intent, name, changes[name])
+                    changed = True
+            if changes.get("constraints") is not None and list(intent.constraints) != list(changes["constraints"]):
+                intent.constraints = list(changes["constraints"])
+                changed = True
+            if changes.get("checks") is not None:
+                current = [c.text for c in _checks(s, intent.id)]
+                if current != list(changes["checks"]):
+                    _replace_checks(s, intent, changes["checks"])
+                    changed = True
+            if changed:
+                intent.updated_at = now
+                _record_revision(s, intent, user_id, now)
+            s.flush()
+            return _view(s, intent)
+
+    def append(self, intent_id: int, user_id: str, field_name: str, text: str) -> IntentView:
+        """Add to a field without replacing it (a second person answering the same question)."""
+        view = self.get(intent_id)
+        if view is None:
+            raise IntentError("That intent no longer exists.")
+        current = view.fields()
+        if field_name in ("constraints", "checks"):
+            merged = getattr(current, field_name) + IntentFields.lines(text)
+        else:
+            old = getattr(current, field_name)
+            merged = f"{old}\n\n{text}" if old else text
+        return self.edit(intent_id, user_id, **{field_name: merged})
+
+    def set_status(self, intent_id: int, status: IntentStatus, user_id: str) -> IntentView:
+        now = self.clock.now()
+        with self.db.session() as s:
+            intent = _locked(s, intent_id)
+            intent.status = status
+            intent.updated_at = now
+            if status in STARTED_STATUSES and intent.started_at is None:
+                intent.started_at = now
+            if status == IntentStatus.DONE and intent.done_at is None:
+                intent.done_at = now
+            s.flush()
+            return _view(s, intent)
+
+    def save(self, intent_id: int, user_id: str) -> IntentView:
+        view = self.get(intent_id)
+        if view is None:
+            raise IntentError("That intent no longer exists.")
+        if not view.intent.outcome.strip():
+            raise IntentError("Add an outcome before saving (Edit in form).")
+        if not view.checks:
+            raise IntentError("Add at least one acceptance check before saving (Edit in form).")
+        if view.intent.status in (IntentStatus.DRAFT, IntentStatus.CANCELLED):
+            return self.set_status(intent_id, IntentStatus.READY, user_id)
+        return view
+
+    def link(self, intent_id: int, jira_key: str, user_id: str) -> IntentView:
+        now = self.clock.now()
+        with self.db.session() as s:
+            intent = _locked(s, intent_id)
+            intent.jira_key = jira_key.upper()
+            if intent.status in (IntentStatus.DRAFT, IntentStatus.READY):
+                intent.status = IntentStatus.LINKED
+            intent.updated_at = now
+            s.flush()
+            return _view(s, intent)
+
+    def set_card(
+        self, intent_id: int, card_ts: str | None = None, thread_ts: str | None = None
+    ) -> None:
+        with self.db.session() as s:
+            intent = _locked(s, intent_id)
+            if card_ts:
+                intent.card_ts = card_ts
+            if thread_ts and not intent.thread_ts:
+                intent.thread_ts = thread_ts
+
+    def set_privacy(self, intent_id: int, is_private: bool) -> None:
+        with self.db.session() as s:
+            intent = _locked(s, intent_id)
+            intent.channel_is_private = is_private
+
+    def verify_check(self, check_id: int, user_id: str) -> IntentView:
+        """Tick one check as verified (who, when); all verified moves a started intent on."""
+        now = self.clock.now()
+        with self.db.session() as s:
+            check = s.exec(
+                select(AcceptanceCheck).where(AcceptanceCheck.id == check_id).with_for_update()
+            ).first()
+            if check is None:
+                raise IntentError("That check was replaced by a later edit; open the card again.")
+            if check.verified_at is None:
+                check.verified_by = user_id
+                check.verified_at = now
+            intent = _locked(s, check.intent_id)
+            intent.updated_at = now
+            s.flush()
+            checks = _checks(s, intent.id)
+            if intent.status == IntentStatus.IN_PROGRESS and all(c.verified_at for c in checks):
+                intent.status = IntentStatus.VERIFIED
+            return _view(s, intent)
+
+    def unverify_check(self, check_id: int, user_id: str) -> IntentView:
+        with self.db.session() as s:
+            check = s.get(AcceptanceCheck, check_id)
+            if check is None:
+                raise IntentError("That check was replaced by a later edit; open the card again.")
+            check.verified_by = None
+            check.verified_at = None
+            intent = _locked(s, check.intent_id)
+            if intent.status == IntentStatus.VERIFIED:
+                intent.status = IntentStatus.IN_PROGRESS
+            s.flush()
+            return _view(s, intent)
+
+    def revisions(self, intent_id: int) -> list[IntentRevision]:
+        with self.db.session() as s:
+            return list(
+                s.exec(
+                    select(IntentRevision)
+                    .where(IntentRevision.intent_id == intent_id)
+                    .order_by(col(IntentRevision.number))
+                ).all()
+            )
+
+    def late_revisions_between(self, start: datetime, end: datetime) -> list[IntentRevision]:
+        with self.db.session() as s:
+            return list(
+                s.exec(
+                    select(IntentRevision).where(
+                        IntentRevision.late == True,  # noqa: E712
+                        IntentRevision.created_at >= start,
+                        IntentRevision.created_at < end,
+                    )
+                ).all()
+            )
+
+
+def _locked(s: Session, intent_id: int | None) -> Intent:
+    intent = s.exec(select(Intent).where(Intent.id == intent_id).with_for_update()).first()
+    if intent is None:
+        raise IntentError("That intent no longer exists.")
+    return intent
+
+
+def _checks(s: Session, intent_id: int | None) -> list[AcceptanceCheck]:
+    return list(
+        s.exec(
+            select(AcceptanceCheck)
+            .where(AcceptanceCheck.intent_id == intent_id)
+            .order_by(col(AcceptanceCheck.position))
+        ).all()
+    )
+
+
+def _view(s: Session, intent: Intent) -> IntentView:
+    return IntentView(intent=intent, checks=_checks(s, intent.id))
+
+
+def _replace_checks(s: Session, intent: Intent, texts: list[str]) -> None:
+    """Keep the verification of checks whose text did not change."""
+    existing = {c.text: c for c in _checks(s, intent.id)}
+    for position, text in enumerate(texts):
+        old = existing.pop(text, None)
+        if old is not None:
+            old.position = position
+        else:
+            s.add(AcceptanceCheck(intent_id=intent.id or 0, position=position, text=text))
+    for stale in existing.values():
+        s.delete(stale)
+    s.flush()
+
+
+def _record_revision(s: Session, intent: Intent, user_id: str, now: datetime) -> None:
+    intent.revision = (intent.revision or 0) + 1
+    late = intent.started_at is not None or intent.status in STARTED_STATUSES
+    snapshot = {
+        "title": intent.title, "outcome": intent.outcome, "why": intent.why,
+        "constraints": list(intent.constraints), "out_of_scope": intent.out_of_scope,
+        "checks": [c.text for c in _checks(s, intent.id)], "status": str(intent.status),
+    }
+    s.add(IntentRevision(intent_id=intent.id or 0, number=intent.revision, author=user_id,
+                         created_at=now, late=late, snapshot=snapshot))

@@ -1,0 +1,56 @@
+"""The clock process: APScheduler running jobs that domains register.
+
+Every job is idempotent in the database, so a second clock process does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from chatbot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    seconds: int
+    run: Callable[[Services], object]
+
+
+def jobs_for(services: Services) -> list[Job]:
+    """Periodic jobs; each domain adds its own (outbox, Jira sync, digests, check-ins)."""
+    found: list[Job] = []
+    for provider in services.extras.get("job_providers", []):
+        found += provider(services)
+    try:
+        from chatbot.outbox.jobs import outbox_jobs
+    except ImportError:
+        pass
+    else:
+        found += outbox_jobs(services)
+    return found
+
+
+def run_scheduler(services: Services) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    for job in jobs_for(services):
+        scheduler.add_job(_guarded(job, services), "interval", seconds=job.seconds, id=job.name,
+                          max_instances=1, coalesce=True, misfire_grace_time=job.seconds)
+        log.info("scheduled %s every %ss", job.name, job.seconds)
+    scheduler.start()
+
+
+def _guarded(job: Job, services: Services) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run(services)
+        except Exception:
+            log.exception("job %s failed; it runs again at its next tick", job.name)
+
+    return run

@@ -1,0 +1,169 @@
+"""Buttons on intent cards, the checks modal and App Home."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from chatbot.intent.models import IntentStatus
+from chatbot.intent.service import IntentError, IntentView
+from chatbot.services import Services
+from chatbot.slack.blocks.intent import checks_page, intent_form
+from chatbot.slack.intent_flow import IntentFlow, intent_flow
+from chatbot.slack.post import ephemeral
+
+log = logging.getLogger(__name__)
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str]:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    return channel, body["user"]["id"]
+
+
+def _value(body: dict[str, Any]) -> str:
+    action = body["actions"][0]
+    return str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
+
+
+def register(app: App, services: Services) -> None:
+    flow = intent_flow(services)
+
+    def load(client: WebClient, body: dict[str, Any], intent_id: str) -> IntentView | None:
+        channel, user = _where(body)
+        view = flow.intents.get(int(intent_id)) if intent_id.isdigit() else None
+        if view is None:
+            ephemeral(client, channel or user, user, flow.msg("intent_not_found", ref=intent_id))
+        return view
+
+    def after_change(client: WebClient, body: dict[str, Any], view: IntentView) -> None:
+        flow.refresh_card(client, view)
+        container = body.get("container") or {}
+        if container.get("type") == "view":
+            return
+        if container.get("is_ephemeral") or view.intent.card_ts is None:
+            channel, user = _where(body)
+            flow.show(client, view, channel, user, None)
+
+    @app.action("intent_save")
+    def save(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = load(client, body, _value(body))
+        if view is None:
+            return
+        channel, user = _where(body)
+        try:
+            view = flow.intents.save(view.intent.id, user)
+        except IntentError as exc:
+            ephemeral(client, channel, user, str(exc))
+            return
+        if not view.intent.card_ts:
+            flow.post_card(client, view, thread_ts=view.intent.thread_ts)
+        else:
+            flow.refresh_card(client, view)
+        ephemeral(client, channel, user, flow.msg("saved", intent_ref=view.ref))
+
+    @app.action("intent_edit")
+    def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = load(client, body, _value(body))
+        if view is not None:
+            client.views_open(trigger_id=body["trigger_id"],
+                              view=intent_form(view.fields(), view.intent.channel_id, view.intent.id))
+
+    @app.action("intent_verify_check")
+    def verify(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        channel, user = _where(body)
+        value = _value(body)
+        try:
+            view = flow.intents.verify_check(int(value), user)
+        except (IntentError, ValueError) as exc:
+            ephemeral(client, channel or user, user, str(exc))
+            return
+        flow.refresh_card(client, view)
+        container = body.get("container") or {}
+        if container.get("type") == "view" and body.get("view", {}).get("type") == "modal":
+            page = int(json.loads(body["view"].get("private_metadata") or "{}").get("page", 0))
+            client.views_update(view_id=body["view"]["id"], view=checks_page(view, page, flow.jira_url))
+        elif container.get("type") == "view":
+            _republish_home(flow, client, user)
+        elif container.get("is_ephemeral"):
+            flow.show(client, view, channel, user, None)
+
+    @app.action("intent_all_checks")
+    def all_checks(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = load(client, body, _value(body))
+        if view is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=checks_page(view, 0, flow.jira_url))
+
+    @app.action("intent_checks_page")
+    def checks_next(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        intent_id, _, page = _value(body).partition(":")
+        view = load(client, body, intent_id)
+        if view is not None:
+            client.views_update(view_id=body["view"]["id"],
+                                view=checks_page(view, int(page or 0), flow.jira_url))
+
+    @app.action("intent_set_status")
+    def set_status(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        intent_id, _, status = _value(body).partition(":")
+        view = load(client, body, intent_id)
+        if view is None:
+            return
+        _channel, user = _where(body)
+        view = flow.intents.set_status(view.intent.id, IntentStatus(status), user)
+        after_change(client, body, view)
+
+    @app.action("intent_show")
+    def show(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = load(client, body, _value(body))
+        if view is None:
+            return
+        channel, user = _where(body)
+        flow.show(client, view, channel or view.intent.channel_id, user, None)
+
+    @app.action("intent_jira_create")
+    @app.action("intent_jira_link")
+    def jira_buttons(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        view = load(client, body, _value(body))
+        if view is None:
+            return
+        channel, user = _where(body)
+        handler = services.extras.get("jira_button")
+        if services.jira is None or handler is None:
+            ephemeral(client, channel or user, user, flow.msg("jira_not_configured"))
+            return
+        handler(client, body, view)
+
+    @app.action("home_new_intent")
+    def home_new(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        client.views_open(trigger_id=body["trigger_id"], view=intent_form())
+
+    @app.action("home_setup")
+    def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        handler = services.extras.get("setup_button")
+        if handler is not None:
+            handler(client, body)
+            return
+        _channel, user = _where(body)
+        ephemeral(client, user, user, "Team settings are edited with `chatbot team set` for now; "
+                  "`/digest setup` arrives with the weekly digest.")
+
+
+def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:
+    from chatbot.slack.blocks.home import home_view
+
+    sections = flow.services.extras.get("home_sections", [])
+    client.views_publish(user_id=user, view=home_view(flow.intents.open_for_user(user),
+                                                      [fn(user) for fn in sections], flow.jira_url))

@@ -1,0 +1,37 @@
+"""The Bolt app: one per process, listeners registered surface by surface."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+
+from chatbot.services import Services
+from chatbot.slack import actions, commands, events, shortcuts, views
+from chatbot.slack.executor import TrackedExecutor
+
+log = logging.getLogger(__name__)
+
+
+def build_app(services: Services, executor: TrackedExecutor | None = None) -> App:
+    settings = services.settings
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = App(
+        token=token,
+        signing_secret=secret,
+        client=services.slack,
+        # auth.test runs on the first request instead, so a start never waits on Slack.
+        token_verification_enabled=False,
+        process_before_response=False,
+        listener_executor=executor or TrackedExecutor(max_workers=settings.web_threads),
+        logger=logging.getLogger("chatbot.bolt"),
+    )
+    for surface in (commands, views, actions, events, shortcuts):
+        surface.register(app, services)
+
+    @app.error
+    def _on_error(error: Exception, body: dict, logger: logging.Logger) -> None:
+        logger.exception("listener failed: %s", type(error).__name__)
+
+    return app

@@ -1,0 +1,12 @@
+"""Slack commands, one module per domain; each has register(app, services)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from chatbot.services import Services
+from chatbot.slack.commands import intent
+
+
+def register(app: App, services: Services) -> None:
+    intent.register(app, services)

@@ -1,0 +1,88 @@
+"""The intent form's submission: inline errors for blocking problems, else save and post."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from chatbot.intent.service import TITLE_MAX, IntentError, IntentFields
+from chatbot.services import Services
+from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.post import ephemeral
+from chatbot.slack.text import escape, truncate
+
+
+def _read(values: dict[str, Any], block_id: str) -> str | None:
+    """The typed value of one input, or None when the block was not in the form."""
+    if block_id not in values:
+        return None
+    element = values[block_id].get("value") or {}
+    value = element.get("value")
+    if value is None:
+        value = element.get("selected_conversation")
+    return (value or "").strip()
+
+
+def register(app: App, services: Services) -> None:
+    flow = intent_flow(services)
+
+    @app.view("intent_form")
+    def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+        values = view["state"]["values"]
+        meta = json.loads(view.get("private_metadata") or "{}")
+        kept = set(meta.get("kept") or [])
+        title, outcome, checks = _read(values, "title"), _read(values, "outcome"), _read(values, "checks")
+        errors: dict[str, str] = {}
+        if title is not None and not title:
+            errors["title"] = "Give the intent a title."
+        elif title is not None and len(title) > TITLE_MAX:
+            errors["title"] = f"At most {TITLE_MAX} characters."
+        if outcome is not None and "outcome" not in kept and not outcome:
+            errors["outcome"] = "Say what should be true when this is done: “<who> can <do what> so that <benefit>”."
+        if checks is not None and "checks" not in kept and not IntentFields.lines(checks):
+            errors["checks"] = "Add at least one acceptance check: “When <action>, then <observable result>”."
+        if errors:
+            # The modal stays open with everything typed still in it.
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        user = body["user"]["id"]
+        channel = meta.get("channel") or _read(values, "channel") or user
+        changes: dict[str, Any] = {
+            "title": title,
+            "outcome": outcome,
+            "why": _read(values, "why"),
+            "out_of_scope": _read(values, "out_of_scope"),
+        }
+        if _read(values, "constraints") is not None:
+            changes["constraints"] = IntentFields.lines(_read(values, "constraints") or "")
+        if checks is not None:
+            changes["checks"] = IntentFields.lines(checks)
+        try:
+            if meta.get("intent_id"):
+                result = flow.intents.edit(int(meta["intent_id"]), user, **changes)
+                flow.refresh_card(client, result)
+                if not result.intent.card_ts:
+                    flow.post_card(client, result, thread_ts=result.intent.thread_ts)
+                return
+            fields = IntentFields(
+                title=title or "", outcome=outcome or "", why=changes["why"] or "",
+                constraints=changes.get("constraints") or [], checks=changes.get("checks") or [],
+                out_of_scope=changes["out_of_scope"] or "")
+            result = flow.intents.create(fields, channel, user)
+        except IntentError as exc:
+            ephemeral(client, user, user, f"{exc} Your title: “{escape(truncate(title or '', 500))}”")
+            return
+        posted = flow.post_card(client, result)
+        if not posted.ok:
+            # Saved already; tell the author where it is and how to get it posted.
+            if posted.error in ("not_in_channel", "channel_not_found"):
+                flow.not_in_channel(client, channel, user, "", None)
+                client.chat_postMessage(channel=user, text=f"Saved as {result.ref}: {escape(result.intent.title)}. "
+                                        f"Invite me to <#{channel}> and run `/intent show {result.ref}` there.")
+            else:
+                ephemeral(client, channel, user, flow.msg("slack_error", error=posted.error,
+                                                           intent_ref=result.ref))

@@ -1,0 +1,43 @@
+"""A team: the unit the digest, Jira project and settings belong to."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from chatbot.db.types import UTCDateTime
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "team"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True, index=True)
+    channel_id: str = Field(max_length=32, index=True)
+    jira_project: str | None = Field(default=None, max_length=32)
+    jira_jql: str | None = Field(default=None, max_length=2000)
+    jira_issue_type: str = Field(default="Story", max_length=64)
+    tz: str = Field(default="UTC", max_length=64)
+    digest_weekday: int = Field(default=0)  # Monday = 0
+    digest_time: str = Field(default="09:00", max_length=5)
+    wip_limit: int = Field(default=2)
+    orchestrators: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    senior_engineers: list[str] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    leaders: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    admins: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    baseline_week: str | None = Field(default=None, max_length=8)
+    repos: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    decision_reaction: str = Field(default="memo", max_length=64)
+    escape_rule: dict[str, Any] = Field(
+        default_factory=lambda: {"label": "escaped"}, sa_column=Column(JSON, nullable=False)
+    )
+    status_overrides: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,42 @@
+"""`chatbot serve`: the WSGI app behind gunicorn (threaded workers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from chatbot.settings import Settings
+
+
+class ThroughlineServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, host: str = "0.0.0.0") -> None:
+        self.settings = settings
+        self.host = host
+        super().__init__()
+
+    def load_config(self) -> None:
+        cfg: dict[str, Any] = {
+            "bind": f"{self.host}:{self.settings.port}",
+            "workers": self.settings.web_concurrency,
+            "worker_class": "gthread",
+            "threads": self.settings.web_threads,
+            "timeout": 30,
+            "graceful_timeout": 20,
+            "keepalive": 5,
+            "loglevel": self.settings.log_level.lower(),
+            "accesslog": None,
+        }
+        for key, value in cfg.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built inside each worker: a database pool must never cross a fork.
+        from chatbot.logging_setup import configure_logging
+        from chatbot.services import build_services
+        from chatbot.web.wsgi import build_web
+
+        configure_logging(self.settings.log_level)
+        services = build_services(self.settings, migrate=False)
+        router, _app = build_web(services)
+        return router

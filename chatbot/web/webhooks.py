@@ -1,0 +1,10 @@
+"""HTTP endpoints other than Slack's; each domain adds its own here."""
+
+from __future__ import annotations
+
+from chatbot.services import Services
+from chatbot.web.routes import Router
+
+
+def register(router: Router, services: Services) -> None:
+    """Domains register their webhooks (Jira, GitHub, deploy) and the context pack here."""

@@ -1,0 +1,19 @@
+"""Builds the whole WSGI application from settings: what `chatbot serve` runs."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from chatbot.services import Services
+from chatbot.slack.app import build_app
+from chatbot.slack.executor import TrackedExecutor
+from chatbot.web.routes import Router
+
+
+def build_web(services: Services, executor: TrackedExecutor | None = None) -> tuple[Router, App]:
+    app = build_app(services, executor)
+    router = Router(app)
+    from chatbot.web import webhooks
+
+    webhooks.register(router, services)
+    return router, app

@@ -1,0 +1,148 @@
+"""Shared fixtures: both databases, the fake Slack API and the real app served over HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from chatbot.clock import FrozenClock
+from chatbot.db.engine import Database, make_engine
+from chatbot.db.migrate import upgrade
+from chatbot.db.models import metadata
+from chatbot.services import Services, build_services
+from chatbot.settings import Settings
+from chatbot.slack.executor import TrackedExecutor
+from chatbot.web.wsgi import build_web
+from tests.fakes.slack_api import FakeSlack, FakeSlackServer
+from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver
+
+PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+FROZEN_AT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+
+
+def _pg_schema_url() -> tuple[str, str]:
+    schema = f"t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}?options=-csearch_path%3D{schema}", schema
+
+
+@pytest.fixture(scope="session")
+def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[str, Engine]]]:
+    engines: dict[str, tuple[str, Engine]] = {}
+    sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    engines["sqlite"] = (sqlite_url, make_engine(sqlite_url))
+    pg_url, schema = _pg_schema_url()
+    engines["postgresql"] = (pg_url, make_engine(pg_url))
+    for _url, engine in engines.values():
+        upgrade(engine)
+    yield engines
+    for _url, engine in engines.values():
+        engine.dispose()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def _empty(engine: Engine) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_seq(conn) else None
+
+
+def _has_seq(conn: Any) -> bool:
+    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, _engines: dict[str, tuple[str, Engine]]) -> str:
+    url, engine = _engines[request.param]
+    _empty(engine)
+    return url
+
+
+@pytest.fixture
+def db(db_url: str, _engines: dict[str, tuple[str, Engine]]) -> Database:
+    for url, engine in _engines.values():
+        if url == db_url:
+            return Database(engine)
+    raise AssertionError("unknown db")
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(FROZEN_AT)
+
+
+@pytest.fixture(scope="session")
+def slack_server() -> Iterator[FakeSlackServer]:
+    with FakeSlackServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_slack(slack_server: FakeSlackServer) -> FakeSlack:
+    slack_server.fake.reset()
+    return slack_server.fake
+
+
+def make_settings(db_url: str, slack_api_url: str, **extra: Any) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        slack_bot_token="xoxb-test-token",
+        slack_signing_secret=SIGNING_SECRET,
+        slack_api_url=slack_api_url,
+        database_url=db_url,
+        **extra,
+    )
+
+
+@dataclass
+class Bot:
+    services: Services
+    slack: SlackDriver
+    fake: FakeSlack
+    executor: TrackedExecutor
+    server: AppServer
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until all work started after acks has finished."""
+        assert self.executor.wait_idle(timeout), "listener work did not finish"
+
+
+@pytest.fixture
+def bot_settings() -> dict[str, Any]:
+    """Tests override this to add settings (Jira URL, tokens, ...)."""
+    return {}
+
+
+@pytest.fixture
+def bot(db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock: FrozenClock,
+        bot_settings: dict[str, Any]) -> Iterator[Bot]:
+    settings = make_settings(db_url, slack_server.api_url, **bot_settings)
+    services = build_services(settings, clock=clock, migrate=False)
+    executor = TrackedExecutor(max_workers=8)
+    router, _app = build_web(services, executor)
+    server = AppServer(router)
+    driver = SlackDriver(server.url, slack_server.response_url("cmd"))
+    try:
+        yield Bot(services, driver, fake_slack, executor, server)
+    finally:
+        executor.wait_idle(10)
+        server.close()
+        executor.shutdown(wait=True)
+        services.db.engine.dispose()

@@ -1,0 +1,272 @@
+"""A local fake of the Slack Web API: records every call and answers like Slack does.
+
+It validates blocks and views against Block Kit limits (`invalid_blocks`), answers
+`not_in_channel` for channels the bot was not invited to, and `ratelimited` with a
+`Retry-After` header when told to. Used by tests and benchmarks through `SLACK_API_URL`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from chatbot.slack.blockkit import message_problems, view_problems
+
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+TEAM_ID = "T0TEST001"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str | None
+    ok: bool
+    response: dict[str, Any]
+
+
+@dataclass
+class _Failure:
+    error: str
+    times: int
+    retry_after: int | None = None
+    status: int = 200
+
+
+@dataclass
+class FakeSlack:
+    """State of the fake workspace. Thread-safe; tests read `calls` and wait on conditions."""
+
+    calls: list[Call] = field(default_factory=list)
+    not_member: set[str] = field(default_factory=set)
+    private_channels: set[str] = field(default_factory=set)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: dict[str, bytes] = field(default_factory=dict)
+    _failures: dict[str, list[_Failure]] = field(default_factory=dict)
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _ts: Any = field(default_factory=lambda: itertools.count(1))
+    base_url: str = ""
+
+    # --- scripting -------------------------------------------------------------
+    def fail_next(
+        self, method: str, error: str, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        status = 429 if error == "ratelimited" else 200
+        self._failures.setdefault(method, []).append(_Failure(error, times, retry_after, status))
+
+    def add_message(self, channel: str, ts: str, text: str, **extra: Any) -> None:
+        self.messages[(channel, ts)] = {"type": "message", "ts": ts, "text": text, **extra}
+
+    # --- reading ------------------------------------------------------------------
+    def of(self, method: str, ok: bool | None = None) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method and (ok is None or c.ok == ok)]
+
+    def wait_for(
+        self,
+        method: str,
+        where: Callable[[Call], bool] = lambda c: True,
+        count: int = 1,
+        timeout: float = 5.0,
+    ) -> list[Call]:
+        """Block until `count` matching calls were recorded (event-driven, not a sleep)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [c for c in self.calls if c.method == method and where(c)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(f"expected {count} {method} call(s); saw {seen}")
+                self._cond.wait(remaining)
+
+    def reset(self) -> None:
+        with self._cond:
+            self.calls.clear()
+            self._failures.clear()
+            self.not_member.clear()
+
+    # --- answering ------------------------------------------------------------------
+    def next_ts(self) -> str:
+        return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+
+    def handle(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+        headers: dict[str, str] = {}
+        failures = self._failures.get(method) or []
+        if failures:
+            failure = failures[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                failures.pop(0)
+            if failure.retry_after is not None:
+                headers["Retry-After"] = str(failure.retry_after)
+            body = {"ok": False, "error": failure.error}
+            self._record(method, params, token, body)
+            return failure.status, body, headers
+        if method.startswith("respond/"):
+            body = self._respond(method, params)
+        else:
+            body = self._answer(method, params)
+        self._record(method, params, token, body)
+        return 200, body, headers
+
+    def _record(self, method: str, params: dict[str, Any], token: str | None, body: dict[str, Any]) -> None:
+        with self._cond:
+            self.calls.append(Call(method, params, token, bool(body.get("ok")), body))
+            self._cond.notify_all()
+
+    def _respond(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        problems = message_problems(params.get("text"), _blocks(params))
+        if problems:
+            return {"ok": False, "error": "invalid_blocks", "errors": problems}
+        return {"ok": True}
+
+    def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "throughline",
+                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        channel = p.get("channel")
+        if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
+            if channel in self.not_member:
+                return {"ok": False, "error": "not_in_channel"}
+            problems = message_problems(p.get("text"), _blocks(p))
+            if problems:
+                return {"ok": False, "error": "invalid_blocks", "errors": problems}
+            if method == "chat.postEphemeral":
+                return {"ok": True, "message_ts": self.next_ts()}
+            ts = p.get("ts") if method == "chat.update" else self.next_ts()
+            msg = {"type": "message", "ts": ts, "text": p.get("text", ""), "user": BOT_USER_ID,
+                   "bot_id": BOT_ID, "blocks": _blocks(p) or []}
+            if p.get("thread_ts"):
+                msg["thread_ts"] = p["thread_ts"]
+            self.messages[(channel, ts)] = msg
+            return {"ok": True, "channel": channel, "ts": ts, "message": msg}
+        if method == "chat.delete":
+            return {"ok": True, "channel": channel, "ts": p.get("ts")}
+        if method == "chat.getPermalink":
+            ts = str(p.get("message_ts", "")).replace(".", "")
+            return {"ok": True, "channel": channel,
+                    "permalink": f"https://test.slack.com/archives/{channel}/p{ts}"}
+        if method in {"views.open", "views.push", "views.update", "views.publish"}:
+            view = p.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            problems = view_problems(view or {})
+            if problems:
+                return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+            return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **(view or {})}}
+        if method == "conversations.info":
+            if channel in self.not_member and channel in self.private_channels:
+                return {"ok": False, "error": "channel_not_found"}
+            is_private = channel in self.private_channels or str(channel).startswith("D")
+            return {"ok": True, "channel": {"id": channel, "name": f"name-{channel}",
+                    "is_private": is_private, "is_im": str(channel).startswith("D"),
+                    "is_member": channel not in self.not_member}}
+        if method in {"conversations.history", "conversations.replies"}:
+            if channel in self.not_member:
+                return {"ok": False, "error": "not_in_channel"}
+            ts = p.get("latest") or p.get("ts")
+            msg = self.messages.get((channel, ts))
+            return {"ok": True, "messages": [msg] if msg else [], "has_more": False}
+        if method == "conversations.join":
+            self.not_member.discard(channel)
+            return {"ok": True, "channel": {"id": channel}}
+        if method == "users.info":
+            user = p.get("user")
+            return {"ok": True, "user": {"id": user, "name": f"user-{user}", "tz": "UTC",
+                    "real_name": f"User {user}", "is_admin": False}}
+        if method == "files.getUploadURLExternal":
+            file_id = "F" + self.next_ts().replace(".", "")
+            self.files[file_id] = {"filename": p.get("filename"), "length": p.get("length")}
+            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = p.get("files")
+            if isinstance(files, str):
+                files = json.loads(files)
+            if channel in self.not_member:
+                return {"ok": False, "error": "not_in_channel"}
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files or []]}
+        if method in {"reactions.add", "chat.scheduleMessage", "conversations.open"}:
+            return {"ok": True, "channel": {"id": "D" + str(p.get("users", "X"))[:10]}}
+        return {"ok": False, "error": "unknown_method"}
+
+
+def _blocks(p: dict[str, Any]) -> list[dict[str, Any]] | None:
+    blocks = p.get("blocks")
+    if isinstance(blocks, str):
+        blocks = json.loads(blocks)
+    return blocks
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeSlack
+
+    def log_message(self, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        path = urlparse(self.path).path
+        if path.startswith("/upload/"):
+            self.fake.uploads[path.rsplit("/", 1)[-1]] = raw
+            self._send(200, {"ok": True}, {}, plain=True)
+            return
+        method = path.removeprefix("/api/").strip("/")
+        ctype = self.headers.get("Content-Type", "")
+        params: dict[str, Any]
+        if "json" in ctype:
+            params = json.loads(raw or b"{}")
+        else:
+            params = {k: v[0] for k, v in parse_qs(raw.decode()).items()}
+        auth = self.headers.get("Authorization", "")
+        token = auth.removeprefix("Bearer ") or params.get("token")
+        status, body, headers = self.fake.handle(method, params, token)
+        self._send(status, body, headers)
+
+    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], plain: bool = False) -> None:
+        data = b"OK" if plain else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain" if plain else "application/json")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class FakeSlackServer:
+    """Runs FakeSlack on 127.0.0.1 on a free port; `api_url` goes into SLACK_API_URL."""
+
+    def __init__(self) -> None:
+        self.fake = FakeSlack()
+        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        host, port = self._server.server_address[:2]
+        self.root = f"http://{host}:{port}/"
+        self.api_url = self.root + "api/"
+        self.fake.base_url = self.root
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def response_url(self, name: str = "1") -> str:
+        return f"{self.root}api/respond/{name}"
+
+    def __enter__(self) -> FakeSlackServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,45 @@
+"""The guided conversation, driven over signed HTTP against the fake Slack API."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from chatbot.intent.models import Intent, IntentConversation
+from tests.conftest import Bot
+
+
+def _root(bot: Bot) -> str:
+    call = bot.fake.wait_for("chat.postMessage", lambda c: "Drafting intent" in c.params.get("text", ""))[0]
+    return call.response["ts"]
+
+
+def _answer(bot: Bot, root: str, text: str, user: str = "U2", **kw: object) -> None:
+    assert bot.slack.thread_reply("C1", root, text, user=user, **kw).status == 200
+    bot.settle()
+
+
+def test_guided_conversation_end_to_end(bot: Bot) -> None:
+    resp = bot.slack.command("/intent", "Refunds in one click")
+    assert resp.status == 200
+    bot.settle()
+    root = _root(bot)
+    asks = bot.fake.of("chat.postMessage")
+    assert asks[-1].params["thread_ts"] == root and "Outcome" in asks[-1].params["text"]
+    _answer(bot, root, "Support agents can refund an order in one click so customers wait less")
+    _answer(bot, root, "Refund tickets take 20 minutes today", user="U3")
+    _answer(bot, root, "- p95 refund API under 300 ms\n- only agents with the refund role")
+    _answer(bot, root, "When an agent clicks Refund on a paid order, then the customer receives the money within 1 minute\n"
+                       "When a user without the refund role calls the API, then they get 403")
+    _answer(bot, root, "skip")
+    _answer(bot, root, "skip")
+    card = bot.fake.wait_for("chat.postMessage", lambda c: bool(c.params.get("blocks")))[-1]
+    blocks = card.params["blocks"]
+    text = str(blocks)
+    assert "I-1" in text and "Refunds in one click" in text
+    assert "intent_save" in text and "intent_jira_create" in text and "intent_jira_link" in text
+    with bot.services.db.session() as s:
+        intent = s.exec(select(Intent)).one()
+        assert intent.why == "Refund tickets take 20 minutes today"
+        assert intent.constraints == ["p95 refund API under 300 ms", "only agents with the refund role"]
+        conv = s.exec(select(IntentConversation)).one()
+        assert conv.state == "finished"
