@@ -141,6 +141,11 @@ def bot(db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock
     driver = SlackDriver(server.url, slack_server.response_url("cmd"))
     try:
         yield Bot(services, driver, fake_slack, executor, server)
+        executor.wait_idle(10)
+        broken = [c for c in fake_slack.calls
+                  if c.response.get("error") in {"invalid_blocks", "invalid_arguments"}
+                  and not getattr(fake_slack, "expect_invalid", False)]
+        assert not broken, f"the bot sent blocks Slack would refuse: {broken[0].response}"
     finally:
         executor.wait_idle(10)
         server.close()

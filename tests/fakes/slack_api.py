@@ -115,6 +115,8 @@ class FakeSlack:
             self._record(method, params, token, body)
             return failure.status, body, headers
         if method.startswith("respond/"):
+            params = {**params, "_path": method}
+            method = "respond"
             body = self._respond(method, params)
         else:
             body = self._answer(method, params)
