@@ -16,7 +16,7 @@ team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def settings_or_exit() -> Settings:

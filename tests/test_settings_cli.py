@@ -1,0 +1,37 @@
+"""Start-up configuration errors: one line naming the variable, never a secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+
+def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "PORT"))}
+    return subprocess.run([sys.executable, "-m", "chatbot", *args], capture_output=True, text=True,
+                          env={**clean, **env}, timeout=60, cwd="/tmp")
+
+
+def test_missing_token_names_the_variable() -> None:
+    result = _run("serve", SLACK_SIGNING_SECRET="shh-very-secret", DATABASE_URL="sqlite:///:memory:")
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr and "shh-very-secret" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_setting_names_the_variable() -> None:
+    result = _run("db", "upgrade", PORT="not-a-port", SLACK_BOT_TOKEN="xoxb-secret-value")
+    assert result.returncode == 2
+    assert "PORT" in result.stderr and "xoxb-secret-value" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_logs_redact_tokens() -> None:
+    import logging
+
+    from chatbot.logging_setup import RedactSecrets
+
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "token %s", ("xoxb-123-abc",), None)
+    RedactSecrets().filter(record)
+    assert "xoxb-123-abc" not in record.getMessage()
