@@ -43,8 +43,6 @@ def services_or_exit(settings: Settings | None = None):  # type: ignore[no-untyp
 @app.command()
 def serve(host: str = "0.0.0.0") -> None:
     """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT."""
-    from chatbot.db.engine import make_engine
-    from chatbot.db.migrate import upgrade
     from chatbot.logging_setup import configure_logging
     from chatbot.web.server import ThroughlineServer
 
@@ -55,9 +53,6 @@ def serve(host: str = "0.0.0.0") -> None:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    engine.dispose()
     ThroughlineServer(settings, host).run()
 
 

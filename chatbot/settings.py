@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     tz_default: str = "UTC"
     web_concurrency: int = Field(default=1, ge=1, le=64)
     web_threads: int = Field(default=16, ge=1, le=256)
+    # Listener work that waits on Jira or Slack holds a thread; keep enough so acks never queue.
+    listener_threads: int = Field(default=64, ge=4, le=512)
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
     decision_reaction: str = "memo"
 

@@ -18,13 +18,14 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     app = App(
-        token=token,
+        # With a client given, Bolt takes the token from it.
+        token=None if services.slack is not None else token,
         signing_secret=secret,
         client=services.slack,
         # auth.test runs on the first request instead, so a start never waits on Slack.
         token_verification_enabled=False,
         process_before_response=False,
-        listener_executor=executor or TrackedExecutor(max_workers=settings.web_threads),
+        listener_executor=executor or TrackedExecutor(max_workers=settings.listener_threads),
         logger=logging.getLogger("chatbot.bolt"),
     )
     for surface in (commands, views, actions, events, shortcuts):

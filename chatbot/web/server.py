@@ -37,6 +37,8 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         from chatbot.web.wsgi import build_web
 
         configure_logging(self.settings.log_level)
-        services = build_services(self.settings, migrate=False)
+        # Migrating here (not in the master) keeps the master small; upgrade() is safe to run
+        # from several workers at once.
+        services = build_services(self.settings, migrate=True)
         router, _app = build_web(services)
         return router

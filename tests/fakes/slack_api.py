@@ -217,6 +217,16 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # keep test output quiet
         pass
 
+    def do_GET(self) -> None:
+        if urlparse(self.path).path == "/_stats":
+            with self.fake._cond:
+                by_method: dict[str, int] = {}
+                for call in self.fake.calls:
+                    by_method[call.method] = by_method.get(call.method, 0) + 1
+            self._send(200, {"ok": True, "calls": len(self.fake.calls), "by_method": by_method}, {})
+            return
+        self._send(404, {"ok": False}, {})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
@@ -272,3 +282,11 @@ class FakeSlackServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+if __name__ == "__main__":  # a standalone fake for benchmarks: prints its API URL, then serves
+    import sys
+
+    with FakeSlackServer() as server:
+        print(server.api_url, flush=True)
+        sys.stdin.read()

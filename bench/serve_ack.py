@@ -1,0 +1,175 @@
+"""`chatbot serve` under load: start-up time, /intent ack latency, resident memory.
+
+Runs the real server (gunicorn) as a subprocess against the fake Slack Web API and a fresh
+SQLite file, fires signed `/intent <title>` commands 20 at a time, and prints:
+  - seconds from process start to the first healthz 200,
+  - ack latency p50/p95/p99 (client-side, full HTTP round trip),
+  - resident memory (VmRSS) of the server processes after 1,000 requests.
+Usage: .venv/bin/python bench/serve_ack.py [--requests 1000] [--concurrency 20] [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench._readme import write_section  # noqa: E402
+from tests.slack_driver import SIGNING_SECRET, SlackDriver  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def memory_mb(pid: int, field: str) -> float:
+    """Sum of `field` (Pss: shared pages split fairly; Rss: counted in each) over the server."""
+    total = 0
+    for p in [pid, *children(pid)]:
+        try:
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total / 1024
+
+
+def fake_stats(root: str) -> dict:
+    with urllib.request.urlopen(root + "_stats", timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return []
+    return [int(x) for x in out.split()]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+
+    # The fake Slack API runs in its own process so it does not share a GIL with the client.
+    fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.slack_api"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    api_url = fake.stdout.readline().strip()
+    fake_root = api_url.removesuffix("api/")
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+               "SLACK_API_URL": api_url, "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+               "PORT": str(port), "LOG_LEVEL": "WARNING"}
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
+                                env=env, cwd=tmp)
+        url = f"http://127.0.0.1:{port}"
+        ready = None
+        while time.perf_counter() - started < 30:
+            try:
+                with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                    if resp.status == 200:
+                        ready = time.perf_counter() - started
+                        break
+            except OSError:
+                time.sleep(0.02)
+        if ready is None:
+            proc.kill()
+            raise SystemExit("server did not become ready in 30 s")
+        driver = SlackDriver(url, fake_root + "api/respond/bench")
+        # Warm-up: first requests pay for lazy imports and auth.test.
+        for i in range(20):
+            driver.command("/intent", f"Warm-up {i}", channel="CBENCH")
+        sent = 20
+
+        def drained() -> None:
+            # Each /intent posts a root message and the first question.
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                if fake_stats(fake_root)["by_method"].get("chat.postMessage", 0) >= 2 * sent:
+                    return
+                time.sleep(0.05)
+
+        drained()
+        pss_start = memory_mb(proc.pid, "Pss")
+
+        # Bursts: 20 requests released at the same instant, as when a team starts at once.
+        burst: list[float] = []
+        rounds = max(1, args.requests // args.concurrency)
+        for r in range(rounds):
+            gate = threading.Barrier(args.concurrency)
+
+            def one(i: int, r: int = r, gate: threading.Barrier = gate) -> float:
+                gate.wait()
+                return driver.command("/intent", f"Burst {r}-{i}", channel="CBENCH").elapsed * 1000
+
+            with ThreadPoolExecutor(args.concurrency) as pool:
+                burst += list(pool.map(one, range(args.concurrency)))
+            sent += args.concurrency
+            drained()
+
+        # Sustained: 20 clients sending back to back (throughput-bound; reported, not a target).
+        def steady(i: int) -> float:
+            return driver.command("/intent", f"Steady {i}", channel="CBENCH").elapsed * 1000
+
+        started_steady = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            sustained = list(pool.map(steady, range(args.requests // 2)))
+        steady_rps = len(sustained) / (time.perf_counter() - started_steady)
+        sent += len(sustained)
+        drained()
+        pss_end = memory_mb(proc.pid, "Pss")
+        rss_end = memory_mb(proc.pid, "Rss")
+        proc.terminate()
+        proc.wait(timeout=30)
+    fake.stdin.close()
+    fake.wait(timeout=10)
+    latencies = burst
+
+    rows = [
+        ("serve ready (healthz 200 after start)", f"{ready:.2f} s", "≤ 2 s"),
+        (f"/intent ack p50 (bursts of {args.concurrency} at once, {len(latencies)} req)",
+         f"{statistics.median(latencies):.1f} ms", ""),
+        ("/intent ack p95", f"{percentile(latencies, 0.95):.1f} ms", ""),
+        ("/intent ack p99", f"{percentile(latencies, 0.99):.1f} ms", "≤ 100 ms"),
+        (f"/intent ack p99, sustained ({args.concurrency} clients back to back)",
+         f"{percentile(sustained, 0.99):.1f} ms at {steady_rps:.0f} req/s", ""),
+        ("memory after warm-up (PSS, master + worker)", f"{pss_start:.0f} MB", ""),
+        (f"memory after {sent} requests (PSS, master + worker)", f"{pss_end:.0f} MB", "≤ 150 MB"),
+        (f"memory after {sent} requests (RSS summed, shared pages counted twice)",
+         f"{rss_end:.0f} MB", ""),
+    ]
+    table = "| measure | result | target |\n|---|---|---|\n" + "\n".join(
+        f"| {a} | {b} | {c} |" for a, b, c in rows)
+    print(table)
+    if args.write_readme:
+        write_section("serve_ack", table)
+
+
+if __name__ == "__main__":
+    main()
