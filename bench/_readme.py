@@ -13,7 +13,9 @@ def write_section(name: str, markdown: str) -> None:
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"
     if start in text:
-        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S)
+        text = re.sub(
+            re.escape(start) + r".*?" + re.escape(end), lambda _m: block, text, flags=re.S
+        )
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     README.write_text(text, encoding="utf-8")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import threading
 import os
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -76,18 +76,30 @@ def main() -> None:
     args = parser.parse_args()
 
     # The fake Slack API runs in its own process so it does not share a GIL with the client.
-    fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.slack_api"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.slack_api"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     api_url = fake.stdout.readline().strip()
     fake_root = api_url.removesuffix("api/")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-               "SLACK_API_URL": api_url, "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-               "PORT": str(port), "LOG_LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": api_url,
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+        }
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
-                                env=env, cwd=tmp)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
+        )
         url = f"http://127.0.0.1:{port}"
         ready = None
         while time.perf_counter() - started < 30:
@@ -153,19 +165,29 @@ def main() -> None:
 
     rows = [
         ("serve ready (healthz 200 after start)", f"{ready:.2f} s", "≤ 2 s"),
-        (f"/intent ack p50 (bursts of {args.concurrency} at once, {len(latencies)} req)",
-         f"{statistics.median(latencies):.1f} ms", ""),
+        (
+            f"/intent ack p50 (bursts of {args.concurrency} at once, {len(latencies)} req)",
+            f"{statistics.median(latencies):.1f} ms",
+            "",
+        ),
         ("/intent ack p95", f"{percentile(latencies, 0.95):.1f} ms", ""),
         ("/intent ack p99", f"{percentile(latencies, 0.99):.1f} ms", "≤ 100 ms"),
-        (f"/intent ack p99, sustained ({args.concurrency} clients back to back)",
-         f"{percentile(sustained, 0.99):.1f} ms at {steady_rps:.0f} req/s", ""),
+        (
+            f"/intent ack p99, sustained ({args.concurrency} clients back to back)",
+            f"{percentile(sustained, 0.99):.1f} ms at {steady_rps:.0f} req/s",
+            "",
+        ),
         ("memory after warm-up (PSS, master + worker)", f"{pss_start:.0f} MB", ""),
         (f"memory after {sent} requests (PSS, master + worker)", f"{pss_end:.0f} MB", "≤ 150 MB"),
-        (f"memory after {sent} requests (RSS summed, shared pages counted twice)",
-         f"{rss_end:.0f} MB", ""),
+        (
+            f"memory after {sent} requests (RSS summed, shared pages counted twice)",
+            f"{rss_end:.0f} MB",
+            "",
+        ),
     ]
     table = "| measure | result | target |\n|---|---|---|\n" + "\n".join(
-        f"| {a} | {b} | {c} |" for a, b, c in rows)
+        f"| {a} | {b} | {c} |" for a, b, c in rows
+    )
     print(table)
     if args.write_readme:
         write_section("serve_ack", table)

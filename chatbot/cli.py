@@ -115,8 +115,14 @@ def team_add(
     services = services_or_exit()
     try:
         team = TeamService(services.db, services.clock).add(
-            name, channel, jira_jql=jira_jql, jira_project=jira_project,
-            tz=tz or services.settings.tz_default, repos=repo or [], services=service or [])
+            name,
+            channel,
+            jira_jql=jira_jql,
+            jira_project=jira_project,
+            tz=tz or services.settings.tz_default,
+            repos=repo or [],
+            services=service or [],
+        )
     except TeamError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
@@ -133,8 +139,13 @@ def team_list() -> None:
     services = services_or_exit()
     table = Table("name", "channel", "tz", "jira", "wip limit")
     for team in TeamService(services.db, services.clock).all():
-        table.add_row(team.name, team.channel_id, team.tz, team.jira_project or team.jira_jql or "—",
-                      str(team.wip_limit))
+        table.add_row(
+            team.name,
+            team.channel_id,
+            team.tz,
+            team.jira_project or team.jira_jql or "—",
+            str(team.wip_limit),
+        )
     console.print(table)
 
 

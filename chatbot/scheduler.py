@@ -40,8 +40,15 @@ def jobs_for(services: Services) -> list[Job]:
 def run_scheduler(services: Services) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     for job in jobs_for(services):
-        scheduler.add_job(_guarded(job, services), "interval", seconds=job.seconds, id=job.name,
-                          max_instances=1, coalesce=True, misfire_grace_time=job.seconds)
+        scheduler.add_job(
+            _guarded(job, services),
+            "interval",
+            seconds=job.seconds,
+            id=job.name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=job.seconds,
+        )
         log.info("scheduled %s every %ss", job.name, job.seconds)
     scheduler.start()
 

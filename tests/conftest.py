@@ -57,7 +57,11 @@ def _empty(engine: Engine) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for t in tables:
                 conn.execute(text(f'DELETE FROM "{t}"'))
@@ -65,7 +69,10 @@ def _empty(engine: Engine) -> None:
 
 
 def _has_seq(conn: Any) -> bool:
-    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() is not None
+    return (
+        conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
+        is not None
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -131,8 +138,13 @@ def bot_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def bot(db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock: FrozenClock,
-        bot_settings: dict[str, Any]) -> Iterator[Bot]:
+def bot(
+    db_url: str,
+    slack_server: FakeSlackServer,
+    fake_slack: FakeSlack,
+    clock: FrozenClock,
+    bot_settings: dict[str, Any],
+) -> Iterator[Bot]:
     settings = make_settings(db_url, slack_server.api_url, **bot_settings)
     services = build_services(settings, clock=clock, migrate=False)
     executor = TrackedExecutor(max_workers=8)
@@ -142,9 +154,12 @@ def bot(db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock
     try:
         yield Bot(services, driver, fake_slack, executor, server)
         executor.wait_idle(10)
-        broken = [c for c in fake_slack.calls
-                  if c.response.get("error") in {"invalid_blocks", "invalid_arguments"}
-                  and not getattr(fake_slack, "expect_invalid", False)]
+        broken = [
+            c
+            for c in fake_slack.calls
+            if c.response.get("error") in {"invalid_blocks", "invalid_arguments"}
+            and not getattr(fake_slack, "expect_invalid", False)
+        ]
         assert not broken, f"the bot sent blocks Slack would refuse: {broken[0].response}"
     finally:
         executor.wait_idle(10)

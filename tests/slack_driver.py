@@ -43,8 +43,9 @@ class AppServer:
     """Serves a WSGI app on 127.0.0.1 in a thread, over real HTTP."""
 
     def __init__(self, wsgi_app: Any) -> None:
-        self._server = make_server("127.0.0.1", 0, wsgi_app, server_class=_ThreadingWSGIServer,
-                                   handler_class=_QuietHandler)
+        self._server = make_server(
+            "127.0.0.1", 0, wsgi_app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -68,9 +69,15 @@ class SlackDriver:
         self.base_url = base_url
         self.response_url = response_url
 
-    def post(self, body: bytes, content_type: str, timestamp: int | None = None,
-             signature: str | None = None, headers: dict[str, str] | None = None,
-             path: str = "/slack/events") -> HttpResult:
+    def post(
+        self,
+        body: bytes,
+        content_type: str,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+        path: str = "/slack/events",
+    ) -> HttpResult:
         ts = int(time.time()) if timestamp is None else timestamp
         req = urllib.request.Request(self.base_url + path, data=body, method="POST")
         req.add_header("Content-Type", content_type)
@@ -95,32 +102,64 @@ class SlackDriver:
             return HttpResult(exc.code, exc.read(), time.perf_counter() - start)
 
     # --- payloads ---------------------------------------------------------------------------
-    def command(self, command: str, text: str = "", user: str = "U1", channel: str = "C1",
-                **kw: Any) -> HttpResult:
+    def command(
+        self, command: str, text: str = "", user: str = "U1", channel: str = "C1", **kw: Any
+    ) -> HttpResult:
         n = next(self._ids)
-        form = {"token": "x", "team_id": TEAM, "team_domain": "test", "channel_id": channel,
-                "channel_name": "general", "user_id": user, "user_name": f"user-{user}",
-                "command": command, "text": text, "api_app_id": "A1", "is_enterprise_install": "false",
-                "response_url": self.response_url.rstrip("/") + f"-{n}", "trigger_id": f"trig-{n}"}
+        form = {
+            "token": "x",
+            "team_id": TEAM,
+            "team_domain": "test",
+            "channel_id": channel,
+            "channel_name": "general",
+            "user_id": user,
+            "user_name": f"user-{user}",
+            "command": command,
+            "text": text,
+            "api_app_id": "A1",
+            "is_enterprise_install": "false",
+            "response_url": self.response_url.rstrip("/") + f"-{n}",
+            "trigger_id": f"trig-{n}",
+        }
         return self.post(urlencode(form).encode(), "application/x-www-form-urlencoded", **kw)
 
     def interactive(self, payload: dict[str, Any], **kw: Any) -> HttpResult:
         body = urlencode({"payload": json.dumps(payload)}).encode()
         return self.post(body, "application/x-www-form-urlencoded", **kw)
 
-    def action(self, action_id: str, value: str, user: str = "U1", channel: str = "C1",
-               message_ts: str = "1.0", container: dict[str, Any] | None = None,
-               view: dict[str, Any] | None = None, action_type: str = "button") -> HttpResult:
+    def action(
+        self,
+        action_id: str,
+        value: str,
+        user: str = "U1",
+        channel: str = "C1",
+        message_ts: str = "1.0",
+        container: dict[str, Any] | None = None,
+        view: dict[str, Any] | None = None,
+        action_type: str = "button",
+    ) -> HttpResult:
         n = next(self._ids)
-        action: dict[str, Any] = {"action_id": action_id, "block_id": "b", "type": action_type,
-                                  "action_ts": "1.1"}
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": "b",
+            "type": action_type,
+            "action_ts": "1.1",
+        }
         if action_type == "overflow":
-            action["selected_option"] = {"text": {"type": "plain_text", "text": "x"}, "value": value}
+            action["selected_option"] = {
+                "text": {"type": "plain_text", "text": "x"},
+                "value": value,
+            }
         else:
             action["value"] = value
         payload: dict[str, Any] = {
-            "type": "block_actions", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A1", "token": "x", "trigger_id": f"trig-{n}", "actions": [action],
+            "type": "block_actions",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "x",
+            "trigger_id": f"trig-{n}",
+            "actions": [action],
             "response_url": self.response_url.rstrip("/") + f"-a{n}",
         }
         if view is not None:
@@ -129,11 +168,17 @@ class SlackDriver:
         else:
             payload["channel"] = {"id": channel}
             payload["message"] = {"ts": message_ts, "text": ""}
-            payload["container"] = container or {"type": "message", "message_ts": message_ts,
-                                                 "channel_id": channel, "is_ephemeral": False}
+            payload["container"] = container or {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": channel,
+                "is_ephemeral": False,
+            }
         return self.interactive(payload)
 
-    def view_submission(self, view: dict[str, Any], values: dict[str, str | None], user: str = "U1") -> HttpResult:
+    def view_submission(
+        self, view: dict[str, Any], values: dict[str, str | None], user: str = "U1"
+    ) -> HttpResult:
         state: dict[str, Any] = {}
         for block in view.get("blocks", []):
             if block.get("type") != "input":
@@ -141,26 +186,66 @@ class SlackDriver:
             bid = block["block_id"]
             el = block["element"]
             if el["type"] == "conversations_select":
-                state[bid] = {"value": {"type": el["type"], "selected_conversation": values.get(bid)}}
+                state[bid] = {
+                    "value": {"type": el["type"], "selected_conversation": values.get(bid)}
+                }
             else:
-                state[bid] = {"value": {"type": el["type"], "value": values.get(bid, el.get("initial_value"))}}
+                state[bid] = {
+                    "value": {"type": el["type"], "value": values.get(bid, el.get("initial_value"))}
+                }
         payload = {
-            "type": "view_submission", "team": {"id": TEAM}, "user": {"id": user, "team_id": TEAM},
-            "api_app_id": "A1", "token": "x", "trigger_id": "trig-v",
+            "type": "view_submission",
+            "team": {"id": TEAM},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A1",
+            "token": "x",
+            "trigger_id": "trig-v",
             "view": {**view, "id": "V1", "state": {"values": state}, "team_id": TEAM},
         }
         return self.interactive(payload)
 
-    def event(self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None) -> HttpResult:
-        body = {"token": "x", "team_id": TEAM, "api_app_id": "A1", "type": "event_callback",
-                "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
-                "event": event, "authorizations": [{"team_id": TEAM, "user_id": "UBOT0001", "is_bot": True}]}
-        headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"} if retry else None
+    def event(
+        self, event: dict[str, Any], event_id: str | None = None, retry: int | None = None
+    ) -> HttpResult:
+        body = {
+            "token": "x",
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._ids):08d}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": TEAM, "user_id": "UBOT0001", "is_bot": True}],
+        }
+        headers = (
+            {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry
+            else None
+        )
         return self.post(json.dumps(body).encode(), "application/json", headers=headers)
 
-    def thread_reply(self, channel: str, thread_ts: str, text: str, user: str = "U2",
-                     ts: str | None = None, event_id: str | None = None, retry: int | None = None) -> HttpResult:
+    def thread_reply(
+        self,
+        channel: str,
+        thread_ts: str,
+        text: str,
+        user: str = "U2",
+        ts: str | None = None,
+        event_id: str | None = None,
+        retry: int | None = None,
+    ) -> HttpResult:
         ts = ts or f"{time.time() + 1_000_000:.6f}"
-        return self.event({"type": "message", "channel": channel, "user": user, "text": text,
-                           "ts": ts, "thread_ts": thread_ts, "channel_type": "channel",
-                           "event_ts": ts}, event_id=event_id, retry=retry)
+        return self.event(
+            {
+                "type": "message",
+                "channel": channel,
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": thread_ts,
+                "channel_type": "channel",
+                "event_ts": ts,
+            },
+            event_id=event_id,
+            retry=retry,
+        )

@@ -47,26 +47,33 @@ def test_check_that_cannot_fail(coach: Coach) -> None:
 
 
 def test_compound_check(coach: Coach) -> None:
-    check = "When an agent clicks Refund, then the order shows Refunded and the customer gets an email"
+    check = (
+        "When an agent clicks Refund, then the order shows Refunded and the customer gets an email"
+    )
     assert "compound" in rules(coach, checks=[check])
 
 
 def test_given_with_and_is_not_compound(coach: Coach) -> None:
-    check = "Given a paid and shipped order, when an agent clicks Refund, then the order shows Refunded"
+    check = (
+        "Given a paid and shipped order, when an agent clicks Refund, then the order shows Refunded"
+    )
     assert "compound" not in rules(coach, checks=[check])
 
 
 def test_performance_constraint_not_tested(coach: Coach) -> None:
     assert "perf_untested" in rules(coach, constraints=["p95 latency under 300 ms"])
     tested = [GOOD_CHECK, "When 50 agents refund at once, then p95 latency is under 300 ms"]
-    assert "perf_untested" not in rules(coach, constraints=["p95 latency under 300 ms"], checks=tested)
+    assert "perf_untested" not in rules(
+        coach, constraints=["p95 latency under 300 ms"], checks=tested
+    )
 
 
 def test_security_constraint_not_tested(coach: Coach) -> None:
     assert "security_untested" in rules(coach, constraints=["Only agents with the refund role"])
     tested = [GOOD_CHECK, "When a user without the refund role calls the API, then they get 403"]
-    assert "security_untested" not in rules(coach, constraints=["Only agents with the refund role"],
-                                           checks=tested)
+    assert "security_untested" not in rules(
+        coach, constraints=["Only agents with the refund role"], checks=tested
+    )
 
 
 def test_missing_actor_or_trigger(coach: Coach) -> None:

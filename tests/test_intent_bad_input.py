@@ -14,7 +14,9 @@ from tests.conftest import Bot
 def _start(bot: Bot, title: str = "Checkout redesign", channel: str = "C1") -> str:
     assert bot.slack.command("/intent", title, channel=channel).status == 200
     bot.settle()
-    call = bot.fake.wait_for("chat.postMessage", lambda c: c.ok and "Drafting intent" in c.params.get("text", ""))[0]
+    call = bot.fake.wait_for(
+        "chat.postMessage", lambda c: c.ok and "Drafting intent" in c.params.get("text", "")
+    )[0]
     return call.response["ts"]
 
 
@@ -29,7 +31,9 @@ def _intent(bot: Bot) -> Intent:
 
 
 def _last_card(bot: Bot) -> list[dict]:
-    return [c for c in bot.fake.of("chat.postMessage", ok=True) if c.params.get("blocks")][-1].params["blocks"]
+    return [c for c in bot.fake.of("chat.postMessage", ok=True) if c.params.get("blocks")][
+        -1
+    ].params["blocks"]
 
 
 def test_ten_thousand_character_answer_is_kept_whole_and_card_fits(bot: Bot) -> None:
@@ -49,7 +53,9 @@ def test_sixty_checks_fold_into_a_card_within_limits(bot: Bot) -> None:
     _reply(bot, root, "Shoppers can check out in 3 steps")
     _reply(bot, root, "skip")
     _reply(bot, root, "skip")
-    checks = "\n".join(f"When a shopper submits step {i}, then the page shows step {i + 1}" for i in range(60))
+    checks = "\n".join(
+        f"When a shopper submits step {i}, then the page shows step {i + 1}" for i in range(60)
+    )
     _reply(bot, root, checks)
     _reply(bot, root, "skip")
     _reply(bot, root, "skip")
@@ -73,7 +79,9 @@ def test_sixty_checks_fold_into_a_card_within_limits(bot: Bot) -> None:
 def test_mentions_and_ampersands_are_escaped_never_ping(bot: Bot) -> None:
     root = _start(bot, title="Fix <!channel> & <@U999> bug")
     root_text = bot.fake.of("chat.postMessage")[0].params["text"]
-    assert "<!channel>" not in root_text and "&lt;!channel&gt;" in root_text and "&amp;" in root_text
+    assert (
+        "<!channel>" not in root_text and "&lt;!channel&gt;" in root_text and "&amp;" in root_text
+    )
     _reply(bot, root, "Ops sees <!here> alerts & <@U123> gets paged within 5 minutes")
     for word in ["skip"] * 5:
         _reply(bot, root, word)
@@ -130,10 +138,16 @@ def test_two_people_answering_at_once_lose_nothing(bot: Bot) -> None:
     question_ts = bot.fake.of("chat.postMessage")[-1].response["ts"]
     # Both wrote their answer to the outcome question before the next question was posted.
     base = float(question_ts)
-    answers = [("U2", f"{base + 1:.6f}", "Shoppers pay in one step"),
-               ("U3", f"{base + 2:.6f}", "Returning shoppers skip the address form")]
-    threads = [threading.Thread(target=bot.slack.thread_reply, args=("C1", root, text),
-                                kwargs={"user": user, "ts": ts}) for user, ts, text in answers]
+    answers = [
+        ("U2", f"{base + 1:.6f}", "Shoppers pay in one step"),
+        ("U3", f"{base + 2:.6f}", "Returning shoppers skip the address form"),
+    ]
+    threads = [
+        threading.Thread(
+            target=bot.slack.thread_reply, args=("C1", root, text), kwargs={"user": user, "ts": ts}
+        )
+        for user, ts, text in answers
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -142,7 +156,10 @@ def test_two_people_answering_at_once_lose_nothing(bot: Bot) -> None:
     outcome = _intent(bot).outcome
     assert "Shoppers pay in one step" in outcome or "Returning shoppers" in outcome
     combined = outcome + _intent(bot).why
-    assert "Shoppers pay in one step" in combined and "Returning shoppers skip the address form" in combined
+    assert (
+        "Shoppers pay in one step" in combined
+        and "Returning shoppers skip the address form" in combined
+    )
     # Only one "why now" question was asked.
     asks = [c for c in bot.fake.of("chat.postMessage") if "2/6" in c.params.get("text", "")]
     assert len(asks) == 1
@@ -161,8 +178,14 @@ def test_bot_not_in_channel_gets_an_ephemeral_hint_with_the_text(bot: Bot) -> No
 def test_same_event_delivered_three_times_has_one_effect(bot: Bot) -> None:
     root = _start(bot)
     for retry in (None, 1, 2):
-        bot.slack.thread_reply("C1", root, "Shoppers pay in one step", ts="1800000000.000100",
-                               event_id="EvSAME", retry=retry)
+        bot.slack.thread_reply(
+            "C1",
+            root,
+            "Shoppers pay in one step",
+            ts="1800000000.000100",
+            event_id="EvSAME",
+            retry=retry,
+        )
     bot.settle()
     asks = [c for c in bot.fake.of("chat.postMessage") if "2/6" in c.params.get("text", "")]
     assert len(asks) == 1

@@ -16,7 +16,9 @@ def _open_form(bot: Bot) -> dict:
 
 def test_missing_outcome_and_checks_come_back_as_field_errors(bot: Bot) -> None:
     view = _open_form(bot)
-    resp = bot.slack.view_submission(view, {"title": "Faster search", "outcome": "", "checks": "  \n"})
+    resp = bot.slack.view_submission(
+        view, {"title": "Faster search", "outcome": "", "checks": "  \n"}
+    )
     assert resp.status == 200
     answer = resp.json()
     assert answer["response_action"] == "errors"
@@ -28,11 +30,17 @@ def test_missing_outcome_and_checks_come_back_as_field_errors(bot: Bot) -> None:
 
 def test_form_creates_intent_and_posts_card_with_coach_notes(bot: Bot) -> None:
     view = _open_form(bot)
-    resp = bot.slack.view_submission(view, {
-        "title": "Faster search", "outcome": "Search should be fast",
-        "checks": "Search works\nWhen a shopper searches, then results appear within 300 ms",
-        "constraints": "p95 latency under 300 ms", "why": "", "out_of_scope": "",
-    })
+    resp = bot.slack.view_submission(
+        view,
+        {
+            "title": "Faster search",
+            "outcome": "Search should be fast",
+            "checks": "Search works\nWhen a shopper searches, then results appear within 300 ms",
+            "constraints": "p95 latency under 300 ms",
+            "why": "",
+            "out_of_scope": "",
+        },
+    )
     assert resp.status == 200 and not resp.body.strip(b"{}")
     bot.settle()
     card = bot.fake.wait_for("chat.postMessage", lambda c: bool(c.params.get("blocks")))[0]
@@ -46,8 +54,14 @@ def test_form_creates_intent_and_posts_card_with_coach_notes(bot: Bot) -> None:
 
 def test_edit_in_form_updates_card_and_records_revision(bot: Bot) -> None:
     view = _open_form(bot)
-    bot.slack.view_submission(view, {"title": "Refunds", "outcome": "Agents refund in 1 click",
-                                     "checks": "When an agent clicks Refund, then the order shows Refunded"})
+    bot.slack.view_submission(
+        view,
+        {
+            "title": "Refunds",
+            "outcome": "Agents refund in 1 click",
+            "checks": "When an agent clicks Refund, then the order shows Refunded",
+        },
+    )
     bot.settle()
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
@@ -58,9 +72,13 @@ def test_edit_in_form_updates_card_and_records_revision(bot: Bot) -> None:
     bot.slack.view_submission(edit_view, {"outcome": "Agents refund in 1 click within 5 seconds"})
     bot.settle()
     update = bot.fake.wait_for("chat.update")[-1]
-    assert update.params["ts"] == intent.card_ts and "within 5 seconds" in str(update.params["blocks"])
+    assert update.params["ts"] == intent.card_ts and "within 5 seconds" in str(
+        update.params["blocks"]
+    )
     with bot.services.db.session() as s:
-        revisions = s.exec(select(IntentRevision).where(IntentRevision.intent_id == intent.id)).all()
+        revisions = s.exec(
+            select(IntentRevision).where(IntentRevision.intent_id == intent.id)
+        ).all()
         assert [r.number for r in revisions] == [1, 2]
         assert revisions[-1].snapshot["outcome"] == "Agents refund in 1 click within 5 seconds"
 
@@ -70,8 +88,11 @@ def test_overlong_field_is_shown_not_editable_and_kept(bot: Bot) -> None:
 
     service = IntentService(bot.services.db, bot.services.clock)
     long_outcome = "a" * 5000
-    view = service.create(IntentFields(title="Long", outcome=long_outcome, checks=["When x, then y is shown"]),
-                          "C1", "U1")
+    view = service.create(
+        IntentFields(title="Long", outcome=long_outcome, checks=["When x, then y is shown"]),
+        "C1",
+        "U1",
+    )
     bot.slack.action("intent_edit", str(view.intent.id))
     bot.settle()
     form = bot.fake.wait_for("views.open")[-1].params["view"]
@@ -85,8 +106,14 @@ def test_overlong_field_is_shown_not_editable_and_kept(bot: Bot) -> None:
 
 def test_save_verify_list_and_show(bot: Bot) -> None:
     view = _open_form(bot)
-    bot.slack.view_submission(view, {"title": "Refunds", "outcome": "Agents refund in 1 click",
-                                     "checks": "When an agent clicks Refund, then the order shows Refunded"})
+    bot.slack.view_submission(
+        view,
+        {
+            "title": "Refunds",
+            "outcome": "Agents refund in 1 click",
+            "checks": "When an agent clicks Refund, then the order shows Refunded",
+        },
+    )
     bot.settle()
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
@@ -104,7 +131,9 @@ def test_save_verify_list_and_show(bot: Bot) -> None:
     bot.slack.command("/intent", "list")
     bot.settle()
     listing = bot.fake.wait_for("respond")[-1]
-    assert "I-1" in str(listing.params["blocks"]) and "1/1 checks verified" in str(listing.params["blocks"])
+    assert "I-1" in str(listing.params["blocks"]) and "1/1 checks verified" in str(
+        listing.params["blocks"]
+    )
     bot.slack.command("/intent", "show I-1")
     bot.settle()
     shown = bot.fake.wait_for("respond", count=2)[-1]
@@ -116,8 +145,14 @@ def test_save_verify_list_and_show(bot: Bot) -> None:
 
 def test_jira_buttons_say_jira_is_not_configured(bot: Bot) -> None:
     view = _open_form(bot)
-    bot.slack.view_submission(view, {"title": "Refunds", "outcome": "Agents refund in 1 click",
-                                     "checks": "When an agent clicks Refund, then the order shows Refunded"})
+    bot.slack.view_submission(
+        view,
+        {
+            "title": "Refunds",
+            "outcome": "Agents refund in 1 click",
+            "checks": "When an agent clicks Refund, then the order shows Refunded",
+        },
+    )
     bot.settle()
     bot.slack.action("intent_jira_create", "1")
     bot.settle()

@@ -9,7 +9,9 @@ from tests.conftest import Bot
 
 
 def _root(bot: Bot) -> str:
-    call = bot.fake.wait_for("chat.postMessage", lambda c: "Drafting intent" in c.params.get("text", ""))[0]
+    call = bot.fake.wait_for(
+        "chat.postMessage", lambda c: "Drafting intent" in c.params.get("text", "")
+    )[0]
     return call.response["ts"]
 
 
@@ -28,8 +30,13 @@ def test_guided_conversation_end_to_end(bot: Bot) -> None:
     _answer(bot, root, "Support agents can refund an order in one click so customers wait less")
     _answer(bot, root, "Refund tickets take 20 minutes today", user="U3")
     _answer(bot, root, "- p95 refund API under 300 ms\n- only agents with the refund role")
-    _answer(bot, root, "When an agent clicks Refund on a paid order, then the customer receives the money within 1 minute\n"
-                       "When a user without the refund role calls the API, then they get 403")
+    _answer(
+        bot,
+        root,
+        "When an agent clicks Refund on a paid order, "
+        "then the customer receives the money within 1 minute\n"
+        "When a user without the refund role calls the API, then they get 403",
+    )
     _answer(bot, root, "skip")
     _answer(bot, root, "skip")
     card = bot.fake.wait_for("chat.postMessage", lambda c: bool(c.params.get("blocks")))[-1]
@@ -40,6 +47,9 @@ def test_guided_conversation_end_to_end(bot: Bot) -> None:
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
         assert intent.why == "Refund tickets take 20 minutes today"
-        assert intent.constraints == ["p95 refund API under 300 ms", "only agents with the refund role"]
+        assert intent.constraints == [
+            "p95 refund API under 300 ms",
+            "only agents with the refund role",
+        ]
         conv = s.exec(select(IntentConversation)).one()
         assert conv.state == "finished"

@@ -15,9 +15,15 @@ def _service(db: Database, clock: FrozenClock) -> IntentService:
 
 
 def _new(service: IntentService) -> int:
-    view = service.create(IntentFields(title="Refunds", outcome="Agents refund in 1 click",
-                                       checks=["When A, then B is shown", "When C, then D is shown"]),
-                          "C1", "U1")
+    view = service.create(
+        IntentFields(
+            title="Refunds",
+            outcome="Agents refund in 1 click",
+            checks=["When A, then B is shown", "When C, then D is shown"],
+        ),
+        "C1",
+        "U1",
+    )
     return view.intent.id
 
 

@@ -8,13 +8,23 @@ import sys
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "PORT"))}
-    return subprocess.run([sys.executable, "-m", "chatbot", *args], capture_output=True, text=True,
-                          env={**clean, **env}, timeout=60, cwd="/tmp")
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "PORT"))
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=60,
+        cwd="/tmp",
+    )
 
 
 def test_missing_token_names_the_variable() -> None:
-    result = _run("serve", SLACK_SIGNING_SECRET="shh-very-secret", DATABASE_URL="sqlite:///:memory:")
+    result = _run(
+        "serve", SLACK_SIGNING_SECRET="shh-very-secret", DATABASE_URL="sqlite:///:memory:"
+    )
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr and "shh-very-secret" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -13,8 +13,17 @@ from tests.slack_driver import sign
 
 
 def _form(text: str) -> bytes:
-    return urlencode({"command": "/intent", "text": text, "user_id": "U1", "channel_id": "C1",
-                      "team_id": "T0TEST001", "trigger_id": "t", "response_url": "http://x/"}).encode()
+    return urlencode(
+        {
+            "command": "/intent",
+            "text": text,
+            "user_id": "U1",
+            "channel_id": "C1",
+            "team_id": "T0TEST001",
+            "trigger_id": "t",
+            "response_url": "http://x/",
+        }
+    ).encode()
 
 
 def _no_side_effect(bot: Bot) -> None:
@@ -34,8 +43,12 @@ def test_unsigned_request_is_refused(bot: Bot) -> None:
 def test_forged_signature_is_refused(bot: Bot) -> None:
     body = _form("Sneaky")
     ts = int(time.time())
-    resp = bot.slack.post(body, "application/x-www-form-urlencoded", timestamp=ts,
-                          signature=sign(body, ts, secret="not-the-secret"))
+    resp = bot.slack.post(
+        body,
+        "application/x-www-form-urlencoded",
+        timestamp=ts,
+        signature=sign(body, ts, secret="not-the-secret"),
+    )
     assert resp.status == 401
     _no_side_effect(bot)
 
@@ -43,8 +56,9 @@ def test_forged_signature_is_refused(bot: Bot) -> None:
 def test_replayed_request_older_than_five_minutes_is_refused(bot: Bot) -> None:
     body = _form("Replay")
     old = int(time.time()) - 6 * 60
-    resp = bot.slack.post(body, "application/x-www-form-urlencoded", timestamp=old,
-                          signature=sign(body, old))
+    resp = bot.slack.post(
+        body, "application/x-www-form-urlencoded", timestamp=old, signature=sign(body, old)
+    )
     assert resp.status == 401
     _no_side_effect(bot)
 

@@ -11,14 +11,19 @@ from chatbot.prompts import Prompts
 _NUMBER = re.compile(r"\d")
 _PERF = re.compile(
     r"\b(ms|millisecond|seconds?|latency|p9[059]|rps|qps|throughput|performance|load|response time|"
-    r"per second|timeout)\b", re.IGNORECASE)
+    r"per second|timeout)\b",
+    re.IGNORECASE,
+)
 _SECURITY = re.compile(
     r"\b(security|secure|auth\w*|permission|role|encrypt\w*|pii|gdpr|hipaa|pci|access|token|"
-    r"password|secret|audit)\b", re.IGNORECASE)
+    r"password|secret|audit)\b",
+    re.IGNORECASE,
+)
 _SECURITY_TEST = re.compile(
     r"\b(40[13]|denied|unauthori[sz]ed|forbidden|permission|role|encrypt\w*|reject\w*|"
     r"without (?:a |an )?(?:token|role|permission|login)|audit|not allowed|blocked)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _COMPOUND = re.compile(r"\band\b|;|\balso\b|\bas well as\b", re.IGNORECASE)
 
 
@@ -34,13 +39,17 @@ class Coach:
     def __init__(self, prompts: Prompts) -> None:
         self.prompts = prompts
         cfg = prompts.get("coach")
-        self.vague = sorted({w.lower().rstrip(".") for w in cfg["vague_words"]}, key=len, reverse=True)
+        self.vague = sorted(
+            {w.lower().rstrip(".") for w in cfg["vague_words"]}, key=len, reverse=True
+        )
         self.observable = [w.lower() for w in cfg["observable_words"]]
         self.triggers = [w.lower() for w in cfg["trigger_words"]]
         self.max_item = int(cfg["max_item_chars"])
         self.max_check = int(cfg["max_check_chars"])
 
-    def _note(self, rule: str, item: str = "", blocking: bool = False, **values: object) -> CoachNote:
+    def _note(
+        self, rule: str, item: str = "", blocking: bool = False, **values: object
+    ) -> CoachNote:
         text = self.prompts.text(f"coach.notes.{rule}", item=item, **values)
         return CoachNote(item=item, rule=rule, text=text, blocking=blocking)
 

@@ -49,7 +49,9 @@ def _ts_key(ts: str | None) -> float:
 
 
 class ConversationService:
-    def __init__(self, db: Database, clock: Clock, prompts: Prompts, intents: IntentService) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, prompts: Prompts, intents: IntentService
+    ) -> None:
         self.db = db
         self.clock = clock
         self.prompts = prompts
@@ -62,8 +64,13 @@ class ConversationService:
     def start(self, intent_id: int, channel_id: str, thread_ts: str) -> Reply:
         now = self.clock.now()
         with self.db.session() as s:
-            conv = IntentConversation(intent_id=intent_id, channel_id=channel_id,
-                                      thread_ts=thread_ts, created_at=now, updated_at=now)
+            conv = IntentConversation(
+                intent_id=intent_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                created_at=now,
+                updated_at=now,
+            )
             s.add(conv)
             s.flush()
             return Reply(Step.ASK, conv.id, intent_id, 0, self.question(0))
@@ -71,25 +78,36 @@ class ConversationService:
     def asked(self, conversation_id: int, step: int, ts: str) -> None:
         """Record when the question for `step` was posted (the boundary for late answers)."""
         with self.db.session() as s:
-            conv = s.exec(select(IntentConversation)
-                          .where(IntentConversation.id == conversation_id).with_for_update()).one()
+            conv = s.exec(
+                select(IntentConversation)
+                .where(IntentConversation.id == conversation_id)
+                .with_for_update()
+            ).one()
             if conv.step == step:
                 conv.asked_ts = ts
 
     def find(self, channel_id: str, thread_ts: str) -> IntentConversation | None:
         with self.db.session() as s:
-            return s.exec(select(IntentConversation).where(
-                IntentConversation.channel_id == channel_id,
-                IntentConversation.thread_ts == thread_ts)).first()
+            return s.exec(
+                select(IntentConversation).where(
+                    IntentConversation.channel_id == channel_id,
+                    IntentConversation.thread_ts == thread_ts,
+                )
+            ).first()
 
     def answer(self, channel_id: str, thread_ts: str, ts: str, user_id: str, text: str) -> Reply:
         """Apply one thread message; returns what the bot should say next."""
         now = self.clock.now()
         word = text.strip().lower()
         with self.db.session() as s:
-            conv = s.exec(select(IntentConversation).where(
-                IntentConversation.channel_id == channel_id,
-                IntentConversation.thread_ts == thread_ts).with_for_update()).first()
+            conv = s.exec(
+                select(IntentConversation)
+                .where(
+                    IntentConversation.channel_id == channel_id,
+                    IntentConversation.thread_ts == thread_ts,
+                )
+                .with_for_update()
+            ).first()
             if conv is None or conv.state != "active" or ts in conv.answered_ts:
                 return Reply(Step.IGNORED)
             conv.answered_ts = [*conv.answered_ts, ts][-200:]
@@ -110,9 +128,19 @@ class ConversationService:
             else:
                 target = None
                 field = self.questions[step]["field"]
-                if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.strip().upper()):
-                    return Reply(Step.INVALID, conv_id, intent_id, step, self.question(step),
-                                 notice="Reply with a key like `PAY-123`, `new`, or `skip`.")
+                if (
+                    field == "jira"
+                    and word not in {"skip", "new"}
+                    and not is_jira_key(text.strip().upper())
+                ):
+                    return Reply(
+                        Step.INVALID,
+                        conv_id,
+                        intent_id,
+                        step,
+                        self.question(step),
+                        notice="Reply with a key like `PAY-123`, `new`, or `skip`.",
+                    )
                 conv.step = step + 1
                 conv.asked_ts = None
                 if conv.step >= len(self.questions):
@@ -123,14 +151,22 @@ class ConversationService:
             if target != "jira":
                 self.intents.append(intent_id, user_id, target, text)
             label = self.questions[step - 1]["label"]
-            return Reply(Step.LATE, conv_id, intent_id, step, late_field=label,
-                         notice=self.prompts.text("intent.late_answer", user=user_id, field=label))
+            return Reply(
+                Step.LATE,
+                conv_id,
+                intent_id,
+                step,
+                late_field=label,
+                notice=self.prompts.text("intent.late_answer", user=user_id, field=label),
+            )
         if word == "cancel":
             self.intents.set_status(intent_id, IntentStatus.CANCELLED, user_id)
             return Reply(Step.CANCELLED, conv_id, intent_id, step)
         if word == "back":
             notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
-            return Reply(Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice)
+            return Reply(
+                Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice
+            )
 
         field = self.questions[step]["field"]
         jira_request = None
@@ -144,5 +180,12 @@ class ConversationService:
         if state == "finished":
             return Reply(Step.FINISHED, conv_id, intent_id, new_step, jira_request=jira_request)
         notice = self.prompts.text("intent.skipped") if word == "skip" else ""
-        return Reply(Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice,
-                     jira_request=jira_request)
+        return Reply(
+            Step.ASK,
+            conv_id,
+            intent_id,
+            new_step,
+            self.question(new_step),
+            notice=notice,
+            jira_request=jira_request,
+        )

@@ -71,7 +71,11 @@ class IntentView:
     def fields(self) -> IntentFields:
         i = self.intent
         return IntentFields(
-            i.title, i.outcome, i.why, list(i.constraints), [c.text for c in self.checks],
+            i.title,
+            i.outcome,
+            i.why,
+            list(i.constraints),
+            [c.text for c in self.checks],
             i.out_of_scope,
         )
 
@@ -108,7 +112,8 @@ class IntentService:
         if is_jira_key(ref.upper()):
             with self.db.session() as s:
                 intent = s.exec(
-                    select(Intent).where(Intent.jira_key == ref.strip().upper())
+                    select(Intent)
+                    .where(Intent.jira_key == ref.strip().upper())
                     .order_by(col(Intent.id).desc())
                 ).first()
                 return _view(s, intent) if intent else None
@@ -152,10 +157,18 @@ class IntentService:
         now = self.clock.now()
         with self.db.session() as s:
             intent = Intent(
-                title=title, outcome=fields.outcome, why=fields.why,
-                constraints=list(fields.constraints), out_of_scope=fields.out_of_scope,
-                status=status, channel_id=channel_id, thread_ts=thread_ts, created_by=user_id,
-                created_at=now, updated_at=now, team_id=team_id,
+                title=title,
+                outcome=fields.outcome,
+                why=fields.why,
+                constraints=list(fields.constraints),
+                out_of_scope=fields.out_of_scope,
+                status=status,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                created_by=user_id,
+                created_at=now,
+                updated_at=now,
+                team_id=team_id,
             )
             s.add(intent)
             s.flush()
@@ -171,10 +184,16 @@ class IntentService:
             intent = _locked(s, intent_id)
             changed = False
             for name in ("title", "outcome", "why", "out_of_scope"):
-                if name in changes and changes[name] is not None and getattr(intent, name) != changes[name]:
+                if (
+                    name in changes
+                    and changes[name] is not None
+                    and getattr(intent, name) != changes[name]
+                ):
                     setattr(intent, name, changes[name])
                     changed = True
-            if changes.get("constraints") is not None and list(intent.constraints) != list(changes["constraints"]):
+            if changes.get("constraints") is not None and list(intent.constraints) != list(
+                changes["constraints"]
+            ):
                 intent.constraints = list(changes["constraints"])
                 changed = True
             if changes.get("checks") is not None:
@@ -347,9 +366,21 @@ def _record_revision(s: Session, intent: Intent, user_id: str, now: datetime) ->
     intent.revision = (intent.revision or 0) + 1
     late = intent.started_at is not None or intent.status in STARTED_STATUSES
     snapshot = {
-        "title": intent.title, "outcome": intent.outcome, "why": intent.why,
-        "constraints": list(intent.constraints), "out_of_scope": intent.out_of_scope,
-        "checks": [c.text for c in _checks(s, intent.id)], "status": str(intent.status),
+        "title": intent.title,
+        "outcome": intent.outcome,
+        "why": intent.why,
+        "constraints": list(intent.constraints),
+        "out_of_scope": intent.out_of_scope,
+        "checks": [c.text for c in _checks(s, intent.id)],
+        "status": str(intent.status),
     }
-    s.add(IntentRevision(intent_id=intent.id or 0, number=intent.revision, author=user_id,
-                         created_at=now, late=late, snapshot=snapshot))
+    s.add(
+        IntentRevision(
+            intent_id=intent.id or 0,
+            number=intent.revision,
+            author=user_id,
+            created_at=now,
+            late=late,
+            snapshot=snapshot,
+        )
+    )

@@ -16,7 +16,9 @@ log = logging.getLogger(__name__)
 def build_app(services: Services, executor: TrackedExecutor | None = None) -> App:
     settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
     app = App(
         # With a client given, Bolt takes the token from it.
         token=None if services.slack is not None else token,

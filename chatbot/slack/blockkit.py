@@ -66,11 +66,21 @@ def _check_element(el: dict[str, Any], where: str, out: list[str]) -> None:
             out.append(f"{where}.url > {URL_MAX}")
         if el.get("style") not in (None, "primary", "danger"):
             out.append(f"{where}.style invalid")
-    elif kind in {"static_select", "multi_static_select", "overflow", "radio_buttons", "checkboxes"}:
+    elif kind in {
+        "static_select",
+        "multi_static_select",
+        "overflow",
+        "radio_buttons",
+        "checkboxes",
+    }:
         options = el.get("options") or []
         for group in el.get("option_groups") or []:
             options = options + list(group.get("options") or [])
-        limit = 5 if kind == "overflow" else (10 if kind in {"radio_buttons", "checkboxes"} else OPTIONS_MAX)
+        limit = (
+            5
+            if kind == "overflow"
+            else (10 if kind in {"radio_buttons", "checkboxes"} else OPTIONS_MAX)
+        )
         if len(options) > limit:
             out.append(f"{where}: {len(options)} options > {limit}")
         for j, opt in enumerate(options):

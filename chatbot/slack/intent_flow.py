@@ -26,8 +26,9 @@ class IntentFlow:
         self.services = services
         self.prompts = services.prompts
         self.intents = IntentService(services.db, services.clock)
-        self.conversations = ConversationService(services.db, services.clock, services.prompts,
-                                                 self.intents)
+        self.conversations = ConversationService(
+            services.db, services.clock, services.prompts, self.intents
+        )
         self.coach = Coach(services.prompts)
         #: Called with (client, view, request, user, channel, thread_ts) when a thread answer
         #: asks for a Jira key or `new`; the Jira integration replaces it.
@@ -40,20 +41,32 @@ class IntentFlow:
     def msg(self, name: str, **values: object) -> str:
         return self.prompts.text(f"messages.{name}", **values)
 
-    def not_in_channel(self, client: WebClient, channel: str, user: str, typed: str,
-                       respond: Respond) -> None:
+    def not_in_channel(
+        self, client: WebClient, channel: str, user: str, typed: str, respond: Respond
+    ) -> None:
         echo = f"“{escape(truncate(typed, 2500))}”" if typed else ""
-        ephemeral(client, channel, user, self.msg("not_in_channel", channel=channel, echo=echo),
-                  respond=respond)
+        ephemeral(
+            client,
+            channel,
+            user,
+            self.msg("not_in_channel", channel=channel, echo=echo),
+            respond=respond,
+        )
 
     # --- guided conversation ---------------------------------------------------------------
-    def start_guided(self, client: WebClient, channel: str, user: str, title: str,
-                     respond: Respond) -> None:
+    def start_guided(
+        self, client: WebClient, channel: str, user: str, title: str, respond: Respond
+    ) -> None:
         try:
             view = self.intents.create(IntentFields(title=title), channel, user)
         except IntentError as exc:
-            ephemeral(client, channel, user, f"{exc} Your text: “{escape(truncate(title, 2500))}”",
-                      respond=respond)
+            ephemeral(
+                client,
+                channel,
+                user,
+                f"{exc} Your text: “{escape(truncate(title, 2500))}”",
+                respond=respond,
+            )
             return
         root_text = self.prompts.text("intent.root", title=escape(title))
         root = post(client, channel, truncate(root_text, 3000))
@@ -65,25 +78,45 @@ class IntentFlow:
         reply = self.conversations.start(view.intent.id, channel, root.ts or "")
         self._ask(client, channel, root.ts or "", reply)
 
-    def _explain(self, client: WebClient, channel: str, user: str, result: Posted, typed: str,
-                 view: IntentView | None, respond: Respond) -> None:
+    def _explain(
+        self,
+        client: WebClient,
+        channel: str,
+        user: str,
+        result: Posted,
+        typed: str,
+        view: IntentView | None,
+        respond: Respond,
+    ) -> None:
         if result.error in ("not_in_channel", "channel_not_found"):
             self.not_in_channel(client, channel, user, typed, respond)
         else:
             ref = view.ref if view else "—"
-            ephemeral(client, channel, user, self.msg("slack_error", error=result.error, intent_ref=ref),
-                      respond=respond)
+            ephemeral(
+                client,
+                channel,
+                user,
+                self.msg("slack_error", error=result.error, intent_ref=ref),
+                respond=respond,
+            )
 
-    def _ask(self, client: WebClient, channel: str, thread_ts: str, reply: Reply,
-             fallback_ts: str | None = None) -> None:
+    def _ask(
+        self,
+        client: WebClient,
+        channel: str,
+        thread_ts: str,
+        reply: Reply,
+        fallback_ts: str | None = None,
+    ) -> None:
         text = f"{reply.notice}\n{reply.question}".strip() if reply.notice else reply.question
         asked = post(client, channel, text, thread_ts=thread_ts)
         ts = asked.ts if asked.ok else fallback_ts
         if ts and reply.conversation_id is not None:
             self.conversations.asked(reply.conversation_id, reply.step, ts)
 
-    def on_thread_message(self, client: WebClient, channel: str, thread_ts: str, ts: str,
-                          user: str, text: str) -> bool:
+    def on_thread_message(
+        self, client: WebClient, channel: str, thread_ts: str, ts: str, user: str, text: str
+    ) -> bool:
         """Handle a reply in a thread; False when the thread is not an intent conversation."""
         reply = self.conversations.answer(channel, thread_ts, ts, user, text)
         if reply.kind == Step.IGNORED:
@@ -97,8 +130,14 @@ class IntentFlow:
         elif reply.kind == Step.CANCELLED:
             view = self.intents.get(reply.intent_id or 0)
             title = escape(view.intent.title) if view else ""
-            post(client, channel, self.prompts.text("intent.cancelled", intent_ref=view.ref if view else "",
-                                                     title=title), thread_ts=thread_ts)
+            post(
+                client,
+                channel,
+                self.prompts.text(
+                    "intent.cancelled", intent_ref=view.ref if view else "", title=title
+                ),
+                thread_ts=thread_ts,
+            )
         elif reply.kind == Step.FINISHED:
             view = self.intents.get(reply.intent_id or 0)
             if view is None:
@@ -110,8 +149,9 @@ class IntentFlow:
                 self._jira_request(client, reply, user, channel, thread_ts)
         return True
 
-    def _jira_request(self, client: WebClient, reply: Reply, user: str, channel: str,
-                      thread_ts: str) -> None:
+    def _jira_request(
+        self, client: WebClient, reply: Reply, user: str, channel: str, thread_ts: str
+    ) -> None:
         view = self.intents.get(reply.intent_id or 0)
         if view is None:
             return
@@ -124,9 +164,16 @@ class IntentFlow:
     def card_blocks(self, view: IntentView) -> list[dict[str, Any]]:
         return intent_card(view, self.coach.review(view.fields()), self.jira_url)
 
-    def post_card(self, client: WebClient, view: IntentView, thread_ts: str | None = None) -> Posted:
-        result = post(client, view.intent.channel_id, card_fallback(view), self.card_blocks(view),
-                      thread_ts=thread_ts)
+    def post_card(
+        self, client: WebClient, view: IntentView, thread_ts: str | None = None
+    ) -> Posted:
+        result = post(
+            client,
+            view.intent.channel_id,
+            card_fallback(view),
+            self.card_blocks(view),
+            thread_ts=thread_ts,
+        )
         if result.ok and result.ts:
             self.intents.set_card(view.intent.id, result.ts, thread_ts=thread_ts or result.ts)
         return result
@@ -135,12 +182,20 @@ class IntentFlow:
         """Update the card in place after an edit, a save or a verified check."""
         if not view.intent.card_ts:
             return None
-        return post(client, view.intent.channel_id, card_fallback(view), self.card_blocks(view),
-                    update_ts=view.intent.card_ts)
+        return post(
+            client,
+            view.intent.channel_id,
+            card_fallback(view),
+            self.card_blocks(view),
+            update_ts=view.intent.card_ts,
+        )
 
-    def show(self, client: WebClient, view: IntentView, channel: str, user: str,
-             respond: Respond) -> None:
-        ephemeral(client, channel, user, card_fallback(view), self.card_blocks(view), respond=respond)
+    def show(
+        self, client: WebClient, view: IntentView, channel: str, user: str, respond: Respond
+    ) -> None:
+        ephemeral(
+            client, channel, user, card_fallback(view), self.card_blocks(view), respond=respond
+        )
 
 
 def intent_flow(services: Services) -> IntentFlow:

@@ -55,8 +55,12 @@ def post(
 
 
 def ephemeral(
-    client: WebClient, channel: str, user: str, text: str,
-    blocks: list[dict[str, Any]] | None = None, thread_ts: str | None = None,
+    client: WebClient,
+    channel: str,
+    user: str,
+    text: str,
+    blocks: list[dict[str, Any]] | None = None,
+    thread_ts: str | None = None,
     respond: Callable[..., Any] | None = None,
 ) -> None:
     """An ephemeral note; through response_url when there is one (works even uninvited)."""

@@ -15,11 +15,26 @@ from chatbot.teams.models import Team
 
 _LIST_FIELDS = {"orchestrators", "senior_engineers", "leaders", "admins", "repos", "services"}
 _INT_FIELDS = {"wip_limit", "digest_weekday"}
-_TEXT_FIELDS = {"channel_id", "jira_project", "jira_jql", "jira_issue_type", "tz", "digest_time",
-                "baseline_week", "decision_reaction"}
-_ALIASES = {"channel": "channel_id", "repo": "repos", "service": "services",
-            "orchestrator": "orchestrators", "leader": "leaders", "senior": "senior_engineers",
-            "seniors": "senior_engineers", "reaction": "decision_reaction"}
+_TEXT_FIELDS = {
+    "channel_id",
+    "jira_project",
+    "jira_jql",
+    "jira_issue_type",
+    "tz",
+    "digest_time",
+    "baseline_week",
+    "decision_reaction",
+}
+_ALIASES = {
+    "channel": "channel_id",
+    "repo": "repos",
+    "service": "services",
+    "orchestrator": "orchestrators",
+    "leader": "leaders",
+    "senior": "senior_engineers",
+    "seniors": "senior_engineers",
+    "reaction": "decision_reaction",
+}
 
 
 class TeamError(Exception):
@@ -64,8 +79,12 @@ class TeamService:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", name):
             raise TeamError("A team name uses letters, digits, - _ . (at most 80)")
         values = {k: _validate(k, v) for k, v in fields.items() if v is not None}
-        team = Team(name=name, channel_id=_validate("channel_id", channel_id),
-                    created_at=self.clock.now(), **values)
+        team = Team(
+            name=name,
+            channel_id=_validate("channel_id", channel_id),
+            created_at=self.clock.now(),
+            **values,
+        )
         try:
             with self.db.session() as s:
                 s.add(team)
@@ -79,8 +98,9 @@ class TeamService:
 
     def by_channel(self, channel_id: str) -> Team | None:
         with self.db.session() as s:
-            return s.exec(select(Team).where(Team.channel_id == channel_id)
-                          .order_by(col(Team.id))).first()
+            return s.exec(
+                select(Team).where(Team.channel_id == channel_id).order_by(col(Team.id))
+            ).first()
 
     def all(self) -> list[Team]:
         with self.db.session() as s:

@@ -42,9 +42,19 @@ class WebResponse:
 
 Handler = Callable[[WebRequest], WebResponse]
 
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Payload Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class Router:
@@ -60,22 +70,32 @@ class Router:
     def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
         self._prefix.append((method, prefix, handler))
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "/")
         method = environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events" and self._slack is not None:
             return self._slack(environ, start_response)
         handler = self._exact.get((method, path))
         if handler is None:
-            handler = next((h for m, p, h in self._prefix if m == method and path.startswith(p)), None)
+            handler = next(
+                (h for m, p, h in self._prefix if m == method and path.startswith(p)), None
+            )
         if handler is None:
             known = any(p == path for (_m, p) in self._exact)
-            return self._send(start_response, WebResponse.json(405 if known else 404, {"ok": False}))
+            return self._send(
+                start_response, WebResponse.json(405 if known else 404, {"ok": False})
+            )
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_BODY:
-            return self._send(start_response, WebResponse.json(413, {"ok": False, "error": "too large"}))
+            return self._send(
+                start_response, WebResponse.json(413, {"ok": False, "error": "too large"})
+            )
         body = environ["wsgi.input"].read(length) if length else b""
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers = {
+            k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         request = WebRequest(method, path, headers, body, parse_qs(environ.get("QUERY_STRING", "")))
@@ -85,5 +105,7 @@ class Router:
     def _send(start_response: Callable[..., Any], response: WebResponse) -> Iterable[bytes]:
         body = response.body.encode() if isinstance(response.body, str) else response.body
         status = f"{response.status} {_REASONS.get(response.status, 'Status')}"
-        start_response(status, [("Content-Type", response.content_type), ("Content-Length", str(len(body)))])
+        start_response(
+            status, [("Content-Type", response.content_type), ("Content-Length", str(len(body)))]
+        )
         return [body]

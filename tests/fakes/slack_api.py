@@ -101,7 +101,9 @@ class FakeSlack:
     def next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
 
-    def handle(self, method: str, params: dict[str, Any], token: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def handle(
+        self, method: str, params: dict[str, Any], token: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
         failures = self._failures.get(method) or []
         if failures:
@@ -123,7 +125,9 @@ class FakeSlack:
         self._record(method, params, token, body)
         return 200, body, headers
 
-    def _record(self, method: str, params: dict[str, Any], token: str | None, body: dict[str, Any]) -> None:
+    def _record(
+        self, method: str, params: dict[str, Any], token: str | None, body: dict[str, Any]
+    ) -> None:
         with self._cond:
             self.calls.append(Call(method, params, token, bool(body.get("ok")), body))
             self._cond.notify_all()
@@ -136,8 +140,15 @@ class FakeSlack:
 
     def _answer(self, method: str, p: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "url": "https://test.slack.com/", "team": "Test", "user": "throughline",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+            return {
+                "ok": True,
+                "url": "https://test.slack.com/",
+                "team": "Test",
+                "user": "throughline",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+            }
         channel = p.get("channel")
         if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
             if channel in self.not_member:
@@ -148,8 +159,14 @@ class FakeSlack:
             if method == "chat.postEphemeral":
                 return {"ok": True, "message_ts": self.next_ts()}
             ts = p.get("ts") if method == "chat.update" else self.next_ts()
-            msg = {"type": "message", "ts": ts, "text": p.get("text", ""), "user": BOT_USER_ID,
-                   "bot_id": BOT_ID, "blocks": _blocks(p) or []}
+            msg = {
+                "type": "message",
+                "ts": ts,
+                "text": p.get("text", ""),
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "blocks": _blocks(p) or [],
+            }
             if p.get("thread_ts"):
                 msg["thread_ts"] = p["thread_ts"]
             self.messages[(channel, ts)] = msg
@@ -158,23 +175,40 @@ class FakeSlack:
             return {"ok": True, "channel": channel, "ts": p.get("ts")}
         if method == "chat.getPermalink":
             ts = str(p.get("message_ts", "")).replace(".", "")
-            return {"ok": True, "channel": channel,
-                    "permalink": f"https://test.slack.com/archives/{channel}/p{ts}"}
+            return {
+                "ok": True,
+                "channel": channel,
+                "permalink": f"https://test.slack.com/archives/{channel}/p{ts}",
+            }
         if method in {"views.open", "views.push", "views.update", "views.publish"}:
             view = p.get("view")
             if isinstance(view, str):
                 view = json.loads(view)
             problems = view_problems(view or {})
             if problems:
-                return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
-            return {"ok": True, "view": {"id": "V" + self.next_ts().replace(".", ""), **(view or {})}}
+                return {
+                    "ok": False,
+                    "error": "invalid_arguments",
+                    "response_metadata": {"messages": problems},
+                }
+            return {
+                "ok": True,
+                "view": {"id": "V" + self.next_ts().replace(".", ""), **(view or {})},
+            }
         if method == "conversations.info":
             if channel in self.not_member and channel in self.private_channels:
                 return {"ok": False, "error": "channel_not_found"}
             is_private = channel in self.private_channels or str(channel).startswith("D")
-            return {"ok": True, "channel": {"id": channel, "name": f"name-{channel}",
-                    "is_private": is_private, "is_im": str(channel).startswith("D"),
-                    "is_member": channel not in self.not_member}}
+            return {
+                "ok": True,
+                "channel": {
+                    "id": channel,
+                    "name": f"name-{channel}",
+                    "is_private": is_private,
+                    "is_im": str(channel).startswith("D"),
+                    "is_member": channel not in self.not_member,
+                },
+            }
         if method in {"conversations.history", "conversations.replies"}:
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
@@ -186,19 +220,34 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": channel}}
         if method == "users.info":
             user = p.get("user")
-            return {"ok": True, "user": {"id": user, "name": f"user-{user}", "tz": "UTC",
-                    "real_name": f"User {user}", "is_admin": False}}
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": f"user-{user}",
+                    "tz": "UTC",
+                    "real_name": f"User {user}",
+                    "is_admin": False,
+                },
+            }
         if method == "files.getUploadURLExternal":
             file_id = "F" + self.next_ts().replace(".", "")
             self.files[file_id] = {"filename": p.get("filename"), "length": p.get("length")}
-            return {"ok": True, "file_id": file_id, "upload_url": f"{self.base_url}upload/{file_id}"}
+            return {
+                "ok": True,
+                "file_id": file_id,
+                "upload_url": f"{self.base_url}upload/{file_id}",
+            }
         if method == "files.completeUploadExternal":
             files = p.get("files")
             if isinstance(files, str):
                 files = json.loads(files)
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
-            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files or []]}
+            return {
+                "ok": True,
+                "files": [{"id": f["id"], "title": f.get("title")} for f in files or []],
+            }
         if method in {"reactions.add", "chat.scheduleMessage", "conversations.open"}:
             return {"ok": True, "channel": {"id": "D" + str(p.get("users", "X"))[:10]}}
         return {"ok": False, "error": "unknown_method"}
@@ -247,7 +296,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, body, headers = self.fake.handle(method, params, token)
         self._send(status, body, headers)
 
-    def _send(self, status: int, body: dict[str, Any], headers: dict[str, str], plain: bool = False) -> None:
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str], plain: bool = False
+    ) -> None:
         data = b"OK" if plain else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain" if plain else "application/json")

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def _where(body: dict[str, Any]) -> tuple[str, str]:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
     return channel, body["user"]["id"]
 
 
@@ -71,8 +73,10 @@ def register(app: App, services: Services) -> None:
         ack()
         view = load(client, body, _value(body))
         if view is not None:
-            client.views_open(trigger_id=body["trigger_id"],
-                              view=intent_form(view.fields(), view.intent.channel_id, view.intent.id))
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=intent_form(view.fields(), view.intent.channel_id, view.intent.id),
+            )
 
     @app.action("intent_verify_check")
     def verify(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -88,7 +92,9 @@ def register(app: App, services: Services) -> None:
         container = body.get("container") or {}
         if container.get("type") == "view" and body.get("view", {}).get("type") == "modal":
             page = int(json.loads(body["view"].get("private_metadata") or "{}").get("page", 0))
-            client.views_update(view_id=body["view"]["id"], view=checks_page(view, page, flow.jira_url))
+            client.views_update(
+                view_id=body["view"]["id"], view=checks_page(view, page, flow.jira_url)
+            )
         elif container.get("type") == "view":
             _republish_home(flow, client, user)
         elif container.get("is_ephemeral"):
@@ -99,7 +105,9 @@ def register(app: App, services: Services) -> None:
         ack()
         view = load(client, body, _value(body))
         if view is not None:
-            client.views_open(trigger_id=body["trigger_id"], view=checks_page(view, 0, flow.jira_url))
+            client.views_open(
+                trigger_id=body["trigger_id"], view=checks_page(view, 0, flow.jira_url)
+            )
 
     @app.action("intent_checks_page")
     def checks_next(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -107,8 +115,9 @@ def register(app: App, services: Services) -> None:
         intent_id, _, page = _value(body).partition(":")
         view = load(client, body, intent_id)
         if view is not None:
-            client.views_update(view_id=body["view"]["id"],
-                                view=checks_page(view, int(page or 0), flow.jira_url))
+            client.views_update(
+                view_id=body["view"]["id"], view=checks_page(view, int(page or 0), flow.jira_url)
+            )
 
     @app.action("intent_set_status")
     def set_status(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -157,13 +166,22 @@ def register(app: App, services: Services) -> None:
             handler(client, body)
             return
         _channel, user = _where(body)
-        ephemeral(client, user, user, "Team settings are edited with `chatbot team set` for now; "
-                  "`/digest setup` arrives with the weekly digest.")
+        ephemeral(
+            client,
+            user,
+            user,
+            "Team settings are edited with `chatbot team set` for now; "
+            "`/digest setup` arrives with the weekly digest.",
+        )
 
 
 def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:
     from chatbot.slack.blocks.home import home_view
 
     sections = flow.services.extras.get("home_sections", [])
-    client.views_publish(user_id=user, view=home_view(flow.intents.open_for_user(user),
-                                                      [fn(user) for fn in sections], flow.jira_url))
+    client.views_publish(
+        user_id=user,
+        view=home_view(
+            flow.intents.open_for_user(user), [fn(user) for fn in sections], flow.jira_url
+        ),
+    )

@@ -15,7 +15,9 @@ def md(text: str) -> dict[str, Any]:
     return {"type": "mrkdwn", "text": text or " "}
 
 
-def section(text: str, accessory: dict[str, Any] | None = None, block_id: str | None = None) -> Block:
+def section(
+    text: str, accessory: dict[str, Any] | None = None, block_id: str | None = None
+) -> Block:
     block: Block = {"type": "section", "text": md(text)}
     if accessory:
         block["accessory"] = accessory
@@ -38,8 +40,9 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
-def button(text: str, action_id: str, value: str = "", style: str | None = None,
-           url: str | None = None) -> dict[str, Any]:
+def button(
+    text: str, action_id: str, value: str = "", style: str | None = None, url: str | None = None
+) -> dict[str, Any]:
     el: dict[str, Any] = {"type": "button", "text": plain(text[:75]), "action_id": action_id}
     if value:
         el["value"] = value[:2000]

@@ -12,20 +12,38 @@ from chatbot.slack.text import mrkdwn
 HOME_MAX_BLOCKS = 100
 
 
-def home_view(mine: list[IntentView], extra: list[list[Block]], jira_url: str | None = None) -> dict[str, Any]:
-    blocks: list[Block] = [header("Throughline"),
-                           actions(button("Settings", "home_setup", "setup"),
-                                   button("New intent", "home_new_intent", "new", style="primary"))]
-    blocks.append(section("*My open intents*" if mine else "*My open intents*\n_None. Start one with `/intent <title>`._"))
+def home_view(
+    mine: list[IntentView], extra: list[list[Block]], jira_url: str | None = None
+) -> dict[str, Any]:
+    blocks: list[Block] = [
+        header("Throughline"),
+        actions(
+            button("Settings", "home_setup", "setup"),
+            button("New intent", "home_new_intent", "new", style="primary"),
+        ),
+    ]
+    blocks.append(
+        section(
+            "*My open intents*"
+            if mine
+            else "*My open intents*\n_None. Start one with `/intent <title>`._"
+        )
+    )
     for view in mine[:10]:
         open_checks = [c for c in view.checks if c.verified_at is None]
-        line = (f"*{view.ref}* {mrkdwn(view.intent.title, 400, jira_url)} · {_status(view)} · "
-                f"{view.verified_count}/{len(view.checks)} verified")
+        line = (
+            f"*{view.ref}* {mrkdwn(view.intent.title, 400, jira_url)} · {_status(view)} · "
+            f"{view.verified_count}/{len(view.checks)} verified"
+        )
         blocks.append(section(line, button("Show", "intent_show", str(view.intent.id))))
         for n, check in enumerate(open_checks[:3], 1):
-            blocks.append(section(f"☐ {mrkdwn(check.text, 500, jira_url)}",
-                                  button("Verify", "intent_verify_check", str(check.id)),
-                                  block_id=f"home_check_{check.id}_{n}"))
+            blocks.append(
+                section(
+                    f"☐ {mrkdwn(check.text, 500, jira_url)}",
+                    button("Verify", "intent_verify_check", str(check.id)),
+                    block_id=f"home_check_{check.id}_{n}",
+                )
+            )
     for part in extra:
         if part and len(blocks) + len(part) + 1 <= HOME_MAX_BLOCKS:
             blocks.append(divider())

@@ -72,7 +72,9 @@ def coach_section(notes: list[CoachNote]) -> Block | None:
     return section(truncate("*Coach's notes*\n" + "\n".join(lines), SECTION_MAX))
 
 
-def intent_card(view: IntentView, notes: list[CoachNote], jira_url: str | None = None) -> list[Block]:
+def intent_card(
+    view: IntentView, notes: list[CoachNote], jira_url: str | None = None
+) -> list[Block]:
     """The card posted in the channel or thread; stays within 50 blocks whatever the content."""
     intent = view.intent
     blocks: list[Block] = [header(f"{view.ref} · {intent.title}")]
@@ -87,13 +89,20 @@ def intent_card(view: IntentView, notes: list[CoachNote], jira_url: str | None =
     blocks.append(_field_section("Out of scope", intent.out_of_scope, jira_url))
     blocks.append(divider())
     total = len(view.checks)
-    title = f"*Acceptance checks* ({view.verified_count}/{total} verified)" if total else (
-        "*Acceptance checks*\n_none yet_")
+    title = (
+        f"*Acceptance checks* ({view.verified_count}/{total} verified)"
+        if total
+        else ("*Acceptance checks*\n_none yet_")
+    )
     blocks.append(section(title))
     blocks += check_blocks(view, 0, CHECKS_ON_CARD, jira_url)
     if total > CHECKS_ON_CARD:
-        blocks.append(section(f"_…and {total - CHECKS_ON_CARD} more checks._",
-                              button("All checks", "intent_all_checks", str(intent.id))))
+        blocks.append(
+            section(
+                f"_…and {total - CHECKS_ON_CARD} more checks._",
+                button("All checks", "intent_all_checks", str(intent.id)),
+            )
+        )
     note = coach_section(notes)
     if note:
         blocks.append(note)
@@ -112,13 +121,22 @@ def card_actions(view: IntentView) -> Block:
         elements.append(button("Create Jira ticket", "intent_jira_create", intent_id))
         elements.append(button("Link Jira ticket", "intent_jira_link", intent_id))
     if status not in (IntentStatus.DRAFT, IntentStatus.CANCELLED):
-        options = [(IntentStatus.IN_PROGRESS, "Mark in progress"), (IntentStatus.DONE, "Mark done"),
-                   (IntentStatus.CANCELLED, "Cancel intent")]
-        elements.append({
-            "type": "overflow", "action_id": "intent_set_status",
-            "options": [{"text": plain(label), "value": f"{intent_id}:{value.value}"}
-                        for value, label in options if value != status],
-        })
+        options = [
+            (IntentStatus.IN_PROGRESS, "Mark in progress"),
+            (IntentStatus.DONE, "Mark done"),
+            (IntentStatus.CANCELLED, "Cancel intent"),
+        ]
+        elements.append(
+            {
+                "type": "overflow",
+                "action_id": "intent_set_status",
+                "options": [
+                    {"text": plain(label), "value": f"{intent_id}:{value.value}"}
+                    for value, label in options
+                    if value != status
+                ],
+            }
+        )
     return actions(*elements, block_id=f"intent_actions_{intent_id}")
 
 
@@ -132,8 +150,10 @@ def intent_list(views: list[IntentView], jira_url: str | None = None) -> list[Bl
     blocks: list[Block] = [section(f"*Open intents in this channel* ({len(views)})")]
     for v in views[:40]:
         key = f" · {mrkdwn(v.intent.jira_key, 200, jira_url)}" if v.intent.jira_key else ""
-        line = (f"*{v.ref}* {mrkdwn(v.intent.title, 500, jira_url)}\n{_status(v)}{key} · "
-                f"{v.verified_count}/{len(v.checks)} checks verified")
+        line = (
+            f"*{v.ref}* {mrkdwn(v.intent.title, 500, jira_url)}\n{_status(v)}{key} · "
+            f"{v.verified_count}/{len(v.checks)} checks verified"
+        )
         blocks.append(section(line, button("Show", "intent_show", str(v.intent.id))))
     return blocks
 
@@ -144,8 +164,12 @@ def checks_page(view: IntentView, page: int, jira_url: str | None = None) -> dic
     pages = max(1, -(-total // CHECKS_PER_PAGE))
     page = min(max(0, page), pages - 1)
     start = page * CHECKS_PER_PAGE
-    blocks: list[Block] = [section(f"*{escape(truncate(view.intent.title, 200))}* · checks "
-                                   f"{start + 1}–{min(total, start + CHECKS_PER_PAGE)} of {total}")]
+    blocks: list[Block] = [
+        section(
+            f"*{escape(truncate(view.intent.title, 200))}* · checks "
+            f"{start + 1}–{min(total, start + CHECKS_PER_PAGE)} of {total}"
+        )
+    ]
     blocks += check_blocks(view, start, CHECKS_PER_PAGE, jira_url)
     nav = []
     if page > 0:
@@ -154,20 +178,40 @@ def checks_page(view: IntentView, page: int, jira_url: str | None = None) -> dic
         nav.append(button("Next", "intent_checks_page", f"{view.intent.id}:{page + 1}"))
     if nav:
         blocks.append(actions(*nav))
-    return {"type": "modal", "callback_id": "intent_checks", "title": plain("Acceptance checks"),
-            "close": plain("Close"),
-            "private_metadata": json.dumps({"intent_id": view.intent.id, "page": page}),
-            "blocks": blocks}
+    return {
+        "type": "modal",
+        "callback_id": "intent_checks",
+        "title": plain("Acceptance checks"),
+        "close": plain("Close"),
+        "private_metadata": json.dumps({"intent_id": view.intent.id, "page": page}),
+        "blocks": blocks,
+    }
 
 
-def _text_input(block_id: str, label: str, value: str, multiline: bool, optional: bool,
-                hint: str | None = None, max_length: int = FORM_FIELD_MAX) -> Block:
-    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value",
-                               "multiline": multiline, "max_length": max_length}
+def _text_input(
+    block_id: str,
+    label: str,
+    value: str,
+    multiline: bool,
+    optional: bool,
+    hint: str | None = None,
+    max_length: int = FORM_FIELD_MAX,
+) -> Block:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
     if value:
         element["initial_value"] = value
-    block: Block = {"type": "input", "block_id": block_id, "label": plain(label),
-                    "optional": optional, "element": element}
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "optional": optional,
+        "element": element,
+    }
     if hint:
         block["hint"] = plain(hint)
     return block
@@ -186,36 +230,77 @@ def intent_form(
     kept: list[str] = []
     blocks: list[Block] = []
 
-    def add(block_id: str, label: str, value: str, multiline: bool, optional: bool,
-            hint: str | None = None, max_length: int = FORM_FIELD_MAX) -> None:
+    def add(
+        block_id: str,
+        label: str,
+        value: str,
+        multiline: bool,
+        optional: bool,
+        hint: str | None = None,
+        max_length: int = FORM_FIELD_MAX,
+    ) -> None:
         if len(value) > max_length:
             kept.append(block_id)
-            blocks.append(section(f"*{label}* is {len(value):,} characters, more than a form field "
-                                  f"holds. It is kept as it is; edit it in the thread or split it."))
+            blocks.append(
+                section(
+                    f"*{label}* is {len(value):,} characters, more than a form field "
+                    f"holds. It is kept as it is; edit it in the thread or split it."
+                )
+            )
         else:
-            blocks.append(_text_input(block_id, label, value, multiline, optional, hint, max_length))
+            blocks.append(
+                _text_input(block_id, label, value, multiline, optional, hint, max_length)
+            )
 
     if not channel_id:
-        blocks.append({
-            "type": "input", "block_id": "channel", "label": plain("Channel"),
-            "element": {"type": "conversations_select", "action_id": "value",
-                        "filter": {"include": ["public", "private"], "exclude_bot_users": True}},
-        })
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": "channel",
+                "label": plain("Channel"),
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": "value",
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+            }
+        )
     add("title", "Title", f.title, False, False, max_length=title_max)
-    add("outcome", "Outcome", f.outcome, True, False,
-        "What should be true for users or the business when this is done?")
+    add(
+        "outcome",
+        "Outcome",
+        f.outcome,
+        True,
+        False,
+        "What should be true for users or the business when this is done?",
+    )
     add("why", "Why now", f.why, True, True)
-    add("constraints", "Constraints", "\n".join(f.constraints), True, True,
-        "One per line: security, compliance, performance with numbers, what must not change.")
-    add("checks", "Acceptance checks", "\n".join(f.checks), True, False,
-        "One per line. Given/When/Then welcome: “When <action>, then <who> sees <result>”.")
+    add(
+        "constraints",
+        "Constraints",
+        "\n".join(f.constraints),
+        True,
+        True,
+        "One per line: security, compliance, performance with numbers, what must not change.",
+    )
+    add(
+        "checks",
+        "Acceptance checks",
+        "\n".join(f.checks),
+        True,
+        False,
+        "One per line. Given/When/Then welcome: “When <action>, then <who> sees <result>”.",
+    )
     add("out_of_scope", "Out of scope", f.out_of_scope, True, True)
     meta = {"channel": channel_id, "intent_id": intent_id, "kept": kept}
     return {
-        "type": "modal", "callback_id": "intent_form",
+        "type": "modal",
+        "callback_id": "intent_form",
         "title": plain("Edit intent" if intent_id else "New intent"),
-        "submit": plain("Save draft"), "close": plain("Cancel"),
-        "private_metadata": json.dumps(meta), "blocks": blocks,
+        "submit": plain("Save draft"),
+        "close": plain("Cancel"),
+        "private_metadata": json.dumps(meta),
+        "blocks": blocks,
     }
 
 

@@ -30,8 +30,11 @@ def register(app: App, services: Services) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=intent_form(channel_id=channel))
         elif verb == "list" and not rest:
             views = flow.intents.list_open(channel)
-            respond(text=f"{len(views)} open intents", blocks=intent_list(views, flow.jira_url),
-                    response_type="ephemeral")
+            respond(
+                text=f"{len(views)} open intents",
+                blocks=intent_list(views, flow.jira_url),
+                response_type="ephemeral",
+            )
         elif verb == "show" and rest:
             view = flow.intents.find(rest.strip())
             if view is None:
@@ -43,14 +46,21 @@ def register(app: App, services: Services) -> None:
         elif verb in {"help", "?"}:
             respond(text=flow.msg("intent_usage"))
         elif len(text) > TITLE_MAX:
-            respond(text=flow.msg("title_too_long", limit=TITLE_MAX, length=len(text),
-                                  echo=f"“{escape(truncate(text, 2500))}”"))
+            respond(
+                text=flow.msg(
+                    "title_too_long",
+                    limit=TITLE_MAX,
+                    length=len(text),
+                    echo=f"“{escape(truncate(text, 2500))}”",
+                )
+            )
         else:
             flow.start_guided(client, channel, user, text, respond)
 
 
-def _link(flow: Any, client: WebClient, rest: str, channel: str, user: str,
-          respond: Callable[..., Any]) -> None:
+def _link(
+    flow: Any, client: WebClient, rest: str, channel: str, user: str, respond: Callable[..., Any]
+) -> None:
     parts = rest.split()
     if len(parts) != 2:
         respond(text=flow.msg("intent_usage"))

@@ -24,7 +24,9 @@ def register(app: App, services: Services) -> None:
 
     def once(body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
-        return first_delivery(services.db, services.clock, f"slack:{event_id}") if event_id else True
+        return (
+            first_delivery(services.db, services.clock, f"slack:{event_id}") if event_id else True
+        )
 
     @app.event("message")
     def thread_reply(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
@@ -36,8 +38,14 @@ def register(app: App, services: Services) -> None:
             return
         if not once(body):
             return
-        flow.on_thread_message(client, event["channel"], event["thread_ts"], event["ts"],
-                               event.get("user", ""), event.get("text") or "")
+        flow.on_thread_message(
+            client,
+            event["channel"],
+            event["thread_ts"],
+            event["ts"],
+            event.get("user", ""),
+            event.get("text") or "",
+        )
 
     @app.event("app_mention")
     def mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
@@ -61,6 +69,7 @@ def register(app: App, services: Services) -> None:
             return
         user = event["user"]
         sections = services.extras.setdefault("home_sections", [])
-        view = home_view(flow.intents.open_for_user(user), [fn(user) for fn in sections],
-                         flow.jira_url)
+        view = home_view(
+            flow.intents.open_for_user(user), [fn(user) for fn in sections], flow.jira_url
+        )
         client.views_publish(user_id=user, view=view)

@@ -34,16 +34,25 @@ def register(app: App, services: Services) -> None:
         values = view["state"]["values"]
         meta = json.loads(view.get("private_metadata") or "{}")
         kept = set(meta.get("kept") or [])
-        title, outcome, checks = _read(values, "title"), _read(values, "outcome"), _read(values, "checks")
+        title, outcome, checks = (
+            _read(values, "title"),
+            _read(values, "outcome"),
+            _read(values, "checks"),
+        )
         errors: dict[str, str] = {}
         if title is not None and not title:
             errors["title"] = "Give the intent a title."
         elif title is not None and len(title) > TITLE_MAX:
             errors["title"] = f"At most {TITLE_MAX} characters."
         if outcome is not None and "outcome" not in kept and not outcome:
-            errors["outcome"] = "Say what should be true when this is done: “<who> can <do what> so that <benefit>”."
+            errors["outcome"] = (
+                "Say what should be true when this is done: "
+                "“<who> can <do what> so that <benefit>”."
+            )
         if checks is not None and "checks" not in kept and not IntentFields.lines(checks):
-            errors["checks"] = "Add at least one acceptance check: “When <action>, then <observable result>”."
+            errors["checks"] = (
+                "Add at least one acceptance check: “When <action>, then <observable result>”."
+            )
         if errors:
             # The modal stays open with everything typed still in it.
             ack(response_action="errors", errors=errors)
@@ -69,20 +78,33 @@ def register(app: App, services: Services) -> None:
                     flow.post_card(client, result, thread_ts=result.intent.thread_ts)
                 return
             fields = IntentFields(
-                title=title or "", outcome=outcome or "", why=changes["why"] or "",
-                constraints=changes.get("constraints") or [], checks=changes.get("checks") or [],
-                out_of_scope=changes["out_of_scope"] or "")
+                title=title or "",
+                outcome=outcome or "",
+                why=changes["why"] or "",
+                constraints=changes.get("constraints") or [],
+                checks=changes.get("checks") or [],
+                out_of_scope=changes["out_of_scope"] or "",
+            )
             result = flow.intents.create(fields, channel, user)
         except IntentError as exc:
-            ephemeral(client, user, user, f"{exc} Your title: “{escape(truncate(title or '', 500))}”")
+            ephemeral(
+                client, user, user, f"{exc} Your title: “{escape(truncate(title or '', 500))}”"
+            )
             return
         posted = flow.post_card(client, result)
         if not posted.ok:
             # Saved already; tell the author where it is and how to get it posted.
             if posted.error in ("not_in_channel", "channel_not_found"):
                 flow.not_in_channel(client, channel, user, "", None)
-                client.chat_postMessage(channel=user, text=f"Saved as {result.ref}: {escape(result.intent.title)}. "
-                                        f"Invite me to <#{channel}> and run `/intent show {result.ref}` there.")
+                client.chat_postMessage(
+                    channel=user,
+                    text=f"Saved as {result.ref}: {escape(result.intent.title)}. "
+                    f"Invite me to <#{channel}> and run `/intent show {result.ref}` there.",
+                )
             else:
-                ephemeral(client, channel, user, flow.msg("slack_error", error=posted.error,
-                                                           intent_ref=result.ref))
+                ephemeral(
+                    client,
+                    channel,
+                    user,
+                    flow.msg("slack_error", error=posted.error, intent_ref=result.ref),
+                )
