@@ -1,0 +1,380 @@
+"""The one place that talks to Jira, through the `jira` package's authenticated session.
+
+Cloud (email + API token, REST v3, ADF bodies) or Data Center (personal access token,
+REST v2, wiki markup) is chosen by the settings, so starting never waits on Jira. The
+client's own retries are off (`max_retries=0`): its ResilientSession would sleep in the
+request thread, while the outbox retries with a stored `next_attempt_at` instead.
+
+Every method is one HTTP request (search: one per page), so request counts are exact.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from jira import JIRA, JIRAError
+
+from chatbot.jira.document import Doc, to_adf, to_wiki
+from chatbot.jira.errors import (
+    JiraAuthError,
+    JiraError,
+    JiraNotFound,
+    JiraRejected,
+    JiraUnavailable,
+)
+from chatbot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CLOUD = "Cloud"
+DATA_CENTER = "Data Center"
+SEARCH_RETRIES_ON_429 = 5
+
+
+@dataclass(frozen=True)
+class JiraConfig:
+    url: str
+    deployment: str  # CLOUD or DATA_CENTER
+    email: str | None = None
+    api_token: str | None = None
+    pat: str | None = None
+    timeout: float = 10.0
+
+    @property
+    def api(self) -> str:
+        return "3" if self.deployment == CLOUD else "2"
+
+
+@dataclass
+class ServerInfo:
+    deployment_type: str
+    version: str
+    title: str
+    base_url: str
+
+
+@dataclass
+class Issue:
+    key: str
+    id: str
+    summary: str = ""
+    status: str = ""
+    status_category: str = ""
+    raw: dict[str, Any] | None = None
+
+
+@dataclass
+class Comment:
+    id: str
+    text: str
+
+
+class JiraGateway:
+    def __init__(self, config: JiraConfig, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.config = config
+        self._sleep = sleep
+        self._local = threading.local()
+        #: Requests sent by this gateway (method, path), for the benchmark's counts.
+        self.requests_sent = 0
+
+    @property
+    def url(self) -> str:
+        return self.config.url.rstrip("/")
+
+    @property
+    def is_cloud(self) -> bool:
+        return self.config.deployment == CLOUD
+
+    def browse_url(self, key: str) -> str:
+        return f"{self.url}/browse/{key}"
+
+    # --- the client ----------------------------------------------------------------------
+    def _client(self) -> JIRA:
+        """One client per thread: a requests Session is not meant to be shared across threads."""
+        client = getattr(self._local, "client", None)
+        if client is None:
+            c = self.config
+            auth: dict[str, Any] = (
+                {"token_auth": c.pat} if c.pat else {"basic_auth": (c.email, c.api_token)}
+            )
+            client = JIRA(
+                server=self.url,
+                options={"rest_api_version": c.api},
+                get_server_info=False,
+                max_retries=0,
+                timeout=c.timeout,
+                logging=False,
+                **auth,
+            )
+            self._local.client = client
+        return client
+
+    def _request(
+        self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        client = self._client()
+        url = f"{self.url}/rest/api/{path}"
+        kwargs: dict[str, Any] = {"params": params}
+        if body is not None:
+            kwargs["data"] = json.dumps(body)
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        self.requests_sent += 1
+        try:
+            response = client._session.request(method, url, **kwargs)
+        except JIRAError as exc:
+            raise _classify(exc, method, path) from None
+        except requests.Timeout:
+            raise JiraUnavailable(
+                f"Jira did not answer {method} {path} within {self.config.timeout:g}s"
+            ) from None
+        except requests.RequestException as exc:
+            raise JiraUnavailable(f"Jira is unreachable ({type(exc).__name__})") from None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise JiraUnavailable(f"Jira answered {method} {path} with non-JSON") from None
+
+    # --- reading -------------------------------------------------------------------------
+    def server_info(self) -> ServerInfo:
+        """GET serverInfo (v2 on both: it is the same on Cloud and Data Center)."""
+        client = self._client()
+        self.requests_sent += 1
+        try:
+            info = client.server_info()
+        except JIRAError as exc:
+            raise _classify(exc, "GET", "2/serverInfo") from None
+        except requests.Timeout:
+            raise JiraUnavailable("Jira did not answer serverInfo in time") from None
+        except requests.RequestException as exc:
+            raise JiraUnavailable(f"Jira is unreachable ({type(exc).__name__})") from None
+        return ServerInfo(
+            info.get("deploymentType", "Server"),
+            info.get("version", "?"),
+            info.get("serverTitle", ""),
+            info.get("baseUrl", ""),
+        )
+
+    def myself(self) -> dict[str, Any]:
+        return self._request("GET", f"{self.config.api}/myself") or {}
+
+    def get_issue(self, key: str, fields: str = "summary,status") -> Issue:
+        raw = self._request(
+            "GET", f"{self.config.api}/issue/{quote(key)}", params={"fields": fields}
+        )
+        return _issue(raw)
+
+    def search(
+        self, jql: str, fields: list[str] | None = None, page_size: int = 100
+    ) -> Iterator[dict[str, Any]]:
+        """Every issue matching `jql`, page by page; waits out a 429's Retry-After.
+
+        Cloud: token-paged `/rest/api/3/search/jql`. Data Center: `/rest/api/2/search`
+        with startAt/total.
+        """
+        field_list = ",".join(fields or ["summary", "status", "updated"])
+        if self.is_cloud:
+            token: str | None = None
+            while True:
+                params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": field_list}
+                if token:
+                    params["nextPageToken"] = token
+                page = self._patiently("GET", "3/search/jql", params)
+                yield from page.get("issues", [])
+                token = page.get("nextPageToken")
+                if page.get("isLast", token is None) or not token:
+                    return
+        start = 0
+        while True:
+            params = {"jql": jql, "startAt": start, "maxResults": page_size, "fields": field_list}
+            page = self._patiently("GET", "2/search", params)
+            issues = page.get("issues", [])
+            yield from issues
+            start += len(issues)
+            if not issues or start >= int(page.get("total", 0)):
+                return
+
+    def _patiently(self, method: str, path: str, params: dict[str, Any]) -> Any:
+        """A read that may wait: on 429 sleep as long as Jira asks, a few times at most."""
+        for attempt in range(SEARCH_RETRIES_ON_429 + 1):
+            try:
+                return self._request(method, path, params=params)
+            except JiraUnavailable as exc:
+                if exc.status != 429 or attempt == SEARCH_RETRIES_ON_429:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else 2**attempt
+                log.info("Jira rate-limited %s; waiting %ss as asked", path, wait)
+                self._sleep(min(wait, 300))
+        raise AssertionError("unreachable")
+
+    def comments(self, key: str, page_size: int = 100) -> Iterator[Comment]:
+        start = 0
+        while True:
+            page = (
+                self._request(
+                    "GET",
+                    f"{self.config.api}/issue/{quote(key)}/comment",
+                    params={"startAt": start, "maxResults": page_size},
+                )
+                or {}
+            )
+            items = page.get("comments", [])
+            for item in items:
+                yield Comment(str(item["id"]), _plain(item.get("body")))
+            start += len(items)
+            if not items or start >= int(page.get("total", 0)):
+                return
+
+    # --- writing -------------------------------------------------------------------------
+    def body(self, doc: Doc) -> Any:
+        return to_adf(doc) if self.is_cloud else to_wiki(doc)
+
+    def create_issue(
+        self,
+        project: str,
+        issue_type: str,
+        summary: str,
+        description: Doc,
+        labels: list[str],
+        properties: dict[str, Any],
+    ) -> Issue:
+        payload = {
+            "fields": {
+                "project": {"key": project},
+                "issuetype": {"name": issue_type},
+                "summary": summary[:255],
+                "description": self.body(description),
+                "labels": labels,
+            },
+            "properties": [{"key": k, "value": v} for k, v in properties.items()],
+        }
+        raw = self._request("POST", f"{self.config.api}/issue", payload) or {}
+        if "key" not in raw:
+            raise JiraUnavailable("Jira answered the create without a key")
+        return Issue(key=raw["key"], id=str(raw.get("id", "")))
+
+    def add_comment(self, key: str, doc: Doc) -> str:
+        raw = (
+            self._request(
+                "POST", f"{self.config.api}/issue/{quote(key)}/comment", {"body": self.body(doc)}
+            )
+            or {}
+        )
+        return str(raw.get("id", ""))
+
+    def update_comment(self, key: str, comment_id: str, doc: Doc) -> None:
+        self._request(
+            "PUT",
+            f"{self.config.api}/issue/{quote(key)}/comment/{comment_id}",
+            {"body": self.body(doc)},
+        )
+
+    def upsert_remote_link(
+        self, key: str, global_id: str, url: str, title: str, summary: str = ""
+    ) -> None:
+        """POST remotelink with a globalId: Jira updates the link with that id if it exists."""
+        self._request(
+            "POST",
+            f"{self.config.api}/issue/{quote(key)}/remotelink",
+            {
+                "globalId": global_id,
+                "application": {"type": "com.slack", "name": "Slack"},
+                "relationship": "Slack thread",
+                "object": {
+                    "url": url,
+                    "title": title[:255],
+                    "summary": summary[:255],
+                    "icon": {"url16x16": "https://slack.com/favicon.ico", "title": "Slack"},
+                },
+            },
+        )
+
+
+def _issue(raw: dict[str, Any] | None) -> Issue:
+    raw = raw or {}
+    fields = raw.get("fields") or {}
+    status = fields.get("status") or {}
+    return Issue(
+        key=raw.get("key", ""),
+        id=str(raw.get("id", "")),
+        summary=fields.get("summary") or "",
+        status=status.get("name", ""),
+        status_category=(status.get("statusCategory") or {}).get("key", ""),
+        raw=raw,
+    )
+
+
+def _plain(body: Any) -> str:
+    """Comment text from either wiki markup (a string) or ADF (a tree of text nodes)."""
+    if isinstance(body, str):
+        return body
+    parts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "text":
+                parts.append(node.get("text", ""))
+            for child in node.get("content", []) or []:
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(body)
+    return "\n".join(parts)
+
+
+def _retry_after(exc: JIRAError) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _classify(exc: JIRAError, method: str, path: str) -> JiraError:
+    status = exc.status_code
+    text = (exc.text or "").strip()[:300]
+    where = f"{method} {path}"
+    if status in (401, 403):
+        return JiraAuthError(f"Jira refused the credentials ({status}) on {where}", status)
+    if status == 404:
+        return JiraNotFound(f"Jira has no {path.split('/')[-1] or 'such item'} ({where})", status)
+    if status == 429 or status is None or status >= 500:
+        return JiraUnavailable(f"Jira answered {status} on {where}", status, _retry_after(exc))
+    return JiraRejected(f"Jira refused {where} ({status}): {text}", status)
+
+
+def config_from_settings(settings: Settings) -> JiraConfig:
+    if not settings.jira_url:
+        raise ValueError("JIRA_URL is not set")
+    if settings.jira_pat:
+        return JiraConfig(
+            url=settings.jira_url,
+            deployment=DATA_CENTER,
+            pat=settings.jira_pat.get_secret_value(),
+            timeout=settings.jira_timeout_seconds,
+        )
+    token = settings.jira_api_token.get_secret_value() if settings.jira_api_token else None
+    return JiraConfig(
+        url=settings.jira_url,
+        deployment=CLOUD,
+        email=settings.jira_email,
+        api_token=token,
+        timeout=settings.jira_timeout_seconds,
+    )
+
+
+def gateway_from_settings(settings: Settings) -> JiraGateway:
+    """Cloud when JIRA_EMAIL + JIRA_API_TOKEN are set, Data Center when JIRA_PAT is."""
+    return JiraGateway(config_from_settings(settings))

@@ -1,0 +1,1 @@
+"""A durable outbox: every external write is stored first, then sent with retries."""

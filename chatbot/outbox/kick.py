@@ -1,0 +1,35 @@
+"""Send right after storing, in the web process, so nobody waits for the clock process.
+
+The kick runs on its own small pool: a Jira that answers in 5 s delays neither the ack
+nor the listener that enqueued. If the process dies first, the clock process sends it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from chatbot.outbox.worker import OutboxWorker
+from chatbot.slack.executor import TrackedExecutor
+
+log = logging.getLogger(__name__)
+
+
+class Kicker:
+    def __init__(self, worker: OutboxWorker, threads: int = 4) -> None:
+        self.worker = worker
+        self.pool = TrackedExecutor(max_workers=threads)
+
+    def kick(self, row_id: int) -> None:
+        self.pool.submit(self._run, row_id)
+
+    def _run(self, row_id: int) -> None:
+        try:
+            self.worker.run_one(row_id)
+        except Exception:
+            log.exception("immediate send of outbox %s failed; the clock process retries", row_id)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        return self.pool.wait_idle(timeout)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,159 @@
+"""Sends due outbox rows through their handlers, with backoff that honours Retry-After.
+
+Handlers raise `RetryLater` for what may work later (5xx, 429, timeouts, connection
+errors) and `GiveUp` for what never will (unknown ticket, bad request). Time comes from
+the injected clock: a retry is a `next_attempt_at` in the database, never a sleep.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from chatbot.clock import Clock
+from chatbot.db.engine import Database
+from chatbot.outbox import store
+from chatbot.outbox.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 15
+BACKOFF_MAX_SECONDS = 300
+RETRY_AFTER_MAX_SECONDS = 3600
+GIVE_UP_AFTER = timedelta(hours=24)
+
+
+class RetryLater(Exception):
+    """The other side may accept this later; `retry_after` is what it asked for, if anything."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class GiveUp(Exception):
+    """This write will never succeed as it is; `user_message` says why and what to do."""
+
+    def __init__(self, reason: str, user_message: str | None = None) -> None:
+        super().__init__(reason)
+        self.user_message = user_message or reason
+
+
+class Progress:
+    """Handed to a handler: the row's state, saved after every step that changed Jira."""
+
+    def __init__(self, db: Database, row: OutboxMessage) -> None:
+        self._db = db
+        self._row_id = int(row.id or 0)
+        self.state: dict[str, Any] = dict(row.state or {})
+
+    def save(self, **changes: Any) -> None:
+        self.state.update(changes)
+        store.save_state(self._db, self._row_id, self.state)
+
+
+@dataclass
+class Landed:
+    """What a handler did, for the notice to the person who asked."""
+
+    summary: dict[str, Any]
+
+
+Handler = Callable[[OutboxMessage, Progress], Landed | None]
+
+
+class Notifier(Protocol):
+    def landed(self, row: OutboxMessage, notice: dict[str, Any], landed: Landed | None) -> None: ...
+
+    def delayed(self, row: OutboxMessage, notice: dict[str, Any], reason: str) -> None: ...
+
+    def failed(self, row: OutboxMessage, notice: dict[str, Any], message: str) -> None: ...
+
+
+def backoff(attempts: int, retry_after: float | None) -> timedelta:
+    """15 s, 30 s, 60 s … capped at 5 min; a Retry-After from the server wins when longer."""
+    seconds = min(BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1), BACKOFF_MAX_SECONDS)
+    if retry_after is not None:
+        seconds = max(min(retry_after, RETRY_AFTER_MAX_SECONDS), 1)
+    return timedelta(seconds=seconds)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        handlers: dict[str, Handler],
+        notifier: Notifier | None = None,
+        name: str | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.handlers = handlers
+        self.notifier = notifier
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+
+    def run_due(self, limit: int = 50) -> int:
+        """Send every due row this process can claim; returns how many were attempted."""
+        attempted = 0
+        for row_id in store.due_ids(self.db, self.clock.now(), limit):
+            if self.run_one(row_id):
+                attempted += 1
+        return attempted
+
+    def run_one(self, row_id: int) -> bool:
+        """Try one row now if it is due and free; False when there was nothing to do."""
+        row = store.claim(self.db, self.clock, row_id, self.name)
+        if row is None:
+            return False
+        handler = self.handlers.get(row.kind)
+        if handler is None:
+            # Another process (newer code) may know this kind; leave it for later.
+            store.settle_retry(
+                self.db, self.clock, row, timedelta(minutes=5), f"no handler for {row.kind}"
+            )
+            return True
+        progress = Progress(self.db, row)
+        try:
+            landed = handler(row, progress)
+        except RetryLater as exc:
+            self._retry(row, str(exc), exc.retry_after)
+        except GiveUp as exc:
+            log.warning("outbox %s (%s) gave up: %s", row.id, row.kind, exc)
+            if store.settle_failed(self.db, self.clock, row, str(exc)):
+                self._tell("failed", row, exc.user_message)
+        except Exception as exc:  # a bug of ours: keep the row, retry with backoff, log loudly
+            log.exception("outbox %s (%s) handler crashed", row.id, row.kind)
+            self._retry(row, f"{type(exc).__name__}: {exc}", None)
+        else:
+            store.settle_sent(self.db, self.clock, row)
+            self._tell("landed", row, landed)
+        return True
+
+    def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> None:
+        if self.clock.now() - row.updated_at > GIVE_UP_AFTER and row.attempts > 3:
+            message = f"gave up after {row.attempts} attempts over 24 hours: {reason}"
+            if store.settle_failed(self.db, self.clock, row, message):
+                self._tell("failed", row, message)
+            return
+        delay = backoff(row.attempts, retry_after)
+        log.info("outbox %s (%s) retry in %ss: %s", row.id, row.kind, delay.total_seconds(), reason)
+        store.settle_retry(self.db, self.clock, row, delay, reason)
+        self._tell("delayed", row, reason)
+
+    def _tell(self, what: str, row: OutboxMessage, detail: Any) -> None:
+        if self.notifier is None:
+            return
+        take = store.take_delay_notice if what == "delayed" else store.take_notice
+        notice = take(self.db, row)
+        if notice is None:
+            return
+        try:
+            getattr(self.notifier, what)(row, notice, detail)
+        except Exception:  # telling is best effort; the write itself has landed
+            log.exception("outbox %s: could not tell the user (%s)", row.id, what)
