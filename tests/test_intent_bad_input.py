@@ -137,10 +137,15 @@ def test_two_people_answering_at_once_lose_nothing(bot: Bot) -> None:
     root = _start(bot)
     question_ts = bot.fake.of("chat.postMessage")[-1].response["ts"]
     # Both wrote their answer to the outcome question before the next question was posted.
-    base = float(question_ts)
+    sec, micro = (int(x) for x in question_ts.split("."))
+    base = sec * 1_000_000 + micro
+
+    def ts(micros: int) -> str:
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
     answers = [
-        ("U2", f"{base + 1:.6f}", "Shoppers pay in one step"),
-        ("U3", f"{base + 2:.6f}", "Returning shoppers skip the address form"),
+        ("U2", ts(base + 1), "Shoppers pay in one step"),
+        ("U3", ts(base + 2), "Returning shoppers skip the address form"),
     ]
     threads = [
         threading.Thread(

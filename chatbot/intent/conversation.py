@@ -41,11 +41,13 @@ class Reply:
     late_field: str | None = None
 
 
-def _ts_key(ts: str | None) -> float:
+def _ts_key(ts: str | None) -> tuple[int, int]:
+    """Slack timestamps compared exactly ("seconds.micros"); floats lose the last digits."""
+    seconds, _, micros = (ts or "0").partition(".")
     try:
-        return float(ts or 0)
+        return int(seconds), int(micros.ljust(6, "0")[:6] or 0)
     except ValueError:
-        return 0.0
+        return 0, 0
 
 
 class ConversationService:
@@ -96,8 +98,11 @@ class ConversationService:
             ).first()
 
     def answer(self, channel_id: str, thread_ts: str, ts: str, user_id: str, text: str) -> Reply:
-        """Apply one thread message; returns what the bot should say next."""
-        now = self.clock.now()
+        """Apply one thread message; returns what the bot should say next.
+
+        The conversation row stays locked until the answer is stored, so two answers that
+        arrive together are applied one after the other and neither overwrites the other.
+        """
         word = text.strip().lower()
         with self.db.session() as s:
             conv = s.exec(
@@ -111,81 +116,81 @@ class ConversationService:
             if conv is None or conv.state != "active" or ts in conv.answered_ts:
                 return Reply(Step.IGNORED)
             conv.answered_ts = [*conv.answered_ts, ts][-200:]
-            conv.updated_at = now
+            conv.updated_at = self.clock.now()
             step = conv.step
             late = step > 0 and (conv.asked_ts is None or _ts_key(ts) < _ts_key(conv.asked_ts))
-            conv_id, intent_id = conv.id, conv.intent_id
-            if late and word not in COMMANDS:
-                target = self.questions[step - 1]["field"]
-                s.flush()
-            elif word == "cancel":
+            ref = Reply(Step.IGNORED, conv.id, conv.intent_id, step)
+            if word == "cancel":
                 conv.state = "cancelled"
-                target = None
-            elif word == "back":
+                self.intents.set_status_in(s, conv.intent_id, IntentStatus.CANCELLED, user_id)
+                return Reply(Step.CANCELLED, ref.conversation_id, ref.intent_id, step)
+            if word == "back":
                 conv.step = max(0, step - 1)
                 conv.asked_ts = None
-                target = None
-            else:
-                target = None
-                field = self.questions[step]["field"]
-                if (
-                    field == "jira"
-                    and word not in {"skip", "new"}
-                    and not is_jira_key(text.strip().upper())
-                ):
-                    return Reply(
-                        Step.INVALID,
-                        conv_id,
-                        intent_id,
-                        step,
-                        self.question(step),
-                        notice="Reply with a key like `PAY-123`, `new`, or `skip`.",
+                notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
+                return Reply(
+                    Step.ASK,
+                    ref.conversation_id,
+                    ref.intent_id,
+                    conv.step,
+                    self.question(conv.step),
+                    notice=notice,
+                )
+            if late and word == "skip":
+                return Reply(Step.IGNORED)  # meant for a question someone already answered
+            if late:
+                previous = self.questions[step - 1]
+                if previous["field"] != "jira":
+                    self.intents.append_in(s, conv.intent_id, user_id, previous["field"], text)
+                notice = self.prompts.text(
+                    "intent.late_answer", user=user_id, field=previous["label"]
+                )
+                return Reply(
+                    Step.LATE,
+                    ref.conversation_id,
+                    ref.intent_id,
+                    step,
+                    late_field=previous["label"],
+                    notice=notice,
+                )
+            field = self.questions[step]["field"]
+            jira_request = None
+            if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.upper()):
+                return Reply(
+                    Step.INVALID,
+                    ref.conversation_id,
+                    ref.intent_id,
+                    step,
+                    self.question(step),
+                    notice="Reply with a key like `PAY-123`, `new`, or `skip`.",
+                )
+            if word != "skip":
+                if field == "jira":
+                    jira_request = "new" if word == "new" else text.strip().upper()
+                elif field in ("constraints", "checks"):
+                    self.intents.edit_in(
+                        s, conv.intent_id, user_id, **{field: IntentFields.lines(text)}
                     )
-                conv.step = step + 1
-                conv.asked_ts = None
-                if conv.step >= len(self.questions):
-                    conv.state = "finished"
-            new_step, state = conv.step, conv.state
-
-        if late and word not in COMMANDS and target is not None:
-            if target != "jira":
-                self.intents.append(intent_id, user_id, target, text)
-            label = self.questions[step - 1]["label"]
+                else:
+                    self.intents.edit_in(s, conv.intent_id, user_id, **{field: text.strip()})
+            conv.step = step + 1
+            conv.asked_ts = None
+            if conv.step >= len(self.questions):
+                conv.state = "finished"
+                return Reply(
+                    Step.FINISHED,
+                    ref.conversation_id,
+                    ref.intent_id,
+                    conv.step,
+                    jira_request=jira_request,
+                )
+            notice = self.prompts.text("intent.skipped") if word == "skip" else ""
             return Reply(
-                Step.LATE,
-                conv_id,
-                intent_id,
-                step,
-                late_field=label,
-                notice=self.prompts.text("intent.late_answer", user=user_id, field=label),
+                Step.ASK,
+                ref.conversation_id,
+                ref.intent_id,
+                conv.step,
+                self.question(conv.step),
+                notice=notice,
+                jira_request=jira_request,
             )
-        if word == "cancel":
-            self.intents.set_status(intent_id, IntentStatus.CANCELLED, user_id)
-            return Reply(Step.CANCELLED, conv_id, intent_id, step)
-        if word == "back":
-            notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
-            return Reply(
-                Step.ASK, conv_id, intent_id, new_step, self.question(new_step), notice=notice
-            )
-
-        field = self.questions[step]["field"]
-        jira_request = None
-        if word != "skip":
-            if field == "jira":
-                jira_request = "new" if word == "new" else text.strip().upper()
-            elif field in ("constraints", "checks"):
-                self.intents.edit(intent_id, user_id, **{field: IntentFields.lines(text)})
-            else:
-                self.intents.edit(intent_id, user_id, **{field: text.strip()})
-        if state == "finished":
-            return Reply(Step.FINISHED, conv_id, intent_id, new_step, jira_request=jira_request)
-        notice = self.prompts.text("intent.skipped") if word == "skip" else ""
-        return Reply(
-            Step.ASK,
-            conv_id,
-            intent_id,
-            new_step,
-            self.question(new_step),
-            notice=notice,
-            jira_request=jira_request,
-        )

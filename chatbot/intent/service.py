@@ -179,59 +179,63 @@ class IntentService:
 
     def edit(self, intent_id: int, user_id: str, **changes: Any) -> IntentView:
         """Apply field changes (title, outcome, why, constraints, checks, out_of_scope)."""
-        now = self.clock.now()
         with self.db.session() as s:
-            intent = _locked(s, intent_id)
-            changed = False
-            for name in ("title", "outcome", "why", "out_of_scope"):
-                if (
-                    name in changes
-                    and changes[name] is not None
-                    and getattr(intent, name) != changes[name]
-                ):
-                    setattr(intent, name, changes[name])
-                    changed = True
-            if changes.get("constraints") is not None and list(intent.constraints) != list(
-                changes["constraints"]
-            ):
-                intent.constraints = list(changes["constraints"])
-                changed = True
-            if changes.get("checks") is not None:
-                current = [c.text for c in _checks(s, intent.id)]
-                if current != list(changes["checks"]):
-                    _replace_checks(s, intent, changes["checks"])
-                    changed = True
-            if changed:
-                intent.updated_at = now
-                _record_revision(s, intent, user_id, now)
-            s.flush()
-            return _view(s, intent)
+            return self.edit_in(s, intent_id, user_id, **changes)
 
-    def append(self, intent_id: int, user_id: str, field_name: str, text: str) -> IntentView:
+    def edit_in(self, s: Session, intent_id: int, user_id: str, **changes: Any) -> IntentView:
+        """`edit` inside the caller's transaction (the conversation applies answers this way)."""
+        now = self.clock.now()
+        intent = _locked(s, intent_id)
+        changed = False
+        for name in ("title", "outcome", "why", "out_of_scope"):
+            value = changes.get(name)
+            if value is not None and getattr(intent, name) != value:
+                setattr(intent, name, value)
+                changed = True
+        constraints = changes.get("constraints")
+        if constraints is not None and list(intent.constraints) != list(constraints):
+            intent.constraints = list(constraints)
+            changed = True
+        if changes.get("checks") is not None:
+            current = [c.text for c in _checks(s, intent.id)]
+            if current != list(changes["checks"]):
+                _replace_checks(s, intent, changes["checks"])
+                changed = True
+        if changed:
+            intent.updated_at = now
+            _record_revision(s, intent, user_id, now)
+        s.flush()
+        return _view(s, intent)
+
+    def append_in(
+        self, s: Session, intent_id: int, user_id: str, field_name: str, text: str
+    ) -> IntentView:
         """Add to a field without replacing it (a second person answering the same question)."""
-        view = self.get(intent_id)
-        if view is None:
-            raise IntentError("That intent no longer exists.")
-        current = view.fields()
+        current = _view(s, _locked(s, intent_id)).fields()
         if field_name in ("constraints", "checks"):
-            merged = getattr(current, field_name) + IntentFields.lines(text)
+            merged: Any = getattr(current, field_name) + IntentFields.lines(text)
         else:
             old = getattr(current, field_name)
             merged = f"{old}\n\n{text}" if old else text
-        return self.edit(intent_id, user_id, **{field_name: merged})
+        return self.edit_in(s, intent_id, user_id, **{field_name: merged})
 
     def set_status(self, intent_id: int, status: IntentStatus, user_id: str) -> IntentView:
-        now = self.clock.now()
         with self.db.session() as s:
-            intent = _locked(s, intent_id)
-            intent.status = status
-            intent.updated_at = now
-            if status in STARTED_STATUSES and intent.started_at is None:
-                intent.started_at = now
-            if status == IntentStatus.DONE and intent.done_at is None:
-                intent.done_at = now
-            s.flush()
-            return _view(s, intent)
+            return self.set_status_in(s, intent_id, status, user_id)
+
+    def set_status_in(
+        self, s: Session, intent_id: int, status: IntentStatus, user_id: str
+    ) -> IntentView:
+        now = self.clock.now()
+        intent = _locked(s, intent_id)
+        intent.status = status
+        intent.updated_at = now
+        if status in STARTED_STATUSES and intent.started_at is None:
+            intent.started_at = now
+        if status == IntentStatus.DONE and intent.done_at is None:
+            intent.done_at = now
+        s.flush()
+        return _view(s, intent)
 
     def save(self, intent_id: int, user_id: str) -> IntentView:
         view = self.get(intent_id)

@@ -7,7 +7,6 @@ It validates blocks and views against Block Kit limits (`invalid_blocks`), answe
 
 from __future__ import annotations
 
-import itertools
 import json
 import threading
 import time
@@ -53,7 +52,7 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
-    _ts: Any = field(default_factory=lambda: itertools.count(1))
+    _last_ts: int = 0
     base_url: str = ""
 
     # --- scripting -------------------------------------------------------------
@@ -99,7 +98,11 @@ class FakeSlack:
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
-        return f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+        """Like Slack: the posting time in microseconds, unique and increasing."""
+        with self._cond:
+            micros = max(int(time.time() * 1_000_000), self._last_ts + 1)
+            self._last_ts = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def handle(
         self, method: str, params: dict[str, Any], token: str | None
