@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from chatbot.db.dedupe import forget_deliveries_before
 from chatbot.services import Services
 
 log = logging.getLogger(__name__)
@@ -23,9 +25,14 @@ class Job:
     run: Callable[[Services], object]
 
 
+def forget_old_deliveries(services: Services) -> int:
+    # Slack retries for minutes and webhooks for hours; a week is far beyond either.
+    return forget_deliveries_before(services.db, services.clock.now() - timedelta(days=7))
+
+
 def jobs_for(services: Services) -> list[Job]:
     """Periodic jobs; each domain adds its own (outbox, Jira sync, digests, check-ins)."""
-    found: list[Job] = []
+    found: list[Job] = [Job("forget-old-deliveries", 3600, forget_old_deliveries)]
     for provider in services.extras.get("job_providers", []):
         found += provider(services)
     try:

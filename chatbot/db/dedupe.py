@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
 from chatbot.clock import Clock
@@ -17,3 +20,10 @@ def first_delivery(db: Database, clock: Clock, key: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def forget_deliveries_before(db: Database, before: datetime) -> int:
+    """Drop delivery records old enough that no sender retries them any more."""
+    with db.session() as session:
+        result = session.exec(delete(ProcessedEvent).where(ProcessedEvent.seen_at < before))  # type: ignore[call-overload]
+        return int(result.rowcount or 0)
