@@ -45,3 +45,9 @@ def test_logs_redact_tokens() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "token %s", ("xoxb-123-abc",), None)
     RedactSecrets().filter(record)
     assert "xoxb-123-abc" not in record.getMessage()
+
+
+def test_socket_mode_needs_the_app_token() -> None:
+    result = _run("socket", SLACK_BOT_TOKEN="xoxb-secret-value", DATABASE_URL="sqlite:///:memory:")
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "xoxb-secret-value" not in result.stderr
