@@ -8,3 +8,6 @@ from chatbot.web.routes import Router
 
 def register(router: Router, services: Services) -> None:
     """Domains register their webhooks (Jira, GitHub, deploy) and the context pack here."""
+    from chatbot.jira.webhook import register_routes as jira_routes
+
+    jira_routes(router, services)

@@ -1,0 +1,122 @@
+"""POST /webhooks/jira: a linked ticket moving on in Jira is told in the intent's thread.
+
+The shared secret (JIRA_WEBHOOK_SECRET) comes as `?secret=`, an `X-Throughline-Secret`
+header, or Jira's `X-Hub-Signature: sha256=<hmac of the body>`. Deliveries are deduped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Any
+
+from chatbot.db.dedupe import first_delivery
+from chatbot.intent.models import IntentStatus
+from chatbot.services import Services
+from chatbot.web.routes import Router, WebRequest, WebResponse
+
+log = logging.getLogger(__name__)
+NOT_STARTED = (IntentStatus.DRAFT, IntentStatus.READY, IntentStatus.LINKED)
+
+
+def authorized(request: WebRequest, secret: str | None) -> bool:
+    if not secret:
+        return False
+    given = (request.query.get("secret") or [""])[0] or request.header("x-throughline-secret")
+    if given and hmac.compare_digest(given.encode(), secret.encode()):
+        return True
+    signature = request.header("x-hub-signature")
+    if signature.startswith("sha256="):
+        expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(signature.removeprefix("sha256="), expected)
+    return False
+
+
+def _status_change(payload: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(issue key, status name, status category key) when this delivery moved the status."""
+    issue = payload.get("issue") or {}
+    items = (payload.get("changelog") or {}).get("items") or []
+    if not any(str(item.get("field", "")).lower() == "status" for item in items):
+        return None
+    status = (issue.get("fields") or {}).get("status") or {}
+    category = str((status.get("statusCategory") or {}).get("key", ""))
+    return str(issue.get("key", "")).upper(), str(status.get("name", "")), category
+
+
+def _delivery_id(request: WebRequest, payload: dict[str, Any]) -> str:
+    given = request.header("x-atlassian-webhook-identifier")
+    if given:
+        return given
+    changelog = (payload.get("changelog") or {}).get("id")
+    issue = (payload.get("issue") or {}).get("key")
+    if changelog and issue:
+        return f"{issue}:{changelog}"
+    return hashlib.sha256(request.body).hexdigest()
+
+
+def register_routes(router: Router, services: Services) -> None:
+    def handle(request: WebRequest) -> WebResponse:
+        secret = services.settings.jira_webhook_secret
+        if not authorized(request, secret.get_secret_value() if secret else None):
+            return WebResponse.json(401, {"ok": False, "error": "bad or missing secret"})
+        try:
+            payload = request.json()
+        except ValueError:
+            return WebResponse.json(400, {"ok": False, "error": "body is not JSON"})
+        if not isinstance(payload, dict):
+            return WebResponse.json(400, {"ok": False, "error": "body is not a JSON object"})
+        change = _status_change(payload)
+        if change is None:
+            return WebResponse.json(200, {"ok": True, "ignored": "no status change"})
+        if not first_delivery(
+            services.db, services.clock, "jira-webhook:" + _delivery_id(request, payload)
+        ):
+            return WebResponse.json(200, {"ok": True, "duplicate": True})
+        on_status(services, *change)
+        return WebResponse.json(200, {"ok": True})
+
+    router.add("POST", "/webhooks/jira", handle)
+
+
+def on_status(services: Services, key: str, status: str, category: str) -> None:
+    from chatbot.slack.blocks.jira import done_question
+    from chatbot.slack.intent_flow import intent_flow
+    from chatbot.slack.post import post
+    from chatbot.slack.text import escape, link_jira_keys
+
+    flow = intent_flow(services)
+    view = flow.intents.find(key)
+    if view is None or view.intent.jira_key != key:
+        return
+    client = services.slack
+    linked = link_jira_keys(escape(key), services.settings.jira_url)
+    values = {
+        "key": linked,
+        "status": escape(status),
+        "intent_ref": view.ref,
+        "verified": view.verified_count,
+        "total": len(view.checks),
+    }
+    thread = view.intent.thread_ts or view.intent.card_ts
+    if category == "indeterminate" and view.intent.status in NOT_STARTED:
+        view = flow.intents.set_status(view.intent.id or 0, IntentStatus.IN_PROGRESS, "jira")
+        if client is not None:
+            flow.refresh_card(client, view)
+            if thread:
+                post(
+                    client,
+                    view.intent.channel_id,
+                    services.prompts.text("jira.started", **values),
+                    thread_ts=thread,
+                )
+    elif category == "done" and client is not None and thread:
+        all_verified = bool(view.checks) and view.verified_count == len(view.checks)
+        text = services.prompts.text("jira.done_all" if all_verified else "jira.done_ask", **values)
+        post(
+            client,
+            view.intent.channel_id,
+            text,
+            done_question(text, view.intent.id or 0, all_verified),
+            thread_ts=thread,
+        )

@@ -1,0 +1,276 @@
+"""The Slack side of Jira: link and create requests, stored at once and sent after the ack.
+
+Nothing here waits on Jira. A request is written to the outbox (so it survives a Jira
+outage and a restart) and handed to the kicker, which sends it on its own threads; the
+person is told in the thread when it lands.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from chatbot.intent.service import IntentView, is_jira_key
+from chatbot.jira.writes import INTENT_KIND, intent_row_key
+from chatbot.outbox import store
+from chatbot.outbox.jobs import outbox_kicker
+from chatbot.outbox.models import OutboxStatus
+from chatbot.services import Services
+from chatbot.slack.blocks.jira import choose_project, create_modal
+from chatbot.slack.intent_flow import IntentFlow, intent_flow
+from chatbot.slack.post import ephemeral, post
+from chatbot.slack.text import escape, link_jira_keys, truncate
+from chatbot.teams.service import TeamService
+
+log = logging.getLogger(__name__)
+PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")
+
+
+class JiraFlow:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.flow: IntentFlow = intent_flow(services)
+        self.teams = TeamService(services.db, services.clock)
+
+    def text(self, name: str, **values: Any) -> str:
+        return self.services.prompts.text(f"jira.{name}", **values)
+
+    def _key_link(self, key: str) -> str:
+        return link_jira_keys(escape(key), self.services.settings.jira_url)
+
+    # --- requests ----------------------------------------------------------------------------
+    def request_link(
+        self,
+        client: WebClient,
+        view: IntentView,
+        key: str,
+        user: str,
+        channel: str,
+        thread_ts: str | None = None,
+    ) -> None:
+        key = key.strip().upper()
+        where = channel or view.intent.channel_id
+        if not is_jira_key(key):
+            ephemeral(
+                client,
+                where,
+                user,
+                self.text("bad_key", echo=escape(truncate(key, 100))),
+                thread_ts=thread_ts,
+            )
+            return
+        if self._already_linked(client, view, user, where, thread_ts, key):
+            return
+        row = store.by_key(self.services.db, intent_row_key(view.intent.id or 0))
+        reset = row is not None and row.state.get("issue_key") not in (None, key)
+        self._enqueue(
+            client,
+            view,
+            user,
+            where,
+            thread_ts,
+            {"mode": "link", "issue_key": key},
+            reset or _failed(row),
+        )
+        ephemeral(
+            client,
+            where,
+            user,
+            self.text("linking", intent_ref=view.ref, key=self._key_link(key)),
+            thread_ts=thread_ts,
+        )
+
+    def request_create(
+        self,
+        client: WebClient,
+        view: IntentView,
+        user: str,
+        channel: str,
+        thread_ts: str | None = None,
+        trigger_id: str | None = None,
+        project: str | None = None,
+        issue_type: str | None = None,
+    ) -> None:
+        where = channel or view.intent.channel_id
+        if self._already_linked(client, view, user, where, thread_ts, None):
+            return
+        if project is None:
+            team = self.teams.by_channel(view.intent.channel_id)
+            if team is not None and team.jira_project:
+                project, issue_type = team.jira_project, team.jira_issue_type
+        if project is None:
+            self._ask_project(client, view, user, where, thread_ts, trigger_id)
+            return
+        row = store.by_key(self.services.db, intent_row_key(view.intent.id or 0))
+        self._enqueue(
+            client,
+            view,
+            user,
+            where,
+            thread_ts,
+            {
+                "mode": "create",
+                "project": project,
+                "issue_type": issue_type or "Story",
+                "issue_key": None,
+            },
+            _failed(row),
+        )
+        ephemeral(
+            client,
+            where,
+            user,
+            self.text("creating", intent_ref=view.ref, project=escape(project)),
+            thread_ts=thread_ts,
+        )
+
+    def on_thread_request(
+        self,
+        client: WebClient,
+        view: IntentView,
+        request: str,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+    ) -> None:
+        """The guided conversation's last answer, or `/intent link <id> <KEY>`."""
+        if request.strip().lower() == "new":
+            self.request_create(client, view, user, channel, thread_ts)
+        else:
+            self.request_link(client, view, request, user, channel, thread_ts)
+
+    def intent_changed(self, intent_id: int) -> None:
+        """After an edit or a (un)verified check: bring the ticket's comment in step."""
+        view = self.flow.intents.get(intent_id)
+        if view is None:
+            return
+        key = intent_row_key(intent_id)
+        row = store.by_key(self.services.db, key)
+        if row is None and not view.intent.jira_key:
+            return  # not linked: nothing in Jira to keep in step
+        if row is not None and row.status == OutboxStatus.FAILED and not view.intent.jira_key:
+            return  # the link never happened (unknown key); nothing to update
+        payload: dict[str, Any] = {"intent_id": intent_id}
+        if row is None:
+            payload.update(
+                mode="link",
+                issue_key=view.intent.jira_key,
+                user=view.intent.created_by,
+                thread_url=self._thread_url(None, view, view.intent.thread_ts),
+            )
+        row_id = store.enqueue(self.services.db, self.services.clock, INTENT_KIND, key, payload)
+        outbox_kicker(self.services).kick(row_id)
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _already_linked(
+        self,
+        client: WebClient,
+        view: IntentView,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+        key: str | None,
+    ) -> bool:
+        linked = view.intent.jira_key
+        if not linked or linked == key:
+            return False
+        ephemeral(
+            client,
+            channel,
+            user,
+            self.text("already_linked", intent_ref=view.ref, key=self._key_link(linked)),
+            thread_ts=thread_ts,
+        )
+        return True
+
+    def _ask_project(
+        self,
+        client: WebClient,
+        view: IntentView,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+        trigger_id: str | None,
+    ) -> None:
+        if trigger_id:
+            client.views_open(
+                trigger_id=trigger_id,
+                view=create_modal(
+                    view.intent.id or 0, view.ref, channel, thread_ts or view.intent.thread_ts
+                ),
+            )
+            return
+        # No trigger (a thread reply): offer a button that opens the modal.
+        text = self.text("need_project", intent_ref=view.ref)
+        if thread_ts:
+            post(
+                client,
+                channel,
+                text,
+                choose_project(text, view.intent.id or 0),
+                thread_ts=thread_ts,
+            )
+        else:
+            ephemeral(client, channel, user, text, choose_project(text, view.intent.id or 0))
+
+    def _enqueue(
+        self,
+        client: WebClient,
+        view: IntentView,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+        payload: dict[str, Any],
+        reset: bool,
+    ) -> None:
+        thread = thread_ts or view.intent.thread_ts or view.intent.card_ts
+        payload = {
+            "intent_id": view.intent.id,
+            "user": user,
+            "thread_url": self._thread_url(client, view, thread),
+            **payload,
+        }
+        notify = {"channel": view.intent.channel_id or channel, "user": user, "thread_ts": thread}
+        row_id = store.enqueue(
+            self.services.db,
+            self.services.clock,
+            INTENT_KIND,
+            intent_row_key(view.intent.id or 0),
+            payload,
+            notify=notify,
+            reset_state=reset,
+        )
+        outbox_kicker(self.services).kick(row_id)
+
+    def _thread_url(
+        self, client: WebClient | None, view: IntentView, thread_ts: str | None
+    ) -> str | None:
+        channel = view.intent.channel_id
+        if not thread_ts or not channel:
+            return None
+        client = client or self.services.slack
+        if client is not None:
+            try:
+                link = client.chat_getPermalink(channel=channel, message_ts=thread_ts)
+                if link.get("permalink"):
+                    return str(link["permalink"])
+            except SlackApiError as exc:
+                log.info(
+                    "no permalink for %s/%s: %s", channel, thread_ts, exc.response.get("error")
+                )
+        return f"https://slack.com/archives/{channel}/p{thread_ts.replace('.', '')}"
+
+
+def _failed(row: Any) -> bool:
+    return row is not None and row.status == OutboxStatus.FAILED and not row.state.get("issue_key")
+
+
+def jira_flow(services: Services) -> JiraFlow:
+    flow = services.extras.get("jira_flow")
+    if flow is None:
+        flow = services.extras["jira_flow"] = JiraFlow(services)
+    return flow

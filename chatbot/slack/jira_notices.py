@@ -1,0 +1,61 @@
+"""Telling people in Slack what became of their Jira request (once, when it lands)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatbot.outbox.models import OutboxMessage
+from chatbot.outbox.worker import Landed
+from chatbot.services import Services
+from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.post import ephemeral, post
+from chatbot.slack.text import escape, link_jira_keys, truncate
+
+
+class SlackNotices:
+    """The outbox's notifier: a thread reply when a write lands, ephemeral notes otherwise."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def _text(self, name: str, **values: Any) -> str:
+        return self.services.prompts.text(f"jira.{name}", **values)
+
+    def _ref(self, row: OutboxMessage) -> str:
+        return f"I-{row.payload.get('intent_id', '?')}"
+
+    def landed(self, row: OutboxMessage, notice: dict[str, Any], landed: Landed | None) -> None:
+        client = self.services.slack
+        if client is None or landed is None:
+            return
+        key = str(landed.summary.get("issue_key", ""))
+        linked_key = link_jira_keys(escape(key), self.services.settings.jira_url)
+        name = "created" if landed.summary.get("created") else "linked"
+        text = self._text(
+            name, user=notice.get("user", ""), key=linked_key, intent_ref=self._ref(row)
+        )
+        self._say(notice, text, public=True)
+        flow = intent_flow(self.services)
+        view = flow.intents.get(int(landed.summary.get("intent_id") or 0))
+        if view is not None:
+            flow.refresh_card(client, view)
+
+    def delayed(self, row: OutboxMessage, notice: dict[str, Any], reason: str) -> None:
+        self._say(
+            notice,
+            self._text("delayed", reason=escape(truncate(reason, 200)), intent_ref=self._ref(row)),
+            public=False,
+        )
+
+    def failed(self, row: OutboxMessage, notice: dict[str, Any], message: str) -> None:
+        self._say(notice, self._text("failed", message=escape(message)), public=False)
+
+    def _say(self, notice: dict[str, Any], text: str, public: bool) -> None:
+        client = self.services.slack
+        if client is None:
+            return
+        channel, user = str(notice.get("channel") or ""), str(notice.get("user") or "")
+        thread_ts = notice.get("thread_ts")
+        if public and channel and thread_ts and post(client, channel, text, thread_ts=thread_ts).ok:
+            return
+        ephemeral(client, channel or user, user, text, thread_ts=thread_ts)
