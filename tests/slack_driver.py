@@ -85,15 +85,13 @@ class SlackDriver:
         req.add_header("X-Slack-Signature", signature or sign(body, ts))
         for k, v in (headers or {}).items():
             req.add_header(k, v)
-        start = time.perf_counter()
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return HttpResult(resp.status, resp.read(), time.perf_counter() - start)
-        except urllib.error.HTTPError as exc:
-            return HttpResult(exc.code, exc.read(), time.perf_counter() - start)
+        return self._send(req)
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> HttpResult:
-        req = urllib.request.Request(self.base_url + path, headers=headers or {})
+        return self._send(urllib.request.Request(self.base_url + path, headers=headers or {}))
+
+    @staticmethod
+    def _send(req: urllib.request.Request) -> HttpResult:
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:

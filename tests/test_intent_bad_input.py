@@ -9,20 +9,8 @@ from sqlmodel import select
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentStatus
 from chatbot.slack.blockkit import MESSAGE_MAX_BLOCKS, SECTION_TEXT_MAX
 from tests.conftest import Bot
-
-
-def _start(bot: Bot, title: str = "Checkout redesign", channel: str = "C1") -> str:
-    assert bot.slack.command("/intent", title, channel=channel).status == 200
-    bot.settle()
-    call = bot.fake.wait_for(
-        "chat.postMessage", lambda c: c.ok and "Drafting intent" in c.params.get("text", "")
-    )[0]
-    return call.response["ts"]
-
-
-def _reply(bot: Bot, root: str, text: str, user: str = "U2", **kw: object) -> None:
-    assert bot.slack.thread_reply("C1", root, text, user=user, **kw).status == 200
-    bot.settle()
+from tests.intent_helpers import reply as _reply
+from tests.intent_helpers import start_guided as _start
 
 
 def _intent(bot: Bot) -> Intent:

@@ -14,6 +14,16 @@ def _open_form(bot: Bot) -> dict:
     return bot.fake.wait_for("views.open")[-1].params["view"]
 
 
+def _submit_refunds(bot: Bot) -> None:
+    values = {
+        "title": "Refunds",
+        "outcome": "Agents refund in 1 click",
+        "checks": "When an agent clicks Refund, then the order shows Refunded",
+    }
+    bot.slack.view_submission(_open_form(bot), values)
+    bot.settle()
+
+
 def test_missing_outcome_and_checks_come_back_as_field_errors(bot: Bot) -> None:
     view = _open_form(bot)
     resp = bot.slack.view_submission(
@@ -53,16 +63,7 @@ def test_form_creates_intent_and_posts_card_with_coach_notes(bot: Bot) -> None:
 
 
 def test_edit_in_form_updates_card_and_records_revision(bot: Bot) -> None:
-    view = _open_form(bot)
-    bot.slack.view_submission(
-        view,
-        {
-            "title": "Refunds",
-            "outcome": "Agents refund in 1 click",
-            "checks": "When an agent clicks Refund, then the order shows Refunded",
-        },
-    )
-    bot.settle()
+    _submit_refunds(bot)
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
     bot.slack.action("intent_edit", str(intent.id))
@@ -105,16 +106,7 @@ def test_overlong_field_is_shown_not_editable_and_kept(bot: Bot) -> None:
 
 
 def test_save_verify_list_and_show(bot: Bot) -> None:
-    view = _open_form(bot)
-    bot.slack.view_submission(
-        view,
-        {
-            "title": "Refunds",
-            "outcome": "Agents refund in 1 click",
-            "checks": "When an agent clicks Refund, then the order shows Refunded",
-        },
-    )
-    bot.settle()
+    _submit_refunds(bot)
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
     bot.slack.action("intent_save", str(intent.id))
@@ -144,16 +136,7 @@ def test_save_verify_list_and_show(bot: Bot) -> None:
 
 
 def test_jira_buttons_say_jira_is_not_configured(bot: Bot) -> None:
-    view = _open_form(bot)
-    bot.slack.view_submission(
-        view,
-        {
-            "title": "Refunds",
-            "outcome": "Agents refund in 1 click",
-            "checks": "When an agent clicks Refund, then the order shows Refunded",
-        },
-    )
-    bot.settle()
+    _submit_refunds(bot)
     bot.slack.action("intent_jira_create", "1")
     bot.settle()
     assert "Jira is not configured" in bot.fake.wait_for("chat.postEphemeral")[-1].params["text"]

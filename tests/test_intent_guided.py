@@ -6,25 +6,12 @@ from sqlmodel import select
 
 from chatbot.intent.models import Intent, IntentConversation
 from tests.conftest import Bot
-
-
-def _root(bot: Bot) -> str:
-    call = bot.fake.wait_for(
-        "chat.postMessage", lambda c: "Drafting intent" in c.params.get("text", "")
-    )[0]
-    return call.response["ts"]
-
-
-def _answer(bot: Bot, root: str, text: str, user: str = "U2", **kw: object) -> None:
-    assert bot.slack.thread_reply("C1", root, text, user=user, **kw).status == 200
-    bot.settle()
+from tests.intent_helpers import reply as _answer
+from tests.intent_helpers import start_guided
 
 
 def test_guided_conversation_end_to_end(bot: Bot) -> None:
-    resp = bot.slack.command("/intent", "Refunds in one click")
-    assert resp.status == 200
-    bot.settle()
-    root = _root(bot)
+    root = start_guided(bot, "Refunds in one click")
     asks = bot.fake.of("chat.postMessage")
     assert asks[-1].params["thread_ts"] == root and "Outcome" in asks[-1].params["text"]
     _answer(bot, root, "Support agents can refund an order in one click so customers wait less")

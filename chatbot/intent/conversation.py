@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlmodel import select
 
@@ -119,23 +120,19 @@ class ConversationService:
             conv.updated_at = self.clock.now()
             step = conv.step
             late = step > 0 and (conv.asked_ts is None or _ts_key(ts) < _ts_key(conv.asked_ts))
-            ref = Reply(Step.IGNORED, conv.id, conv.intent_id, step)
+
+            def reply(kind: Step, at: int, question: str = "", **extra: Any) -> Reply:
+                return Reply(kind, conv.id, conv.intent_id, at, question, **extra)
+
             if word == "cancel":
                 conv.state = "cancelled"
                 self.intents.set_status_in(s, conv.intent_id, IntentStatus.CANCELLED, user_id)
-                return Reply(Step.CANCELLED, ref.conversation_id, ref.intent_id, step)
+                return reply(Step.CANCELLED, step)
             if word == "back":
                 conv.step = max(0, step - 1)
                 conv.asked_ts = None
                 notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
-                return Reply(
-                    Step.ASK,
-                    ref.conversation_id,
-                    ref.intent_id,
-                    conv.step,
-                    self.question(conv.step),
-                    notice=notice,
-                )
+                return reply(Step.ASK, conv.step, self.question(conv.step), notice=notice)
             if late and word == "skip":
                 return Reply(Step.IGNORED)  # meant for a question someone already answered
             if late:
@@ -145,24 +142,15 @@ class ConversationService:
                 notice = self.prompts.text(
                     "intent.late_answer", user=user_id, field=previous["label"]
                 )
-                return Reply(
-                    Step.LATE,
-                    ref.conversation_id,
-                    ref.intent_id,
-                    step,
-                    late_field=previous["label"],
-                    notice=notice,
-                )
+                return reply(Step.LATE, step, late_field=previous["label"], notice=notice)
             field = self.questions[step]["field"]
             jira_request = None
             if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.upper()):
-                return Reply(
+                return reply(
                     Step.INVALID,
-                    ref.conversation_id,
-                    ref.intent_id,
                     step,
                     self.question(step),
-                    notice="Reply with a key like `PAY-123`, `new`, or `skip`.",
+                    notice=self.prompts.text("intent.jira_invalid"),
                 )
             if word != "skip":
                 if field == "jira":
@@ -177,18 +165,10 @@ class ConversationService:
             conv.asked_ts = None
             if conv.step >= len(self.questions):
                 conv.state = "finished"
-                return Reply(
-                    Step.FINISHED,
-                    ref.conversation_id,
-                    ref.intent_id,
-                    conv.step,
-                    jira_request=jira_request,
-                )
+                return reply(Step.FINISHED, conv.step, jira_request=jira_request)
             notice = self.prompts.text("intent.skipped") if word == "skip" else ""
-            return Reply(
+            return reply(
                 Step.ASK,
-                ref.conversation_id,
-                ref.intent_id,
                 conv.step,
                 self.question(conv.step),
                 notice=notice,
