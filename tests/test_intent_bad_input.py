@@ -29,6 +29,7 @@ def test_ten_thousand_character_answer_is_kept_whole_and_card_fits(bot: Bot) -> 
     long_answer = ("Customers can pay with saved cards without retyping. " * 200)[:10_000]
     _reply(bot, root, long_answer)
     assert _intent(bot).outcome == long_answer.strip()
+    assert "That answer is 10,000 characters" in bot.fake.of("chat.postMessage")[-1].params["text"]
     for word in ["skip"] * 5:
         _reply(bot, root, word)
     blocks = _last_card(bot)

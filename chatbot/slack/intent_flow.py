@@ -19,6 +19,8 @@ from chatbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
 Respond = Callable[..., Any] | None
+# Longer answers are kept whole but cannot be shown whole on a card or edited in the form.
+LONG_ANSWER = 3000
 
 
 class IntentFlow:
@@ -121,6 +123,11 @@ class IntentFlow:
         reply = self.conversations.answer(channel, thread_ts, ts, user, text)
         if reply.kind == Step.IGNORED:
             return False
+        if len(text) > LONG_ANSWER:
+            long_note = self.prompts.text(
+                "intent.too_long", length=f"{len(text):,}", shown=f"{LONG_ANSWER:,}"
+            )
+            reply.notice = f"{long_note}\n{reply.notice}".strip()
         if reply.kind in (Step.ASK, Step.INVALID):
             if reply.jira_request:
                 self._jira_request(client, reply, user, channel, thread_ts)
