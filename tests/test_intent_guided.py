@@ -40,3 +40,14 @@ def test_guided_conversation_end_to_end(bot: Bot) -> None:
         ]
         conv = s.exec(select(IntentConversation)).one()
         assert conv.state == "finished"
+
+
+def test_intent_remembers_team_and_private_channel(bot: Bot) -> None:
+    from chatbot.teams.service import TeamService
+
+    team = TeamService(bot.services.db, bot.services.clock).add("payments", "CPRIV1")
+    bot.fake.private_channels.add("CPRIV1")
+    start_guided(bot, "Private plans", channel="CPRIV1")
+    with bot.services.db.session() as s:
+        intent = s.exec(select(Intent)).one()
+    assert intent.channel_is_private is True and intent.team_id == team.id

@@ -148,6 +148,7 @@ class IntentService:
         thread_ts: str | None = None,
         team_id: int | None = None,
         status: IntentStatus = IntentStatus.DRAFT,
+        is_private: bool = False,
     ) -> IntentView:
         title = fields.title.strip()
         if not title:
@@ -169,6 +170,7 @@ class IntentService:
                 created_at=now,
                 updated_at=now,
                 team_id=team_id,
+                channel_is_private=is_private,
             )
             s.add(intent)
             s.flush()

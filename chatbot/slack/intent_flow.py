@@ -14,8 +14,10 @@ from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentFields, IntentService, IntentView
 from chatbot.services import Services
 from chatbot.slack.blocks.intent import card_fallback, intent_card
+from chatbot.slack.channels import channel_is_private
 from chatbot.slack.post import Posted, ephemeral, post
 from chatbot.slack.text import escape, truncate
+from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
 Respond = Callable[..., Any] | None
@@ -55,12 +57,25 @@ class IntentFlow:
             respond=respond,
         )
 
+    def create(
+        self, client: WebClient, fields: IntentFields, channel: str, user: str
+    ) -> IntentView:
+        """A new intent, tied to the channel's team; remembers whether the channel is private."""
+        team = TeamService(self.services.db, self.services.clock).by_channel(channel)
+        return self.intents.create(
+            fields,
+            channel,
+            user,
+            team_id=team.id if team else None,
+            is_private=channel_is_private(client, channel),
+        )
+
     # --- guided conversation ---------------------------------------------------------------
     def start_guided(
         self, client: WebClient, channel: str, user: str, title: str, respond: Respond
     ) -> None:
         try:
-            view = self.intents.create(IntentFields(title=title), channel, user)
+            view = self.create(client, IntentFields(title=title), channel, user)
         except IntentError as exc:
             ephemeral(
                 client,

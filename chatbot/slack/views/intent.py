@@ -85,7 +85,7 @@ def register(app: App, services: Services) -> None:
                 checks=changes.get("checks") or [],
                 out_of_scope=changes["out_of_scope"] or "",
             )
-            result = flow.intents.create(fields, channel, user)
+            result = flow.create(client, fields, channel, user)
         except IntentError as exc:
             ephemeral(
                 client, user, user, f"{exc} Your title: “{escape(truncate(title or '', 500))}”"
