@@ -146,13 +146,13 @@ class JiraGateway:
 
     # --- reading -------------------------------------------------------------------------
     def server_info(self) -> ServerInfo:
-        """GET serverInfo (v2 on both: it is the same on Cloud and Data Center)."""
+        """GET serverInfo (the client's public call; anonymous-safe, so `myself` checks auth)."""
         client = self._client()
         self.requests_sent += 1
         try:
             info = client.server_info()
         except JIRAError as exc:
-            raise _classify(exc, "GET", "2/serverInfo") from None
+            raise _classify(exc, "GET", "serverInfo") from None
         except requests.Timeout:
             raise JiraUnavailable("Jira did not answer serverInfo in time") from None
         except requests.RequestException as exc:

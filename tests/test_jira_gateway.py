@@ -1,0 +1,188 @@
+"""The real `jira` client, through our gateway, against a local Jira in both flavours."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chatbot.jira.document import Checklist, Doc, Heading, Paragraph
+from chatbot.jira.errors import JiraAuthError, JiraNotFound, JiraRejected, JiraUnavailable
+from chatbot.jira.gateway import CLOUD, DATA_CENTER, JiraGateway, gateway_from_settings
+from chatbot.settings import Settings
+from tests.fakes.jira_api import FakeJira, FakeJiraServer
+from tests.jira_fixtures import fake_jira, flavour, jira_server, jira_settings  # noqa: F401
+
+
+def _gateway(
+    server: FakeJiraServer,
+    flavour: str,
+    timeout: float = 2.0,  # noqa: F811
+    sleeps: list[float] | None = None,
+    **override: object,
+) -> JiraGateway:
+    settings = Settings(
+        _env_file=None,
+        **{
+            **jira_settings(server.url, flavour, timeout),  # type: ignore[call-arg]
+            **override,
+        },
+    )
+    gateway = gateway_from_settings(settings)
+    if sleeps is not None:
+        gateway._sleep = sleeps.append
+    return gateway
+
+
+DOC = Doc(
+    [
+        Heading("Outcome"),
+        Paragraph("Agents refund in one click"),
+        Checklist([(True, "refund lands"), (False, "403 without role")]),
+    ]
+)
+
+
+def test_settings_choose_the_deployment(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    gateway = _gateway(jira_server, flavour)
+    assert gateway.config.deployment == (CLOUD if flavour == "cloud" else DATA_CENTER)
+    info = gateway.server_info()
+    assert info.deployment_type == ("Cloud" if flavour == "cloud" else "Server")
+    assert gateway.myself()["displayName"] == "Throughline Bot"
+    assert [r.path for r in fake_jira.requests] == [
+        f"/rest/api/{fake_jira.api}/serverInfo",
+        f"/rest/api/{fake_jira.api}/myself",
+    ]
+
+
+def test_create_comment_and_remote_link_speak_the_flavours_body(
+    jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str
+) -> None:  # noqa: F811
+    gateway = _gateway(jira_server, flavour)
+    issue = gateway.create_issue(
+        "PAY",
+        "Story",
+        "Refunds",
+        DOC,
+        ["throughline", "throughline-x"],
+        {"throughline": {"idempotency_key": "x"}},
+    )
+    stored = fake_jira.issues[issue.key]
+    assert stored.properties["throughline"] == {"idempotency_key": "x"}
+    assert "throughline-x" in stored.fields["labels"]
+    if flavour == "cloud":
+        assert stored.fields["description"]["type"] == "doc"
+    else:
+        assert (
+            "h3. Outcome" in stored.fields["description"]
+            and "(/) refund lands" in stored.fields["description"]
+        )
+    comment_id = gateway.add_comment(issue.key, DOC)
+    gateway.update_comment(issue.key, comment_id, Doc([Paragraph("edited")]))
+    assert len(stored.comments) == 1
+    assert "edited" in [c.text for c in gateway.comments(issue.key)][0]
+    for title in ("first", "second"):
+        gateway.upsert_remote_link(issue.key, "throughline-intent-1", "https://slack/x", title)
+    assert len(stored.remote_links) == 1
+    assert stored.remote_links["throughline-intent-1"]["object"]["title"] == "second"
+    assert all(r.path.startswith(f"/rest/api/{fake_jira.api}/") for r in fake_jira.requests)
+    assert len(fake_jira.requests) == 6  # one HTTP request per gateway call, no hidden extras
+
+
+def test_unknown_key_and_project(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    gateway = _gateway(jira_server, flavour)
+    with pytest.raises(JiraNotFound):
+        gateway.get_issue("PAY-999")
+    with pytest.raises(JiraNotFound):
+        gateway.add_comment("PAY-999", DOC)
+    with pytest.raises(JiraRejected):
+        gateway.create_issue("NOPE", "Story", "x", DOC, [], {})
+
+
+def test_bad_credentials_are_an_auth_error(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    wrong = {"jira_api_token": "wrong"} if flavour == "cloud" else {"jira_pat": "wrong"}
+    gateway = _gateway(jira_server, flavour, **wrong)
+    with pytest.raises(JiraAuthError) as err:
+        gateway.myself()
+    assert err.value.status == 401
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+def test_rate_limit_and_5xx_are_not_retried_by_the_client(
+    jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str, status: int
+) -> None:  # noqa: F811
+    """The jira client's ResilientSession would sleep and retry; ours hands that to the outbox."""
+    gateway = _gateway(jira_server, flavour)
+    fake_jira.add_issue("PAY-1")
+    fake_jira.fail_next(status, retry_after=7 if status != 500 else None)
+    started = time.monotonic()
+    with pytest.raises(JiraUnavailable) as err:
+        gateway.get_issue("PAY-1")
+    assert time.monotonic() - started < 1.0
+    assert err.value.status == status
+    assert err.value.retry_after == (7 if status != 500 else None)
+    assert len(fake_jira.requests) == 1
+    assert gateway.get_issue("PAY-1").key == "PAY-1"
+
+
+def test_a_jira_that_never_answers_times_out(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    gateway = _gateway(jira_server, flavour, timeout=0.3)
+    gate = fake_jira.hold()
+    started = time.monotonic()
+    with pytest.raises(JiraUnavailable, match="did not answer"):
+        gateway.add_comment("PAY-1", DOC)
+    assert time.monotonic() - started < 3
+    gate.set()
+
+
+def test_search_pages_through_everything(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    for n in range(1, 6):
+        fake_jira.add_issue(f"PAY-{n}")
+    sleeps: list[float] = []
+    gateway = _gateway(jira_server, flavour, sleeps=sleeps)
+    fake_jira.fail_next(429, retry_after=3, path_contains="search")
+    keys = [i["key"] for i in gateway.search("project = PAY", page_size=2)]
+    assert keys == [f"PAY-{n}" for n in range(1, 6)]
+    assert sleeps == [3.0]  # waited exactly as long as Jira asked
+    path = "/rest/api/3/search/jql" if flavour == "cloud" else "/rest/api/2/search"
+    pages = fake_jira.of("GET", "search")
+    assert {r.path for r in pages} == {path}
+    assert len(pages) == 4  # the 429, then three pages of 2, 2, 1
+    if flavour == "cloud":
+        assert [r.query.get("nextPageToken") for r in pages[1:]] == [None, "2", "4"]
+    else:
+        assert [r.query["startAt"] for r in pages[1:]] == ["0", "2", "4"]
+
+
+def test_comment_listing_is_paged(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,  # noqa: F811
+    flavour: str,
+) -> None:  # noqa: F811
+    fake_jira.add_issue("PAY-1")
+    gateway = _gateway(jira_server, flavour)
+    for n in range(5):
+        gateway.add_comment("PAY-1", Doc([Paragraph(f"c{n}")]))
+    texts = [c.text for c in gateway.comments("PAY-1", page_size=2)]
+    assert [t.strip() for t in texts] == [f"c{n}" for n in range(5)]
+    assert len(fake_jira.of("GET", "/comment$")) == 3
