@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from chatbot.db import core_models  # noqa: F401
+from chatbot.decisions import models as decision_models  # noqa: F401
 from chatbot.intent import models as intent_models  # noqa: F401
 from chatbot.outbox import models as outbox_models  # noqa: F401
 from chatbot.teams import models as team_models  # noqa: F401
