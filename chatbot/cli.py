@@ -16,6 +16,7 @@ team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
 app.add_typer(__import__("chatbot.jira.cli", fromlist=["jira_app"]).jira_app, name="jira")
+app.add_typer(__import__("chatbot.context_cli", fromlist=["x"]).context_app, name="context")
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

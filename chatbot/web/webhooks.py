@@ -11,3 +11,6 @@ def register(router: Router, services: Services) -> None:
     from chatbot.jira.webhook import register_routes as jira_routes
 
     jira_routes(router, services)
+    from chatbot.web.context_pack import register_routes as context_pack_routes
+
+    context_pack_routes(router, services)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from slack_bolt import App
 
 from chatbot.services import Services
-from chatbot.slack.commands import intent
+from chatbot.slack.commands import context, decision, intent
 
 
 def register(app: App, services: Services) -> None:
     intent.register(app, services)
+    decision.register(app, services)
+    context.register(app, services)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from slack_bolt import App
 
 from chatbot.services import Services
-from chatbot.slack.events import intent
+from chatbot.slack.events import decision, intent
 
 
 def register(app: App, services: Services) -> None:
     intent.register(app, services)
+    decision.register(app, services)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from chatbot.services import Services
+from chatbot.slack.shortcuts import decision
 
 
 def register(app: App, services: Services) -> None:
-    """The decision log registers "Log as decision" here."""
+    decision.register(app, services)

@@ -1,0 +1,31 @@
+"""`chatbot context pack --team T [--key KEY] > pack.md`: the team's pack on stdout.
+
+Like the HTTP pack it holds public decisions only: a terminal is outside every channel."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+context_app = typer.Typer(no_args_is_help=True, help="Decision log and context packs.")
+
+
+@context_app.command("pack")
+def pack(
+    team: Annotated[str, typer.Option("--team", help="team name (see `chatbot team list`)")],
+    key: Annotated[str | None, typer.Option("--key", help="only this Jira key or intent")] = None,
+) -> None:
+    """Print the team's Markdown context pack (public decisions only)."""
+    from chatbot.cli import err, services_or_exit
+    from chatbot.decisions.pack import build_pack, team_scope
+    from chatbot.teams.service import TeamService
+
+    services = services_or_exit()
+    found = TeamService(services.db, services.clock).get(team)
+    if found is None:
+        err.print(f"[red]No team named {team!r}; see `chatbot team list`.[/red]")
+        raise typer.Exit(1)
+    sys.stdout.write(build_pack(services.db, team_scope(found, key=key)))
+    sys.stdout.flush()

@@ -1,0 +1,84 @@
+"""Edit and Supersede on decision cards: both open the decision form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from chatbot.decisions.models import Decision
+from chatbot.decisions.service import DecisionDraft, decision_ref
+from chatbot.services import Services
+from chatbot.slack.blocks.decision import decision_form
+from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.post import ephemeral
+
+
+def _where(body: dict[str, Any]) -> tuple[str, str]:
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id", ""
+    )
+    return channel, body["user"]["id"]
+
+
+def _draft(d: Decision, with_content: bool = True) -> DecisionDraft:
+    if not with_content:  # a superseding decision starts empty but keeps the links
+        return DecisionDraft(tags=list(d.tags), jira_keys=list(d.jira_keys), intent_id=d.intent_id)
+    return DecisionDraft(
+        d.title,
+        d.decision,
+        d.why,
+        d.alternatives,
+        d.consequences,
+        d.status,
+        list(d.tags),
+        list(d.jira_keys),
+        d.intent_id,
+    )
+
+
+def register(app: App, services: Services) -> None:
+    flow = decision_flow(services)
+
+    def load(client: WebClient, body: dict[str, Any]) -> Decision | None:
+        channel, user = _where(body)
+        value = str(body["actions"][0].get("value") or "")
+        d = flow.decisions.get(int(value)) if value.isdigit() else None
+        # A private decision's buttons only work where it was logged.
+        if d is None or (d.is_private and channel and channel != d.channel_id):
+            ephemeral(client, channel or user, user, flow.msg("not_found", ref=f"D-{value[:20]}"))
+            return None
+        if d.superseded_by_id:
+            ephemeral(
+                client,
+                channel or user,
+                user,
+                flow.msg(
+                    "superseded_notice",
+                    old=decision_ref(d.id),
+                    new=decision_ref(d.superseded_by_id),
+                ),
+            )
+            return None
+        return d
+
+    @app.action("decision_edit")
+    def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        d = load(client, body)
+        if d is not None:
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=decision_form(_draft(d), d.channel_id, decision_id=d.id),
+            )
+
+    @app.action("decision_supersede")
+    def supersede(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        d = load(client, body)
+        if d is not None:
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=decision_form(_draft(d, with_content=False), d.channel_id, supersedes=d),
+            )

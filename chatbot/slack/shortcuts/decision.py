@@ -1,0 +1,57 @@
+"""Message shortcut "Log as decision": the decision form prefilled with the message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from chatbot.decisions.service import DecisionDraft, decision_ref
+from chatbot.services import Services
+from chatbot.slack.blocks.decision import FORM_FIELD_MAX, decision_form
+from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.post import ephemeral
+
+CALLBACK_ID = "log_decision"
+
+
+def register(app: App, services: Services) -> None:
+    flow = decision_flow(services)
+
+    @app.message_shortcut(CALLBACK_ID)
+    def log_as_decision(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user = body["user"]["id"]
+        channel = (body.get("channel") or {}).get("id") or user
+        message = body.get("message") or {}
+        ts = str(message.get("ts") or body.get("message_ts") or "")
+        known = flow.decisions.by_card(channel, ts) or flow.decisions.by_source(channel, ts)
+        if known is not None:
+            text = flow.msg("shortcut_own_card", ref=decision_ref(known.id))
+            ephemeral(client, channel, user, text, respond=respond)
+            return
+        text = (message.get("text") or "").strip()
+        note = ""
+        if not text:
+            # A file-only message, or one whose text Slack did not give us.
+            names = [f.get("title") or f.get("name") or "file" for f in message.get("files") or []]
+            text = "\n".join(f"File: {name}" for name in names)
+            note = flow.msg("shortcut_no_text")
+        elif len(text) > FORM_FIELD_MAX:
+            note = f"_The message has {len(text):,} characters; the form holds the first 3,000._"
+            text = text[: FORM_FIELD_MAX - 1].rstrip() + "…"
+        draft = DecisionDraft.from_text(text) if text else DecisionDraft()
+        source = {
+            "channel": channel,
+            "ts": ts,
+            "thread_ts": message.get("thread_ts"),
+            # a bot's message has no person behind it: the one logging it is the author
+            "author": None if message.get("bot_id") else message.get("user"),
+        }
+        client.views_open(
+            trigger_id=body["trigger_id"],
+            view=decision_form(draft, channel, source=source if ts else None, note=note),
+        )
