@@ -22,6 +22,7 @@ from chatbot.intent.models import Intent
 
 MAX_TERMS = 12
 MAX_TERM_LENGTH = 40
+FALLBACK_CANDIDATES = 2000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -112,11 +113,19 @@ class DecisionSearch:
                     params[f"w{n}"] = word
                     parts.append(f"plainto_tsquery('{PG_CONFIG}', :w{n})")
                 query = " || ".join(parts)
+            matches = (
+                f"SELECT t.id, t.created_at, t.search_vector FROM {table} t, "
+                f"(SELECT {query} AS query) AS q WHERE t.search_vector @@ q.query "
+                f"AND (NOT t.{private} OR t.channel_id = :viewer)"
+            )
+            if not every:
+                # Any-word matches can be a large share of the table; rank the newest few
+                # thousand of them so the fallback stays as fast as the every-word search.
+                params["candidates"] = FALLBACK_CANDIDATES
+                matches += " ORDER BY t.created_at DESC LIMIT :candidates"
             sql = (
-                f"SELECT t.id FROM {table} t, (SELECT {query} AS query) AS q "
-                f"WHERE t.search_vector @@ q.query "
-                f"AND (NOT t.{private} OR t.channel_id = :viewer) "
-                f"ORDER BY ts_rank(t.search_vector, q.query) DESC, t.created_at DESC, t.id DESC "
+                f"SELECT m.id FROM ({matches}) AS m, (SELECT {query} AS query) AS q "
+                f"ORDER BY ts_rank(m.search_vector, q.query) DESC, m.created_at DESC, m.id DESC "
                 f"LIMIT :limit"
             )
         with self.db.engine.connect() as conn:
