@@ -10,19 +10,19 @@ import pytest
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, DC_PAT, FakeJira, FakeJiraServer
 
 
-@pytest.fixture(scope="session")
-def jira_server() -> Iterator[FakeJiraServer]:
+@pytest.fixture(scope="session", name="jira_server")
+def jira_server_fixture() -> Iterator[FakeJiraServer]:
     with FakeJiraServer() as server:
         yield server
 
 
-@pytest.fixture(params=["cloud", "dc"])
-def flavour(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=["cloud", "dc"], name="flavour")
+def flavour_fixture(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def fake_jira(jira_server: FakeJiraServer, flavour: str) -> Iterator[FakeJira]:
+@pytest.fixture(name="fake_jira")
+def fake_jira_fixture(jira_server: FakeJiraServer, flavour: str) -> Iterator[FakeJira]:
     jira_server.fake.reset(flavour)
     yield jira_server.fake
     if jira_server.fake.gate is not None:

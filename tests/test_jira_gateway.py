@@ -11,13 +11,18 @@ from chatbot.jira.errors import JiraAuthError, JiraNotFound, JiraRejected, JiraU
 from chatbot.jira.gateway import CLOUD, DATA_CENTER, JiraGateway, gateway_from_settings
 from chatbot.settings import Settings
 from tests.fakes.jira_api import FakeJira, FakeJiraServer
-from tests.jira_fixtures import fake_jira, flavour, jira_server, jira_settings  # noqa: F401
+from tests.jira_fixtures import (  # noqa: F401  (fixtures)
+    fake_jira_fixture,
+    flavour_fixture,
+    jira_server_fixture,
+    jira_settings,
+)
 
 
 def _gateway(
     server: FakeJiraServer,
     flavour: str,
-    timeout: float = 2.0,  # noqa: F811
+    timeout: float = 2.0,
     sleeps: list[float] | None = None,
     **override: object,
 ) -> JiraGateway:
@@ -45,9 +50,9 @@ DOC = Doc(
 
 def test_settings_choose_the_deployment(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     gateway = _gateway(jira_server, flavour)
     assert gateway.config.deployment == (CLOUD if flavour == "cloud" else DATA_CENTER)
     info = gateway.server_info()
@@ -61,7 +66,7 @@ def test_settings_choose_the_deployment(
 
 def test_create_comment_and_remote_link_speak_the_flavours_body(
     jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str
-) -> None:  # noqa: F811
+) -> None:
     gateway = _gateway(jira_server, flavour)
     issue = gateway.create_issue(
         "PAY",
@@ -95,9 +100,9 @@ def test_create_comment_and_remote_link_speak_the_flavours_body(
 
 def test_unknown_key_and_project(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     gateway = _gateway(jira_server, flavour)
     with pytest.raises(JiraNotFound):
         gateway.get_issue("PAY-999")
@@ -109,9 +114,9 @@ def test_unknown_key_and_project(
 
 def test_bad_credentials_are_an_auth_error(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     wrong = {"jira_api_token": "wrong"} if flavour == "cloud" else {"jira_pat": "wrong"}
     gateway = _gateway(jira_server, flavour, **wrong)
     with pytest.raises(JiraAuthError) as err:
@@ -122,7 +127,7 @@ def test_bad_credentials_are_an_auth_error(
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_rate_limit_and_5xx_are_not_retried_by_the_client(
     jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str, status: int
-) -> None:  # noqa: F811
+) -> None:
     """The jira client's ResilientSession would sleep and retry; ours hands that to the outbox."""
     gateway = _gateway(jira_server, flavour)
     fake_jira.add_issue("PAY-1")
@@ -139,9 +144,9 @@ def test_rate_limit_and_5xx_are_not_retried_by_the_client(
 
 def test_a_jira_that_never_answers_times_out(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     gateway = _gateway(jira_server, flavour, timeout=0.3)
     gate = fake_jira.hold()
     started = time.monotonic()
@@ -153,9 +158,9 @@ def test_a_jira_that_never_answers_times_out(
 
 def test_search_pages_through_everything(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     for n in range(1, 6):
         fake_jira.add_issue(f"PAY-{n}")
     sleeps: list[float] = []
@@ -176,9 +181,9 @@ def test_search_pages_through_everything(
 
 def test_comment_listing_is_paged(
     jira_server: FakeJiraServer,
-    fake_jira: FakeJira,  # noqa: F811
+    fake_jira: FakeJira,
     flavour: str,
-) -> None:  # noqa: F811
+) -> None:
     fake_jira.add_issue("PAY-1")
     gateway = _gateway(jira_server, flavour)
     for n in range(5):

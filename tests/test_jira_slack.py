@@ -11,12 +11,17 @@ from chatbot.intent.models import Intent, IntentStatus
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
 from tests.fakes.jira_api import FakeJira, FakeJiraServer
-from tests.jira_fixtures import fake_jira, flavour, jira_server, jira_settings  # noqa: F401
+from tests.jira_fixtures import (  # noqa: F401  (fixtures)
+    fake_jira_fixture,
+    flavour_fixture,
+    jira_server_fixture,
+    jira_settings,
+)
 from tests.jira_helpers import ready_intent, settle, told
 
 
 @pytest.fixture
-def bot_settings(jira_server: FakeJiraServer, flavour: str) -> dict[str, Any]:  # noqa: F811
+def bot_settings(jira_server: FakeJiraServer, flavour: str) -> dict[str, Any]:
     return jira_settings(jira_server.url, flavour, jira_webhook_secret="hook-secret")
 
 
@@ -25,7 +30,7 @@ def _intent(bot: Bot, intent_id: int) -> Intent:
         return s.exec(select(Intent).where(Intent.id == intent_id)).one()
 
 
-def test_create_from_the_card_with_the_team_project(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_create_from_the_card_with_the_team_project(bot: Bot, fake_jira: FakeJira) -> None:
     TeamService(bot.services.db, bot.services.clock).add("payments", "CPAY1", jira_project="PAY")
     view = ready_intent(bot, channel="CPAY1")
     resp = bot.slack.action("intent_jira_create", str(view.intent.id), channel="CPAY1")
@@ -61,7 +66,7 @@ def test_create_from_the_card_with_the_team_project(bot: Bot, fake_jira: FakeJir
 
 def test_link_by_command_then_every_revision_edits_the_same_comment(
     bot: Bot, fake_jira: FakeJira
-) -> None:  # noqa: F811
+) -> None:
     fake_jira.add_issue("PAY-7")
     view = ready_intent(bot)
     bot.slack.command("/intent", f"link {view.ref} pay-7")
@@ -95,7 +100,7 @@ def test_link_by_command_then_every_revision_edits_the_same_comment(
     assert len(told(bot, "linked")) == 1  # revisions are silent
 
 
-def test_unknown_key_gets_a_clear_message_and_links_nothing(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_unknown_key_gets_a_clear_message_and_links_nothing(bot: Bot, fake_jira: FakeJira) -> None:
     view = ready_intent(bot)
     bot.slack.command("/intent", f"link {view.ref} PAY-999")
     settle(bot)
@@ -109,7 +114,7 @@ def test_unknown_key_gets_a_clear_message_and_links_nothing(bot: Bot, fake_jira:
     assert len(fake_jira.issues["PAY-5"].comments) == 1
 
 
-def test_link_button_opens_a_modal_that_checks_the_key(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_link_button_opens_a_modal_that_checks_the_key(bot: Bot, fake_jira: FakeJira) -> None:
     fake_jira.add_issue("OPS-3")
     view = ready_intent(bot)
     bot.slack.action("intent_jira_link", str(view.intent.id))
@@ -124,7 +129,7 @@ def test_link_button_opens_a_modal_that_checks_the_key(bot: Bot, fake_jira: Fake
     assert len(fake_jira.issues["OPS-3"].remote_links) == 1
 
 
-def test_create_without_a_team_asks_project_and_type(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_create_without_a_team_asks_project_and_type(bot: Bot, fake_jira: FakeJira) -> None:
     view = ready_intent(bot, channel="C9")
     bot.slack.action("intent_jira_create", str(view.intent.id), channel="C9")
     settle(bot)
@@ -139,7 +144,7 @@ def test_create_without_a_team_asks_project_and_type(bot: Bot, fake_jira: FakeJi
     assert _intent(bot, view.intent.id or 0).jira_key == "OPS-1"
 
 
-def test_wrong_project_is_explained(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_wrong_project_is_explained(bot: Bot, fake_jira: FakeJira) -> None:
     TeamService(bot.services.db, bot.services.clock).add("x", "CNOPE1", jira_project="NOPE")
     view = ready_intent(bot, channel="CNOPE1")
     bot.slack.action("intent_jira_create", str(view.intent.id), channel="CNOPE1")
@@ -148,7 +153,7 @@ def test_wrong_project_is_explained(bot: Bot, fake_jira: FakeJira) -> None:  # n
     assert not fake_jira.issues and _intent(bot, view.intent.id or 0).jira_key is None
 
 
-def test_jira_keys_in_intent_text_become_links(bot: Bot, fake_jira: FakeJira) -> None:  # noqa: F811
+def test_jira_keys_in_intent_text_become_links(bot: Bot, fake_jira: FakeJira) -> None:
     ready_intent(bot)
     card = bot.fake.of("chat.postMessage")[-1]
     assert f"<{fake_jira and bot.services.settings.jira_url}/browse/PAY-42|PAY-42>" in str(

@@ -174,12 +174,16 @@ class JiraGateway:
         return _issue(raw)
 
     def search(
-        self, jql: str, fields: list[str] | None = None, page_size: int = 100
+        self,
+        jql: str,
+        fields: list[str] | None = None,
+        page_size: int = 100,
+        wait_on_429: bool = True,
     ) -> Iterator[dict[str, Any]]:
         """Every issue matching `jql`, page by page; waits out a 429's Retry-After.
 
         Cloud: token-paged `/rest/api/3/search/jql`. Data Center: `/rest/api/2/search`
-        with startAt/total.
+        with startAt/total. The outbox passes `wait_on_429=False`: it keeps its own clock.
         """
         field_list = ",".join(fields or ["summary", "status", "updated"])
         if self.is_cloud:
@@ -188,7 +192,7 @@ class JiraGateway:
                 params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": field_list}
                 if token:
                     params["nextPageToken"] = token
-                page = self._patiently("GET", "3/search/jql", params)
+                page = self._patiently("GET", "3/search/jql", params, wait_on_429)
                 yield from page.get("issues", [])
                 token = page.get("nextPageToken")
                 if page.get("isLast", token is None) or not token:
@@ -196,20 +200,20 @@ class JiraGateway:
         start = 0
         while True:
             params = {"jql": jql, "startAt": start, "maxResults": page_size, "fields": field_list}
-            page = self._patiently("GET", "2/search", params)
+            page = self._patiently("GET", "2/search", params, wait_on_429)
             issues = page.get("issues", [])
             yield from issues
             start += len(issues)
             if not issues or start >= int(page.get("total", 0)):
                 return
 
-    def _patiently(self, method: str, path: str, params: dict[str, Any]) -> Any:
+    def _patiently(self, method: str, path: str, params: dict[str, Any], wait: bool) -> Any:
         """A read that may wait: on 429 sleep as long as Jira asks, a few times at most."""
         for attempt in range(SEARCH_RETRIES_ON_429 + 1):
             try:
                 return self._request(method, path, params=params)
             except JiraUnavailable as exc:
-                if exc.status != 429 or attempt == SEARCH_RETRIES_ON_429:
+                if not wait or exc.status != 429 or attempt == SEARCH_RETRIES_ON_429:
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else 2**attempt
                 log.info("Jira rate-limited %s; waiting %ss as asked", path, wait)

@@ -164,7 +164,8 @@ def _create(gateway: JiraGateway, progress: Progress, view: Any, p: dict[str, An
     label = f"throughline-{token}"
     if state.get("create_sent"):
         # The last create may have landed though we never heard back: look for its label.
-        found = next(iter(gateway.search(f'labels = "{label}"', ["summary"], page_size=1)), None)
+        matches = gateway.search(f'labels = "{label}"', ["summary"], 1, wait_on_429=False)
+        found = next(iter(matches), None)
         if found is not None:
             progress.save(issue_key=found["key"], created=True)
             return str(found["key"])
