@@ -1,0 +1,74 @@
+"""POST /webhooks/jira: secret checked, deliveries deduped, done asks about the checks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chatbot.intent.models import IntentStatus
+from chatbot.slack.intent_flow import intent_flow
+from tests.conftest import Bot
+from tests.fakes.jira_api import FakeJiraServer
+from tests.jira_fixtures import (  # noqa: F401  (fixtures)
+    fake_jira_fixture,
+    flavour_fixture,
+    jira_server_fixture,
+    jira_settings,
+)
+from tests.jira_helpers import ready_intent, told
+
+
+@pytest.fixture
+def bot_settings(jira_server: FakeJiraServer) -> dict[str, Any]:
+    return jira_settings(jira_server.url, "cloud", jira_webhook_secret="hook-secret")
+
+
+def _event(key: str, status: str, category: str, changelog_id: str) -> bytes:
+    return json.dumps(
+        {
+            "webhookEvent": "jira:issue_updated",
+            "issue": {
+                "key": key,
+                "fields": {"status": {"name": status, "statusCategory": {"key": category}}},
+            },
+            "changelog": {"id": changelog_id, "items": [{"field": "status", "toString": status}]},
+        }
+    ).encode()
+
+
+def _send(bot: Bot, body: bytes, secret: str | None = "hook-secret") -> int:
+    path = "/webhooks/jira" + (f"?secret={secret}" if secret else "")
+    return bot.slack.post(body, "application/json", path=path).status
+
+
+def test_secret_is_required(bot: Bot) -> None:
+    assert _send(bot, _event("PAY-1", "Done", "done", "1"), secret=None) == 401
+    assert _send(bot, _event("PAY-1", "Done", "done", "1"), secret="wrong") == 401
+
+
+def test_in_progress_then_done_in_the_intent_thread(bot: Bot) -> None:
+    view = ready_intent(bot)
+    intents = intent_flow(bot.services).intents
+    intents.link(view.intent.id or 0, "PAY-1", "U1")
+    assert _send(bot, _event("PAY-1", "In Progress", "indeterminate", "10")) == 200
+    after = intents.get(view.intent.id or 0)
+    assert after is not None and after.intent.status == IntentStatus.IN_PROGRESS
+    assert after.intent.started_at is not None
+    assert _send(bot, _event("PAY-1", "Done", "done", "11")) == 200
+    assert _send(bot, _event("PAY-1", "Done", "done", "11")) == 200  # redelivery
+    asks = told(bot, "Were the acceptance checks of")
+    assert len(asks) == 1
+    ask = [
+        c
+        for c in bot.fake.of("chat.postMessage")
+        if "Were the acceptance" in str(c.params.get("text"))
+    ][0]
+    assert ask.params["thread_ts"] == view.intent.thread_ts
+    assert "intent_all_checks" in str(ask.params["blocks"])
+
+
+def test_unlinked_ticket_is_ignored(bot: Bot) -> None:
+    assert _send(bot, _event("PAY-404", "Done", "done", "12")) == 200
+    assert not told(bot, "moved to")
