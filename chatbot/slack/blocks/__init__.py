@@ -58,3 +58,33 @@ def actions(*elements: dict[str, Any], block_id: str | None = None) -> Block:
     if block_id:
         block["block_id"] = block_id
     return block
+
+
+def text_input(
+    block_id: str,
+    label: str,
+    value: str = "",
+    multiline: bool = False,
+    optional: bool = False,
+    hint: str | None = None,
+    max_length: int = 3000,
+) -> Block:
+    """A plain-text input block whose value is read back under action_id "value"."""
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if value:
+        element["initial_value"] = value
+    block: Block = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "optional": optional,
+        "element": element,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block

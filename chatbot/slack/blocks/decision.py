@@ -18,6 +18,7 @@ from chatbot.slack.blocks import (
     header,
     plain,
     section,
+    text_input,
 )
 from chatbot.slack.text import escape, mrkdwn, truncate
 
@@ -97,30 +98,6 @@ def decision_card(d: Decision, jira_url: str | None = None) -> list[Block]:
 
 
 # --- form -----------------------------------------------------------------------------------
-def _text_input(
-    block_id: str, label: str, value: str, multiline: bool, optional: bool, hint: str = ""
-) -> Block:
-    max_length = TITLE_MAX if block_id == "title" else FORM_FIELD_MAX
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if value:
-        element["initial_value"] = value
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "optional": optional,
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
 def _status_input(status: str) -> Block:
     options = [
         {"text": plain("Accepted"), "value": DecisionStatus.ACCEPTED.value},
@@ -189,7 +166,10 @@ def decision_form(
                 )
             )
         else:
-            blocks.append(_text_input(block_id, label, value, multiline, optional, hint))
+            max_length = TITLE_MAX if block_id == "title" else FORM_FIELD_MAX
+            blocks.append(
+                text_input(block_id, label, value, multiline, optional, hint or None, max_length)
+            )
 
     add("title", "Title", d.title, False, True, "Short; taken from the decision when empty.")
     add("decision", "Decision", d.decision, True, False, "What was decided?")

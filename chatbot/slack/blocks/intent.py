@@ -18,6 +18,7 @@ from chatbot.slack.blocks import (
     md,
     plain,
     section,
+    text_input,
 )
 from chatbot.slack.text import escape, mrkdwn, truncate
 
@@ -188,35 +189,6 @@ def checks_page(view: IntentView, page: int, jira_url: str | None = None) -> dic
     }
 
 
-def _text_input(
-    block_id: str,
-    label: str,
-    value: str,
-    multiline: bool,
-    optional: bool,
-    hint: str | None = None,
-    max_length: int = FORM_FIELD_MAX,
-) -> Block:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "multiline": multiline,
-        "max_length": max_length,
-    }
-    if value:
-        element["initial_value"] = value
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "optional": optional,
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
-
-
 def intent_form(
     fields: Any | None = None,
     channel_id: str = "",
@@ -248,9 +220,7 @@ def intent_form(
                 )
             )
         else:
-            blocks.append(
-                _text_input(block_id, label, value, multiline, optional, hint, max_length)
-            )
+            blocks.append(text_input(block_id, label, value, multiline, optional, hint, max_length))
 
     if not channel_id:
         blocks.append(

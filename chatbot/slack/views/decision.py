@@ -24,21 +24,9 @@ from chatbot.services import Services
 from chatbot.slack.decision_flow import DecisionFlow, decision_flow
 from chatbot.slack.post import post
 from chatbot.slack.text import escape
+from chatbot.slack.views.values import input_value
 
 _LINK = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{1,9}-[1-9][0-9]{0,8}|I-[1-9][0-9]{0,8})$", re.I)
-
-
-def _read(values: dict[str, Any], block_id: str) -> str | None:
-    """The typed (or chosen) value of one input, or None when the block was not in the form."""
-    if block_id not in values:
-        return None
-    element = values[block_id].get("value") or {}
-    value = element.get("value")
-    if value is None:
-        value = (element.get("selected_option") or {}).get("value")
-    if value is None:
-        value = element.get("selected_conversation")
-    return (value or "").strip()
 
 
 def _links(text: str) -> tuple[list[str], int | None, str | None]:
@@ -61,11 +49,11 @@ def register(app: App, services: Services) -> None:
         values = view["state"]["values"]
         meta = json.loads(view.get("private_metadata") or "{}")
         kept = set(meta.get("kept") or [])
-        decision = _read(values, "decision")
+        decision = input_value(values, "decision")
         errors: dict[str, str] = {}
         if decision is not None and "decision" not in kept and not decision:
             errors["decision"] = "Say what was decided, e.g. “Use Postgres for the ledger”."
-        keys, intent_id, problem = _links(_read(values, "links") or "")
+        keys, intent_id, problem = _links(input_value(values, "links") or "")
         if problem and "links" not in kept:
             errors["links"] = problem
         if errors:
@@ -74,13 +62,13 @@ def register(app: App, services: Services) -> None:
         ack()
         user = body["user"]["id"]
         draft = DecisionDraft(
-            title=_read(values, "title") or "",
+            title=input_value(values, "title") or "",
             decision=decision or "",
-            why=_read(values, "why") or "",
-            alternatives=_read(values, "alternatives") or "",
-            consequences=_read(values, "consequences") or "",
-            status=_read(values, "status") or DecisionStatus.ACCEPTED,
-            tags=split_list(_read(values, "tags") or ""),
+            why=input_value(values, "why") or "",
+            alternatives=input_value(values, "alternatives") or "",
+            consequences=input_value(values, "consequences") or "",
+            status=input_value(values, "status") or DecisionStatus.ACCEPTED,
+            tags=split_list(input_value(values, "tags") or ""),
             jira_keys=keys,
             intent_id=intent_id,
         )
@@ -145,7 +133,7 @@ def _new(
     draft: DecisionDraft,
 ) -> None:
     source = meta.get("source") or {}
-    channel = source.get("channel") or meta.get("channel") or _read(values, "channel") or user
+    channel = source.get("channel") or meta.get("channel") or input_value(values, "channel") or user
     origin = Origin(channel, flow.is_private(client, channel), DecisionSource.FORM)
     author = user
     thread_ts = None

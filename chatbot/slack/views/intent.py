@@ -13,17 +13,7 @@ from chatbot.services import Services
 from chatbot.slack.intent_flow import intent_flow
 from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
-
-
-def _read(values: dict[str, Any], block_id: str) -> str | None:
-    """The typed value of one input, or None when the block was not in the form."""
-    if block_id not in values:
-        return None
-    element = values[block_id].get("value") or {}
-    value = element.get("value")
-    if value is None:
-        value = element.get("selected_conversation")
-    return (value or "").strip()
+from chatbot.slack.views.values import input_value
 
 
 def register(app: App, services: Services) -> None:
@@ -35,9 +25,9 @@ def register(app: App, services: Services) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         kept = set(meta.get("kept") or [])
         title, outcome, checks = (
-            _read(values, "title"),
-            _read(values, "outcome"),
-            _read(values, "checks"),
+            input_value(values, "title"),
+            input_value(values, "outcome"),
+            input_value(values, "checks"),
         )
         errors: dict[str, str] = {}
         if title is not None and not title:
@@ -59,15 +49,15 @@ def register(app: App, services: Services) -> None:
             return
         ack()
         user = body["user"]["id"]
-        channel = meta.get("channel") or _read(values, "channel") or user
+        channel = meta.get("channel") or input_value(values, "channel") or user
         changes: dict[str, Any] = {
             "title": title,
             "outcome": outcome,
-            "why": _read(values, "why"),
-            "out_of_scope": _read(values, "out_of_scope"),
+            "why": input_value(values, "why"),
+            "out_of_scope": input_value(values, "out_of_scope"),
         }
-        if _read(values, "constraints") is not None:
-            changes["constraints"] = IntentFields.lines(_read(values, "constraints") or "")
+        if input_value(values, "constraints") is not None:
+            changes["constraints"] = IntentFields.lines(input_value(values, "constraints") or "")
         if checks is not None:
             changes["checks"] = IntentFields.lines(checks)
         try:
