@@ -1,31 +1,42 @@
-"""What the bot knows about a channel: whether it is private (cached per process)."""
+"""What the bot knows about a channel: whether it is private."""
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-_lock = threading.Lock()
-_private: dict[str, bool] = {}
+log = logging.getLogger(__name__)
+
+# A channel can be converted from public to private; remember the answer only briefly.
+_TTL_SECONDS = 300.0
 _CACHE_MAX = 5000
+_lock = threading.Lock()
+_seen: dict[tuple[int, str], tuple[float, bool]] = {}
 
 
 def channel_is_private(client: WebClient, channel_id: str) -> bool:
-    """True for private channels, DMs and group DMs; also when Slack will not say (safe side)."""
+    """Private channel, DM or group DM. When Slack will not say, assume private:
+    something wrongly kept private is a small loss, a leak is not."""
     if channel_id.startswith(("D", "G")):
         return True
+    now = time.monotonic()
     with _lock:
-        if channel_id in _private:
-            return _private[channel_id]
+        hit = _seen.get((id(client), channel_id))
+        if hit and now - hit[0] < _TTL_SECONDS:
+            return hit[1]
     try:
         info = client.conversations_info(channel=channel_id).get("channel") or {}
-        private = bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
-    except SlackApiError:
+    except SlackApiError as exc:
+        log.info("conversations.info %s failed (%s); treating as private", channel_id, exc)
         return True
+    private = bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
     with _lock:
-        if len(_private) >= _CACHE_MAX:
-            _private.clear()
-        _private[channel_id] = private
+        if len(_seen) >= _CACHE_MAX:
+            _seen.clear()
+        # Keyed by client too: each workspace client (and each test's app) has its own view.
+        _seen[(id(client), channel_id)] = (now, private)
     return private

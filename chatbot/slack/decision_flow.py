@@ -21,6 +21,7 @@ from chatbot.decisions.service import (
 )
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
+from chatbot.slack.channels import channel_is_private
 from chatbot.slack.post import Posted, ephemeral, post
 from chatbot.slack.text import escape, truncate
 
@@ -49,17 +50,7 @@ class DecisionFlow:
     # --- Slack reads -----------------------------------------------------------------------------
     @staticmethod
     def is_private(client: WebClient, channel: str) -> bool:
-        """Private channel, group DM or DM. When Slack cannot tell us, assume private:
-        a decision wrongly kept private is a small loss, a leaked one is not."""
-        if channel.startswith("D"):
-            return True
-        try:
-            info = client.conversations_info(channel=channel)
-        except SlackApiError as exc:
-            log.info("conversations.info %s failed (%s); treating as private", channel, exc)
-            return True
-        c = info.get("channel") or {}
-        return bool(c.get("is_private") or c.get("is_im") or c.get("is_mpim"))
+        return channel_is_private(client, channel)
 
     @staticmethod
     def permalink(client: WebClient, channel: str, ts: str) -> str | None:
