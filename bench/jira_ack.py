@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._readme import write_section  # noqa: E402
 from chatbot.outbox.jobs import outbox_kicker  # noqa: E402
 from chatbot.services import build_services  # noqa: E402
 from chatbot.slack.executor import TrackedExecutor  # noqa: E402
@@ -33,7 +39,7 @@ from tests.fakes.jira_api import FakeJiraServer  # noqa: E402
 from tests.fakes.slack_api import FakeSlackServer  # noqa: E402
 from tests.jira_fixtures import jira_settings  # noqa: E402
 from tests.jira_helpers import ready_intent  # noqa: E402
-from tests.slack_driver import AppServer, SlackDriver  # noqa: E402
+from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver  # noqa: E402
 
 CHANNEL = "CBENCH1"
 
@@ -43,17 +49,127 @@ class _Bot:  # what tests.jira_helpers.ready_intent needs
         self.services = services
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
+    """Part 1, out of process: `chatbot serve` (gunicorn), fake Slack and a fake Jira that
+    answers after 5 s each run in their own process; clicks arrive in bursts."""
+    fakes: list[subprocess.Popen[str]] = []
+
+    def start(*cmd: str) -> str:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *cmd],
+            cwd=ROOT,
+            text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        fakes.append(proc)
+        assert proc.stdout is not None
+        return proc.stdout.readline().strip()
+
+    api_url = start("tests.fakes.slack_api")
+    jira_url = start("tests.fakes.jira_api", "--delay", "5", "--issues", "40")
+    db_url = f"sqlite:///{tmp}/serve.db"
+    settings = make_settings(db_url, api_url, **jira_settings(jira_url, "cloud", timeout=10))
+    services = build_services(settings, migrate=True)
+    TeamService(services.db, services.clock).add("bench", CHANNEL, jira_project="PAY")
+    intents = [
+        ready_intent(_Bot(services), channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
+        for n in range(args.requests)
+    ]
+    services.db.engine.dispose()
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-bench",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": api_url,
+        "DATABASE_URL": db_url,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "JIRA_URL": jira_url,
+        "JIRA_EMAIL": str(settings.jira_email),
+        "JIRA_API_TOKEN": settings.jira_api_token.get_secret_value()
+        if settings.jira_api_token
+        else "",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.05)
+    driver = SlackDriver(url, api_url + "respond/bench")
+
+    def click(n: int) -> float:
+        action = "intent_jira_create" if n % 2 == 0 else "intent_jira_link"
+        result = driver.action(action, str(intents[n].intent.id), channel=CHANNEL)
+        assert result.status == 200, result.status
+        return result.elapsed * 1000
+
+    def show(n: int) -> float:
+        return (
+            driver.action("intent_show", str(intents[n].intent.id), channel=CHANNEL).elapsed * 1000
+        )
+
+    for n in range(10):  # warm-up: lazy imports, auth.test
+        show(n)
+
+    def bursts(fn: Callable[[int], float]) -> list[float]:
+        out: list[float] = []
+        for start_at in range(0, args.requests, args.concurrency):
+            ids = range(start_at, min(args.requests, start_at + args.concurrency))
+            gate = threading.Barrier(len(ids))
+
+            def gated(n: int, gate: threading.Barrier = gate) -> float:
+                gate.wait()
+                return fn(n)
+
+            with ThreadPoolExecutor(len(ids)) as pool:
+                out += list(pool.map(gated, ids))
+            time.sleep(0.5)  # bursts, as when a team clicks together; Jira work stays in flight
+        return out
+
+    base = bursts(show)
+    acks = bursts(click)
+    server.terminate()
+    server.wait(timeout=30)
+    for proc in fakes:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.kill()
+    return [
+        f"| Show button ack, no Jira (bursts of {args.concurrency}) | "
+        f"{statistics.median(base):.1f} ms | {percentile(base, 0.99):.1f} ms | |",
+        f"| Create/Link button ack, Jira answering after 5 s ({len(acks)} clicks, bursts of "
+        f"{args.concurrency}) | {statistics.median(acks):.1f} ms | "
+        f"{percentile(acks, 0.99):.1f} ms | ≤ 100 ms |",
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
+    acks = serve_and_click(args, tmp)
+    counts: list[str] = []
     with FakeSlackServer() as slack, FakeJiraServer("cloud") as jira:
         settings = make_settings(
             f"sqlite:///{tmp}/bench.db",
@@ -63,53 +179,14 @@ def main() -> None:
         services = build_services(settings, migrate=True)
         TeamService(services.db, services.clock).add("bench", CHANNEL, jira_project="PAY")
         bot = _Bot(services)
-        intents = [
-            ready_intent(bot, channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
-            for n in range(args.requests)
-        ]
         executor = TrackedExecutor(max_workers=settings.web_threads)
         router, _app = build_web(services, executor)
         server = AppServer(router)
         driver = SlackDriver(server.url, slack.response_url("bench"))
 
-        # 1. Ack latency with Jira answering after 5 s.
-        jira.fake.delay = 5.0
-        for n in range(1, 21):
-            jira.fake.add_issue(f"OPS-{n}")
-
-        def click(n: int) -> float:
-            action = "intent_jira_create" if n % 2 == 0 else "intent_jira_link"
-            result = driver.action(action, str(intents[n].intent.id), channel=CHANNEL)
-            assert result.status == 200, result.status
-            return result.elapsed * 1000
-
-        def baseline(n: int) -> float:
-            result = driver.action("intent_show", str(intents[n].intent.id), channel=CHANNEL)
-            return result.elapsed * 1000
-
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            base = list(pool.map(baseline, range(args.requests)))
-        executor.wait_idle(60)
-        print(
-            f"Baseline (Show button, no Jira): p50 {statistics.median(base):.1f} ms, "
-            f"p99 {percentile(base, 0.99):.1f} ms"
-        )
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            acks = list(pool.map(click, range(args.requests)))
-        print(
-            f"Create/Link button ack with Jira answering after 5 s "
-            f"({args.requests} clicks, {args.concurrency} concurrent): "
-            f"p50 {statistics.median(acks):.1f} ms, p99 {percentile(acks, 0.99):.1f} ms, "
-            f"max {max(acks):.1f} ms"
-        )
-
-        # 2. Requests per action, Jira answering at once.
-        executor.wait_idle(30)
+        # Requests per action, Jira answering at once (in-process: a count, not a timing).
         kicker = outbox_kicker(services)
         outbox = services.extras["outbox_worker"]
-        jira.fake.delay = 0.0
-        time.sleep(6)  # let the sends in flight from part 1 finish their sleep
-        kicker.wait_idle(600)
         flow = intent_flow(services)
 
         def count(label: str, do: object) -> None:
@@ -120,7 +197,7 @@ def main() -> None:
             outbox.run_due()
             made = jira.fake.requests[before:]
             paths = ", ".join(f"{r.method} {r.path.split('/', 4)[-1]}" for r in made)
-            print(f"{label}: {len(made)} Jira requests ({paths})")
+            counts.append(f"| {label} | {len(made)} | {paths} |")
 
         fresh = [
             ready_intent(bot, channel=CHANNEL, title=f"Count {n}")  # type: ignore[arg-type]
@@ -145,8 +222,22 @@ def main() -> None:
             lambda: driver.command("/intent", f"link {fresh[2].ref} OPS-404", channel=CHANNEL),
         )
         server.close()
+    table = "\n".join(
+        [
+            "| measure | p50 | p99 | target |",
+            "|---|---|---|---|",
+            *acks,
+            "",
+            "| action | Jira requests | which |",
+            "|---|---|---|",
+            *counts,
+        ]
+    )
+    print(table)
+    if args.write_readme:
+        write_section("jira_ack", table)
     sys.stdout.flush()
-    os._exit(0)  # sends still sleeping in the fake Jira need not be waited for
+    os._exit(0)
 
 
 if __name__ == "__main__":

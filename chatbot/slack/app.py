@@ -19,8 +19,11 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
+    bolt_logger = logging.getLogger("chatbot.bolt")
+    # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that the client's token
+    # wins; they are the same token, so that warning would only mislead.
+    bolt_logger.addFilter(_SameTokenWarning())
     app = App(
-        # With a client given, Bolt takes the token from it.
         token=None if services.slack is not None else token,
         signing_secret=secret,
         client=services.slack,
@@ -28,7 +31,7 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
         token_verification_enabled=False,
         process_before_response=False,
         listener_executor=executor or TrackedExecutor(max_workers=settings.listener_threads),
-        logger=logging.getLogger("chatbot.bolt"),
+        logger=bolt_logger,
     )
     for surface in (commands, views, actions, events, shortcuts):
         surface.register(app, services)
@@ -38,3 +41,8 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
         logger.exception("listener failed: %s", type(error).__name__)
 
     return app
+
+
+class _SameTokenWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()

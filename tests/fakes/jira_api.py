@@ -389,3 +389,20 @@ class FakeJiraServer:
             self.fake.gate.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+if __name__ == "__main__":  # a standalone fake for benchmarks: prints its URL, then serves
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flavour", default="cloud")
+    parser.add_argument("--delay", type=float, default=0.0)
+    parser.add_argument("--issues", type=int, default=0, help="pre-create OPS-1..N")
+    cli = parser.parse_args()
+    with FakeJiraServer(cli.flavour) as server:
+        for n in range(1, cli.issues + 1):
+            server.fake.add_issue(f"OPS-{n}")
+        server.fake.delay = cli.delay
+        print(server.url, flush=True)
+        sys.stdin.read()
