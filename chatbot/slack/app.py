@@ -22,7 +22,8 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
     bolt_logger = logging.getLogger("chatbot.bolt")
     # Bolt also reads SLACK_BOT_TOKEN from the environment and warns that the client's token
     # wins; they are the same token, so that warning would only mislead.
-    bolt_logger.addFilter(_SameTokenWarning())
+    if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_SameTokenWarning())
     app = App(
         token=None if services.slack is not None else token,
         signing_secret=secret,
