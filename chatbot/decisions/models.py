@@ -11,9 +11,6 @@ from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
 
-# Registers the full-text DDL (FTS5 / tsvector) for the decision table with the migration.
-from chatbot.decisions import fulltext  # noqa: F401  # isort: skip
-
 
 class DecisionStatus(StrEnum):
     PROPOSED = "proposed"
