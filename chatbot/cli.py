@@ -6,40 +6,19 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from chatbot.settings import Settings, SettingsError, load_settings
+from chatbot.cli_support import console, err, services_or_exit, settings_or_exit
+from chatbot.decisions.cli import context_app
+from chatbot.jira.cli import jira_app
+from chatbot.settings import SettingsError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
-app.add_typer(__import__("chatbot.jira.cli", fromlist=["jira_app"]).jira_app, name="jira")
-app.add_typer(__import__("chatbot.context_cli", fromlist=["x"]).context_app, name="context")
-console = Console()
-err = Console(stderr=True, soft_wrap=True)
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
-        raise typer.Exit(2) from None
-
-
-def services_or_exit(settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    from sqlalchemy.exc import OperationalError
-
-    from chatbot.services import build_services
-
-    settings = settings or settings_or_exit()
-    try:
-        return build_services(settings)
-    except OperationalError as exc:
-        err.print(f"[red]Cannot reach the database[/red] (DATABASE_URL): {exc.orig}")
-        raise typer.Exit(2) from None
+app.add_typer(jira_app, name="jira")
+app.add_typer(context_app, name="context")
 
 
 @app.command()

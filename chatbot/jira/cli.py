@@ -13,7 +13,7 @@ err = Console(stderr=True)
 @jira_app.command("check")
 def check() -> None:
     """Call Jira once for its server info and once as the bot's account; say what answered."""
-    from chatbot.cli import settings_or_exit
+    from chatbot.cli_support import settings_or_exit
     from chatbot.jira.errors import JiraAuthError, JiraError, JiraUnavailable
     from chatbot.jira.gateway import CLOUD, gateway_from_settings
 

@@ -18,7 +18,7 @@ def pack(
     key: Annotated[str | None, typer.Option("--key", help="only this Jira key or intent")] = None,
 ) -> None:
     """Print the team's Markdown context pack (public decisions only)."""
-    from chatbot.cli import err, services_or_exit
+    from chatbot.cli_support import err, services_or_exit
     from chatbot.decisions.pack import build_pack, team_scope
     from chatbot.teams.service import TeamService
 
