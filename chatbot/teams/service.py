@@ -65,7 +65,7 @@ def _validate(field: str, value: Any) -> Any:
         raise TeamError("digest_time must look like 09:00")
     if field == "baseline_week" and text and not re.fullmatch(r"\d{4}-W\d{2}", text):
         raise TeamError("baseline_week must look like 2026-W40")
-    if field == "channel_id" and not (text and re.fullmatch(r"[CGD][A-Z0-9]{2,}", text)):
+    if field == "channel_id" and not (text and re.fullmatch(r"[CGD][A-Z0-9]+", text)):
         raise TeamError("channel must be a Slack channel id like C0123ABCD")
     return text
 
