@@ -93,6 +93,14 @@ class DecisionDraft:
     intent_id: int | None = None
 
     @classmethod
+    def of(cls, d: Decision, with_content: bool = True) -> DecisionDraft:
+        """The draft a decision was made from; without content for a superseding one."""
+        links = {"tags": list(d.tags), "jira_keys": list(d.jira_keys), "intent_id": d.intent_id}
+        if not with_content:
+            return cls(**links)
+        return cls(d.title, d.decision, d.why, d.alternatives, d.consequences, d.status, **links)
+
+    @classmethod
     def from_text(cls, text: str) -> DecisionDraft:
         """`/decision <text>`: the words after "because" are the rationale; keys, intent ids
         (`I-12`) and #tags are picked out of the whole text."""
@@ -217,7 +225,7 @@ class DecisionService:
                     decision.intent_id = intent_id
                     changed = True
             if changed:
-                clean = self._checked(_draft_of(decision))
+                clean = self._checked(DecisionDraft.of(decision))
                 for name in ("title", "decision", "why", "alternatives", "consequences"):
                     setattr(decision, name, getattr(clean, name))
                 decision.tags, decision.jira_keys = clean.tags, clean.jira_keys
@@ -380,20 +388,6 @@ class DecisionService:
         if intent_id is None:
             return None
         return intent_id if s.get(Intent, intent_id) is not None else None
-
-
-def _draft_of(d: Decision) -> DecisionDraft:
-    return DecisionDraft(
-        d.title,
-        d.decision,
-        d.why,
-        d.alternatives,
-        d.consequences,
-        d.status,
-        list(d.tags),
-        list(d.jira_keys),
-        d.intent_id,
-    )
 
 
 def _keywords(tags: list[str], keys: list[str]) -> str:

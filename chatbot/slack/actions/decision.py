@@ -22,22 +22,6 @@ def _where(body: dict[str, Any]) -> tuple[str, str]:
     return channel, body["user"]["id"]
 
 
-def _draft(d: Decision, with_content: bool = True) -> DecisionDraft:
-    if not with_content:  # a superseding decision starts empty but keeps the links
-        return DecisionDraft(tags=list(d.tags), jira_keys=list(d.jira_keys), intent_id=d.intent_id)
-    return DecisionDraft(
-        d.title,
-        d.decision,
-        d.why,
-        d.alternatives,
-        d.consequences,
-        d.status,
-        list(d.tags),
-        list(d.jira_keys),
-        d.intent_id,
-    )
-
-
 def register(app: App, services: Services) -> None:
     flow = decision_flow(services)
 
@@ -70,7 +54,7 @@ def register(app: App, services: Services) -> None:
         if d is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=decision_form(_draft(d), d.channel_id, decision_id=d.id),
+                view=decision_form(DecisionDraft.of(d), d.channel_id, decision_id=d.id),
             )
 
     @app.action("decision_supersede")
@@ -80,5 +64,7 @@ def register(app: App, services: Services) -> None:
         if d is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=decision_form(_draft(d, with_content=False), d.channel_id, supersedes=d),
+                view=decision_form(
+                    DecisionDraft.of(d, with_content=False), d.channel_id, supersedes=d
+                ),
             )

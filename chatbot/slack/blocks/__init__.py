@@ -88,3 +88,15 @@ def text_input(
     if hint:
         block["hint"] = plain(hint)
     return block
+
+
+def channel_select(default_to_current: bool = False) -> Block:
+    """An input asking which channel, for forms opened outside one (App Home, shortcuts)."""
+    element: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": "value",
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if default_to_current:
+        element["default_to_current_conversation"] = True
+    return {"type": "input", "block_id": "channel", "label": plain("Channel"), "element": element}

@@ -14,6 +14,7 @@ from chatbot.slack.blocks import (
     Block,
     actions,
     button,
+    channel_select,
     context,
     header,
     plain,
@@ -142,19 +143,7 @@ def decision_form(
             )
         )
     if not channel_id:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": "channel",
-                "label": plain("Channel"),
-                "element": {
-                    "type": "conversations_select",
-                    "action_id": "value",
-                    "default_to_current_conversation": True,
-                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-                },
-            }
-        )
+        blocks.append(channel_select(default_to_current=True))
 
     def add(block_id: str, label: str, value: str, multiline: bool, optional: bool, hint: str = ""):
         if len(value) > FORM_FIELD_MAX:

@@ -12,6 +12,7 @@ from chatbot.slack.blocks import (
     Block,
     actions,
     button,
+    channel_select,
     context,
     divider,
     header,
@@ -223,18 +224,7 @@ def intent_form(
             blocks.append(text_input(block_id, label, value, multiline, optional, hint, max_length))
 
     if not channel_id:
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": "channel",
-                "label": plain("Channel"),
-                "element": {
-                    "type": "conversations_select",
-                    "action_id": "value",
-                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-                },
-            }
-        )
+        blocks.append(channel_select(default_to_current=False))
     add("title", "Title", f.title, False, False, max_length=title_max)
     add(
         "outcome",
