@@ -140,3 +140,12 @@ def test_jira_buttons_say_jira_is_not_configured(bot: Bot) -> None:
     bot.slack.action("intent_jira_create", "1")
     bot.settle()
     assert "Jira is not configured" in bot.fake.wait_for("chat.postEphemeral")[-1].params["text"]
+
+
+def test_expired_trigger_tells_the_user_to_try_again(bot: Bot) -> None:
+    bot.fake.fail_next("views.open", "expired_trigger_id")
+    assert bot.slack.command("/intent", "").status == 200
+    bot.settle()
+    told = bot.fake.wait_for("respond")[-1]
+    assert "could not open the form" in told.params["text"]
+    assert told.params["response_type"] == "ephemeral"

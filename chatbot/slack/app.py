@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from chatbot.services import Services
 from chatbot.slack import actions, commands, events, shortcuts, views
 from chatbot.slack.executor import TrackedExecutor
+from chatbot.slack.failures import tell_user_about_failure
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +40,9 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
         surface.register(app, services)
 
     @app.error
-    def _on_error(error: Exception, body: dict, logger: logging.Logger) -> None:
+    def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:
         logger.exception("listener failed: %s", type(error).__name__)
+        tell_user_about_failure(client, body, error, services.prompts)
 
     return app
 
