@@ -1,0 +1,80 @@
+"""`chatbot serve` for real: gunicorn answers healthz and a signed /intent, Slack gets the calls."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.slack_api import FakeSlack, FakeSlackServer
+from tests.slack_driver import SIGNING_SECRET, SlackDriver
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-serve-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack_server.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "WEB_THREADS": "4",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:  # waiting for a port to open, not for a job
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+                assert resp.status == 200
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(
+                    f"chatbot serve did not start: {proc.stderr.read() if proc.stderr else ''}"
+                )
+            time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+        assert "xoxb-serve-test" not in err and SIGNING_SECRET not in err
+
+
+def test_gunicorn_serves_slack_and_health(
+    served: str, slack_server: FakeSlackServer, fake_slack: FakeSlack
+) -> None:
+    driver = SlackDriver(served, slack_server.response_url("serve"))
+    assert driver.command("/intent", "Served for real", channel="CSERVE").status == 200
+    root = fake_slack.wait_for("chat.postMessage", lambda c: "Served for real" in c.params["text"])
+    assert root[0].token == "xoxb-serve-test"
+    fake_slack.wait_for("chat.postMessage", lambda c: "Outcome" in c.params.get("text", ""))
+    assert driver.get("/nope").status == 404
+    forged = driver.post(
+        b"command=/intent&text=x", "application/x-www-form-urlencoded", signature="v0=deadbeef"
+    )
+    assert forged.status == 401
