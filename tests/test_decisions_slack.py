@@ -433,3 +433,21 @@ def test_card_stays_within_block_kit_limits() -> None:
         tags=["a"] * 20,
     )
     assert problems(decision_card(d, "https://jira.example")) == []
+
+
+def test_private_intents_stay_in_their_channel(bot: Bot) -> None:
+    from tests.intent_helpers import start_guided
+
+    start_guided(bot, "Initech merger plan", channel=PRIVATE)
+    start_guided(bot, "Initech public launch", channel="C1")
+    _command(bot, "/context", "initech", channel="C1")
+    found = _text_of(_said(bot)[-1])
+    assert "public launch" in found and "merger" not in found
+    _command(bot, "/context", "initech", channel=PRIVATE)
+    assert "merger" in _text_of(_said(bot)[-1])
+    _command(bot, "/context", "I-1", channel="C1")
+    assert "merger" not in _text_of(_said(bot)[-1])
+    _command(bot, "/intent", "show I-1", channel="C1")
+    assert "No intent `I-1`" in _said(bot, "respond")[-1]["text"]
+    _command(bot, "/intent", "show I-1", channel=PRIVATE)
+    assert "merger" in _text_of(_said(bot, "respond")[-1])

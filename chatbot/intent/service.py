@@ -68,6 +68,10 @@ class IntentView:
     def verified_count(self) -> int:
         return sum(1 for c in self.checks if c.verified_at is not None)
 
+    def visible_from(self, channel_id: str | None) -> bool:
+        """A private channel's intent is shown only inside that channel."""
+        return not self.intent.channel_is_private or channel_id == self.intent.channel_id
+
     def fields(self) -> IntentFields:
         i = self.intent
         return IntentFields(

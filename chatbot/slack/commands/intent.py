@@ -37,7 +37,7 @@ def register(app: App, services: Services) -> None:
             )
         elif verb == "show" and rest:
             view = flow.intents.find(rest.strip())
-            if view is None:
+            if view is None or not view.visible_from(channel):
                 respond(text=flow.msg("intent_not_found", ref=escape(rest.strip())))
             else:
                 flow.show(client, view, channel, user, respond)
@@ -66,7 +66,7 @@ def _link(
         respond(text=flow.msg("intent_usage"))
         return
     view = flow.intents.find(parts[0])
-    if view is None:
+    if view is None or not view.visible_from(channel):
         respond(text=flow.msg("intent_not_found", ref=escape(parts[0])))
         return
     if flow.services.jira is None or flow.on_jira_request is None:
