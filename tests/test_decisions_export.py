@@ -14,15 +14,14 @@ from chatbot.jira.writes import comment_row_key
 from chatbot.outbox import store
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
+from tests.fakes.jira_api import FakeJiraServer
+from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401  (fixtures)
+from tests.jira_helpers import settle
 
 
 @pytest.fixture
-def bot_settings() -> dict[str, Any]:
-    return {
-        "context_http_token": "pack-token",
-        "jira_url": "https://jira.example.test",
-        "jira_pat": "pat-secret",
-    }
+def bot_settings(jira_server: FakeJiraServer) -> dict[str, Any]:
+    return {"context_http_token": "pack-token", **jira_settings(jira_server.url, "dc")}
 
 
 def _seed(bot: Bot) -> None:
@@ -81,8 +80,12 @@ def test_cli_pack_prints_the_same_markdown(bot: Bot, db_url: str) -> None:
     assert missing.returncode == 1 and "nobody" in missing.stderr
 
 
-def test_decision_with_a_key_is_written_to_jira_through_the_outbox(bot: Bot) -> None:
+def test_decision_with_a_key_is_written_to_jira_through_the_outbox(
+    bot: Bot, jira_server: FakeJiraServer
+) -> None:
     assert bot.services.jira is not None
+    jira_server.fake.reset("dc")
+    jira_server.fake.add_issue("PAY-12")
     bot.fake.private_channels.add("GPRIV02")
     try:
         assert bot.slack.command("/decision", "Use Stripe for PAY-12 because API").status == 200
@@ -102,3 +105,7 @@ def test_decision_with_a_key_is_written_to_jira_through_the_outbox(bot: Bot) -> 
     flow.write_to_jira(flow.decisions.edit(1, "U1", why="better API"))
     again = store.by_key(bot.services.db, comment_row_key("decision:1:PAY-12"))
     assert again is not None and again.id == row.id and "better API" in again.payload["text"]
+    # sent right away, without waiting for the clock process: one comment, edited in place
+    settle(bot)
+    comments = jira_server.fake.issues["PAY-12"].comments
+    assert len(comments) == 1 and "better API" in str(comments)

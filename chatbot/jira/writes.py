@@ -21,13 +21,14 @@ def intent_row_key(intent_id: int) -> str:
     return f"jira-intent:{intent_id}"
 
 
-def enqueue_comment(db: Database, clock: Clock, issue_key: str, dedupe_key: str, text: str) -> None:
+def enqueue_comment(db: Database, clock: Clock, issue_key: str, dedupe_key: str, text: str) -> int:
     """Upsert ONE Jira comment identified by `dedupe_key`: created the first time, edited after.
 
-    Returns once the write is stored; the outbox sends it (now in the clock process, or
-    when Jira is back) and never makes a second comment for the same key.
+    Returns the outbox row id once the write is stored; the outbox sends it (kicked at once
+    by the caller, else by the clock process, or when Jira is back) and never makes a second
+    comment for the same key.
     """
-    store.enqueue(
+    return store.enqueue(
         db,
         clock,
         COMMENT_KIND,

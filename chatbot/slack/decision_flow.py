@@ -19,6 +19,8 @@ from chatbot.decisions.service import (
     Origin,
     decision_ref,
 )
+from chatbot.jira.writes import enqueue_comment
+from chatbot.outbox.jobs import outbox_kicker
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
 from chatbot.slack.channels import channel_is_private
@@ -176,18 +178,16 @@ class DecisionFlow:
         Never for a private conversation's decision: Jira is somewhere else."""
         if self.services.jira is None or not d.jira_keys or d.is_private:
             return
-        try:
-            from chatbot.jira.writes import enqueue_comment
-        except ImportError:  # pragma: no cover - the Jira gateway ships separately
-            return
+        kicker = outbox_kicker(self.services)
         for key in d.jira_keys:
-            enqueue_comment(
+            row_id = enqueue_comment(
                 self.services.db,
                 self.services.clock,
                 key,
                 f"decision:{d.id}:{key}",
                 jira_comment_text(d),
             )
+            kicker.kick(row_id)
 
 
 def jira_comment_text(d: Decision) -> str:
