@@ -78,3 +78,23 @@ def test_gunicorn_serves_slack_and_health(
         b"command=/intent&text=x", "application/x-www-form-urlencoded", signature="v0=deadbeef"
     )
     assert forged.status == 401
+
+
+def test_unreachable_database_stops_serve_with_one_clear_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+        "PORT": str(_free_port()),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "Cannot reach the database (DATABASE_URL)" in result.stderr

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
 from chatbot.settings import Settings
+
+_WORKER_BOOT_ERROR = 3  # gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR
 
 
 class ThroughlineServer(BaseApplication):  # type: ignore[misc]
@@ -32,6 +35,8 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         # Built inside each worker: a database pool must never cross a fork.
+        from sqlalchemy.exc import OperationalError
+
         from chatbot.logging_setup import configure_logging
         from chatbot.services import build_services
         from chatbot.web.wsgi import build_web
@@ -39,6 +44,11 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         configure_logging(self.settings.log_level)
         # Migrating here (not in the master) keeps the master small; upgrade() is safe to run
         # from several workers at once.
-        services = build_services(self.settings, migrate=True)
+        try:
+            services = build_services(self.settings, migrate=True)
+        except OperationalError as exc:
+            # One clear line, then exit code 3 so gunicorn stops instead of respawning forever.
+            print(f"Cannot reach the database (DATABASE_URL): {exc.orig}", file=sys.stderr)
+            sys.exit(_WORKER_BOOT_ERROR)
         router, _app = build_web(services)
         return router
