@@ -276,11 +276,6 @@ class IntentService:
             if thread_ts and not intent.thread_ts:
                 intent.thread_ts = thread_ts
 
-    def set_privacy(self, intent_id: int, is_private: bool) -> None:
-        with self.db.session() as s:
-            intent = _locked(s, intent_id)
-            intent.channel_is_private = is_private
-
     def verify_check(self, check_id: int, user_id: str) -> IntentView:
         """Tick one check as verified (who, when); all verified moves a started intent on."""
         now = self.clock.now()
@@ -299,19 +294,6 @@ class IntentService:
             checks = _checks(s, intent.id)
             if intent.status == IntentStatus.IN_PROGRESS and all(c.verified_at for c in checks):
                 intent.status = IntentStatus.VERIFIED
-            return _view(s, intent)
-
-    def unverify_check(self, check_id: int, user_id: str) -> IntentView:
-        with self.db.session() as s:
-            check = s.get(AcceptanceCheck, check_id)
-            if check is None:
-                raise IntentError("That check was replaced by a later edit; open the card again.")
-            check.verified_by = None
-            check.verified_at = None
-            intent = _locked(s, check.intent_id)
-            if intent.status == IntentStatus.VERIFIED:
-                intent.status = IntentStatus.IN_PROGRESS
-            s.flush()
             return _view(s, intent)
 
     def revisions(self, intent_id: int) -> list[IntentRevision]:

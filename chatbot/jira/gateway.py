@@ -93,10 +93,6 @@ class JiraGateway:
     def is_cloud(self) -> bool:
         return self.config.deployment == CLOUD
 
-    def browse_url(self, key: str) -> str:
-        return f"{self.url}/browse/{key}"
-
-    # --- the client ----------------------------------------------------------------------
     def _client(self) -> JIRA:
         """One client per thread: a requests Session is not meant to be shared across threads."""
         client = getattr(self._local, "client", None)

@@ -16,7 +16,6 @@ from chatbot.slack.blocks import (
     context,
     divider,
     header,
-    md,
     plain,
     section,
     text_input,
@@ -262,11 +261,3 @@ def intent_form(
         "private_metadata": json.dumps(meta),
         "blocks": blocks,
     }
-
-
-def coach_ephemeral(view: IntentView, notes: list[CoachNote]) -> list[Block]:
-    block = coach_section(notes)
-    return [section(f"{view.ref} saved."), block] if block else [section(f"{view.ref} saved.")]
-
-
-__all__ = ["intent_card", "intent_form", "intent_list", "checks_page", "card_fallback", "md"]
