@@ -131,8 +131,12 @@ class OutboxWorker:
             log.exception("outbox %s (%s) handler crashed", row.id, row.kind)
             self._retry(row, f"{type(exc).__name__}: {exc}", None)
         else:
-            store.settle_sent(self.db, self.clock, row)
+            sent = store.settle_sent(self.db, self.clock, row)
             self._tell("landed", row, landed)
+            if not sent:
+                # Edited while this send was in flight: send the newer version now rather
+                # than at the clock's next tick.
+                self.run_one(row_id)
         return True
 
     def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> None:
