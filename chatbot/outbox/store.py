@@ -129,32 +129,33 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
             row.state = dict(state)
 
 
-def settle_sent(db: Database, clock: Clock, row: OutboxMessage) -> bool:
-    """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once)."""
+def _settle_version(db: Database, clock: Clock, row: OutboxMessage, **values: Any) -> bool:
+    """Apply `values` if the row still holds the version that was sent; otherwise it was
+    re-armed meanwhile: release it, due at once, and return False."""
     now = clock.now()
     with db.session() as s:
-        done = (
+        settled = (
             s.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
-                .values(
-                    status=OutboxStatus.SENT,
-                    sent_at=now,
-                    updated_at=now,
-                    locked_until=None,
-                    locked_by=None,
-                    last_error=None,
-                )
+                .values(locked_until=None, locked_by=None, updated_at=now, **values)
             ).rowcount
             == 1
         )
-        if not done:
+        if not settled:
             s.execute(
                 update(OutboxMessage)
                 .where(col(OutboxMessage.id) == row.id)
                 .values(locked_until=None, locked_by=None, next_attempt_at=now)
             )
-    return done
+    return settled
+
+
+def settle_sent(db: Database, clock: Clock, row: OutboxMessage) -> bool:
+    """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once)."""
+    return _settle_version(
+        db, clock, row, status=OutboxStatus.SENT, sent_at=clock.now(), last_error=None
+    )
 
 
 def settle_retry(
@@ -177,29 +178,7 @@ def settle_retry(
 
 def settle_failed(db: Database, clock: Clock, row: OutboxMessage, error: str) -> bool:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
-    now = clock.now()
-    with db.session() as s:
-        failed = (
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
-                .values(
-                    status=OutboxStatus.FAILED,
-                    locked_until=None,
-                    locked_by=None,
-                    last_error=error[:2000],
-                    updated_at=now,
-                )
-            ).rowcount
-            == 1
-        )
-        if not failed:
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
-                .values(locked_until=None, locked_by=None, next_attempt_at=now)
-            )
-    return failed
+    return _settle_version(db, clock, row, status=OutboxStatus.FAILED, last_error=error[:2000])
 
 
 def take_notice(db: Database, row: OutboxMessage) -> dict[str, Any] | None:
