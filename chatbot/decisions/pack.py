@@ -20,7 +20,8 @@ from chatbot.db.engine import Database
 from chatbot.decisions.models import Decision, DecisionJiraLink, DecisionStatus
 from chatbot.decisions.service import decision_ref, visible_to
 from chatbot.intent.models import STATUS_LABELS, AcceptanceCheck, Intent, IntentStatus
-from chatbot.intent.service import is_jira_key, parse_ref
+from chatbot.intent.service import parse_ref
+from chatbot.jira.keys import is_jira_key
 from chatbot.teams.models import Team
 
 MAX_DECISIONS = 2000

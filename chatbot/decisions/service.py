@@ -26,13 +26,13 @@ from chatbot.decisions.models import (
     DecisionStatus,
 )
 from chatbot.intent.models import Intent
+from chatbot.jira.keys import is_jira_key, jira_keys_in
 
 TITLE_MAX = 200
 TEXT_MAX = 10_000
 TITLE_FROM_TEXT = 120
 EDITABLE = ("title", "decision", "why", "alternatives", "consequences", "status")
 
-_JIRA_KEY = re.compile(r"\b([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,8})\b")
 _INTENT_REF = re.compile(r"(?<![\w-])I-([1-9][0-9]{0,8})\b")
 _TAG = re.compile(r"(?<![\w<&/|#])#([A-Za-z][\w-]{0,39})")
 _BECAUSE = re.compile(r"\bbecause\b", re.IGNORECASE)
@@ -50,10 +50,6 @@ def decision_ref(decision_id: int | None) -> str:
 def parse_decision_ref(ref: str) -> int | None:
     match = _DECISION_REF.match(ref.strip())
     return int(match.group(1)) if match else None
-
-
-def jira_keys_in(text: str) -> list[str]:
-    return list(dict.fromkeys(m.group(1) for m in _JIRA_KEY.finditer(text or "")))
 
 
 def intent_ids_in(text: str) -> list[int]:
@@ -379,7 +375,7 @@ class DecisionService:
             consequences=(draft.consequences or "").strip(),
             status=status,
             tags=[t.lstrip("#").lower()[:40] for t in draft.tags if t.lstrip("#")][:20],
-            jira_keys=[k.upper() for k in draft.jira_keys if _JIRA_KEY.fullmatch(k.upper())][:20],
+            jira_keys=[k.upper() for k in draft.jira_keys if is_jira_key(k.upper())][:20],
             intent_id=draft.intent_id,
         )
 

@@ -15,7 +15,8 @@ from sqlmodel import select
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.intent.models import IntentConversation, IntentStatus
-from chatbot.intent.service import IntentFields, IntentService, is_jira_key
+from chatbot.intent.service import IntentFields, IntentService
+from chatbot.jira.keys import is_jira_key
 from chatbot.prompts import Prompts
 
 COMMANDS = {"back", "skip", "cancel"}

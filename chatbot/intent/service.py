@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
+from chatbot.jira.keys import is_jira_key
 
 TITLE_MAX = 200
 OPEN_STATUSES = (
@@ -26,7 +27,6 @@ OPEN_STATUSES = (
 )
 STARTED_STATUSES = (IntentStatus.IN_PROGRESS, IntentStatus.VERIFIED, IntentStatus.DONE)
 _REF = re.compile(r"^(?:I-|#)?(\d{1,9})$", re.IGNORECASE)
-_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}-\d+$")
 
 
 class IntentError(Exception):
@@ -91,10 +91,6 @@ def intent_ref(intent_id: int | None) -> str:
 def parse_ref(ref: str) -> int | None:
     match = _REF.match(ref.strip())
     return int(match.group(1)) if match else None
-
-
-def is_jira_key(text: str) -> bool:
-    return bool(_KEY.match(text.strip()))
 
 
 class IntentService:

@@ -8,13 +8,13 @@ person is told in the thread when it lands.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from chatbot.intent.service import IntentView, is_jira_key
+from chatbot.intent.service import IntentView
+from chatbot.jira.keys import is_jira_key
 from chatbot.jira.writes import INTENT_KIND, intent_row_key
 from chatbot.outbox import store
 from chatbot.outbox.jobs import outbox_kicker
@@ -27,7 +27,6 @@ from chatbot.slack.text import escape, link_jira_keys, truncate
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
-PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}$")
 
 
 class JiraFlow:

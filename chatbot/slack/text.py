@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-_JIRA_KEY = re.compile(r"\b([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,8})\b")
+from chatbot.jira.keys import JIRA_KEY
 
 
 def escape(text: str) -> str:
@@ -19,19 +17,12 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
     return text[: max(0, limit - len(marker))].rstrip() + marker
 
 
-def jira_keys_in(text: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for match in _JIRA_KEY.finditer(text):
-        seen.setdefault(match.group(1), None)
-    return list(seen)
-
-
 def link_jira_keys(escaped_text: str, jira_url: str | None) -> str:
     """Turn `PAY-123` into a link to the ticket (text must already be escaped)."""
     if not jira_url:
         return escaped_text
     base = jira_url.rstrip("/")
-    return _JIRA_KEY.sub(lambda m: f"<{base}/browse/{m.group(1)}|{m.group(1)}>", escaped_text)
+    return JIRA_KEY.sub(lambda m: f"<{base}/browse/{m.group(1)}|{m.group(1)}>", escaped_text)
 
 
 def mrkdwn(text: str, limit: int = 3000, jira_url: str | None = None) -> str:

@@ -68,6 +68,7 @@ def text_input(
     optional: bool = False,
     hint: str | None = None,
     max_length: int = 3000,
+    placeholder: str | None = None,
 ) -> Block:
     """A plain-text input block whose value is read back under action_id "value"."""
     element: dict[str, Any] = {
@@ -78,6 +79,8 @@ def text_input(
     }
     if value:
         element["initial_value"] = value
+    if placeholder:
+        element["placeholder"] = plain(placeholder)
     block: Block = {
         "type": "input",
         "block_id": block_id,

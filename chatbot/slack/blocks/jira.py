@@ -5,34 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from chatbot.slack.blocks import Block, actions, button, plain, section
-
-
-def _input(
-    block_id: str,
-    label: str,
-    placeholder: str,
-    initial: str = "",
-    hint: str | None = None,
-    max_length: int = 64,
-) -> Block:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "action_id": "value",
-        "max_length": max_length,
-        "placeholder": plain(placeholder),
-    }
-    if initial:
-        element["initial_value"] = initial
-    block: Block = {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": element,
-    }
-    if hint:
-        block["hint"] = plain(hint)
-    return block
+from chatbot.slack.blocks import Block, actions, button, plain, section, text_input
 
 
 def link_modal(intent_id: int, ref: str, channel: str, thread_ts: str | None) -> dict[str, Any]:
@@ -49,7 +22,7 @@ def link_modal(intent_id: int, ref: str, channel: str, thread_ts: str | None) ->
                 f"Link *{ref}* to an existing Jira ticket. A comment carrying the intent and "
                 "a link back to the Slack thread go on the ticket and follow every edit."
             ),
-            _input("key", "Ticket key", "PAY-123"),
+            text_input("key", "Ticket key", max_length=64, placeholder="PAY-123"),
         ],
     }
 
@@ -75,15 +48,15 @@ def create_modal(
                 f"Create a ticket for *{ref}*: the summary is its title, the description "
                 "holds outcome, why, constraints, checks, out of scope and a link back here."
             ),
-            _input(
+            text_input(
                 "project",
                 "Project key",
-                "PAY",
                 project,
-                "Set it once per team: chatbot team set <team> --jira-project PAY",
-                32,
+                hint="Set it once per team: chatbot team set <team> --jira-project PAY",
+                max_length=32,
+                placeholder="PAY",
             ),
-            _input("issue_type", "Issue type", "Story", issue_type, None, 64),
+            text_input("issue_type", "Issue type", issue_type, max_length=64, placeholder="Story"),
         ],
     }
 

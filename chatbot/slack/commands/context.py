@@ -11,6 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatbot.decisions.pack import PackScope, load_pack, render_pack, team_scope
+from chatbot.jira.keys import is_jira_key
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import intent_context, search_results
 from chatbot.slack.decision_flow import DecisionFlow, decision_flow
@@ -21,7 +22,6 @@ from chatbot.teams.service import TeamService
 log = logging.getLogger(__name__)
 _INTENT = re.compile(r"^I-\d{1,9}$", re.IGNORECASE)
 _DECISION = re.compile(r"^D-\d{1,9}$", re.IGNORECASE)
-_KEY = re.compile(r"^[A-Z][A-Z0-9_]{1,9}-[1-9]\d{0,8}$")
 
 
 def register(app: App, services: Services) -> None:
@@ -45,7 +45,7 @@ def register(app: App, services: Services) -> None:
                 respond(text=flow.msg("not_found", ref=flow.echo(text)), response_type="ephemeral")
             else:
                 flow.show(client, d, channel, user, respond)
-        elif (_INTENT.match(text) or _KEY.match(text.upper())) and _linked(
+        elif (_INTENT.match(text) or is_jira_key(text.upper())) and _linked(
             services, flow, client, channel, user, text.upper(), respond
         ):
             return
@@ -67,7 +67,7 @@ def _linked(
     if view is not None and view.intent.channel_is_private and view.intent.channel_id != channel:
         view = None  # an intent of a private channel stays there
     intent_ids = [view.intent.id] if view is not None and view.intent.id else []
-    keys = [ref] if _KEY.match(ref) else []
+    keys = [ref] if is_jira_key(ref) else []
     if view is not None and view.intent.jira_key:
         keys.append(view.intent.jira_key)
     decisions = flow.decisions.linked(channel, intent_ids=intent_ids, jira_keys=keys)

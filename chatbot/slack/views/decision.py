@@ -17,9 +17,9 @@ from chatbot.decisions.service import (
     Origin,
     decision_ref,
     intent_ids_in,
-    jira_keys_in,
     split_list,
 )
+from chatbot.jira.keys import jira_keys_in
 from chatbot.services import Services
 from chatbot.slack.decision_flow import DecisionFlow, decision_flow
 from chatbot.slack.post import post

@@ -8,9 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from chatbot.intent.service import is_jira_key
+from chatbot.jira.keys import PROJECT_KEY, is_jira_key
 from chatbot.services import Services
-from chatbot.slack.jira_flow import PROJECT_KEY, jira_flow
+from chatbot.slack.jira_flow import jira_flow
 from chatbot.slack.post import ephemeral
 
 
