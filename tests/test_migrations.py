@@ -71,4 +71,4 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(empty_engine: Engine) -
     assert tables <= {"alembic_version"}
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"

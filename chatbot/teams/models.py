@@ -40,4 +40,16 @@ class Team(SQLModel, table=True):
     status_overrides: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
+    # Which deployment environments count as production; decided when metrics are computed.
+    production_envs: list[str] = Field(
+        default_factory=lambda: ["production", "prod"], sa_column=Column(JSON, nullable=False)
+    )
+    # Jira display names or account ids; empty means "whoever holds items" for WIP.
+    members: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Extra GitHub logins that are bots (besides type Bot and logins ending in [bot]).
+    bots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    checkin_weekday: int = Field(default=4)  # Friday
+    checkin_time: str = Field(default="15:00", max_length=5)
+    # The first complete week with data, chosen once when baseline_week is unset.
+    baseline_week_chosen: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,1 @@
+"""Deployments as a metric source: what shipped where, when, and which ones failed."""

@@ -1,0 +1,49 @@
+"""Posted digests and the Friday check-in answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from chatbot.db.types import UTCDateTime
+
+
+class DigestPost(SQLModel, table=True):
+    """A digest as it was posted: its JSON and message are kept, so data that arrives later
+    never rewrites what leaders saw. `reason`: scheduled · manual · again. The week's slot
+    (one scheduled post per team and week) is a `job_run` claim, not this table."""
+
+    __tablename__ = "digest_post"
+    __table_args__ = (Index("ix_digest_post_team_week", "team_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    week: str = Field(max_length=8)  # 2026-W47
+    reason: str = Field(default="scheduled", max_length=16)
+    posted_by: str | None = Field(default=None, max_length=32)
+    channel_id: str = Field(max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+    digest: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    message: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    posted_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CheckIn(SQLModel, table=True):
+    """One senior engineer's answer for one week: shares 0–1 of orchestration (intent,
+    review, integration, risk) and of interrupts. Editable until the week's digest is
+    posted."""
+
+    __tablename__ = "check_in"
+    __table_args__ = (UniqueConstraint("team_id", "user_id", "week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="team.id")
+    user_id: str = Field(max_length=32)
+    week: str = Field(max_length=8)
+    orchestration_share: float | None = None
+    interrupt_share: float | None = None
+    answered_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,0 +1,1 @@
+"""GitHub as a metric source: pull requests, their commits, reviews and timeline."""

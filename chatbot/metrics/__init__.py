@@ -1,0 +1,1 @@
+"""The metrics engine: every figure of the weekly digest, computed in the database."""
