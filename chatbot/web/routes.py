@@ -62,13 +62,18 @@ class Router:
         self._slack = SlackRequestHandler(bolt_app) if bolt_app is not None else None
         self._exact: dict[tuple[str, str], Handler] = {}
         self._prefix: list[tuple[str, str, Handler]] = []
+        self._max_body: dict[str, int] = {}
         self.add("GET", "/healthz", lambda _r: WebResponse.json(200, {"ok": True}))
 
-    def add(self, method: str, path: str, handler: Handler) -> None:
+    def add(self, method: str, path: str, handler: Handler, max_body: int = MAX_BODY) -> None:
         self._exact[(method, path)] = handler
+        self._max_body[path] = max_body
 
-    def add_prefix(self, method: str, prefix: str, handler: Handler) -> None:
+    def add_prefix(
+        self, method: str, prefix: str, handler: Handler, max_body: int = MAX_BODY
+    ) -> None:
         self._prefix.append((method, prefix, handler))
+        self._max_body[prefix] = max_body
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -88,7 +93,7 @@ class Router:
                 start_response, WebResponse.json(405 if known else 404, {"ok": False})
             )
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        if length > MAX_BODY:
+        if length > self._max_body.get(path, MAX_BODY):
             return self._send(
                 start_response, WebResponse.json(413, {"ok": False, "error": "too large"})
             )
