@@ -11,6 +11,7 @@ from chatbot.cli_support import console, err, services_or_exit, settings_or_exit
 from chatbot.decisions.cli import context_app
 from chatbot.jira.cli import jira_app
 from chatbot.settings import SettingsError
+from chatbot.sync_cli import sync_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
 app.add_typer(jira_app, name="jira")
 app.add_typer(context_app, name="context")
+app.add_typer(sync_app, name="sync")
 
 
 @app.command()
