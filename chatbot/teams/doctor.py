@@ -1,0 +1,287 @@
+"""What the digest will lack for a team, and how to fix it (`chatbot team doctor NAME`, and
+the digest JSON's `warnings`).
+
+Each check is a small query over the stored sources; each message names the problem, its
+size and the command or setting that fixes it. The checks look back a fixed window from
+`now` (deployments and PRs: 28 days; "no deployment": 14 days; webhooks: 7 days), so an
+old gap stops nagging once it is behind the team.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlmodel import Session, col
+
+from chatbot.db.engine import Database
+from chatbot.deploys.models import Deployment, DeploymentStatus
+from chatbot.deploys.shipping import shipped_prs_query
+from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
+from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.teams.escape import describe_escape_rule, is_escaped
+from chatbot.teams.models import Team
+
+NO_DEPLOYMENT_DAYS = 14
+RECENT_DAYS = 28
+NO_DELIVERY_DAYS = 7
+DEFAULT_PRODUCTION_ENVS = ("production", "prod")
+_FINAL = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
+
+
+@dataclass(frozen=True)
+class _Team:
+    id: int
+    name: str
+    repos: tuple[str, ...]
+    services: tuple[str, ...]
+    production_envs: tuple[str, ...]
+    escape_rule: dict[str, Any]
+    status_overrides: dict[str, str]
+
+    @classmethod
+    def of(cls, team: Any) -> _Team:
+        """From a `Team` row or a metrics `TeamScope` (which calls its id `team_id`)."""
+        team_id = getattr(team, "team_id", None) or getattr(team, "id", None)
+        return cls(
+            id=int(team_id or 0),
+            name=team.name,
+            repos=tuple(r.lower() for r in team.repos),
+            services=tuple(team.services),
+            production_envs=tuple(team.production_envs or DEFAULT_PRODUCTION_ENVS),
+            escape_rule=dict(team.escape_rule or {}),
+            status_overrides=dict(team.status_overrides or {}),
+        )
+
+
+def data_health(db: Database, team: Team | Any, now: datetime) -> list[str]:
+    """Warnings about the data the team's digest reads, each with how to fix it; `[]` when
+    all is well. `team` is a `Team` row or a `chatbot.metrics.base.TeamScope`; `now` is an
+    aware datetime (the digest's computation time).
+
+    Checks: no production deployment seen in 14 days (or none of the team's at all, or no
+    services/repos set); merged PRs without commit data; production deployments shipping no
+    known PR; team repos with no GitHub webhook delivery in 7 days; Jira statuses with no
+    category; bugs of which none match the escaped-defect rule; deployments of no team.
+    The messages are plain text (no Slack markup) for the terminal, the JSON and Slack.
+    """
+    scope = _Team.of(team)
+    with db.session() as session:
+        checks = (
+            _deployments_seen(session, scope, now),
+            _prs_without_commits(session, scope, now),
+            _deployments_shipping_nothing(session, scope, now),
+            _repos_without_delivery(session, scope, now),
+            _statuses_without_category(session, scope),
+            _escape_rule_matches_nothing(session, scope),
+            _deployments_of_no_team(session, now),
+        )
+        return [message for check in checks for message in check]
+
+
+def _team_deployments(scope: _Team) -> Any:
+    """A deployment is the team's when it lists a team service, or (GitHub) a team repo."""
+    return or_(
+        col(Deployment.service).in_(scope.services or ["\x00"]),
+        col(Deployment.repo).in_(scope.repos or ["\x00"]),
+    )
+
+
+def _deployments_seen(session: Session, scope: _Team, now: datetime) -> list[str]:
+    if not scope.services and not scope.repos:
+        return [
+            f"No services or repos are set, so no deployment belongs to {scope.name}: "
+            f"`chatbot team set {scope.name} --service NAME` (the service your deploy step "
+            "sends) or `--repo owner/name`."
+        ]
+    since = now - timedelta(days=NO_DEPLOYMENT_DAYS)
+    envs = session.execute(
+        select(Deployment.environment)
+        .where(_team_deployments(scope), col(Deployment.status).in_(_FINAL))
+        .where(col(Deployment.deployed_at) >= since)
+        .distinct()
+    ).scalars()
+    seen = sorted(set(envs))
+    wanted = {e.casefold() for e in scope.production_envs}
+    if any(env.casefold() in wanted for env in seen):
+        return []
+    if not seen:
+        return [
+            f"No deployment seen for {NO_DEPLOYMENT_DAYS} days: add `chatbot deploy record` "
+            "(or POST /webhooks/deploy) to the deploy pipeline, with a --service the team "
+            f"lists ({', '.join(scope.services) or 'none yet'})."
+        ]
+    return [
+        f"No production deployment in {NO_DEPLOYMENT_DAYS} days: deployments went to "
+        f"{', '.join(seen)}, and production is {', '.join(scope.production_envs)}. If one of "
+        f"those is production: `chatbot team set {scope.name} --production-envs "
+        f"{','.join([*scope.production_envs, seen[0]])}`."
+    ]
+
+
+def _prs_without_commits(session: Session, scope: _Team, now: datetime) -> list[str]:
+    if not scope.repos:
+        return [
+            f"No GitHub repos are set: cycle time and review time need them: "
+            f"`chatbot team set {scope.name} --repo owner/name`."
+        ]
+    on_branch = exists().where(
+        BranchCommit.repo == PullRequest.repo,
+        BranchCommit.branch == PullRequest.head_branch,
+        GitCommit.repo == BranchCommit.repo,
+        GitCommit.sha == BranchCommit.sha,
+        col(GitCommit.authored_at).is_not(None),
+    )
+    head_known = exists().where(
+        GitCommit.repo == PullRequest.repo,
+        GitCommit.sha == PullRequest.head_sha,
+        col(GitCommit.authored_at).is_not(None),
+    )
+    count = session.execute(
+        select(func.count())
+        .select_from(PullRequest)
+        .where(col(PullRequest.repo).in_(scope.repos))
+        .where(col(PullRequest.merged_at) >= now - timedelta(days=RECENT_DAYS))
+        .where(~on_branch, ~head_known)
+    ).scalar_one()
+    if not count:
+        return []
+    return [
+        f"{count} PR{'s' if count != 1 else ''} merged in the last {RECENT_DAYS} days "
+        f"{'have' if count != 1 else 'has'} no commit data: cycle time starts at PR creation. "
+        "Send `push` events to the GitHub webhook, or run "
+        f"`chatbot sync github --team {scope.name}`."
+    ]
+
+
+def _deployments_shipping_nothing(session: Session, scope: _Team, now: datetime) -> list[str]:
+    if not scope.repos:
+        return []
+    production = and_(
+        _team_deployments(scope),
+        col(Deployment.status) == DeploymentStatus.SUCCESS,
+        col(Deployment.deployed_at) >= now - timedelta(days=RECENT_DAYS),
+        func.lower(Deployment.environment).in_([e.casefold() for e in scope.production_envs]),
+    )
+    shipped = shipped_prs_query(scope.repos, production).subquery("shipped")
+    ids = (
+        session.execute(
+            select(Deployment.external_id)
+            .where(production)
+            .where(col(Deployment.id).not_in(select(shipped.c.deployment_id)))
+            .order_by(col(Deployment.deployed_at).desc())
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return []
+    many = len(ids) != 1
+    return [
+        f"{len(ids)} production deployment{'s' if many else ''} in the last {RECENT_DAYS} days "
+        f"ship{'' if many else 's'} no known PR (for example {ids[0]}): list the PRs "
+        "(--pr owner/repo#12), full commit SHAs (--commit) or Jira keys (--issue) in the "
+        "deploy step, and check the team's repos are synced."
+    ]
+
+
+def _repos_without_delivery(session: Session, scope: _Team, now: datetime) -> list[str]:
+    if not scope.repos:
+        return []
+    last = dict(
+        session.execute(
+            select(RepoDelivery.repo, RepoDelivery.last_delivery_at).where(
+                col(RepoDelivery.repo).in_(scope.repos)
+            )
+        ).all()
+    )
+    since = now - timedelta(days=NO_DELIVERY_DAYS)
+    quiet = [r for r in scope.repos if r not in last or last[r] < since]
+    if not quiet:
+        return []
+    described = ", ".join(
+        f"{r} (last {last[r]:%Y-%m-%d})" if r in last else f"{r} (never)" for r in quiet
+    )
+    return [
+        f"No GitHub webhook delivery for {NO_DELIVERY_DAYS} days from {described}: in the "
+        "repository's Settings → Webhooks, point a webhook at /webhooks/github with "
+        "GITHUB_WEBHOOK_SECRET and check its recent deliveries."
+    ]
+
+
+def _statuses_without_category(session: Session, scope: _Team) -> list[str]:
+    names: set[str] = set(
+        session.execute(
+            select(WorkItem.status).where(WorkItem.team_id == scope.id, ~col(WorkItem.deleted))
+        ).scalars()
+    )
+    for from_value, to_value in session.execute(
+        select(WorkItemChange.from_value, WorkItemChange.to_value)
+        .where(WorkItemChange.team_id == scope.id, WorkItemChange.field == "status")
+        .distinct()
+    ).all():
+        names.update(v for v in (from_value, to_value) if v)
+    known = {n.casefold() for n in session.execute(select(JiraStatus.name)).scalars()}
+    known |= {n.casefold() for n in scope.status_overrides}
+    missing = sorted(n for n in names if n and n.casefold() not in known)
+    if not missing:
+        return []
+    example = missing[0]
+    return [
+        f"Jira statuses with no category: {', '.join(missing)}. Run "
+        f"`chatbot sync jira --team {scope.name}` to read Jira's categories, or map them: "
+        f'`chatbot team set {scope.name} --status-category "{example}=indeterminate"` '
+        "(new, indeterminate or done)."
+    ]
+
+
+def _escape_rule_matches_nothing(session: Session, scope: _Team) -> list[str]:
+    bugs = session.execute(
+        select(WorkItem.labels, WorkItem.fields, WorkItem.escaped).where(
+            WorkItem.team_id == scope.id,
+            ~col(WorkItem.deleted),
+            func.lower(WorkItem.issue_type) == "bug",
+        )
+    ).all()
+    if not bugs:
+        return []
+    rule = scope.escape_rule
+    if any(is_escaped(rule, labels, fields, flagged) for labels, fields, flagged in bugs):
+        return []
+    return [
+        f"None of the team's {len(bugs)} bugs matches the escaped-defect rule "
+        f"({describe_escape_rule(rule)}), so the defect escape rate stays 0. If bugs found "
+        f"after release are marked otherwise: `chatbot team set {scope.name} --escape-rule "
+        "label:NAME` (or field:FIELD_ID=VALUE, or jql:QUERY)."
+    ]
+
+
+def _deployments_of_no_team(session: Session, now: datetime) -> list[str]:
+    services: set[str] = set()
+    repos: set[str] = set()
+    for team_services, team_repos in session.execute(select(Team.services, Team.repos)).all():
+        services.update(team_services or [])
+        repos.update(r.lower() for r in team_repos or [])
+    orphans = session.execute(
+        select(Deployment.service, Deployment.repo)
+        .where(col(Deployment.first_seen_at) >= now - timedelta(days=RECENT_DAYS))
+        .where(or_(col(Deployment.service).is_(None), ~_in(Deployment.service, services)))
+        .where(or_(col(Deployment.repo).is_(None), ~_in(Deployment.repo, repos)))
+    ).all()
+    if not orphans:
+        return []
+    names = sorted({service or repo or "?" for service, repo in orphans})
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return [
+        f"{len(orphans)} deployment{'s' if len(orphans) != 1 else ''} in the last "
+        f"{RECENT_DAYS} days belong to no team ({shown}): add the service to its team, "
+        "listing all of its services, e.g. `chatbot team set NAME --service " + names[0] + ",...`"
+        " (or --repo for GitHub)."
+    ]
+
+
+def _in(column: Any, values: Sequence[str] | set[str]) -> Any:
+    return col(column).in_(sorted(values) or ["\x00"])
