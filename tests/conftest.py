@@ -1,4 +1,10 @@
-"""Shared fixtures: both databases, the fake Slack API and the real app served over HTTP."""
+"""Shared fixtures: both databases, the fake Slack API and the real app served over HTTP.
+
+Every test that uses `db_url` or `db` runs once per database. `TEST_DATABASES` picks which:
+`sqlite,postgresql` (the default, and what CI runs), or `sqlite` alone for a machine without
+PostgreSQL. `TEST_PG_URL` is the PostgreSQL server the tests may create schemas in
+(default `postgresql://postgres@127.0.0.1:5432/test`); each test process uses its own schema.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +32,45 @@ from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver
 
 PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+KNOWN_DATABASES = ("sqlite", "postgresql")
+
+
+def _databases(choice: str | None) -> list[str]:
+    """The databases named in `choice` (comma-separated), in a fixed order; both when None."""
+    wanted = [name.strip().lower() for name in (choice or ",".join(KNOWN_DATABASES)).split(",")]
+    wanted = [name for name in wanted if name]
+    unknown = sorted(set(wanted) - set(KNOWN_DATABASES))
+    if unknown or not wanted:
+        raise pytest.UsageError(
+            f"databases {choice!r}: use a comma-separated list of {', '.join(KNOWN_DATABASES)}"
+        )
+    return [name for name in KNOWN_DATABASES if name in wanted]
+
+
+# What TEST_DATABASES asks for; `--databases` on the command line overrides it (see below).
+DATABASES = _databases(os.environ.get("TEST_DATABASES"))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--databases",
+        default=None,
+        help="comma-separated databases the storage tests run on: sqlite, postgresql "
+        "(default: TEST_DATABASES, else both)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = config.getoption("--databases", default=None)
+    if chosen:
+        DATABASES[:] = _databases(chosen)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames:
+        metafunc.parametrize("db_url", DATABASES, indirect=True)
+
+
 FROZEN_AT = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 
 
@@ -42,15 +87,18 @@ def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tup
     engines: dict[str, tuple[str, Engine]] = {}
     sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     engines["sqlite"] = (sqlite_url, make_engine(sqlite_url))
-    pg_url, schema = _pg_schema_url()
-    engines["postgresql"] = (pg_url, make_engine(pg_url))
+    schema = None
+    if "postgresql" in DATABASES:
+        pg_url, schema = _pg_schema_url()
+        engines["postgresql"] = (pg_url, make_engine(pg_url))
     for _url, engine in engines.values():
         upgrade(engine)
     yield engines
     for _url, engine in engines.values():
         engine.dispose()
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    if schema is not None:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _empty(engine: Engine) -> None:
@@ -75,7 +123,7 @@ def _has_seq(conn: Any) -> bool:
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, _engines: dict[str, tuple[str, Engine]]) -> str:
     url, engine = _engines[request.param]
     _empty(engine)

@@ -72,3 +72,16 @@ def test_in_progress_then_done_in_the_intent_thread(bot: Bot) -> None:
 def test_unlinked_ticket_is_ignored(bot: Bot) -> None:
     assert _send(bot, _event("PAY-404", "Done", "done", "12")) == 200
     assert not told(bot, "moved to")
+
+
+def test_a_key_that_only_looks_like_an_intent_ref_is_not_that_intent(bot: Bot) -> None:
+    """A delivery for issue `I-1` (or `1`) must not move intent I-1: only its linked key may."""
+    view = ready_intent(bot)
+    intents = intent_flow(bot.services).intents
+    intents.link(view.intent.id or 0, "PAY-1", "U1")
+    for n, key in enumerate((view.ref, str(view.intent.id), f"#{view.intent.id}")):
+        assert _send(bot, _event(key, "In Progress", "indeterminate", f"20{n}")) == 200
+        assert _send(bot, _event(key, "Done", "done", f"30{n}")) == 200
+    after = intents.get(view.intent.id or 0)
+    assert after is not None and after.intent.status == IntentStatus.LINKED
+    assert not told(bot, "Were the acceptance checks of") and not told(bot, "moved to")

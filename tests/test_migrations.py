@@ -18,10 +18,10 @@ from sqlalchemy.engine import Engine
 from chatbot.db.engine import make_engine
 from chatbot.db.migrate import alembic_config, upgrade
 from chatbot.db.models import metadata
-from tests.conftest import PG_ADMIN
+from tests.conftest import DATABASES, PG_ADMIN
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=DATABASES)
 def empty_engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'migrate.db'}")

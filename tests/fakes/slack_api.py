@@ -1,6 +1,8 @@
 """A local fake of the Slack Web API: records every call and answers like Slack does.
 
-It validates blocks and views against Block Kit limits (`invalid_blocks`), answers
+It validates blocks and views against its own copy of the Block Kit limits
+(tests/fakes/block_kit.py; never the bot's checker) and answers `invalid_blocks` for messages,
+`invalid_arguments` for views, like Slack. It answers
 `not_in_channel` for channels the bot was not invited to, and `ratelimited` with a
 `Retry-After` header when told to. Used by tests and benchmarks through `SLACK_API_URL`.
 """
@@ -16,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from chatbot.slack.blockkit import message_problems, view_problems
+from tests.fakes.block_kit import message_errors, view_errors
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -47,6 +49,10 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     not_member: set[str] = field(default_factory=set)
     private_channels: set[str] = field(default_factory=set)
+    # Display names for users.info / conversations.info; others get `user-<id>` / `name-<id>`.
+    user_names: dict[str, str] = field(default_factory=dict)
+    channel_names: dict[str, str] = field(default_factory=dict)
+    missing_users: set[str] = field(default_factory=set)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
@@ -95,6 +101,10 @@ class FakeSlack:
             self.calls.clear()
             self._failures.clear()
             self.not_member.clear()
+            self.private_channels.clear()
+            self.user_names.clear()
+            self.channel_names.clear()
+            self.missing_users.clear()
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -136,7 +146,7 @@ class FakeSlack:
             self._cond.notify_all()
 
     def _respond(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        problems = message_problems(params.get("text"), _blocks(params))
+        problems = message_errors(params.get("text"), _blocks(params))
         if problems:
             return {"ok": False, "error": "invalid_blocks", "errors": problems}
         return {"ok": True}
@@ -156,7 +166,7 @@ class FakeSlack:
         if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
-            problems = message_problems(p.get("text"), _blocks(p))
+            problems = message_errors(p.get("text"), _blocks(p))
             if problems:
                 return {"ok": False, "error": "invalid_blocks", "errors": problems}
             if method == "chat.postEphemeral":
@@ -187,7 +197,7 @@ class FakeSlack:
             view = p.get("view")
             if isinstance(view, str):
                 view = json.loads(view)
-            problems = view_problems(view or {})
+            problems = view_errors(view or {})
             if problems:
                 return {
                     "ok": False,
@@ -206,7 +216,7 @@ class FakeSlack:
                 "ok": True,
                 "channel": {
                     "id": channel,
-                    "name": f"name-{channel}",
+                    "name": self.channel_names.get(str(channel), f"name-{channel}"),
                     "is_private": is_private,
                     "is_im": str(channel).startswith("D"),
                     "is_member": channel not in self.not_member,
@@ -223,13 +233,20 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": channel}}
         if method == "users.info":
             user = p.get("user")
+            if user in self.missing_users:
+                return {"ok": False, "error": "user_not_found"}
+            name = self.user_names.get(str(user))
             return {
                 "ok": True,
                 "user": {
                     "id": user,
-                    "name": f"user-{user}",
+                    "name": name or f"user-{user}",
                     "tz": "UTC",
-                    "real_name": f"User {user}",
+                    "real_name": name or f"User {user}",
+                    "profile": {
+                        "display_name": name or "",
+                        "real_name": name or f"User {user}",
+                    },
                     "is_admin": False,
                 },
             }
