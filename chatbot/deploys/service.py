@@ -249,9 +249,10 @@ def _insert_once(session: Session, dialect: str, values: dict[str, Any], now: da
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(Deployment.id)  # type: ignore[arg-type]
     )
-    result = session.execute(statement)
-    return bool(result.rowcount)
+    # A row comes back only when this insert made it (rowcount is unreliable here).
+    return session.execute(statement).first() is not None
 
 
 def _add_changes(
@@ -263,5 +264,6 @@ def _add_changes(
         _insert(dialect)(DeploymentChange)
         .values([{"deployment_id": deployment_id, "kind": k, "value": v} for k, v in changes])
         .on_conflict_do_nothing(index_elements=["deployment_id", "kind", "value"])
+        .returning(DeploymentChange.id)  # type: ignore[arg-type]
     )
-    return int(session.execute(statement).rowcount or 0)
+    return len(session.execute(statement).all())

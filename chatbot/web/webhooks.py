@@ -11,6 +11,12 @@ def register(router: Router, services: Services) -> None:
     from chatbot.jira.webhook import register_routes as jira_routes
 
     jira_routes(router, services)
+    from chatbot.github.webhook import register_routes as github_routes
+
+    github_routes(router, services)
+    from chatbot.deploys.webhook import register_routes as deploy_routes
+
+    deploy_routes(router, services)
     from chatbot.web.context_pack import register_routes as context_pack_routes
 
     context_pack_routes(router, services)
