@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from chatbot.cli_support import console, err, services_or_exit, settings_or_exit
+from chatbot.cli_support import (
+    console,
+    database_problem,
+    err,
+    fail,
+    services_or_exit,
+    settings_or_exit,
+    slack_errors,
+)
 from chatbot.decisions.cli import context_app
+from chatbot.deploys.cli import deploy_app
 from chatbot.jira.cli import jira_app
+from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
+from chatbot.logging_setup import redact
 from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
 
@@ -21,11 +35,21 @@ app.add_typer(team_app, name="team")
 app.add_typer(jira_app, name="jira")
 app.add_typer(context_app, name="context")
 app.add_typer(sync_app, name="sync")
+app.add_typer(deploy_app, name="deploy")
+
+
+NoClock = Annotated[
+    bool,
+    typer.Option(
+        "--no-clock",
+        help="Do not run the clock in this process (a separate `chatbot scheduler` runs it).",
+    ),
+]
 
 
 @app.command()
-def serve(host: str = "0.0.0.0") -> None:
-    """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT."""
+def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
+    """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT, with the clock inside."""
     from chatbot.logging_setup import configure_logging
     from chatbot.web.server import ThroughlineServer
 
@@ -36,15 +60,18 @@ def serve(host: str = "0.0.0.0") -> None:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
-    ThroughlineServer(settings, host).run()
+    ThroughlineServer(settings, host, embedded_clock=not no_clock).run()
 
 
 @app.command()
-def socket() -> None:
-    """Socket Mode: no public URL needed; same listeners."""
+def socket(no_clock: NoClock = False) -> None:
+    """Socket Mode: no public URL needed; same listeners, same clock inside."""
+    import threading
+
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from chatbot.logging_setup import configure_logging
+    from chatbot.scheduler import JobClock
     from chatbot.slack.app import build_app
 
     settings = settings_or_exit()
@@ -55,14 +82,28 @@ def socket() -> None:
         raise typer.Exit(2) from None
     configure_logging(settings.log_level)
     services = services_or_exit(settings)
-    bolt = build_app(services)
-    assert settings.slack_app_token is not None
-    SocketModeHandler(bolt, settings.slack_app_token.get_secret_value()).start()
+    assert settings.slack_app_token is not None and services.slack is not None
+    with slack_errors(settings, "SLACK_BOT_TOKEN"):
+        services.slack.auth_test()
+    handler = SocketModeHandler(build_app(services), settings.slack_app_token.get_secret_value())
+    with slack_errors(settings, "SLACK_APP_TOKEN"):
+        handler.connect()
+    clock = None if no_clock else JobClock(services)
+    if clock is not None:
+        services.embedded_clock = clock
+        clock.start()
+    console.print("Connected to Slack in Socket Mode.")
+    try:
+        threading.Event().wait()
+    finally:
+        if clock is not None:
+            clock.stop()
+        handler.close()
 
 
 @app.command()
 def scheduler() -> None:
-    """The clock process: digests, check-ins, Jira sync and outbox retries."""
+    """The clock alone: digests, check-ins, Jira sync and outbox retries."""
     from chatbot.logging_setup import configure_logging
     from chatbot.scheduler import run_scheduler
 
@@ -72,14 +113,25 @@ def scheduler() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision (default: the newest).")] = "head",
+) -> None:
     """Apply migrations (Alembic)."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
     from chatbot.db.engine import make_engine
-    from chatbot.db.migrate import upgrade
+    from chatbot.db.migrate import known_revisions, upgrade
 
     settings = settings_or_exit()
-    upgrade(make_engine(settings.database_url), revision)
-    console.print(f"Database at revision {revision}.")
+    try:
+        upgrade(make_engine(settings.database_url), revision)
+    except CommandError:
+        known = ", ".join(["head", *known_revisions()])
+        fail(f"Unknown revision {revision!r}: use one of {known}.")
+    except SQLAlchemyError as exc:
+        fail(database_problem(exc, settings.database_url))
+    console.print(f"Database at revision {escape(revision)}.")
 
 
 @team_app.command("add")
@@ -165,6 +217,15 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # the last guard: a user sees one line, never a traceback
+        if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
+            traceback.print_exc()
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        err.print(
+            f"[red]Unexpected error:[/red] {type(exc).__name__}: {escape(redact(first))}. "
+            "Run with LOG_LEVEL=DEBUG to see the traceback, and please report it."
+        )
+        sys.exit(1)
 
 
 team_set_context = {"allow_extra_args": True, "ignore_unknown_options": True}

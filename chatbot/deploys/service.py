@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -116,7 +116,7 @@ def record_deployment(
     changes = _changes(prs, commits, issues)
     final = FINAL.get(values["status"]) or FINAL_ALIASES.get(values["status"])
     now = clock.now()
-    when = values["at"] or now
+    when = (values["at"] or now).astimezone(UTC)
     with db.session() as session:
         created = _insert_once(session, db.dialect, values, now)
         row = session.exec(

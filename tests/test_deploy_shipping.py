@@ -1,0 +1,138 @@
+"""Which deployment ships which PR (spec 6.1): listed PR, exact merge or head commit, or a
+Jira key the PR names when it merged by then; only the team's repos. Hand-made rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlmodel import col
+
+from chatbot.db.engine import Database
+from chatbot.deploys.models import Deployment, DeploymentChange
+from chatbot.deploys.shipping import prs_shipped_by, shipped_prs_query
+from chatbot.github.models import PullRequest, PullRequestKey
+
+T0 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
+REPOS = ["acme/payments", "acme/web"]
+
+
+def _sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+def _deployment(db: Database, ext: str, at: datetime | None, *changes: tuple[str, str]) -> int:
+    with db.session() as s:
+        row = Deployment(
+            source="webhook",
+            external_id=ext,
+            service="payments-api",
+            environment="production",
+            status="success" if at else "pending",
+            deployed_at=at,
+            first_seen_at=T0,
+            updated_at=T0,
+        )
+        s.add(row)
+        s.flush()
+        assert row.id is not None
+        for kind, value in changes:
+            s.add(DeploymentChange(deployment_id=row.id, kind=kind, value=value))
+        return row.id
+
+
+def _pr(
+    db: Database,
+    repo: str,
+    number: int,
+    merged_at: datetime | None = None,
+    head: str | None = None,
+    merge: str | None = None,
+    keys: tuple[str, ...] = (),
+) -> None:
+    with db.session() as s:
+        s.add(
+            PullRequest(
+                repo=repo,
+                number=number,
+                merged_at=merged_at,
+                head_sha=head,
+                merge_commit_sha=merge,
+                state="merged" if merged_at else "open",
+            )
+        )
+        for key in keys:
+            s.add(PullRequestKey(repo=repo, number=number, jira_key=key))
+
+
+def _seed(db: Database) -> dict[str, int]:
+    _pr(db, "acme/payments", 1)  # listed by number
+    _pr(db, "acme/payments", 2, T0 - timedelta(hours=2), merge=_sha(2))  # by merge commit
+    _pr(db, "acme/payments", 3, head=_sha(3))  # by head commit
+    _pr(db, "acme/payments", 4, T0 - timedelta(hours=1), keys=("PAY-7",))  # key, merged before
+    _pr(db, "acme/payments", 5, T0 + timedelta(hours=1), keys=("PAY-7",))  # key, merged after
+    _pr(db, "acme/payments", 6, None, keys=("PAY-7",))  # key, never merged
+    _pr(db, "acme/payments", 7, T0, keys=("PAY-8",))  # merged exactly at deployed_at
+    _pr(db, "other/repo", 8, T0 - timedelta(hours=1), merge=_sha(8), keys=("PAY-7",))
+    _pr(db, "acme/web", 9, T0 - timedelta(days=1), merge=_sha(9))
+    return {
+        "main": _deployment(
+            db,
+            "d-1",
+            T0,
+            ("pr", "acme/payments#1"),
+            ("pr", "acme/payments#3"),  # also matched by its head commit: counted once
+            ("commit", _sha(2)),
+            ("commit", _sha(3)),
+            ("commit", _sha(8)),  # a PR of a repo of no concern to the team
+            ("commit", _sha(2)[:39] + "f"),  # almost the merge commit: no match
+            ("issue", "PAY-7"),
+            ("issue", "PAY-8"),
+        ),
+        "web": _deployment(db, "d-2", T0, ("commit", _sha(9)), ("pr", "acme/payments#99")),
+        "pending": _deployment(db, "d-3", None, ("issue", "PAY-7")),
+    }
+
+
+def test_each_rule_ships_its_prs(db: Database) -> None:
+    ids = _seed(db)
+    assert prs_shipped_by(db, ids["main"], REPOS) == [
+        ("acme/payments", 1),
+        ("acme/payments", 2),
+        ("acme/payments", 3),
+        ("acme/payments", 4),
+        ("acme/payments", 7),
+    ]
+    # A PR listed but never seen is not shipped (nothing to measure); its commit rule works.
+    assert prs_shipped_by(db, ids["web"], REPOS) == [("acme/web", 9)]
+    # Not deployed yet: the Jira-key rule has no time to compare with.
+    assert prs_shipped_by(db, ids["pending"], REPOS) == []
+
+
+def test_only_the_teams_repos(db: Database) -> None:
+    ids = _seed(db)
+    assert prs_shipped_by(db, ids["main"], ["acme/web"]) == []
+    assert ("other/repo", 8) in prs_shipped_by(db, ids["main"], ["other/repo"])
+    assert ("other/repo", 8) in prs_shipped_by(db, ids["main"])  # every stored repo
+
+
+def test_the_query_joins_inside_a_metric_query(db: Database) -> None:
+    """The metrics use it as a subquery: e.g. the first successful deployment per PR."""
+    _seed(db)
+    _deployment(db, "d-4", T0 + timedelta(days=1), ("issue", "PAY-7"))
+    shipped = shipped_prs_query(REPOS, col(Deployment.status) == "success").subquery("shipped")
+    first = (
+        select(shipped.c.repo, shipped.c.number, Deployment.external_id, Deployment.deployed_at)
+        .join(Deployment, Deployment.id == shipped.c.deployment_id)
+        .order_by(shipped.c.repo, shipped.c.number, Deployment.deployed_at)
+    )
+    with db.session() as s:
+        rows = s.execute(first).all()
+    assert "d-3" not in {ext for _r, _n, ext, _at in rows}  # pending: filtered out
+    by_pr: dict[tuple[str, int], list[str]] = {}
+    for repo, number, ext, _at in rows:
+        by_pr.setdefault((repo, number), []).append(ext)
+    assert by_pr[("acme/payments", 4)] == ["d-1", "d-4"]
+    assert by_pr[("acme/payments", 5)] == ["d-4"]  # merged after d-1, before d-4
+    assert ("acme/payments", 6) not in by_pr
+    assert ("other/repo", 8) not in by_pr
