@@ -1,0 +1,121 @@
+"""Change failure rate: failed ÷ total over the team's production deployments in the week.
+
+A deployment is the team's by service (or GitHub repo), production by the team's
+environment names as set now, and counted once final (`success` or `failure`, by its
+`deployed_at`). It failed when its status is `failure` or when any final deployment of the
+same source names it in `rollback_of` / `hotfix_of`: the failure belongs to the week of the
+deployment named, so a rollback arriving later restates that week. Rollbacks and hotfixes
+are deployments like any other, failures only when named in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import aliased
+
+from chatbot.db.engine import Database
+from chatbot.deploys.models import Deployment
+from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.common import (
+    FINAL_STATUSES,
+    in_ranges,
+    iso,
+    merged_ranges,
+    production,
+    rounded,
+    team_deployment,
+    week_of,
+)
+from chatbot.metrics.stats import rate
+from chatbot.metrics.week import Week
+
+D = Deployment.__table__.c  # type: ignore[attr-defined]
+
+
+class ChangeFailureRate:
+    name = "change_failure_rate"
+    headline = "value"
+    lower_is_better = True
+
+    def compute(
+        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+    ) -> dict[str, WeekFigure]:
+        other = aliased(Deployment.__table__, name="naming")
+
+        def naming(field: str) -> Any:
+            return (
+                select(other.c.external_id)
+                .where(
+                    other.c.source == D.source,
+                    other.c[field] == D.external_id,
+                    other.c.status.in_(FINAL_STATUSES),
+                )
+                .order_by(other.c.deployed_at, other.c.external_id)
+                .limit(1)
+                .scalar_subquery()
+            )
+
+        named = exists().where(
+            other.c.source == D.source,
+            or_(other.c.rollback_of == D.external_id, other.c.hotfix_of == D.external_id),
+            other.c.status.in_(FINAL_STATUSES),
+        )
+        columns = [D.external_id, D.status, D.deployed_at, named.label("named")]
+        if explain:
+            columns += [
+                naming("rollback_of").label("rolled_back_by"),
+                naming("hotfix_of").label("hotfixed_by"),
+            ]
+        query = select(*columns).where(
+            and_(team_deployment(team), production(team), D.status.in_(FINAL_STATUSES)),
+            in_ranges(D.deployed_at, merged_ranges(weeks)),
+        )
+        with db.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {w.label: _figure(w, rows, explain) for w in weeks}
+
+
+def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
+    mine = sorted(
+        (r for r in rows if week_of(r.deployed_at, [week])),
+        key=lambda r: (r.deployed_at, r.external_id),
+    )
+    failed_flags = [r.status == "failure" or bool(r.named) for r in mine]
+    failed = sum(failed_flags)
+    value = rounded(rate(failed, len(mine)))
+    items = []
+    if explain:
+        for r, flag in zip(mine, failed_flags, strict=True):
+            why = []
+            if r.status == "failure":
+                why.append("status failure")
+            if r.rolled_back_by:
+                why.append(f"rolled back by {r.rolled_back_by}")
+            if r.hotfixed_by:
+                why.append(f"hotfixed by {r.hotfixed_by}")
+            items.append(
+                ExplainItem(
+                    ref=f"deployment {r.external_id}",
+                    counted=True,
+                    value=1.0 if flag else 0.0,
+                    times={"deployed": iso(r.deployed_at)},
+                    detail=", ".join(why) if why else "succeeded",
+                )
+            )
+    return WeekFigure(
+        headline=value,
+        fields={
+            "value": value,
+            "failed": failed,
+            "total": len(mine),
+            "n": len(mine),
+            "excluded": {},
+        },
+        items=items,
+    )
+
+
+METRIC = ChangeFailureRate()

@@ -1,0 +1,97 @@
+"""SQL pieces and small helpers the metric modules share: which deployments are the team's
+production ones, which rows fall in the asked weeks, who is a human reviewer, and how hours
+and instants are written out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_
+from sqlalchemy.sql import ColumnElement
+
+from chatbot.deploys.models import Deployment, DeploymentStatus
+from chatbot.metrics.base import TeamScope
+from chatbot.metrics.week import Week
+
+FINAL_STATUSES = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
+DECIMALS = 4
+
+_D = Deployment.__table__.c  # type: ignore[attr-defined]
+
+
+def merged_ranges(weeks: Iterable[Week], before: int = 0) -> list[tuple[datetime, datetime]]:
+    """The asked weeks as few [start, end) UTC ranges (the 8 trend weeks are one range, the
+    baseline another). `before` widens each week backwards by whole weeks (the defect
+    escape window is the week and the one before)."""
+    spans = sorted((w.shift(-before).start, w.end) for w in weeks)
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def in_ranges(column: Any, ranges: Sequence[tuple[datetime, datetime]]) -> ColumnElement[bool]:
+    """`column` falls in one of the ranges (each an indexable `>= start AND < end`)."""
+    if not ranges:
+        return false()
+    return or_(*(and_(column >= start, column < end) for start, end in ranges))
+
+
+def week_of(instant: datetime | None, weeks: Sequence[Week]) -> Week | None:
+    """The asked week an instant falls in, if any."""
+    if instant is None:
+        return None
+    for week in weeks:
+        if week.start <= instant < week.end:
+            return week
+    return None
+
+
+def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
+    """A deployment is the team's when it names a team service, or (GitHub) a team repo."""
+    c = table.c if table is not None else _D
+    return or_(
+        c.service.in_(list(team.services)),
+        c.repo.in_(list(team.repos)),
+    )
+
+
+def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
+    """In one of the team's production environments as they are set now (case-insensitive)."""
+    c = table.c if table is not None else _D
+    return func.lower(c.environment).in_([e.lower() for e in team.production_envs])
+
+
+def human_reviewer(team: TeamScope, login: Any, is_bot: Any) -> ColumnElement[bool]:
+    """Not a bot: not flagged by GitHub, no `[bot]` suffix, not in the team's bots."""
+    lowered = func.lower(login)
+    return and_(
+        is_bot.is_(False),
+        ~lowered.like("%[bot]"),
+        lowered.not_in(list(team.bots)),
+    )
+
+
+def hours(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def rounded(value: float | None) -> float | None:
+    """Hours, fractions and means as the JSON carries them."""
+    return None if value is None else round(value, DECIMALS)
+
+
+def iso(instant: datetime | None) -> str | None:
+    """UTC, second precision, with a Z."""
+    if instant is None:
+        return None
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def count(excluded: dict[str, int], reason: str) -> None:
+    excluded[reason] = excluded.get(reason, 0) + 1

@@ -1,0 +1,98 @@
+"""Review rounds: 1 + the change requests before the merge.
+
+Per PR of a team repo merged in the week with at least one review by a human other than the
+author submitted at or before the merge: 1 + the number of `changes_requested` reviews by
+such humans submitted at or before the merge, dismissed or not. Left out: PRs with no such
+review (`no_review`) and bot-authored PRs (`bot_author`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from chatbot.db.engine import Database
+from chatbot.github.models import PullRequestReview
+from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.common import count, iso, rounded, week_of
+from chatbot.metrics.review_time import PR, counted_review, merged_in_weeks
+from chatbot.metrics.stats import mean, median
+from chatbot.metrics.week import Week
+
+RV = PullRequestReview.__table__.c  # type: ignore[attr-defined]
+
+
+class ReviewRounds:
+    name = "review_rounds"
+    headline = "median"
+    lower_is_better = True
+
+    def compute(
+        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+    ) -> dict[str, WeekFigure]:
+        reviews = select(func.count()).where(counted_review(team)).scalar_subquery()
+        change_requests = (
+            select(func.count())
+            .where(and_(counted_review(team), RV.state == "changes_requested"))
+            .scalar_subquery()
+        )
+        query = select(
+            PR.repo,
+            PR.number,
+            PR.author_login,
+            PR.author_is_bot,
+            PR.merged_at,
+            reviews.label("reviews"),
+            change_requests.label("change_requests"),
+        ).where(*merged_in_weeks(team, weeks))
+        with db.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return {w.label: _figure(team, w, rows, explain) for w in weeks}
+
+
+def _figure(team: TeamScope, week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
+    values: list[float] = []
+    excluded: dict[str, int] = {}
+    items: list[ExplainItem] = []
+    mine = sorted(
+        (r for r in rows if week_of(r.merged_at, [week])), key=lambda r: (r.repo, r.number)
+    )
+    for row in mine:
+        value = None
+        if row.author_is_bot or team.is_bot(row.author_login):
+            reason: str | None = "bot_author"
+        elif not row.reviews:
+            reason = "no_review"
+        else:
+            reason = None
+            value = 1 + int(row.change_requests)
+            values.append(value)
+        if reason:
+            count(excluded, reason)
+        if explain:
+            items.append(
+                ExplainItem(
+                    ref=f"{row.repo}#{row.number}",
+                    counted=reason is None,
+                    value=value,
+                    reason=reason,
+                    times={"merged": iso(row.merged_at)},
+                    detail=f"{row.reviews} human reviews, {row.change_requests} change requests",
+                )
+            )
+    middle = rounded(median(values))
+    return WeekFigure(
+        headline=middle,
+        fields={
+            "median": middle,
+            "mean": rounded(mean(values)),
+            "n": len(values),
+            "excluded": excluded,
+        },
+        items=items,
+    )
+
+
+METRIC = ReviewRounds()

@@ -1,0 +1,280 @@
+"""WIP per engineer at the week's end instant (and at the end of each of its 7 local days).
+
+At an instant, each work item's status and assignee are the last ones set before it (from
+the changelog); before its first change an item has that change's `from` value, and an item
+with no change has its current values, once it was created before the instant. Its category
+comes from the current status mapping (`chatbot.metrics.categories`). Items in an
+in-progress category count per assignee (`by_person`, by Jira display name); unassigned
+items, and non-members' items when the team sets members, are `excluded`. `mean` = total ÷
+people (the members when set, else the assignees holding at least one item); no people →
+null. Deleted items are left out.
+
+How the rows are found without reading the whole history: for the latest range of asked
+weeks, the changes since its start plus the items in progress now (their state has not
+moved since the last change); for an older range (the baseline), the changes before its end
+plus the items created by then, with each item's first later change for items not changed
+before it. Both read the changelog as a chain (each change's `from` is the previous `to`),
+which Jira's changelog is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, union
+
+from chatbot.db.engine import Database
+from chatbot.jira.models import WorkItem, WorkItemChange
+from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.categories import IN_PROGRESS, status_categories, statuses_in
+from chatbot.metrics.common import iso, merged_ranges, rounded
+from chatbot.metrics.stats import rate
+from chatbot.metrics.week import Week
+
+WI = WorkItem.__table__.c  # type: ignore[attr-defined]
+WIC = WorkItemChange.__table__.c  # type: ignore[attr-defined]
+FIELDS = ("status", "assignee")
+Assignee = tuple[str | None, str | None]  # (account id, display name)
+
+
+@dataclass
+class _Item:
+    key: str
+    created_at: datetime
+    status: str | None
+    assignee: Assignee
+    changes: dict[str, list[Any]] = field(default_factory=lambda: {"status": [], "assignee": []})
+
+
+@dataclass
+class _Snapshot:
+    """WIP at one instant."""
+
+    by_person: dict[str, int] = field(default_factory=dict)
+    excluded: dict[str, int] = field(default_factory=dict)
+    items: list[ExplainItem] = field(default_factory=list)
+
+
+class Wip:
+    name = "wip"
+    headline = "mean"
+    lower_is_better = True
+
+    def compute(
+        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+    ) -> dict[str, WeekFigure]:
+        categories = status_categories(db, team)
+        in_progress = set(statuses_in(categories, IN_PROGRESS))
+        instants = sorted({t for w in weeks for t in w.day_ends()})
+        snapshots = {t: _Snapshot() for t in instants}
+        ranges = merged_ranges(weeks)
+        with db.engine.connect() as conn:
+            for index, (start, end) in enumerate(ranges):
+                latest = index == len(ranges) - 1
+                loader = _items_since if latest else _items_until
+                items = loader(conn, team, start, end, in_progress)
+                inside = [t for t in instants if start < t <= end]
+                _count(team, items, inside, snapshots, categories, explain)
+        return {w.label: _figure(team, w, snapshots, explain) for w in weeks}
+
+
+def _status_names(in_progress: set[str], team: TeamScope) -> list[str]:
+    """Current statuses to look up by index: the lower-cased names, their title-cased and
+    upper-cased forms, and the names as the team wrote them in its overrides."""
+    names = set(in_progress) | {n.title() for n in in_progress} | {n.upper() for n in in_progress}
+    names |= {n for n in team.status_overrides if n.lower() in in_progress}
+    return sorted(names)
+
+
+def _change_rows(conn: Any, team: TeamScope, *where: Any) -> Sequence[Any]:
+    return conn.execute(
+        select(
+            WIC.work_item_id,
+            WIC.field,
+            WIC.at,
+            WIC.from_id,
+            WIC.from_value,
+            WIC.to_id,
+            WIC.to_value,
+        )
+        .where(WIC.team_id == team.team_id, WIC.field.in_(FIELDS), *where)
+        .order_by(WIC.at, WIC.id)
+    ).all()
+
+
+def _items_since(
+    conn: Any, team: TeamScope, start: datetime, end: datetime, in_progress: set[str]
+) -> list[_Item]:
+    """Changes since `start` (to now) and the items they touch, plus the items in progress
+    now: every other item kept its current values through the range."""
+    changed = select(WIC.work_item_id.label("id")).where(
+        WIC.team_id == team.team_id, WIC.field.in_(FIELDS), WIC.at >= start
+    )
+    open_now = select(WI.id.label("id")).where(
+        WI.team_id == team.team_id, WI.status.in_(_status_names(in_progress, team))
+    )
+    rows = conn.execute(
+        select(WI.id, WI.key, WI.created_at, WI.status, WI.assignee_id, WI.assignee_name).where(
+            WI.id.in_(union(changed, open_now).subquery().select()),
+            WI.team_id == team.team_id,
+            WI.deleted.is_(False),
+            WI.created_at < end,
+        )
+    ).all()
+    items = {
+        r.id: _Item(r.key, r.created_at, r.status, (r.assignee_id, r.assignee_name)) for r in rows
+    }
+    for change in _change_rows(conn, team, WIC.at >= start):
+        item = items.get(change.work_item_id)
+        if item is not None:
+            item.changes[change.field].append(change)
+    return list(items.values())
+
+
+def _items_until(
+    conn: Any, team: TeamScope, start: datetime, end: datetime, in_progress: set[str]
+) -> list[_Item]:
+    """Items created before `end` with their changes before it; an item not changed before
+    `end` takes the `from` values of its first later change (or its current values)."""
+
+    def first_after(field_name: str, column: Any) -> Any:
+        return (
+            select(column)
+            .where(WIC.work_item_id == WI.id, WIC.field == field_name, WIC.at >= end)
+            .order_by(WIC.at, WIC.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    rows = conn.execute(
+        select(
+            WI.id,
+            WI.key,
+            WI.created_at,
+            WI.status,
+            WI.assignee_id,
+            WI.assignee_name,
+            first_after("status", WIC.from_value).label("status_then"),
+            first_after("status", WIC.id).label("status_later"),
+            first_after("assignee", WIC.from_id).label("assignee_id_then"),
+            first_after("assignee", WIC.from_value).label("assignee_name_then"),
+            first_after("assignee", WIC.id).label("assignee_later"),
+        ).where(WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < end)
+    ).all()
+    items: dict[int, _Item] = {}
+    for r in rows:
+        status = r.status_then if r.status_later is not None else r.status
+        if r.assignee_later is not None:
+            assignee = (r.assignee_id_then, r.assignee_name_then)
+        else:
+            assignee = (r.assignee_id, r.assignee_name)
+        items[r.id] = _Item(r.key, r.created_at, status, assignee)
+    for change in _change_rows(conn, team, WIC.at < end):
+        item = items.get(change.work_item_id)
+        if item is not None:
+            item.changes[change.field].append(change)
+    return list(items.values())
+
+
+def _value(change: Any, field_name: str, side: str) -> Any:
+    if field_name == "status":
+        return change.to_value if side == "to" else change.from_value
+    return (change.to_id, change.to_value) if side == "to" else (change.from_id, change.from_value)
+
+
+def _segments(item: _Item) -> list[tuple[datetime | None, datetime | None, str | None, Assignee]]:
+    """(after, until, status, assignee): the item's state for every instant t with
+    after < t <= until (None = unbounded), starting once the item exists."""
+    points = sorted({c.at for changes in item.changes.values() for c in changes})
+    bounds: list[datetime | None] = [None, *points, None]
+    segments = []
+    for lo, hi in zip(bounds, bounds[1:], strict=False):
+        state = []
+        for field_name, fallback in (("status", item.status), ("assignee", item.assignee)):
+            changes = item.changes[field_name]
+            before = [c for c in changes if lo is not None and c.at <= lo]
+            if before:
+                state.append(_value(before[-1], field_name, "to"))
+            elif changes:
+                state.append(_value(changes[0], field_name, "from"))
+            else:
+                state.append(fallback)
+        after = lo if lo is not None and lo > item.created_at else item.created_at
+        if hi is None or hi > after:
+            segments.append((after, hi, state[0], state[1]))
+    return segments
+
+
+def _count(
+    team: TeamScope,
+    items: list[_Item],
+    instants: list[datetime],
+    snapshots: dict[datetime, _Snapshot],
+    categories: dict[str, str],
+    explain: bool,
+) -> None:
+    members = set(team.members)
+    for item in items:
+        for after, until, status, assignee in _segments(item):
+            if categories.get((status or "").lower()) != IN_PROGRESS:
+                continue
+            first = bisect.bisect_right(instants, after) if after is not None else 0
+            last = bisect.bisect_right(instants, until) if until is not None else len(instants)
+            account, name = assignee
+            if account is None and name is None:
+                reason: str | None = "unassigned"
+            elif members and name not in members and account not in members:
+                reason = "non_member"
+            else:
+                reason = None
+            person = name or account or ""
+            for t in instants[first:last]:
+                snap = snapshots[t]
+                if reason:
+                    snap.excluded[reason] = snap.excluded.get(reason, 0) + 1
+                else:
+                    snap.by_person[person] = snap.by_person.get(person, 0) + 1
+                if explain:
+                    snap.items.append(
+                        ExplainItem(
+                            ref=item.key,
+                            counted=reason is None,
+                            value=1.0 if reason is None else None,
+                            reason=reason,
+                            times={"created": iso(item.created_at), "at": iso(t)},
+                            detail=f"{status}, {person or 'unassigned'}",
+                        )
+                    )
+
+
+def _mean(team: TeamScope, snap: _Snapshot) -> float | None:
+    people = len(team.members) if team.members else len(snap.by_person)
+    return rate(sum(snap.by_person.values()), people)
+
+
+def _figure(
+    team: TeamScope, week: Week, snapshots: dict[datetime, _Snapshot], explain: bool
+) -> WeekFigure:
+    end = snapshots[week.end]
+    mean = rounded(_mean(team, end))
+    by_person = dict(sorted(end.by_person.items()))
+    return WeekFigure(
+        headline=mean,
+        fields={
+            "mean": mean,
+            "by_person": by_person,
+            "over_limit": [p for p, n in by_person.items() if n > team.wip_limit],
+            "limit": team.wip_limit,
+            "daily": [rounded(_mean(team, snapshots[t])) for t in week.day_ends()],
+            "n": sum(by_person.values()),
+            "excluded": dict(sorted(end.excluded.items())),
+        },
+        items=sorted(end.items, key=lambda i: i.ref) if explain else [],
+    )
+
+
+METRIC = Wip()

@@ -1,0 +1,668 @@
+"""A second, plain implementation of the digest's metrics (spec 6.2-6.3), for the tests.
+
+It works over a *history*: plain lists of dicts (the team's settings, Jira statuses, work
+items and their changes, pull requests, their events, commits and reviews, deployments and
+what they list), written from the spec's text without reading the engine's code: weeks are
+computed here with zoneinfo, statistics by their textbook definitions, every rule by scanning
+the whole history in Python. `load` writes the same history into a database so the engine's
+answer can be compared with `reference_digest`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert
+
+from chatbot.db.engine import Database
+from chatbot.deploys.models import Deployment, DeploymentChange
+from chatbot.github.models import (
+    BranchCommit,
+    GitCommit,
+    PullRequest,
+    PullRequestEvent,
+    PullRequestKey,
+    PullRequestReview,
+)
+from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.teams.models import Team
+
+History = dict[str, Any]
+MY_METRICS = (
+    "cycle_time",
+    "review_time",
+    "review_rounds",
+    "wip",
+    "defect_escape_rate",
+    "change_failure_rate",
+)
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+# ----------------------------------------------------------------------------- weeks
+
+
+def week_bounds(label: str, tz: str) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00 local time, as UTC instants."""
+    year, number = int(label[:4]), int(label[6:])
+    monday = date.fromisocalendar(year, number, 1)
+    zone = ZoneInfo(tz)
+
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    return midnight(monday), midnight(monday + timedelta(days=7))
+
+
+def week_label_of(instant: datetime, tz: str) -> str:
+    iso = instant.astimezone(ZoneInfo(tz)).date().isocalendar()
+    return f"{iso[0]}-W{iso[1]:02d}"
+
+
+def shift_label(label: str, weeks: int) -> str:
+    monday = date.fromisocalendar(int(label[:4]), int(label[6:]), 1) + timedelta(weeks=weeks)
+    iso = monday.isocalendar()
+    return f"{iso[0]}-W{iso[1]:02d}"
+
+
+def day_ends(label: str, tz: str) -> list[datetime]:
+    monday = date.fromisocalendar(int(label[:4]), int(label[6:]), 1)
+    zone = ZoneInfo(tz)
+    return [
+        datetime.combine(monday + timedelta(days=d), time(0), tzinfo=zone).astimezone(UTC)
+        for d in range(1, 8)
+    ]
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    n = len(s)
+    if n % 2:
+        return s[n // 2]
+    return (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def p85(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    position = 1 + 0.85 * (len(s) - 1)  # 1-based
+    below = int(position)
+    frac = position - below
+    low = s[below - 1]
+    high = s[below] if below < len(s) else low
+    return low + (high - low) * frac
+
+
+def r4(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _h(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def _team_settings(history: History) -> dict[str, Any]:
+    team = dict(history["team"])
+    team.setdefault("tz", "UTC")
+    team.setdefault("repos", [])
+    team.setdefault("services", [])
+    team.setdefault("production_envs", ["production", "prod"])
+    team.setdefault("bots", [])
+    team.setdefault("members", [])
+    team.setdefault("wip_limit", 2)
+    team.setdefault("escape_rule", {"label": "escaped"})
+    team.setdefault("status_overrides", {})
+    return team
+
+
+def _category(history: History, status: str | None) -> str | None:
+    team = _team_settings(history)
+    if status is None:
+        return None
+    for name, category in team["status_overrides"].items():
+        if name.lower() == status.lower():
+            return category
+    for row in history.get("statuses", []):
+        if row["name"].lower() == status.lower():
+            return row["category"]
+    return None
+
+
+def _is_bot(team: dict[str, Any], login: str, flagged: bool) -> bool:
+    lowered = (login or "").lower()
+    return flagged or lowered.endswith("[bot]") or lowered in [b.lower() for b in team["bots"]]
+
+
+def _team_deployments(history: History) -> list[dict[str, Any]]:
+    team = _team_settings(history)
+    return [
+        d
+        for d in history.get("deployments", [])
+        if (d.get("service") in team["services"] or d.get("repo") in team["repos"])
+        and d["status"] in ("success", "failure")
+        and d.get("deployed_at") is not None
+    ]
+
+
+def _is_production(history: History, deployment: dict[str, Any]) -> bool:
+    envs = [e.lower() for e in _team_settings(history)["production_envs"]]
+    return deployment["environment"].lower() in envs
+
+
+def _ships(history: History, deployment: dict[str, Any], pr: dict[str, Any]) -> bool:
+    listed = set(map(tuple, deployment.get("changes", [])))
+    if ("pr", f"{pr['repo']}#{pr['number']}") in listed:
+        return True
+    for sha in (pr.get("merge_commit_sha"), pr.get("head_sha")):
+        if sha and ("commit", sha) in listed:
+            return True
+    keys = {
+        k["jira_key"]
+        for k in history.get("pr_keys", [])
+        if k["repo"] == pr["repo"] and k["number"] == pr["number"]
+    }
+    merged = pr.get("merged_at")
+    return bool(
+        merged is not None
+        and merged <= deployment["deployed_at"]
+        and any(("issue", key) in listed for key in keys)
+    )
+
+
+def _changes_of(history: History, key: str, field: str) -> list[dict[str, Any]]:
+    rows = [c for c in history.get("changes", []) if c["key"] == key and c["field"] == field]
+    return sorted(rows, key=lambda c: c["at"])  # stable: ties keep their recorded order
+
+
+def _state_at(history: History, item: dict[str, Any], field: str, instant: datetime) -> Any:
+    changes = _changes_of(history, item["key"], field)
+    before = [c for c in changes if c["at"] < instant]
+    if field == "status":
+        if before:
+            return before[-1]["to_value"]
+        if changes:
+            return changes[0]["from_value"]
+        return item.get("status")
+    if before:
+        return (before[-1].get("to_id"), before[-1].get("to_value"))
+    if changes:
+        return (changes[0].get("from_id"), changes[0].get("from_value"))
+    return (item.get("assignee_id"), item.get("assignee_name"))
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def cycle_time(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    start_w, end_w = week_bounds(label, team["tz"])
+    production = [d for d in _team_deployments(history) if _is_production(history, d)]
+    values: list[float] = []
+    excluded: dict[str, int] = {}
+    fallback = 0
+    if production:
+        source = "git+deploy"
+        successes = [d for d in production if d["status"] == "success"]
+        for pr in history.get("prs", []):
+            if pr["repo"] not in team["repos"]:
+                continue
+            shipped = [d for d in successes if _ships(history, d, pr)]
+            if not shipped:
+                continue
+            deployed = min(d["deployed_at"] for d in shipped)
+            if not start_w <= deployed < end_w:
+                continue
+            authored = [
+                c["authored_at"]
+                for c in history.get("commits", [])
+                if c["repo"] == pr["repo"]
+                and pr.get("head_branch")
+                and pr["head_branch"] in c.get("branches", [])
+                and c.get("authored_at") is not None
+            ]
+            start = min(authored) if authored else pr.get("created_at")
+            if start is None:
+                excluded["no_start"] = excluded.get("no_start", 0) + 1
+                continue
+            span = _h(start, deployed)
+            if span < 0:
+                excluded["negative_span"] = excluded.get("negative_span", 0) + 1
+                continue
+            values.append(span)
+            fallback += 0 if authored else 1
+    else:
+        source = "jira"
+        for item in history.get("work_items", []):
+            if item.get("deleted"):
+                continue
+            moves = _changes_of(history, item["key"], "status")
+            done = [c["at"] for c in moves if _category(history, c["to_value"]) == "done"]
+            if not done or not start_w <= max(done) < end_w:
+                continue
+            started = [
+                c["at"] for c in moves if _category(history, c["to_value"]) == "indeterminate"
+            ]
+            if not started:
+                excluded["never_started"] = excluded.get("never_started", 0) + 1
+                continue
+            span = _h(min(started), max(done))
+            if span < 0:
+                excluded["negative_span"] = excluded.get("negative_span", 0) + 1
+                continue
+            values.append(span)
+    return {
+        "median_hours": r4(median(values)),
+        "p85_hours": r4(p85(values)),
+        "n": len(values),
+        "source": source,
+        "fallback": fallback,
+        "excluded": excluded,
+    }
+
+
+def _merged_in(history: History, label: str) -> list[dict[str, Any]]:
+    team = _team_settings(history)
+    start_w, end_w = week_bounds(label, team["tz"])
+    return [
+        pr
+        for pr in history.get("prs", [])
+        if pr["repo"] in team["repos"]
+        and pr.get("merged_at") is not None
+        and start_w <= pr["merged_at"] < end_w
+    ]
+
+
+def _human_reviews(history: History, pr: dict[str, Any]) -> list[dict[str, Any]]:
+    team = _team_settings(history)
+    return [
+        r
+        for r in history.get("reviews", [])
+        if r["repo"] == pr["repo"]
+        and r["number"] == pr["number"]
+        and not _is_bot(team, r["reviewer_login"], r.get("reviewer_is_bot", False))
+        and r["reviewer_login"].lower() != pr["author_login"].lower()
+        and r.get("submitted_at") is not None
+        and r["submitted_at"] <= pr["merged_at"]
+    ]
+
+
+def review_time(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    values: list[float] = []
+    excluded: dict[str, int] = {}
+    for pr in _merged_in(history, label):
+        if _is_bot(team, pr["author_login"], pr.get("author_is_bot", False)):
+            reason = "bot_author"
+        else:
+            if pr.get("opened_as_draft"):
+                ready = [
+                    e["at"]
+                    for e in history.get("events", [])
+                    if e["repo"] == pr["repo"]
+                    and e["number"] == pr["number"]
+                    and e["kind"] == "ready_for_review"
+                ]
+                start = min(ready) if ready else None
+            else:
+                start = pr.get("created_at")
+            approvals = [
+                r["submitted_at"]
+                for r in _human_reviews(history, pr)
+                if r["state"] == "approved"
+                and (r.get("dismissed_at") is None or r["dismissed_at"] >= pr["merged_at"])
+            ]
+            if start is None:
+                reason = "no_ready_for_review"
+            elif not approvals:
+                reason = "no_approval"
+            else:
+                span = _h(start, min(approvals))
+                reason = "negative_span" if span < 0 else ""
+                if not reason:
+                    values.append(span)
+        if reason:
+            excluded[reason] = excluded.get(reason, 0) + 1
+    return {"median_hours": r4(median(values)), "n": len(values), "excluded": excluded}
+
+
+def review_rounds(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    values: list[float] = []
+    excluded: dict[str, int] = {}
+    for pr in _merged_in(history, label):
+        if _is_bot(team, pr["author_login"], pr.get("author_is_bot", False)):
+            excluded["bot_author"] = excluded.get("bot_author", 0) + 1
+            continue
+        reviews = _human_reviews(history, pr)
+        if not reviews:
+            excluded["no_review"] = excluded.get("no_review", 0) + 1
+            continue
+        values.append(1 + sum(1 for r in reviews if r["state"] == "changes_requested"))
+    mean = sum(values) / len(values) if values else None
+    return {
+        "median": r4(median(values)),
+        "mean": r4(mean),
+        "n": len(values),
+        "excluded": excluded,
+    }
+
+
+def _wip_at(history: History, instant: datetime) -> dict[str, Any]:
+    team = _team_settings(history)
+    members = team["members"]
+    by_person: dict[str, int] = {}
+    excluded: dict[str, int] = {}
+    for item in history.get("work_items", []):
+        if item.get("deleted") or not item["created_at"] < instant:
+            continue
+        status = _state_at(history, item, "status", instant)
+        if _category(history, status) != "indeterminate":
+            continue
+        account, name = _state_at(history, item, "assignee", instant)
+        if account is None and name is None:
+            excluded["unassigned"] = excluded.get("unassigned", 0) + 1
+        elif members and name not in members and account not in members:
+            excluded["non_member"] = excluded.get("non_member", 0) + 1
+        else:
+            person = name or account
+            by_person[person] = by_person.get(person, 0) + 1
+    people = len(members) if members else len(by_person)
+    total = sum(by_person.values())
+    return {
+        "mean": total / people if people else None,
+        "by_person": by_person,
+        "excluded": excluded,
+        "n": total,
+    }
+
+
+def wip(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    ends = day_ends(label, team["tz"])
+    at_end = _wip_at(history, ends[-1])
+    return {
+        "mean": r4(at_end["mean"]),
+        "by_person": dict(sorted(at_end["by_person"].items())),
+        "over_limit": sorted(p for p, n in at_end["by_person"].items() if n > team["wip_limit"]),
+        "limit": team["wip_limit"],
+        "daily": [r4(_wip_at(history, t)["mean"]) for t in ends],
+        "n": at_end["n"],
+        "excluded": dict(sorted(at_end["excluded"].items())),
+    }
+
+
+def _escaped(team: dict[str, Any], item: dict[str, Any]) -> bool:
+    rule = team["escape_rule"] or {"label": "escaped"}
+    if "jql" in rule:
+        return bool(item.get("escaped"))
+    if "field" in rule:
+        raw = (item.get("fields") or {}).get(rule["field"])
+        raws = raw if isinstance(raw, list) else [raw]
+        found = []
+        for value in raws:
+            if isinstance(value, dict):
+                value = value.get("value", value.get("name", value.get("key")))
+            if value is not None:
+                found.append(str(value).casefold())
+        return str(rule.get("value", "")).casefold() in found
+    return str(rule.get("label", "escaped")).casefold() in [
+        str(x).casefold() for x in item.get("labels", [])
+    ]
+
+
+def defect_escape_rate(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    start, _ = week_bounds(shift_label(label, -1), team["tz"])
+    _, end = week_bounds(label, team["tz"])
+    bugs = [
+        i
+        for i in history.get("work_items", [])
+        if i.get("issue_type") == "Bug" and not i.get("deleted") and start <= i["created_at"] < end
+    ]
+    escaped = sum(1 for b in bugs if _escaped(team, b))
+    return {
+        "value": r4(escaped / len(bugs)) if bugs else None,
+        "escaped": escaped,
+        "total": len(bugs),
+        "n": len(bugs),
+        "window_days": 14,
+        "excluded": {},
+    }
+
+
+def change_failure_rate(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    start, end = week_bounds(label, team["tz"])
+    everything = history.get("deployments", [])
+    in_week = [
+        d
+        for d in _team_deployments(history)
+        if _is_production(history, d) and start <= d["deployed_at"] < end
+    ]
+    failed = 0
+    for d in in_week:
+        named = any(
+            o.get("source", "webhook") == d.get("source", "webhook")
+            and o["status"] in ("success", "failure")
+            and d["external_id"] in (o.get("rollback_of"), o.get("hotfix_of"))
+            for o in everything
+        )
+        failed += d["status"] == "failure" or named
+    return {
+        "value": r4(failed / len(in_week)) if in_week else None,
+        "failed": failed,
+        "total": len(in_week),
+        "n": len(in_week),
+        "excluded": {},
+    }
+
+
+REFERENCE = {
+    "cycle_time": (cycle_time, "median_hours"),
+    "review_time": (review_time, "median_hours"),
+    "review_rounds": (review_rounds, "median"),
+    "wip": (wip, "mean"),
+    "defect_escape_rate": (defect_escape_rate, "value"),
+    "change_failure_rate": (change_failure_rate, "value"),
+}
+
+
+def baseline_label(history: History, now: datetime) -> str | None:
+    team = _team_settings(history)
+    if team.get("baseline_week"):
+        return team["baseline_week"]
+    instants = [i["created_at"] for i in history.get("work_items", [])]
+    instants += [
+        p["created_at"]
+        for p in history.get("prs", [])
+        if p["repo"] in team["repos"] and p.get("created_at") is not None
+    ]
+    instants += [d["deployed_at"] for d in _team_deployments(history)]
+    if not instants:
+        return None
+    label = week_label_of(min(instants), team["tz"])
+    return label if week_bounds(label, team["tz"])[1] <= now else None
+
+
+def reference_digest(history: History, label: str, now: datetime) -> dict[str, Any]:
+    """The digest's JSON for the metrics above (warnings and the check-in / intent metrics
+    are other modules' business)."""
+    team = _team_settings(history)
+    trend = [shift_label(label, -k) for k in range(7, -1, -1)]
+    baseline = baseline_label(history, now)
+    start, end = week_bounds(label, team["tz"])
+    metrics = {}
+    for name, (compute, headline) in REFERENCE.items():
+        figure = compute(history, label)
+        values = [compute(history, w)[headline] for w in trend]
+        figure["previous"] = values[-2]
+        figure["baseline"] = compute(history, baseline)[headline] if baseline else None
+        figure["trend"] = values
+        metrics[name] = figure
+    return {
+        "team": team["name"],
+        "week": label,
+        "time_zone": team["tz"],
+        "start": start.isoformat().replace("+00:00", "Z"),
+        "end": end.isoformat().replace("+00:00", "Z"),
+        "metrics": metrics,
+    }
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load(db: Database, history: History) -> int:
+    """Writes the history into the database; returns the team's id."""
+    team = _team_settings(history)
+    with db.session() as s:
+        row = Team(
+            name=team["name"],
+            channel_id="C1",
+            tz=team["tz"],
+            repos=team["repos"],
+            services=team["services"],
+            production_envs=team["production_envs"],
+            bots=team["bots"],
+            members=team["members"],
+            wip_limit=team["wip_limit"],
+            escape_rule=team["escape_rule"],
+            status_overrides=team["status_overrides"],
+            baseline_week=team.get("baseline_week"),
+            created_at=LONG_AGO,
+        )
+        s.add(row)
+        s.flush()
+        team_id = row.id
+        for status in history.get("statuses", []):
+            s.add(
+                JiraStatus(
+                    status_id=status["id"],
+                    name=status["name"],
+                    category=status["category"],
+                    updated_at=LONG_AGO,
+                )
+            )
+    assert team_id is not None
+    with db.engine.begin() as conn:
+        ids: dict[str, int] = {}
+        for n, item in enumerate(history.get("work_items", [])):
+            result = conn.execute(
+                insert(WorkItem.__table__).values(  # type: ignore[attr-defined]
+                    team_id=team_id,
+                    jira_id=str(n + 1),
+                    key=item["key"],
+                    project_key=item["key"].split("-")[0],
+                    issue_type=item.get("issue_type", "Story"),
+                    summary="",
+                    status=item.get("status") or "",
+                    assignee_id=item.get("assignee_id"),
+                    assignee_name=item.get("assignee_name"),
+                    labels=item.get("labels", []),
+                    fields=item.get("fields", {}),
+                    escaped=item.get("escaped", False),
+                    deleted=item.get("deleted", False),
+                    created_at=item["created_at"],
+                    updated_at=item.get("updated_at", item["created_at"]),
+                    synced_at=item["created_at"],
+                )
+            )
+            ids[item["key"]] = result.inserted_primary_key[0]
+        for n, change in enumerate(history.get("changes", [])):
+            conn.execute(
+                insert(WorkItemChange.__table__).values(  # type: ignore[attr-defined]
+                    team_id=team_id,
+                    work_item_id=ids[change["key"]],
+                    history_id=str(n + 1),
+                    field=change["field"],
+                    from_id=change.get("from_id"),
+                    from_value=change.get("from_value"),
+                    to_id=change.get("to_id"),
+                    to_value=change.get("to_value"),
+                    at=change["at"],
+                )
+            )
+        for pr in history.get("prs", []):
+            conn.execute(
+                insert(PullRequest.__table__).values(  # type: ignore[attr-defined]
+                    repo=pr["repo"],
+                    number=pr["number"],
+                    title=pr.get("title", ""),
+                    body="",
+                    head_branch=pr.get("head_branch", ""),
+                    base_branch="main",
+                    head_sha=pr.get("head_sha"),
+                    merge_commit_sha=pr.get("merge_commit_sha"),
+                    author_login=pr.get("author_login", ""),
+                    author_is_bot=pr.get("author_is_bot", False),
+                    opened_as_draft=pr.get("opened_as_draft", False),
+                    draft=False,
+                    state="merged" if pr.get("merged_at") else "open",
+                    created_at=pr.get("created_at"),
+                    merged_at=pr.get("merged_at"),
+                )
+            )
+        for key in history.get("pr_keys", []):
+            conn.execute(insert(PullRequestKey.__table__).values(**key))  # type: ignore[attr-defined]
+        for event in history.get("events", []):
+            conn.execute(insert(PullRequestEvent.__table__).values(**event))  # type: ignore[attr-defined]
+        for commit in history.get("commits", []):
+            conn.execute(
+                insert(GitCommit.__table__).values(  # type: ignore[attr-defined]
+                    repo=commit["repo"], sha=commit["sha"], authored_at=commit.get("authored_at")
+                )
+            )
+            for branch in commit.get("branches", []):
+                conn.execute(
+                    insert(BranchCommit.__table__).values(  # type: ignore[attr-defined]
+                        repo=commit["repo"], branch=branch, sha=commit["sha"]
+                    )
+                )
+        for review in history.get("reviews", []):
+            conn.execute(
+                insert(PullRequestReview.__table__).values(  # type: ignore[attr-defined]
+                    review_id=review["review_id"],
+                    repo=review["repo"],
+                    number=review["number"],
+                    reviewer_login=review["reviewer_login"],
+                    reviewer_is_bot=review.get("reviewer_is_bot", False),
+                    state=review["state"],
+                    submitted_at=review.get("submitted_at"),
+                    dismissed_at=review.get("dismissed_at"),
+                )
+            )
+        for d in history.get("deployments", []):
+            result = conn.execute(
+                insert(Deployment.__table__).values(  # type: ignore[attr-defined]
+                    source=d.get("source", "webhook"),
+                    external_id=d["external_id"],
+                    service=d.get("service"),
+                    repo=d.get("repo"),
+                    environment=d["environment"],
+                    status=d["status"],
+                    deployed_at=d.get("deployed_at"),
+                    rollback_of=d.get("rollback_of"),
+                    hotfix_of=d.get("hotfix_of"),
+                    first_seen_at=d.get("deployed_at") or LONG_AGO,
+                    updated_at=d.get("deployed_at") or LONG_AGO,
+                )
+            )
+            dep_id = result.inserted_primary_key[0]
+            for kind, value in dict.fromkeys(map(tuple, d.get("changes", []))):
+                conn.execute(
+                    insert(DeploymentChange.__table__).values(  # type: ignore[attr-defined]
+                        deployment_id=dep_id, kind=kind, value=value
+                    )
+                )
+    return team_id
