@@ -40,7 +40,7 @@ def build_services(
     if slack is None and settings.slack_bot_token is not None:
         from chatbot.slack.client import bot_client
 
-        slack = bot_client(settings)
+        slack = bot_client(settings, wait=clock.sleep if clock else None)
     services = Services(
         settings=settings,
         db=db,

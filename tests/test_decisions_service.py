@@ -115,29 +115,39 @@ def test_search_ranks_and_keeps_private_decisions_private(db: Database, clock: F
     assert len(search.decisions("redis unknownword", None)) == 1
 
 
+REDIS = (["D-1"], ["I-1"])  # the decision and the intent that mention Redis
+NOTHING: tuple[list[str], list[str]] = ([], [])
+
+
 @pytest.mark.parametrize(
-    "query",
+    ("query", "expected"),
     [
-        '"unbalanced',
-        "inv*",
-        "NEAR(a b)",
-        "-redis",
-        "title:redis",
-        "'; DROP TABLE decision; --",
-        "redis' OR '1'='1",
-        "AND OR NOT",
-        "***",
-        "",
-        "ü ñ 你好",
-        "a" * 500,
+        ('"unbalanced', NOTHING),
+        ("inv*", NOTHING),  # no prefix search: `*` is not an operator
+        ("NEAR(redis cache)", REDIS),  # NEAR is just a word; no decision has every word
+        ("-redis", REDIS),  # `-` does not exclude
+        ("title:redis", REDIS),  # no column filters
+        ("'; DROP TABLE decision; --", (["D-2"], [])),
+        ("redis' OR '1'='1", REDIS),
+        ("AND OR NOT", NOTHING),
+        ("***", NOTHING),
+        ("", NOTHING),
+        ("ü ñ 你好", NOTHING),
+        ("a" * 500, NOTHING),
     ],
 )
-def test_search_syntax_is_just_text(db: Database, clock: FrozenClock, query: str) -> None:
+def test_search_syntax_is_just_text(
+    db: Database, clock: FrozenClock, query: str, expected: tuple[list[str], list[str]]
+) -> None:
     service = DecisionService(db, clock)
     service.record(DecisionDraft.from_text("Cache invoices in Redis"), "U1", "U1", PUBLIC)
-    DecisionSearch(db).decisions(query, "C1")
-    DecisionSearch(db).intents(query, "C1")
-    assert service.get(1) is not None
+    service.record(DecisionDraft.from_text("Drop the old table"), "U1", "U1", PUBLIC)
+    IntentService(db, clock).create(
+        IntentFields(title="Redis failover drill", outcome="Cache survives a node loss"), "C1", "U1"
+    )
+    found = DecisionSearch(db).decisions(query, "C1"), DecisionSearch(db).intents(query, "C1")
+    assert ([h.ref for h in found[0]], [h.ref for h in found[1]]) == expected
+    assert service.get(1) is not None and service.get(2) is not None
 
 
 def test_terms_are_words_only() -> None:

@@ -263,6 +263,8 @@ def test_reaction_logs_once_however_often(bot: Bot) -> None:
     assert d.source == "reaction" and d.permalink
     cards = _cards(bot)
     assert len(cards) == 1 and cards[0]["thread_ts"] == "1700000010.000200"
+    # Every reaction after the first is silent: one message in all, the card itself.
+    assert [p["thread_ts"] for p in _said(bot, "chat.postMessage")] == ["1700000010.000200"]
 
 
 def test_reaction_emoji_is_per_team(bot: Bot) -> None:
@@ -302,8 +304,13 @@ def test_reaction_where_the_bot_cannot_read(bot: Bot) -> None:
 def test_reaction_on_a_decision_card_does_nothing(bot: Bot) -> None:
     _command(bot, "/decision", "Pin dependencies")
     d = _decisions(bot)[0]
+    bot.fake.add_message("C1", d.card_ts or "", "Decision D-1: Pin dependencies", user="UBOT0001")
+    posts_before = len(bot.fake.of("chat.postMessage"))
     _react(bot, "C1", d.card_ts or "")
+    _react(bot, "C1", d.card_ts or "", user="U5")
     assert len(_decisions(bot)) == 1
+    assert len(bot.fake.of("chat.postMessage")) == posts_before  # no second card, no reply
+    assert len(_cards(bot)) == 1
 
 
 # --- privacy -------------------------------------------------------------------------------------
@@ -345,22 +352,26 @@ def test_context_search_shows_first_lines_author_date_channel_link(bot: Bot) -> 
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "finds"),
     [
-        '"webhook',
-        "webhook*",
-        "NEAR(webhook retry)",
-        "-webhook",
-        "title:webhook",
-        "'; DROP TABLE decision; --",
+        ('"webhook', True),
+        ("webhook*", True),
+        ("NEAR(webhook retry)", True),
+        ("-webhook", True),
+        ("title:webhook", True),
+        ("'; DROP TABLE decision; --", False),
     ],
 )
-def test_context_search_syntax_is_harmless(bot: Bot, query: str) -> None:
+def test_context_search_syntax_is_harmless(bot: Bot, query: str, finds: bool) -> None:
     _command(bot, "/decision", "Retry webhooks with backoff")
     _command(bot, "/context", query)
     assert bot.fake.of("respond") and len(_decisions(bot)) == 1
     reply = _said(bot)[-1]
-    assert "Nothing found" in reply["text"] or "D-1" in json.dumps(reply.get("blocks"))
+    blocks = json.dumps(reply.get("blocks"))
+    if finds:
+        assert "D-1" in blocks and "Retry webhooks with backoff" in blocks
+    else:
+        assert "Nothing found" in reply["text"] and "D-1" not in blocks
 
 
 def test_context_for_a_key_and_an_intent(bot: Bot) -> None:

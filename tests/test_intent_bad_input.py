@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 from sqlmodel import select
 
+from chatbot.clock import FrozenClock
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentStatus
 from chatbot.slack.blockkit import MESSAGE_MAX_BLOCKS, SECTION_TEXT_MAX
 from tests.conftest import Bot
@@ -186,11 +188,14 @@ def test_same_event_delivered_three_times_has_one_effect(bot: Bot) -> None:
     assert _intent(bot).outcome == "Shoppers pay in one step"
 
 
-def test_ratelimited_slack_is_retried_after_retry_after(bot: Bot) -> None:
-    bot.fake.fail_next("chat.postMessage", "ratelimited", times=1, retry_after=0)
+def test_ratelimited_slack_is_retried_after_retry_after(bot: Bot, clock: FrozenClock) -> None:
+    """Slack says "wait 30 s": the bot waits exactly that long on its clock, then posts once."""
+    started = clock.now()
+    bot.fake.fail_next("chat.postMessage", "ratelimited", times=1, retry_after=30)
     _start(bot)
-    roots = bot.fake.of("chat.postMessage")
-    assert [c.ok for c in roots[:2]] == [False, True]
+    roots = [c for c in bot.fake.of("chat.postMessage") if "Drafting intent" in c.params["text"]]
+    assert [c.ok for c in roots] == [False, True]
+    assert clock.slept == [30.0] and clock.now() == started + timedelta(seconds=30)
 
 
 def test_overlong_title_is_refused_with_the_text_echoed(bot: Bot) -> None:

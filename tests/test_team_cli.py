@@ -7,10 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from chatbot.clock import SystemClock
+from chatbot.db.engine import Database, make_engine
+from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
+
 
 def _chatbot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
     env["DATABASE_URL"] = f"sqlite:///{tmp / 'teams.db'}"
+    env["COLUMNS"] = "200"  # one table row per line, whatever the terminal
     return subprocess.run(
         [sys.executable, "-m", "chatbot", *args],
         capture_output=True,
@@ -45,7 +51,32 @@ def test_team_add_list_set(tmp_path: Path) -> None:
     )
     assert changed.returncode == 0, changed.stderr
     listed = _chatbot(tmp_path, "team", "list")
-    assert "payments" in listed.stdout and "Europe/Berlin" in listed.stdout and "3" in listed.stdout
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = _table_rows(listed.stdout)
+    assert header[:5] == ["name", "channel", "tz", "jira", "wip limit"]
+    assert [row[:5] for row in rows] == [["payments", "C0PAY1", "Europe/Berlin", "PAY", "3"]]
+    team = _stored_team(tmp_path, "payments")
+    assert team.decision_reaction == "pushpin" and team.wip_limit == 3
+    assert team.repos == ["acme/payments"]
+
+
+def _table_rows(output: str) -> list[list[str]]:
+    """The cells of each row of a table printed by `rich` (one list of stripped cells per row)."""
+    return [
+        [cell.strip() for cell in line.strip().strip("│┃").split("│" if "│" in line else "┃")]
+        for line in output.splitlines()
+        if line.strip().startswith(("│", "┃"))
+    ]
+
+
+def _stored_team(tmp: Path, name: str) -> Team:
+    database = Database(make_engine(f"sqlite:///{tmp / 'teams.db'}"))
+    try:
+        team = TeamService(database, SystemClock()).get(name)
+        assert team is not None, f"no team {name!r} stored"
+        return team
+    finally:
+        database.engine.dispose()
 
 
 def test_team_set_refuses_bad_values(tmp_path: Path) -> None:
