@@ -24,6 +24,7 @@ from chatbot.deploys.cli import deploy_app
 from chatbot.jira.cli import jira_app
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
+from chatbot.metrics.cli import digest
 from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
 
@@ -36,6 +37,7 @@ app.add_typer(jira_app, name="jira")
 app.add_typer(context_app, name="context")
 app.add_typer(sync_app, name="sync")
 app.add_typer(deploy_app, name="deploy")
+app.command("digest")(digest)
 
 
 NoClock = Annotated[
