@@ -1,0 +1,205 @@
+"""POST /webhooks/github: pull requests, reviews, pushes and deployment statuses.
+
+The `X-Hub-Signature-256` HMAC of the raw body is checked (constant time) against
+GITHUB_WEBHOOK_SECRET before the body is parsed. One delivery is one transaction: its
+`X-GitHub-Delivery` id is claimed together with the writes, so a redelivery is stored once.
+Events of repositories no team lists are answered 202 and dropped, except deployment
+statuses: a deployment of no team is kept so `chatbot team doctor` can report it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs
+
+from chatbot.deploys.service import DeploymentError, record_deployment
+from chatbot.github import ingest, payloads
+from chatbot.github.payloads import PayloadError
+from chatbot.services import Services
+from chatbot.web.routes import Router, WebRequest, WebResponse
+
+log = logging.getLogger(__name__)
+
+GITHUB_MAX_BODY = 25 * 1024 * 1024
+EVENTS = ("ping", "pull_request", "pull_request_review", "push", "deployment_status")
+# How often one process refreshes a repository's "last delivery" row: often enough for a
+# 7-day health check, rarely enough that concurrent deliveries never queue on that row.
+DELIVERY_TOUCH_EVERY = timedelta(minutes=1)
+
+
+def signature_ok(secret: str, body: bytes, header: str) -> bool:
+    if not header.startswith("sha256="):
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.encode(), expected.encode())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+
+
+class GitHubWebhook:
+    """Turns one verified delivery into stored facts; no HTTP here beyond the outcome."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._touched: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+
+    def handle(self, event: str, delivery: str, payload: Any) -> Outcome:
+        if not isinstance(payload, dict):
+            return Outcome(400, {"ok": False, "error": "body must be a JSON object"})
+        if event not in EVENTS:
+            return Outcome(202, {"ok": True, "ignored": f"event {event or '(none)'}"})
+        try:
+            return self._dispatch(event, delivery, payload)
+        except PayloadError as exc:
+            return Outcome(400, {"ok": False, "error": str(exc)})
+
+    def _dispatch(self, event: str, delivery: str, payload: dict[str, Any]) -> Outcome:
+        now = self.services.clock.now()
+        if event == "ping":
+            return self._ping(payload, now)
+        repo = payloads.repo_name(payload)
+        if event == "deployment_status":
+            return self._deployment(payloads.deployment_status(payload, repo), delivery, now)
+        action = payloads.text(payload, "action", optional=True) or ""
+        if event == "pull_request":
+            if action not in payloads.PR_ACTIONS:
+                return Outcome(202, {"ok": True, "ignored": f"pull_request {action}"})
+            pr = payloads.pull_request_snapshot(payload, repo)
+            timeline = payloads.pull_request_timeline(action, pr)
+
+            def write(conn: Any) -> None:
+                ingest.upsert_pull_request(
+                    conn, pr, opened_as_draft=pr.draft if action == "opened" else None
+                )
+                ingest.add_timeline(conn, repo, pr.number, timeline)
+
+        elif event == "pull_request_review":
+            if action not in payloads.REVIEW_ACTIONS:
+                return Outcome(202, {"ok": True, "ignored": f"pull_request_review {action}"})
+            review = payloads.review(payload, repo, action, now)
+
+            def write(conn: Any) -> None:
+                ingest.upsert_reviews(conn, [review])
+
+        else:
+            push = payloads.push(payload, repo)
+
+            def write(conn: Any) -> None:
+                ingest.upsert_commits(conn, repo, push.commits, push.branch)
+
+        with self.services.db.engine.begin() as conn:
+            if repo not in ingest.team_repos(conn):
+                return _no_team(repo)
+            if delivery and not ingest.first_delivery(conn, f"github:{delivery}", now):
+                return Outcome(200, {"ok": True, "duplicate": True})
+            write(conn)
+            self._touch(conn, repo, event, now)
+        return Outcome(200, {"ok": True})
+
+    def _ping(self, payload: dict[str, Any], now: datetime) -> Outcome:
+        repository = payload.get("repository")
+        if not isinstance(repository, dict):
+            return Outcome(200, {"ok": True, "zen": payload.get("zen")})
+        repo = payloads.repo_name(payload)
+        with self.services.db.engine.begin() as conn:
+            known = repo in ingest.team_repos(conn)
+            if known:
+                ingest.touch_repo(conn, repo, "ping", now)
+        body: dict[str, Any] = {"ok": True, "repo": repo, "team_repo": known}
+        if not known:
+            body["note"] = (
+                f"{repo} is in no team's repos, so its events are dropped; add it with "
+                "`chatbot team set TEAM --repos owner/name`"
+            )
+        return Outcome(200, body)
+
+    def _deployment(
+        self, status: payloads.DeploymentStatusEvent, delivery: str, now: datetime
+    ) -> Outcome:
+        # Recording is idempotent by the deployment's id, so it runs before the delivery is
+        # claimed: a failure after it leaves GitHub's redelivery something to do.
+        try:
+            recorded = record_deployment(
+                self.services.db,
+                self.services.clock,
+                source="github",
+                external_id=status.deployment_id,
+                environment=status.environment,
+                status=status.state,
+                at=status.at,
+                repo=status.repo,
+                commits=[status.sha] if status.sha else [],
+            )
+        except DeploymentError as exc:
+            return Outcome(400, {"ok": False, "error": str(exc)})
+        with self.services.db.engine.begin() as conn:
+            known = status.repo in ingest.team_repos(conn)
+            duplicate = bool(delivery) and not ingest.first_delivery(
+                conn, f"github:{delivery}", now
+            )
+            if known:
+                self._touch(conn, status.repo, "deployment_status", now)
+        body: dict[str, Any] = {"ok": True, "deployment": recorded.external_id}
+        if duplicate:
+            body["duplicate"] = True
+        if not known:
+            body["team_repo"] = False
+        return Outcome(200, body)
+
+    def _touch(self, conn: Any, repo: str, event: str, now: datetime) -> None:
+        with self._lock:
+            last = self._touched.get(repo)
+            if last is not None and now - last < DELIVERY_TOUCH_EVERY:
+                return
+            self._touched[repo] = now
+        ingest.touch_repo(conn, repo, event, now)
+
+
+def _no_team(repo: str) -> Outcome:
+    return Outcome(202, {"ok": True, "ignored": f"{repo} is in no team's repos"})
+
+
+def _json_text(request: WebRequest) -> bytes | str:
+    """The JSON document: the body, or its `payload` field when the webhook was set to
+    the form content type."""
+    if request.header("content-type").startswith("application/x-www-form-urlencoded"):
+        form = parse_qs(request.body.decode("utf-8", errors="replace"))
+        return (form.get("payload") or [""])[0]
+    return request.body
+
+
+def register_routes(router: Router, services: Services) -> None:
+    hook = GitHubWebhook(services)
+
+    def handle(request: WebRequest) -> WebResponse:
+        secret = services.settings.github_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            return WebResponse.json(
+                503, {"ok": False, "error": "GITHUB_WEBHOOK_SECRET is not set on the server"}
+            )
+        if not signature_ok(
+            secret.get_secret_value(), request.body, request.header("x-hub-signature-256")
+        ):
+            return WebResponse.json(401, {"ok": False, "error": "bad or missing signature"})
+        try:
+            payload = json.loads(_json_text(request))
+        except ValueError:
+            return WebResponse.json(400, {"ok": False, "error": "body is not JSON"})
+        outcome = hook.handle(
+            request.header("x-github-event"), request.header("x-github-delivery"), payload
+        )
+        return WebResponse.json(outcome.status, outcome.body)
+
+    router.add("POST", "/webhooks/github", handle, max_body=GITHUB_MAX_BODY)
