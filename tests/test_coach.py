@@ -38,6 +38,40 @@ def test_vague_words_without_number(coach: Coach, word: str) -> None:
     assert "vague" in rules(coach, outcome=f"Checkout is {word}")
 
 
+@pytest.mark.parametrize(
+    ("word", "pattern", "not_this"),
+    [
+        ("secure", "only agents with the refund role", "ms"),
+        ("scalable", "orders a minute", "first-time"),
+        ("user-friendly", "first-time agents refund an order", "p95"),
+        ("intuitive", "without help", "p95"),
+        ("fast", "p95 under 300 ms", "role"),
+        ("robust", "is down for 5 minutes", "p95"),
+        ("reliable", "no refund is lost", "p95"),
+        ("soon", "by 15 March", "p95"),
+        ("etc.", "Name every item", "p95"),
+    ],
+)
+def test_the_rewrite_fits_the_vague_word(
+    coach: Coach, word: str, pattern: str, not_this: str
+) -> None:
+    [note] = [n for n in coach.review(_fields(outcome=f"Refunds are {word}")) if n.rule == "vague"]
+    assert note.text.startswith(f"Outcome: “{word.rstrip('.')}") and pattern in note.text
+    assert not_this not in note.text
+
+
+def test_every_vague_word_has_its_own_advice_or_the_default(coach: Coach) -> None:
+    for word in coach.vague:
+        advice = coach.vague_advice_for(word)
+        assert advice and "{" not in advice
+
+
+def _fields(**fields: object) -> IntentFields:
+    base = {"title": "t", "outcome": "Agents refund orders in 1 click", "checks": [GOOD_CHECK]}
+    base.update(fields)
+    return IntentFields(**base)  # type: ignore[arg-type]
+
+
 def test_vague_word_with_a_number_is_fine(coach: Coach) -> None:
     assert "vague" not in rules(coach, outcome="Checkout is fast: p95 under 300 ms")
 

@@ -46,6 +46,18 @@ class Coach:
         self.triggers = [w.lower() for w in cfg["trigger_words"]]
         self.max_item = int(cfg["max_item_chars"])
         self.max_check = int(cfg["max_check_chars"])
+        # Each vague word gets the rewrite its kind needs: "secure" a who-may-do-what
+        # example, "scalable" a load figure, not one latency example for all.
+        self.vague_kinds = {w.lower().rstrip("."): k for w, k in cfg["vague_kinds"].items()}
+        self.vague_advice: dict[str, str] = dict(cfg["vague_advice"])
+        missing = sorted(set(self.vague_kinds.values()) - set(self.vague_advice))
+        if missing or "default" not in self.vague_advice:
+            raise ValueError(f"prompts/coach.toml: no [vague_advice] for {missing or ['default']}")
+
+    def vague_advice_for(self, word: str) -> str:
+        """The rewrite suggested for one vague word (its kind's, else the default)."""
+        kind = self.vague_kinds.get(word.lower().rstrip("."), "default")
+        return self.vague_advice[kind].format(word=word)
 
     def _note(
         self, rule: str, item: str = "", blocking: bool = False, **values: object
@@ -86,7 +98,8 @@ class Coach:
         lowered = text.lower()
         for word in self.vague:
             if _has_word(lowered, word):
-                return [self._note("vague", label, word=word)]
+                advice = self.vague_advice_for(word)
+                return [self._note("vague", label, word=word, advice=advice)]
         return []
 
     @staticmethod
