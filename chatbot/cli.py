@@ -23,6 +23,7 @@ from chatbot.decisions.cli import context_app
 from chatbot.deploys.cli import deploy_app
 from chatbot.jira.cli import jira_app
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
+from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
 from chatbot.settings import SettingsError

@@ -30,6 +30,12 @@ def forget_old_deliveries(services: Services) -> int:
     return forget_deliveries_before(services.db, services.clock.now() - timedelta(days=7))
 
 
+def _sync_jira_history(services: Services) -> object:
+    from chatbot.jira.history import sync_all_teams
+
+    return sync_all_teams(services)
+
+
 def jobs_for(services: Services) -> list[Job]:
     """Periodic jobs; each domain adds its own (outbox, Jira sync, digests, check-ins)."""
     found: list[Job] = [Job("forget-old-deliveries", 3600, forget_old_deliveries)]
@@ -41,6 +47,7 @@ def jobs_for(services: Services) -> list[Job]:
         pass
     else:
         found += outbox_jobs(services)
+    found.append(Job("jira-history", 600, _sync_jira_history))
     return found
 
 

@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 CLOUD = "Cloud"
 DATA_CENTER = "Data Center"
 SEARCH_RETRIES_ON_429 = 5
+#: Tries of one read by the history sync before it gives up (it resumes from its watermark).
+READ_ATTEMPTS = 6
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,22 @@ class Comment:
     text: str
 
 
+@dataclass
+class SearchPage:
+    """One page of a search: raw issues (with their embedded changelog when expanded) and
+    where the next page starts (Cloud's nextPageToken, or Data Center's next startAt)."""
+
+    issues: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None = None  # Data Center tells the total; Cloud's /search/jql does not
+
+
+@dataclass
+class ChangelogPage:
+    histories: list[dict[str, Any]]
+    total: int
+
+
 class JiraGateway:
     def __init__(self, config: JiraConfig, sleep: Callable[[float], None] = time.sleep) -> None:
         self.config = config
@@ -84,6 +102,8 @@ class JiraGateway:
         self._local = threading.local()
         #: Requests sent by this gateway (method, path), for the benchmark's counts.
         self.requests_sent = 0
+        self._count_lock = threading.Lock()
+        self.read_attempts = READ_ATTEMPTS
 
     @property
     def url(self) -> str:
@@ -122,7 +142,8 @@ class JiraGateway:
         if body is not None:
             kwargs["data"] = json.dumps(body)
             kwargs["headers"] = {"Content-Type": "application/json"}
-        self.requests_sent += 1
+        with self._count_lock:
+            self.requests_sent += 1
         try:
             response = client._session.request(method, url, **kwargs)
         except JIRAError as exc:
@@ -215,6 +236,94 @@ class JiraGateway:
                 log.info("Jira rate-limited %s; waiting %ss as asked", path, wait)
                 self._sleep(min(wait, 300))
         raise AssertionError("unreachable")
+
+    # --- history sync: single pages, each read retried on 429/5xx ----------------------------
+    def _read(
+        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> Any:
+        """A read the sync can repeat: on 429, 5xx or no answer, wait as long as Jira asks
+        (Retry-After) or back off 1, 2, 4 … s, a few times, then raise JiraUnavailable."""
+        for attempt in range(self.read_attempts):
+            try:
+                return self._request(method, path, body, params)
+            except JiraUnavailable as exc:
+                if attempt == self.read_attempts - 1:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else min(2**attempt, 60)
+                log.info("Jira answered %s on %s; trying again in %ss", exc.status, path, wait)
+                self._sleep(min(wait, 300))
+        raise AssertionError("unreachable")
+
+    def search_page(
+        self,
+        jql: str,
+        fields: list[str],
+        cursor: str | None = None,
+        page_size: int = 100,
+        expand_changelog: bool = True,
+    ) -> SearchPage:
+        """One page of `jql` (POSTed: a team's JQL can be long). Cloud: `/rest/api/3/search/jql`
+        with nextPageToken; Data Center: `/rest/api/2/search` with startAt."""
+        if self.is_cloud:
+            body: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
+            if expand_changelog:
+                body["expand"] = "changelog"
+            if cursor:
+                body["nextPageToken"] = cursor
+            page = self._read("POST", "3/search/jql", body=body) or {}
+            token = page.get("nextPageToken")
+            last = page.get("isLast", token is None) or not token
+            return SearchPage(list(page.get("issues") or []), None if last else str(token))
+        start = int(cursor or 0)
+        body = {"jql": jql, "startAt": start, "maxResults": page_size, "fields": fields}
+        if expand_changelog:
+            body["expand"] = ["changelog"]
+        page = self._read("POST", "2/search", body=body) or {}
+        issues = list(page.get("issues") or [])
+        total = int(page.get("total") or 0)
+        after = start + len(issues)
+        return SearchPage(issues, str(after) if issues and after < total else None, total)
+
+    def changelog_page(self, key: str, start: int, page_size: int = 100) -> ChangelogPage:
+        """`/issue/{key}/changelog`, oldest first, from `start`."""
+        page = (
+            self._read(
+                "GET",
+                f"{self.config.api}/issue/{quote(key)}/changelog",
+                params={"startAt": start, "maxResults": page_size},
+            )
+            or {}
+        )
+        return ChangelogPage(list(page.get("values") or []), int(page.get("total") or 0))
+
+    def bulk_changelogs(
+        self, issue_ids: list[str], field_ids: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Cloud's `POST /rest/api/3/changelog/bulkfetch`: the changelogs of up to 1000
+        issues, filtered to `field_ids`, every page followed; issue id → histories."""
+        found: dict[str, list[dict[str, Any]]] = {i: [] for i in issue_ids}
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"issueIdsOrKeys": issue_ids, "fieldIds": field_ids}
+            if token:
+                body["nextPageToken"] = token
+            page = self._read("POST", "3/changelog/bulkfetch", body=body) or {}
+            for log_ in page.get("issueChangeLogs") or []:
+                found.setdefault(str(log_.get("issueId")), []).extend(
+                    log_.get("changeHistories") or []
+                )
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+
+    def statuses(self) -> list[dict[str, Any]]:
+        """The status catalogue with each status's category."""
+        return list(self._read("GET", f"{self.config.api}/status") or [])
+
+    def time_zone(self) -> str:
+        """The bot account's zone: Jira reads the dates in a JQL query in it."""
+        me = self._read("GET", f"{self.config.api}/myself") or {}
+        return str(me.get("timeZone") or "UTC")
 
     def comments(self, key: str, page_size: int = 100) -> Iterator[Comment]:
         start = 0

@@ -1,4 +1,5 @@
-"""POST /webhooks/jira: a linked ticket moving on in Jira is told in the intent's thread.
+"""POST /webhooks/jira: a linked ticket moving on in Jira is told in the intent's thread,
+and `jira:issue_created|updated|deleted` update the teams' work items at once.
 
 The shared secret (JIRA_WEBHOOK_SECRET) comes as `?secret=`, an `X-Throughline-Secret`
 header, or Jira's `X-Hub-Signature: sha256=<hmac of the body>`. Deliveries are deduped.
@@ -13,6 +14,7 @@ from typing import Any
 
 from chatbot.db.dedupe import first_delivery
 from chatbot.intent.models import IntentStatus
+from chatbot.jira.history_events import ISSUE_EVENTS, apply_issue_event
 from chatbot.services import Services
 from chatbot.web.routes import Router, WebRequest, WebResponse
 
@@ -66,6 +68,11 @@ def register_routes(router: Router, services: Services) -> None:
             return WebResponse.json(400, {"ok": False, "error": "body is not JSON"})
         if not isinstance(payload, dict):
             return WebResponse.json(400, {"ok": False, "error": "body is not a JSON object"})
+        if payload.get("webhookEvent") in ISSUE_EVENTS:
+            try:
+                apply_issue_event(services.db, services.clock, payload)
+            except (AttributeError, TypeError, ValueError):
+                return WebResponse.json(400, {"ok": False, "error": "malformed issue fields"})
         change = _status_change(payload)
         if change is None:
             return WebResponse.json(200, {"ok": True, "ignored": "no status change"})

@@ -1,0 +1,604 @@
+"""Jira history for the digest: a team's issues and their status and assignee changes,
+brought in step with Jira incrementally.
+
+Each run asks for the team's JQL `AND updated >= watermark - overlap ORDER BY updated ASC`
+and stores page by page; the watermark (sync_state `jira:{team_id}`) moves in the same
+transaction as the page it covers, so a run stopped anywhere resumes from there, and
+everything is an upsert by natural key (work item: team + Jira id, then key; change:
+work item + history id + field), so repeating a page stores nothing twice.
+
+After each page the next query starts again from the minute of the page's newest issue
+("seek" paging) rather than following an offset: an issue updated while we page moves to
+the end of the ordering, which would make an offset skip its neighbour. JQL dates have
+minute precision, so a page entirely within one minute is followed by its page token.
+
+A search embeds only part of a long changelog (Cloud: the newest 100 entries); the rest
+comes from Cloud's bulk changelog fetch, or from `/issue/{id}/changelog` pages fetched in
+parallel. Only the gateway talks to Jira; this module knows nothing of the jira client.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import insert, or_, update
+from sqlmodel import Session, col, select
+
+from chatbot.clock import Clock
+from chatbot.db.core_models import SyncState
+from chatbot.db.engine import Database
+from chatbot.jira.errors import JiraNotFound
+from chatbot.jira.gateway import JiraGateway
+from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.teams.models import Team
+
+log = logging.getLogger(__name__)
+
+OVERLAP = timedelta(minutes=5)  # Jira's search index can lag a write by a few seconds
+PAGE_SIZE = 100
+CHANGE_FIELDS = ("status", "assignee")
+BASE_FIELDS = [
+    "summary",
+    "status",
+    "issuetype",
+    "assignee",
+    "labels",
+    "created",
+    "updated",
+    "project",
+]
+BUG_TYPE = "Bug"
+
+#: Called after each stored page with (issues stored so far, total when Jira tells it).
+ProgressFn = Callable[[int, int | None], None]
+
+
+class JiraHistoryError(Exception):
+    """A team that cannot be synced as configured (no project or JQL)."""
+
+
+@dataclass
+class SyncResult:
+    team: str
+    issues: int = 0
+    changes: int = 0
+    deleted: int = 0
+    escaped: int = 0
+    requests: int = 0
+
+
+def state_name(team_id: int) -> str:
+    return f"jira:{team_id}"
+
+
+def escape_recheck_name(team_id: int) -> str:
+    """The sync_state row asking the next sync to re-evaluate the JQL escape rule for bugs
+    updated since its watermark (a webhook stored them, so the sync sees no change)."""
+    return f"jira-escape:{team_id}"
+
+
+def _time_or_none(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
+
+
+def team_jql(team: Team) -> str:
+    if team.jira_jql and team.jira_jql.strip():
+        return team.jira_jql.strip()
+    if team.jira_project:
+        return f"project = {team.jira_project}"
+    raise JiraHistoryError(
+        f"Team {team.name} has no Jira project or JQL; set one with "
+        f"`chatbot team set {team.name} jira_project KEY`."
+    )
+
+
+def parse_jira_time(value: str | None) -> datetime | None:
+    """Jira's `2026-11-18T10:00:00.000+0000` (or ISO with a colon or Z) as UTC."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def jql_time(at: datetime, zone_name: str) -> str:
+    """A UTC instant as a JQL date, which Jira reads in the account's zone at minute
+    precision. When that local minute happens twice (clocks going back) go one hour
+    earlier, so whichever of the two Jira picks, nothing is skipped."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = at.astimezone(zone)
+    naive = local.replace(tzinfo=None)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    if first != second:
+        local = (at - timedelta(hours=1)).astimezone(zone)
+    return local.strftime("%Y/%m/%d %H:%M")
+
+
+def _minute(at: datetime) -> datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _status_ids(issues: list[dict[str, Any]]) -> set[str]:
+    found = {str(((i.get("fields") or {}).get("status") or {}).get("id") or "") for i in issues}
+    return found - {""}
+
+
+def escape_jql(team: Team) -> str | None:
+    rule = team.escape_rule or {}
+    jql = rule.get("jql") if isinstance(rule, dict) else None
+    return str(jql).strip() if jql and str(jql).strip() else None
+
+
+def escape_field(team: Team) -> str | None:
+    rule = team.escape_rule or {}
+    field = rule.get("field") if isinstance(rule, dict) else None
+    return str(field) if field else None
+
+
+class JiraHistorySync:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        gateway: JiraGateway,
+        overlap: timedelta = OVERLAP,
+        page_size: int = PAGE_SIZE,
+        workers: int = 4,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.gateway = gateway
+        self.overlap = overlap
+        self.page_size = page_size
+        self.workers = workers
+
+    # --- one team ------------------------------------------------------------------------
+    def sync_team(
+        self, team: Team, full: bool = False, progress: ProgressFn | None = None
+    ) -> SyncResult:
+        base = team_jql(team)
+        assert team.id is not None
+        name = state_name(team.id)
+        sent_before = self.gateway.requests_sent
+        result = SyncResult(team.name)
+        watermark, cursor = self._load_state(name)
+        if full:
+            # Everything again: a fresh account zone and catalogue, and at the end every
+            # item this run did not see is marked deleted (gone, or moved out of the JQL).
+            watermark = None
+            cursor = {"full_started": self.clock.now().isoformat(), "escape_pending": True}
+            cursor["escape_from"] = None
+        zone = cursor.get("tz") or self.gateway.time_zone()
+        cursor["tz"] = zone
+        since = watermark - self.overlap if watermark else None
+        # The escape rule is re-evaluated from the earliest of: this run's start, a run
+        # that stopped before evaluating it, bugs a webhook stored (the sync sees no change).
+        starts: list[datetime | None] = [since]
+        if cursor.get("escape_pending"):
+            starts.append(_time_or_none(cursor.get("escape_from")))
+        recheck = self._load_state(escape_recheck_name(team.id))
+        if recheck != (None, {}):
+            cursor["escape_pending"] = True
+            starts.append(recheck[0])
+        earliest = None if None in starts else min(t for t in starts if t is not None)
+        cursor["escape_from"] = earliest.isoformat() if earliest else None
+        self._save_state(name, watermark, cursor, drop=escape_recheck_name(team.id))
+        known_statuses = self._known_statuses()
+        if full:
+            known_statuses = self.refresh_statuses()
+
+        fields = BASE_FIELDS + ([f] if (f := escape_field(team)) else [])
+        query_since, token = since, None
+        total: int | None = None
+        while True:
+            jql = f"({base})"
+            if query_since is not None:
+                jql += f' AND updated >= "{jql_time(query_since, zone)}"'
+            page = self.gateway.search_page(
+                jql + " ORDER BY updated ASC, key ASC", fields, token, self.page_size
+            )
+            issues = [i for i in page.issues if i.get("id") and i.get("key")]
+            self._complete_changelogs(issues)
+            seen = {
+                str(((i.get("fields") or {}).get("status") or {}).get("id") or "") for i in issues
+            }
+            if seen - known_statuses - {""}:
+                known_statuses = self.refresh_statuses()
+            stored, changes, changed_bugs = self._store_page(team, issues)
+            newest = max(
+                (t for i in issues if (t := parse_jira_time(i["fields"].get("updated")))),
+                default=None,
+            )
+            if newest is not None:
+                watermark = max(watermark, newest) if watermark else newest
+            if changed_bugs:
+                cursor["escape_pending"] = True
+            self._save_state(name, watermark, cursor)
+            result.issues += stored
+            result.changes += changes
+            total = page.total if total is None else total  # the first query's count
+            if progress is not None:
+                progress(result.issues, total)
+            if page.next_cursor is None or newest is None:
+                break
+            if query_since is None or _minute(newest) > _minute(query_since):
+                query_since, token = newest, None
+            else:
+                token = page.next_cursor
+
+        if cursor.get("escape_pending") and escape_jql(team):
+            result.escaped = self._evaluate_escapes(team, base, cursor.get("escape_from"), zone)
+        cursor.pop("escape_pending", None)
+        cursor.pop("escape_from", None)
+        if cursor.get("full_started"):
+            result.deleted = self._mark_unseen_deleted(team, cursor["full_started"])
+            cursor.pop("full_started")
+        self._save_state(name, watermark, cursor)
+        result.requests = self.gateway.requests_sent - sent_before
+        return result
+
+    # --- changelogs ------------------------------------------------------------------------
+    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> None:
+        """Give every issue its whole changelog (as far as status and assignee go)."""
+        partial = [
+            raw
+            for raw in issues
+            if int((raw.get("changelog") or {}).get("total") or 0)
+            > len((raw.get("changelog") or {}).get("histories") or [])
+        ]
+        if not partial:
+            return
+        fetched: dict[str, list[dict[str, Any]]] = {}
+        if self.gateway.is_cloud:
+            try:
+                fetched = self.gateway.bulk_changelogs(
+                    [str(raw["id"]) for raw in partial], list(CHANGE_FIELDS)
+                )
+            except JiraNotFound:
+                fetched = self._page_changelogs(partial)
+        else:
+            fetched = self._page_changelogs(partial)
+        for raw in partial:
+            changelog = raw.setdefault("changelog", {})
+            merged = {str(h.get("id")): h for h in changelog.get("histories") or []}
+            for history in fetched.get(str(raw["id"]), []):
+                merged[str(history.get("id"))] = history
+            changelog["histories"] = list(merged.values())
+
+    def _page_changelogs(self, partial: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """`/issue/{id}/changelog` from its start up to what came embedded (the newest
+        entries), every page of every issue fetched in parallel."""
+        tasks: list[tuple[str, int]] = []
+        for raw in partial:
+            changelog = raw.get("changelog") or {}
+            missing = int(changelog.get("total") or 0) - len(changelog.get("histories") or [])
+            tasks += [(str(raw["id"]), start) for start in range(0, missing, self.page_size)]
+        found: dict[str, list[dict[str, Any]]] = {}
+
+        def fetch(task: tuple[str, int]) -> tuple[str, list[dict[str, Any]]]:
+            issue_id, start = task
+            return issue_id, self.gateway.changelog_page(issue_id, start, self.page_size).histories
+
+        with ThreadPoolExecutor(max_workers=max(1, min(self.workers, len(tasks)))) as pool:
+            for issue_id, histories in pool.map(fetch, tasks):
+                found.setdefault(issue_id, []).extend(histories)
+        return found
+
+    # --- storing ---------------------------------------------------------------------------
+    def _store_page(self, team: Team, issues: list[dict[str, Any]]) -> tuple[int, int, bool]:
+        """Upsert a page's work items and their new changes; (items, changes, a bug changed)."""
+        if not issues:
+            return 0, 0, False
+        now = self.clock.now()
+        field_rule = escape_field(team)
+        with self.db.session() as s:
+            rows = upsert_items(s, team.id or 0, issues, now, field_rule)
+            changed_bug = any(changed and row.issue_type == BUG_TYPE for row, changed in rows)
+            changelogs = [
+                (row, (raw.get("changelog") or {}).get("histories") or [])
+                for raw, (row, _changed) in zip(issues, rows, strict=True)
+            ]
+            added = insert_changes(s, team.id or 0, changelogs)
+        return len(issues), added, changed_bug
+
+    def _known_statuses(self) -> set[str]:
+        with self.db.session() as s:
+            return set(s.exec(select(JiraStatus.status_id)).all())
+
+    def refresh_statuses(self) -> set[str]:
+        """Jira's status catalogue, with each status's category, into jira_status."""
+        catalogue = self.gateway.statuses()
+        now = self.clock.now()
+        with self.db.session() as s:
+            existing = {row.status_id: row for row in s.exec(select(JiraStatus)).all()}
+            for raw in catalogue:
+                status_id = str(raw.get("id") or "")
+                if not status_id:
+                    continue
+                name = str(raw.get("name") or "")[:100]
+                category = str((raw.get("statusCategory") or {}).get("key") or "")[:32]
+                row = existing.get(status_id)
+                if row is None:
+                    s.add(
+                        JiraStatus(
+                            status_id=status_id, name=name, category=category, updated_at=now
+                        )
+                    )
+                elif (row.name, row.category) != (name, category):
+                    row.name, row.category, row.updated_at = name, category, now
+                    s.add(row)
+            return set(existing) | {str(r.get("id")) for r in catalogue if r.get("id")}
+
+    def _evaluate_escapes(self, team: Team, base: str, since_iso: str | None, zone: str) -> int:
+        """The team's escape JQL over its bugs updated since `since_iso` (all when None):
+        matching bugs are flagged escaped, the others in that range are not."""
+        rule = escape_jql(team)
+        jql = f"({base}) AND issuetype = {BUG_TYPE} AND ({rule})"
+        since = datetime.fromisoformat(since_iso) if since_iso else None
+        if since is not None:
+            jql += f' AND updated >= "{jql_time(since, zone)}"'
+        matched: set[str] = set()
+        token: str | None = None
+        while True:
+            page = self.gateway.search_page(
+                jql, ["issuetype"], token, self.page_size, expand_changelog=False
+            )
+            matched |= {str(i.get("id")) for i in page.issues}
+            token = page.next_cursor
+            if token is None:
+                break
+        with self.db.session() as s:
+            query = select(WorkItem).where(
+                WorkItem.team_id == team.id, WorkItem.issue_type == BUG_TYPE
+            )
+            if since is not None:
+                # `since` itself, not the earlier minute the query used: every bug in this
+                # range was within the query's range, so "not matched" means not escaped.
+                query = query.where(col(WorkItem.updated_at) >= since)
+            for row in s.exec(query).all():
+                escaped = row.jira_id in matched
+                if row.escaped != escaped:
+                    row.escaped = escaped
+                    s.add(row)
+        return len(matched)
+
+    def _mark_unseen_deleted(self, team: Team, started_iso: str) -> int:
+        started = datetime.fromisoformat(started_iso)
+        with self.db.session() as s:
+            outcome = s.execute(
+                update(WorkItem)
+                .where(
+                    col(WorkItem.team_id) == team.id,
+                    col(WorkItem.synced_at) < started,
+                    col(WorkItem.deleted).is_(False),
+                )
+                .values(deleted=True)
+            )
+            return int(getattr(outcome, "rowcount", 0) or 0)
+
+    # --- sync state ------------------------------------------------------------------------
+    def _load_state(self, name: str) -> tuple[datetime | None, dict[str, Any]]:
+        with self.db.session() as s:
+            row = s.get(SyncState, name)
+            return (row.watermark, dict(row.cursor or {})) if row else (None, {})
+
+    def _save_state(
+        self,
+        name: str,
+        watermark: datetime | None,
+        cursor: dict[str, Any],
+        drop: str | None = None,
+    ) -> None:
+        with self.db.session() as s:
+            save_state(s, name, watermark, cursor, self.clock.now())
+            gone = s.get(SyncState, drop) if drop else None
+            if gone is not None:
+                s.delete(gone)
+
+
+def save_state(
+    s: Session, name: str, watermark: datetime | None, cursor: dict[str, Any], now: datetime
+) -> None:
+    row = s.get(SyncState, name)
+    if row is None:
+        s.add(SyncState(name=name, watermark=watermark, cursor=dict(cursor), updated_at=now))
+        return
+    row.watermark, row.cursor, row.updated_at = watermark, dict(cursor), now
+    s.add(row)
+
+
+# --- shared with the webhook: the upserts ------------------------------------------------
+def upsert_items(
+    s: Session,
+    team_id: int,
+    issues: list[dict[str, Any]],
+    now: datetime,
+    field_rule: str | None,
+    only_if_newer: bool = False,
+) -> list[tuple[WorkItem, bool]]:
+    """Insert or update one work item per raw issue; each with whether it changed (new, or
+    a different `updated`). Found by Jira id first, so a moved issue keeps its row and
+    takes its new key. With `only_if_newer` an older copy of an issue (a late webhook)
+    leaves the stored fields as they are."""
+    ids = [str(raw["id"]) for raw in issues]
+    keys = [str(raw["key"]) for raw in issues]
+    rows = s.exec(
+        select(WorkItem).where(
+            WorkItem.team_id == team_id,
+            or_(col(WorkItem.jira_id).in_(ids), col(WorkItem.key).in_(keys)),
+        )
+    ).all()
+    by_id = {r.jira_id: r for r in rows}
+    by_key = {r.key: r for r in rows}
+    out: list[tuple[WorkItem, bool]] = []
+    for raw in issues:
+        jira_id, key = str(raw["id"]), str(raw["key"])
+        row = by_id.get(jira_id)
+        holder = by_key.get(key)
+        if holder is not None and holder.jira_id != jira_id:
+            # The key now belongs to another issue (the old holder was moved away and its
+            # move not yet seen): free the key so the unique (team, key) holds.
+            by_key.pop(holder.key, None)
+            holder.key = f"{holder.key}~{holder.jira_id}"[:64]
+            s.add(holder)
+            s.flush()
+        fields = raw.get("fields") or {}
+        updated = parse_jira_time(fields.get("updated")) or now
+        if row is None:
+            row = WorkItem(
+                team_id=team_id,
+                jira_id=jira_id,
+                key=key,
+                created_at=parse_jira_time(fields.get("created")) or updated,
+                updated_at=updated,
+                synced_at=now,
+            )
+            changed = True
+        else:
+            changed = row.updated_at != updated or row.key != key or row.deleted
+            if only_if_newer and updated < row.updated_at:
+                row.synced_at = now
+                s.add(row)
+                out.append((row, False))
+                continue
+        _apply(row, raw, fields, updated, now, field_rule)
+        s.add(row)
+        by_id[jira_id] = row
+        by_key[key] = row
+        out.append((row, changed))
+    s.flush()
+    return out
+
+
+def _apply(
+    row: WorkItem,
+    raw: dict[str, Any],
+    fields: dict[str, Any],
+    updated: datetime,
+    now: datetime,
+    field_rule: str | None,
+) -> None:
+    key = str(raw["key"])
+    row.key = key
+    row.project_key = str((fields.get("project") or {}).get("key") or key.split("-")[0])[:32]
+    if "issuetype" in fields:
+        row.issue_type = str((fields.get("issuetype") or {}).get("name") or "")[:64]
+    if "summary" in fields:
+        row.summary = str(fields.get("summary") or "")
+    if "status" in fields:
+        status = fields.get("status") or {}
+        row.status = str(status.get("name") or "")[:100]
+        row.status_id = str(status["id"]) if status.get("id") is not None else None
+    if "assignee" in fields:
+        assignee = fields.get("assignee") or {}
+        who = assignee.get("accountId") or assignee.get("name") or assignee.get("key")
+        row.assignee_id = str(who)[:128] if who else None
+        name = assignee.get("displayName")
+        row.assignee_name = str(name)[:255] if name else None
+    if "labels" in fields:
+        row.labels = [str(x) for x in fields.get("labels") or []]
+    if field_rule and field_rule in fields:
+        row.fields = {**(row.fields or {}), field_rule: fields.get(field_rule)}
+    created = parse_jira_time(fields.get("created"))
+    if created is not None:
+        row.created_at = created
+    row.updated_at = updated
+    row.synced_at = now
+    row.deleted = False
+
+
+def change_rows(
+    team_id: int, work_item_id: int, histories: Iterable[dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Status and assignee changes of a changelog, keyed by (history id, field)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for history in histories:
+        history_id = str(history.get("id") or "")
+        at = parse_jira_time(history.get("created"))
+        if not history_id or at is None:
+            continue
+        for item in history.get("items") or []:
+            field = str(item.get("fieldId") or item.get("field") or "").lower()
+            if field not in CHANGE_FIELDS:
+                continue
+            from_id = item.get("from") or item.get("tmpFromAccountId")
+            to_id = item.get("to") or item.get("tmpToAccountId")
+            found[(history_id[:32], field)] = {
+                "team_id": team_id,
+                "work_item_id": work_item_id,
+                "history_id": history_id[:32],
+                "field": field,
+                "from_id": str(from_id)[:128] if from_id else None,
+                "from_value": _cut(item.get("fromString")),
+                "to_id": str(to_id)[:128] if to_id else None,
+                "to_value": _cut(item.get("toString")),
+                "at": at,
+            }
+    return found
+
+
+def _cut(value: Any) -> str | None:
+    return str(value)[:255] if value is not None else None
+
+
+def insert_changes(
+    s: Session, team_id: int, changelogs: list[tuple[WorkItem, list[dict[str, Any]]]]
+) -> int:
+    """Insert the changes not stored yet (a changelog entry never changes once written)."""
+    wanted: dict[tuple[int, str, str], dict[str, Any]] = {}
+    for row, histories in changelogs:
+        for (history_id, field), values in change_rows(team_id, row.id or 0, histories).items():
+            wanted[(row.id or 0, history_id, field)] = values
+    if not wanted:
+        return 0
+    item_ids = sorted({item_id for item_id, _h, _f in wanted})
+    existing = set(
+        s.exec(
+            select(
+                WorkItemChange.work_item_id, WorkItemChange.history_id, WorkItemChange.field
+            ).where(col(WorkItemChange.work_item_id).in_(item_ids))
+        ).all()
+    )
+    new = [values for k, values in wanted.items() if k not in existing]
+    if new:
+        s.execute(insert(WorkItemChange), new)
+    return len(new)
+
+
+# --- every team: the clock job and `chatbot sync jira` without --team ----------------------
+def syncable_teams(db: Database) -> list[Team]:
+    with db.session() as s:
+        teams = s.exec(select(Team).order_by(col(Team.name))).all()
+    return [t for t in teams if (t.jira_jql or "").strip() or t.jira_project]
+
+
+def sync_all_teams(services: Any) -> list[SyncResult]:
+    """The clock's job: every team with a Jira project or JQL, one after another; a team
+    whose sync fails is logged and retried at the next tick from its watermark."""
+    if services.jira is None:
+        return []
+    sync = JiraHistorySync(services.db, services.clock, services.jira)
+    results: list[SyncResult] = []
+    for team in syncable_teams(services.db):
+        try:
+            results.append(sync.sync_team(team))
+        except Exception:
+            log.exception("Jira sync of team %s failed; it resumes at the next run", team.name)
+    return results
