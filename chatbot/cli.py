@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -88,9 +89,18 @@ def socket(no_clock: NoClock = False) -> None:
     assert settings.slack_app_token is not None and services.slack is not None
     with slack_errors(settings, "SLACK_BOT_TOKEN"):
         services.slack.auth_test()
-    handler = SocketModeHandler(build_app(services), settings.slack_app_token.get_secret_value())
-    with slack_errors(settings, "SLACK_APP_TOKEN"):
-        handler.connect()
+    socket_log = logging.getLogger("chatbot.socket_mode")
+    handler = SocketModeHandler(
+        build_app(services), settings.slack_app_token.get_secret_value(), logger=socket_log
+    )
+    socket_log.disabled = True  # a failure to connect is told below, in one line
+    try:
+        with slack_errors(settings, "SLACK_APP_TOKEN"):
+            handler.connect()
+    finally:
+        socket_log.disabled = False
+    # Logging starts once connected, so a failed start prints only the line that says why.
+    configure_logging(settings.log_level)
     clock = None if no_clock else JobClock(services)
     if clock is not None:
         services.embedded_clock = clock

@@ -2,36 +2,98 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from chatbot.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from chatbot.services import Services
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
 
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One red line on stderr (the message is markup-escaped), then exit `code`."""
+    err.print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(code)
+
+
 def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        err.print(f"[red]Configuration error:[/red] {exc}")
+        err.print(f"[red]Configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
 
 
+def database_problem(exc: SQLAlchemyError, url: str) -> str:
+    """One line naming what is wrong with the database and what to do; never the password."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).strip().splitlines() if line.strip()]
+    reason = next((line for line in lines if "FATAL" in line), lines[0] if lines else "")
+    reason = reason.removeprefix("connection failed: ")
+    if url.startswith("sqlite"):
+        return (
+            f"Cannot open the SQLite database (DATABASE_URL): {reason}. "
+            "Check that its folder exists and is writable."
+        )
+    if "password authentication failed" in reason or ("role" in reason and "exist" in reason):
+        hint = "Check the user and password in DATABASE_URL."
+    elif "database" in reason and "does not exist" in reason:
+        hint = "Create the database (createdb) or fix its name in DATABASE_URL."
+    elif "permission denied" in reason:
+        hint = "Grant the user of DATABASE_URL the right to create tables, or use another user."
+    else:
+        return (
+            f"Cannot reach the database (DATABASE_URL): {reason}. "
+            "Check that PostgreSQL is running and the host and port in DATABASE_URL."
+        )
+    return f"Cannot use the database (DATABASE_URL): {reason}. {hint}"
+
+
 def services_or_exit(settings: Settings | None = None) -> Services:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from chatbot.services import build_services
 
     settings = settings or settings_or_exit()
     try:
         return build_services(settings)
-    except OperationalError as exc:
-        err.print(f"[red]Cannot reach the database[/red] (DATABASE_URL): {exc.orig}")
-        raise typer.Exit(2) from None
+    except SQLAlchemyError as exc:
+        fail(database_problem(exc, settings.database_url))
+
+
+_WHERE_TOKENS_ARE = {
+    "SLACK_BOT_TOKEN": "copy the Bot User OAuth Token (xoxb-) from your app's OAuth & Permissions.",
+    "SLACK_APP_TOKEN": (
+        "copy an App-Level Token (xapp-) with the connections:write scope from your app's "
+        "Basic Information, and turn on Socket Mode."
+    ),
+}
+
+
+@contextmanager
+def slack_errors(settings: Settings, token_name: str) -> Iterator[None]:
+    """Slack refusing `token_name`, or not answering at all, as one line saying what to do."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    try:
+        yield
+    except SlackApiError as exc:
+        error = exc.response.get("error", "an error") if exc.response is not None else "an error"
+        fail(f"Slack refused {token_name} ({error}): {_WHERE_TOKENS_ARE[token_name]}")
+    except (SlackClientError, OSError) as exc:
+        reason = getattr(exc, "reason", None) or exc
+        fail(
+            f"Cannot reach Slack at {settings.slack_api_url} ({reason}): "
+            "check the network connection (or SLACK_API_URL)."
+        )

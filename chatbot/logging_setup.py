@@ -8,6 +8,11 @@ import re
 _SECRET = re.compile(r"(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|Bearer\s+[A-Za-z0-9._~+/=-]+)")
 
 
+def redact(text: str) -> str:
+    """`text` with every Slack token and bearer credential replaced by [redacted]."""
+    return _SECRET.sub("[redacted]", text)
+
+
 class RedactSecrets(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

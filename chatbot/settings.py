@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+# What `.env.example` holds where a secret goes; a value still containing it was never filled in.
+PLACEHOLDER = "..."
+_SECRETS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "jira_api_token",
+    "jira_pat",
+    "jira_webhook_secret",
+    "github_webhook_secret",
+    "github_token",
+    "deploy_webhook_token",
+    "context_http_token",
+)
+_DATABASE_DRIVERS = {"sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg", "postgres"}
 
 
 class SettingsError(Exception):
@@ -16,7 +34,12 @@ class SettingsError(Exception):
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        # `SLACK_SIGNING_SECRET=` means "not set", so it is refused where it is required.
+        env_ignore_empty=True,
     )
 
     slack_bot_token: SecretStr | None = None
@@ -45,8 +68,32 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=256)
     # Listener work that waits on Jira or Slack holds a thread; keep enough so acks never queue.
     listener_threads: int = Field(default=64, ge=4, le=512)
+    # A request body not fully received within this many seconds is refused (408).
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     prompts_dir: Path = DEFAULT_PROMPTS_DIR
     decision_reaction: str = "memo"
+    # How often a clock (embedded or `chatbot scheduler`) looks for due jobs.
+    clock_tick_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator(*_SECRETS)
+    @classmethod
+    def _filled_in(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and PLACEHOLDER in value.get_secret_value():
+            raise ValueError(
+                "still holds the placeholder from .env.example: "
+                "set the real value or delete the line"
+            )
+        return value
+
+    @field_validator("jira_url")
+    @classmethod
+    def _is_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be a URL like https://your-site.atlassian.net")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod
@@ -70,8 +117,16 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _known_db(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        problem = "must be sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError(problem) from None
+        if driver not in _DATABASE_DRIVERS:
+            raise ValueError(problem)
         if value.startswith("postgresql://") or value.startswith("postgres://"):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         return value

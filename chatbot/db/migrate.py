@@ -37,3 +37,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
                 connection.commit()
+
+
+def known_revisions() -> list[str]:
+    """Every migration's revision id, oldest first (for an error naming the valid ones)."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    return [script.revision for script in reversed(list(scripts.walk_revisions()))]

@@ -207,7 +207,6 @@ def jira_comment_text(d: Decision) -> str:
 
 def decision_flow(services: Services) -> DecisionFlow:
     """The one DecisionFlow of this process (listeners of every surface share it)."""
-    flow = services.extras.get("decision_flow")
-    if flow is None:
-        flow = services.extras["decision_flow"] = DecisionFlow(services)
-    return flow
+    if services.decision_flow is None:
+        services.decision_flow = DecisionFlow(services)
+    return services.decision_flow

@@ -222,7 +222,6 @@ class IntentFlow:
 
 def intent_flow(services: Services) -> IntentFlow:
     """The one IntentFlow of this process (listeners of every surface share it)."""
-    flow = services.extras.get("intent_flow")
-    if flow is None:
-        flow = services.extras["intent_flow"] = IntentFlow(services)
-    return flow
+    if services.intent_flow is None:
+        services.intent_flow = IntentFlow(services)
+    return services.intent_flow

@@ -269,7 +269,6 @@ def _failed(row: Any) -> bool:
 
 
 def jira_flow(services: Services) -> JiraFlow:
-    flow = services.extras.get("jira_flow")
-    if flow is None:
-        flow = services.extras["jira_flow"] = JiraFlow(services)
-    return flow
+    if services.jira_flow is None:
+        services.jira_flow = JiraFlow(services)
+    return services.jira_flow

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gunicorn.app.base import BaseApplication
 
 from chatbot.settings import Settings
 
+if TYPE_CHECKING:
+    from chatbot.scheduler import JobClock
+
 _WORKER_BOOT_ERROR = 3  # gunicorn.arbiter.Arbiter.WORKER_BOOT_ERROR
 
 
 class ThroughlineServer(BaseApplication):  # type: ignore[misc]
-    def __init__(self, settings: Settings, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self, settings: Settings, host: str = "0.0.0.0", embedded_clock: bool = True
+    ) -> None:
         self.settings = settings
         self.host = host
+        self.embedded_clock = embedded_clock
+        self.clock: JobClock | None = None  # this worker's, set in load()
         super().__init__()
 
     def load_config(self) -> None:
@@ -29,15 +36,20 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
             "keepalive": 5,
             "loglevel": self.settings.log_level.lower(),
             "accesslog": None,
+            "worker_exit": self._worker_exit,
         }
         for key, value in cfg.items():
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        # Built inside each worker: a database pool must never cross a fork.
-        from sqlalchemy.exc import OperationalError
+        # Runs once in each worker process, after the fork: a database pool and the clock's
+        # threads must never cross a fork, and each process runs exactly one clock (its
+        # request threads share it).
+        from sqlalchemy.exc import SQLAlchemyError
 
+        from chatbot.cli_support import database_problem
         from chatbot.logging_setup import configure_logging
+        from chatbot.scheduler import JobClock
         from chatbot.services import build_services
         from chatbot.web.wsgi import build_web
 
@@ -46,9 +58,17 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         # from several workers at once.
         try:
             services = build_services(self.settings, migrate=True)
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
             # One clear line, then exit code 3 so gunicorn stops instead of respawning forever.
-            print(f"Cannot reach the database (DATABASE_URL): {exc.orig}", file=sys.stderr)
+            print(database_problem(exc, self.settings.database_url), file=sys.stderr)
             sys.exit(_WORKER_BOOT_ERROR)
         router, _app = build_web(services)
+        if self.embedded_clock:
+            self.clock = services.embedded_clock = JobClock(services)
+            self.clock.start()
         return router
+
+    def _worker_exit(self, _arbiter: Any, _worker: Any) -> None:
+        # Called in the worker process as it exits: running jobs finish and free their leases.
+        if self.clock is not None:
+            self.clock.stop()

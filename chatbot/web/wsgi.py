@@ -13,7 +13,8 @@ from chatbot.web.routes import Router
 def build_web(services: Services, executor: TrackedExecutor | None = None) -> tuple[Router, App]:
     app = build_app(services, executor)
     router = Router(app)
-    from chatbot.web import webhooks
+    from chatbot.web import health, webhooks
 
     webhooks.register(router, services)
+    health.register_routes(router, services)
     return router, app

@@ -147,7 +147,7 @@ def register(app: App, services: Services) -> None:
         if view is None:
             return
         channel, user = _where(body)
-        handler = services.extras.get("jira_button")
+        handler = services.jira_button
         if services.jira is None or handler is None:
             ephemeral(client, channel or user, user, flow.msg("jira_not_configured"))
             return
@@ -161,10 +161,6 @@ def register(app: App, services: Services) -> None:
     @app.action("home_setup")
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        handler = services.extras.get("setup_button")
-        if handler is not None:
-            handler(client, body)
-            return
         _channel, user = _where(body)
         ephemeral(
             client,
@@ -178,7 +174,7 @@ def register(app: App, services: Services) -> None:
 def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:
     from chatbot.slack.blocks.home import home_view
 
-    sections = flow.services.extras.get("home_sections", [])
+    sections = flow.services.home_sections
     client.views_publish(
         user_id=user,
         view=home_view(

@@ -41,4 +41,4 @@ def register(app: App, services: Services) -> None:
                 view=link_modal(view.intent.id or 0, view.ref, channel, thread_ts),
             )
 
-    services.extras["jira_button"] = jira_button
+    services.jira_button = jira_button

@@ -88,4 +88,4 @@ def register(app: App, services: Services) -> None:
     def recent_decisions(user_id: str) -> list[dict[str, Any]]:
         return home_section(flow.decisions.recent_for_user(user_id), flow.jira_url)
 
-    services.extras.setdefault("home_sections", []).append(recent_decisions)
+    services.home_sections.append(recent_decisions)

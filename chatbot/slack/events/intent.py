@@ -68,7 +68,7 @@ def register(app: App, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        sections = services.extras.setdefault("home_sections", [])
+        sections = services.home_sections
         view = home_view(
             flow.intents.open_for_user(user), [fn(user) for fn in sections], flow.jira_url
         )
