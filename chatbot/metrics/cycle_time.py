@@ -81,11 +81,12 @@ class CycleTime:
     def compute(
         self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
     ) -> dict[str, WeekFigure]:
+        categories = status_categories(db, team)
         with db.engine.connect() as conn:
             if _has_production_deployment(conn, team):
                 samples, source = _from_deployments(conn, db.dialect, team, weeks), "git+deploy"
             else:
-                samples, source = _from_jira(conn, db, team, weeks), "jira"
+                samples, source = _from_jira(conn, categories, team, weeks), "jira"
         return {w.label: _figure(w, samples, source, explain) for w in weeks}
 
 
@@ -241,9 +242,8 @@ def _pr_sample(row: Any, week: Week) -> _Sample:
 
 
 def _from_jira(
-    conn: Connection, db: Database, team: TeamScope, weeks: Sequence[Week]
+    conn: Connection, categories: dict[str, str], team: TeamScope, weeks: Sequence[Week]
 ) -> list[_Sample]:
-    categories = status_categories(db, team)
     done = statuses_in(categories, DONE)
     moved_to_done = (
         select(WIC.work_item_id)
