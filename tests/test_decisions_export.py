@@ -57,8 +57,12 @@ def test_http_pack_needs_the_token_and_shows_public_only(bot: Bot) -> None:
 
 def test_cli_pack_prints_the_same_markdown(bot: Bot, db_url: str) -> None:
     _seed(bot)
+    bot.fake.user_names["U1"] = "Ada Lovelace"
+    bot.fake.channel_names["CPAY1"] = "payments"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "JIRA_"))}
     env["DATABASE_URL"] = db_url
+    env["SLACK_BOT_TOKEN"] = "xoxb-test-token"  # names come from the (fake) Slack, as over HTTP
+    env["SLACK_API_URL"] = bot.fake.base_url + "api/"
     result = subprocess.run(
         [sys.executable, "-m", "chatbot", "context", "pack", "--team", "payments"],
         capture_output=True,
@@ -70,6 +74,8 @@ def test_cli_pack_prints_the_same_markdown(bot: Bot, db_url: str) -> None:
     assert result.returncode == 0, result.stderr
     http = bot.slack.get("/context/payments.md", {"Authorization": "Bearer pack-token"})
     assert result.stdout == http.body.decode() and "Secret" not in result.stdout
+    assert "- By: @Ada Lovelace" in result.stdout and "- Channel: #payments" in result.stdout
+    assert "U1" not in result.stdout and "CPAY1" not in result.stdout
     missing = subprocess.run(
         [sys.executable, "-m", "chatbot", "context", "pack", "--team", "nobody"],
         capture_output=True,

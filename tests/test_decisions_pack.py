@@ -110,3 +110,58 @@ def test_key_pack_and_private_channel_view(db: Database, clock: FrozenClock) -> 
     assert "D-3 · Retry" in by_intent and "D-2 · Use Stripe" in by_intent
     empty = build_pack(db, PackScope("NOPE-1", key="NOPE-1"))
     assert "## Decisions\n\n_None._" in empty
+
+
+class _Names:
+    """Names as a test decides them; ids it does not know come back unchanged."""
+
+    def __init__(self, users: dict[str, str], channels: dict[str, str]) -> None:
+        self.users, self.channels = users, channels
+
+    def user(self, user_id: str) -> str:
+        return self.users.get(user_id, user_id)
+
+    def channel(self, channel_id: str) -> str:
+        return self.channels.get(channel_id, channel_id)
+
+
+def test_people_and_channels_by_name(db: Database, clock: FrozenClock) -> None:
+    decisions = _seed(db, clock)
+    decisions.record(
+        DecisionDraft.from_text("Ask <@U2> and <#COTHER5> before <@U7> changes PAY-12"),
+        "U1",
+        "U1",
+        Origin("CPAY1", False),
+    )
+    names = _Names({"U1": "Ada", "U2": "Grace Hopper", "U3": "Linus"}, {"CPAY1": "payments"})
+    pack = build_pack(db, PackScope("channel", channels=["CPAY1"]), names)
+    assert "- Channels: #payments" in pack and "- Channel: #payments" in pack
+    assert "- By: @Ada" in pack and "- By: @Linus" in pack
+    assert "Ask @Grace Hopper and #COTHER5 before @U7 changes" in pack  # unknown: the id
+    assert "@U1" not in pack and "CPAY1" not in pack
+    assert build_pack(db, PackScope("channel", channels=["CPAY1"])).count("- By: @U1") == 2
+
+
+def test_a_name_cannot_inject_markdown_or_html(db: Database, clock: FrozenClock) -> None:
+    _seed(db, clock)
+    names = _Names({"U3": "<b>Eve</b>\n# heading"}, {"CPAY1": "pay\nments"})
+    pack = build_pack(db, PackScope("channel", channels=["CPAY1"]), names)
+    assert "- By: @bEve/b # heading" in pack and "- Channel: #pay ments" in pack
+    assert "<b>" not in pack
+
+
+def test_decision_text_is_not_repeated_when_it_is_the_title(
+    db: Database, clock: FrozenClock
+) -> None:
+    decisions = _seed(db, clock)
+    decisions.record(
+        DecisionDraft(decision="Ship on Tuesdays\nOnly after the 10:00 standup", why="calm"),
+        "U1",
+        "U1",
+        Origin("CPAY1", False),
+    )
+    pack = build_pack(db, PackScope("channel", channels=["CPAY1"]))
+    stripe = pack.split("D-2 · Use Stripe refunds")[1].split("###")[0]
+    assert "**Decision**" not in stripe and "**Why**\n\nbetter API" in stripe
+    tuesday = pack.split("D-6 · Ship on Tuesdays")[1].split("###")[0]
+    assert "**Decision**\n\nShip on Tuesdays\nOnly after the 10:00 standup" in tuesday

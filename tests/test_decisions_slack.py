@@ -396,6 +396,8 @@ def test_context_for_a_key_and_an_intent(bot: Bot) -> None:
 
 def test_context_pack_is_uploaded_as_markdown(bot: Bot) -> None:
     TeamService(bot.services.db, bot.services.clock).add("payments", "CPAY1", jira_project="PAY")
+    bot.fake.user_names["U1"] = "Ada Lovelace"
+    bot.fake.channel_names["CPAY1"] = "payments"
     _command(bot, "/decision", "Use Stripe for refunds because API", channel="CPAY1")
     _command(bot, "/context", "pack", channel="CPAY1")
     complete = bot.fake.wait_for("files.completeUploadExternal")[-1].params
@@ -403,6 +405,8 @@ def test_context_pack_is_uploaded_as_markdown(bot: Bot) -> None:
     assert complete.get("channel_id") == "CPAY1" or complete.get("channel") == "CPAY1"
     content = list(bot.fake.uploads.values())[-1].decode()
     assert content.startswith("# Context pack: team payments") and "D-1 · Use Stripe" in content
+    assert "- By: @Ada Lovelace" in content and "- Channel: #payments" in content
+    assert "- Channels: #payments" in content and "Channel: CPAY1" not in content
 
 
 def test_context_usage_and_empty_words(bot: Bot) -> None:

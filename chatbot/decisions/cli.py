@@ -20,6 +20,7 @@ def pack(
     """Print the team's Markdown context pack (public decisions only)."""
     from chatbot.cli_support import err, services_or_exit
     from chatbot.decisions.pack import build_pack, team_scope
+    from chatbot.slack.names import slack_names
     from chatbot.teams.service import TeamService
 
     services = services_or_exit()
@@ -27,5 +28,6 @@ def pack(
     if found is None:
         err.print(f"[red]No team named {team!r}; see `chatbot team list`.[/red]")
         raise typer.Exit(1)
-    sys.stdout.write(build_pack(services.db, team_scope(found, key=key)))
+    names = slack_names(services.slack)  # people and channels by name; ids if Slack is away
+    sys.stdout.write(build_pack(services.db, team_scope(found, key=key), names))
     sys.stdout.flush()

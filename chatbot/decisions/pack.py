@@ -4,6 +4,10 @@ questions of a team, a channel or one ticket.
 
 The layout is fixed and depends only on the stored data (no generation time), so the diff
 between two packs shows exactly what changed.
+
+People and channels are shown by name through a `Names` given by the caller (the Slack layer,
+the CLI and the HTTP endpoint pass one backed by Slack's users.info / conversations.info);
+this module never talks to Slack itself. Without one, ids are shown.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import or_
 from sqlalchemy.sql.elements import ColumnElement
@@ -30,6 +35,24 @@ _SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|([^>]*))?>")
 _SLACK_USER = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 _SLACK_CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _SLACK_SPECIAL = re.compile(r"<!(\w+)(?:\|[^>]*)?>")
+
+
+class Names(Protocol):
+    """Display names for Slack ids; must answer the id itself when it knows no better."""
+
+    def user(self, user_id: str) -> str: ...
+
+    def channel(self, channel_id: str) -> str: ...
+
+
+class IdNames:
+    """Shows ids as they are (no Slack at hand)."""
+
+    def user(self, user_id: str) -> str:
+        return user_id
+
+    def channel(self, channel_id: str) -> str:
+        return channel_id
 
 
 @dataclass
@@ -71,8 +94,8 @@ def load_pack(db: Database, scope: PackScope) -> PackContent:
     return PackContent(scope, intents, checks, decisions)
 
 
-def build_pack(db: Database, scope: PackScope) -> str:
-    return render_pack(load_pack(db, scope))
+def build_pack(db: Database, scope: PackScope, names: Names | None = None) -> str:
+    return render_pack(load_pack(db, scope), names)
 
 
 def _intent_visible(viewer: str | None) -> ColumnElement[bool]:
@@ -138,28 +161,35 @@ def _decisions(s: Session, scope: PackScope, intents: list[Intent]) -> list[Deci
 
 
 # --- rendering ---------------------------------------------------------------------------------
-def slack_to_markdown(text: str) -> str:
+def slack_to_markdown(text: str, names: Names | None = None) -> str:
     """Slack's `<url|label>`, `<@U1>`, `<#C1|name>` as Markdown; other angle brackets escaped
     so user text cannot open HTML (or close the `<details>` a superseded decision sits in)."""
+    names = names or IdNames()
     text = _SLACK_LINK.sub(
         lambda m: f"[{m.group(2)}]({m.group(1)})" if m.group(2) else m.group(1), text
     )
-    text = _SLACK_USER.sub(lambda m: f"@{m.group(1)}", text)
-    text = _SLACK_CHANNEL.sub(lambda m: f"#{m.group(2) or m.group(1)}", text)
+    text = _SLACK_USER.sub(lambda m: f"@{_one_line(names.user(m.group(1)))}", text)
+    text = _SLACK_CHANNEL.sub(
+        lambda m: f"#{m.group(2) or _one_line(names.channel(m.group(1)))}", text
+    )
     text = _SLACK_SPECIAL.sub(lambda m: f"@{m.group(1)}", text)
     text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def inline(text: str) -> str:
+def _one_line(name: str) -> str:
+    return " ".join(str(name).replace("<", "").replace(">", "").split())
+
+
+def inline(text: str, names: Names | None = None) -> str:
     """One line of user text (titles, list items)."""
-    return " ".join(slack_to_markdown(text or "").split()) or "—"
+    return " ".join(slack_to_markdown(text or "", names).split()) or "—"
 
 
-def block(text: str) -> str:
+def block(text: str, names: Names | None = None) -> str:
     """A paragraph of user text: kept line by line, never a heading or a fence of ours."""
     lines = []
-    for line in slack_to_markdown((text or "").strip()).splitlines():
+    for line in slack_to_markdown((text or "").strip(), names).splitlines():
         stripped = line.lstrip()
         if stripped.startswith(("#", "```", "~~~")):
             line = "\\" + stripped
@@ -171,81 +201,98 @@ def _day(at: datetime) -> str:
     return f"{at:%Y-%m-%d}"
 
 
-def _field(out: list[str], label: str, text: str) -> None:
-    if (text or "").strip():
-        out += [f"**{label}**", "", block(text), ""]
+@dataclass
+class _Render:
+    """Turns stored rows into pack lines, naming people and channels through `names`."""
+
+    names: Names
+
+    def user(self, user_id: str | None) -> str:
+        return f"@{_one_line(self.names.user(user_id))}" if user_id else "—"
+
+    def channel(self, channel_id: str | None) -> str:
+        return f"#{_one_line(self.names.channel(channel_id))}" if channel_id else "—"
+
+    def inline(self, text: str) -> str:
+        return inline(text, self.names)
+
+    def field(self, out: list[str], label: str, text: str) -> None:
+        if (text or "").strip():
+            out += [f"**{label}**", "", block(text, self.names), ""]
+
+    def intent(self, intent: Intent, checks: list[AcceptanceCheck]) -> list[str]:
+        status = STATUS_LABELS.get(IntentStatus(intent.status), str(intent.status))
+        out = [f"### I-{intent.id} · {self.inline(intent.title)}", ""]
+        out.append(f"- Status: {status}")
+        out.append(f"- Jira: {intent.jira_key or '—'}")
+        out.append(f"- Channel: {self.channel(intent.channel_id)}")
+        out.append("")
+        self.field(out, "Outcome", intent.outcome)
+        self.field(out, "Why now", intent.why)
+        if intent.constraints:
+            out += ["**Constraints**", ""] + [f"- {self.inline(c)}" for c in intent.constraints]
+            out.append("")
+        out += ["**Acceptance checks**", ""]
+        if not checks:
+            out.append("- _none yet_")
+        for check in checks:
+            if check.verified_at:
+                by = self.user(check.verified_by)
+                done = f" (verified by {by} on {_day(check.verified_at)})"
+                out.append(f"- [x] {self.inline(check.text)}{done}")
+            else:
+                out.append(f"- [ ] {self.inline(check.text)}")
+        out.append("")
+        self.field(out, "Out of scope", intent.out_of_scope)
+        return out
+
+    def decision_meta(self, d: Decision) -> list[str]:
+        status = str(d.status)
+        if d.superseded_by_id:
+            status = f"superseded by {decision_ref(d.superseded_by_id)}"
+        out = [
+            f"- Status: {status}",
+            f"- Date: {_day(d.created_at)}",
+            f"- By: {self.user(d.author)}",
+            f"- Channel: {self.channel(d.channel_id)}",
+        ]
+        if d.jira_keys:
+            out.append(f"- Jira: {', '.join(d.jira_keys)}")
+        if d.intent_id:
+            out.append(f"- Intent: I-{d.intent_id}")
+        if d.tags:
+            out.append(f"- Tags: {', '.join(d.tags)}")
+        if d.supersedes_id:
+            out.append(f"- Supersedes: {decision_ref(d.supersedes_id)}")
+        if d.permalink:
+            out.append(f"- Link: {d.permalink}")
+        return out
+
+    def decision_body(self, d: Decision) -> list[str]:
+        out: list[str] = []
+        # The heading already shows the title; repeat the text only when it says more.
+        if self.inline(d.decision) != self.inline(d.title):
+            self.field(out, "Decision", d.decision)
+        self.field(out, "Why", d.why)
+        self.field(out, "Alternatives considered", d.alternatives)
+        self.field(out, "Consequences", d.consequences)
+        return out
 
 
-def _intent_lines(intent: Intent, checks: list[AcceptanceCheck]) -> list[str]:
-    status = STATUS_LABELS.get(IntentStatus(intent.status), str(intent.status))
-    out = [f"### I-{intent.id} · {inline(intent.title)}", ""]
-    out.append(f"- Status: {status}")
-    out.append(f"- Jira: {intent.jira_key or '—'}")
-    out.append(f"- Channel: {intent.channel_id}")
-    out.append("")
-    _field(out, "Outcome", intent.outcome)
-    _field(out, "Why now", intent.why)
-    if intent.constraints:
-        out += ["**Constraints**", ""] + [f"- {inline(c)}" for c in intent.constraints] + [""]
-    out += ["**Acceptance checks**", ""]
-    if not checks:
-        out.append("- _none yet_")
-    for check in checks:
-        if check.verified_at:
-            done = f" (verified by @{check.verified_by} on {_day(check.verified_at)})"
-            out.append(f"- [x] {inline(check.text)}{done}")
-        else:
-            out.append(f"- [ ] {inline(check.text)}")
-    out.append("")
-    _field(out, "Out of scope", intent.out_of_scope)
-    return out
-
-
-def _decision_meta(d: Decision) -> list[str]:
-    status = str(d.status)
-    if d.superseded_by_id:
-        status = f"superseded by {decision_ref(d.superseded_by_id)}"
-    out = [
-        f"- Status: {status}",
-        f"- Date: {_day(d.created_at)}",
-        f"- By: @{d.author}",
-        f"- Channel: {d.channel_id}",
-    ]
-    if d.jira_keys:
-        out.append(f"- Jira: {', '.join(d.jira_keys)}")
-    if d.intent_id:
-        out.append(f"- Intent: I-{d.intent_id}")
-    if d.tags:
-        out.append(f"- Tags: {', '.join(d.tags)}")
-    if d.supersedes_id:
-        out.append(f"- Supersedes: {decision_ref(d.supersedes_id)}")
-    if d.permalink:
-        out.append(f"- Link: {d.permalink}")
-    return out
-
-
-def _decision_body(d: Decision) -> list[str]:
-    out: list[str] = []
-    _field(out, "Decision", d.decision)
-    _field(out, "Why", d.why)
-    _field(out, "Alternatives considered", d.alternatives)
-    _field(out, "Consequences", d.consequences)
-    return out
-
-
-def render_pack(content: PackContent) -> str:
+def render_pack(content: PackContent, names: Names | None = None) -> str:
+    r = _Render(names or IdNames())
     scope = content.scope
     current = [d for d in content.decisions if d.status != DecisionStatus.SUPERSEDED]
     superseded = [d for d in content.decisions if d.status == DecisionStatus.SUPERSEDED]
-    questions = _open_questions(content)
+    questions = _open_questions(content, r)
     changes = [i.updated_at for i in content.intents] + [d.updated_at for d in content.decisions]
-    out = [f"# Context pack: {inline(scope.title)}", ""]
+    out = [f"# Context pack: {r.inline(scope.title)}", ""]
     if scope.channels:
-        out.append(f"- Channels: {', '.join(scope.channels)}")
+        out.append(f"- Channels: {', '.join(r.channel(c) for c in scope.channels)}")
     if scope.projects:
         out.append(f"- Jira projects: {', '.join(scope.projects)}")
     if scope.key:
-        out.append(f"- Key: {inline(scope.key)}")
+        out.append(f"- Key: {r.inline(scope.key)}")
     out.append(
         f"- Last change: {max(changes):%Y-%m-%d %H:%M} UTC" if changes else "- Last change: —"
     )
@@ -257,33 +304,33 @@ def render_pack(content: PackContent) -> str:
     if not content.intents:
         out += ["_None._", ""]
     for intent in content.intents:
-        out += _intent_lines(intent, content.checks.get(intent.id or 0, []))
+        out += r.intent(intent, content.checks.get(intent.id or 0, []))
     out += ["## Decisions", ""]
     if not current:
         out += ["_None._", ""]
     for d in current:
-        out += [f"### {decision_ref(d.id)} · {inline(d.title)}", ""]
-        out += _decision_meta(d) + [""] + _decision_body(d)
+        out += [f"### {decision_ref(d.id)} · {r.inline(d.title)}", ""]
+        out += r.decision_meta(d) + [""] + r.decision_body(d)
     out += ["## Superseded decisions", ""]
     if not superseded:
         out += ["_None._", ""]
     for d in superseded:
-        summary = f"{decision_ref(d.id)} · {inline(d.title)}"
+        summary = f"{decision_ref(d.id)} · {r.inline(d.title)}"
         if d.superseded_by_id:
             summary += f" (superseded by {decision_ref(d.superseded_by_id)})"
         out += ["<details>", f"<summary>{summary}</summary>", ""]
-        out += _decision_meta(d) + [""] + _decision_body(d) + ["</details>", ""]
+        out += r.decision_meta(d) + [""] + r.decision_body(d) + ["</details>", ""]
     out += ["## Open questions", ""]
     out += questions or ["_None._"]
     return "\n".join(out).rstrip() + "\n"
 
 
-def _open_questions(content: PackContent) -> list[str]:
+def _open_questions(content: PackContent, r: _Render) -> list[str]:
     """Decisions still only proposed, and intents that cannot be verified yet."""
     out = []
     for d in sorted(content.decisions, key=lambda d: d.id or 0):
         if d.status == DecisionStatus.PROPOSED:
-            out.append(f"- {decision_ref(d.id)} · {inline(d.title)}: proposed, not accepted yet")
+            out.append(f"- {decision_ref(d.id)} · {r.inline(d.title)}: proposed, not accepted yet")
     for intent in content.intents:
         missing = []
         if not intent.outcome.strip():
@@ -291,7 +338,7 @@ def _open_questions(content: PackContent) -> list[str]:
         if not content.checks.get(intent.id or 0):
             missing.append("no acceptance checks")
         if missing:
-            out.append(f"- I-{intent.id} · {inline(intent.title)}: {' and '.join(missing)} yet")
+            out.append(f"- I-{intent.id} · {r.inline(intent.title)}: {' and '.join(missing)} yet")
     return out
 
 

@@ -16,6 +16,7 @@ from chatbot.services import Services
 from chatbot.slack.blocks.decision import intent_context, search_results
 from chatbot.slack.decision_flow import DecisionFlow, decision_flow
 from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.names import slack_names
 from chatbot.slack.post import ephemeral
 from chatbot.teams.service import TeamService
 
@@ -112,6 +113,7 @@ def _pack(
 ) -> None:
     """Upload the pack here. Private decisions of this conversation are in it (everyone who
     sees the file can see them anyway); those of any other private conversation never are."""
+    names = slack_names(services.slack or client)
     if key:
         scope = PackScope(key.upper(), key=key.upper(), viewer_channel=channel)
     else:
@@ -119,9 +121,10 @@ def _pack(
         if team is not None:
             scope = team_scope(team, viewer_channel=channel)
         else:
-            scope = PackScope(f"channel {channel}", channels=[channel], viewer_channel=channel)
+            title = f"channel #{names.channel(channel)}"
+            scope = PackScope(title, channels=[channel], viewer_channel=channel)
     content = load_pack(services.db, scope)
-    markdown = render_pack(content)
+    markdown = render_pack(content, names)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", scope.title).strip("-").lower() or "context"
     try:
         client.files_upload_v2(
