@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, not_, or_, select
+from sqlalchemy import Boolean, and_, case, delete, func, literal, literal_column, not_, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -100,11 +100,17 @@ def touch_repo(conn: Connection, repo: str, event: str, now: datetime) -> None:
 
 
 def upsert_pull_request(
-    conn: Connection, pr: PullRequestSnapshot, opened_as_draft: bool | None = None
+    conn: Connection,
+    pr: PullRequestSnapshot,
+    opened_as_draft: bool | None = None,
+    keys_changed: bool = True,
 ) -> bool:
     """Store the snapshot unless a newer one is stored already; True when it was applied.
     `opened_as_draft` is set whenever known (it comes from the `opened` event or the
-    backfill's timeline), whatever the snapshot's age."""
+    backfill's timeline), whatever the snapshot's age. Jira keys are rewritten when the
+    snapshot is applied and `keys_changed` says the title or body may differ (GitHub
+    changes them only through `opened` and `edited`; a `synchronize` leaves them), and
+    always for a pull request seen for the first time."""
     values = {
         "repo": pr.repo,
         "number": pr.number,
@@ -133,11 +139,20 @@ def upsert_pull_request(
     if opened_as_draft is not None:
         set_["opened_as_draft"] = insert.excluded.opened_as_draft
     statement = insert.on_conflict_do_update(index_elements=["repo", "number"], set_=set_)
-    stored = conn.execute(statement.returning(PR.c.updated_at)).scalar_one()
-    applied = stored == pr.updated_at
-    if applied:
+    stored = conn.execute(statement.returning(PR.c.updated_at, _inserted(conn))).one()
+    applied = stored[0] == pr.updated_at
+    if applied and (keys_changed or stored[1]):
         replace_keys(conn, pr.repo, pr.number, pr.jira_keys)
     return applied
+
+
+def _inserted(conn: Connection) -> Any:
+    """Whether the upsert inserted the row rather than updating it. PostgreSQL tells it
+    for free (a freshly inserted row version has xmax 0); SQLite cannot, so it answers yes
+    and the keys are rewritten, which is only a little more work."""
+    if conn.dialect.name == "postgresql":
+        return literal_column("(xmax = 0)", Boolean)
+    return literal(True, Boolean)
 
 
 def replace_keys(conn: Connection, repo: str, number: int, keys: list[str]) -> None:

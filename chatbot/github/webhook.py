@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ EVENTS = ("ping", "pull_request", "pull_request_review", "push", "deployment_sta
 # How often one process refreshes a repository's "last delivery" row: often enough for a
 # 7-day health check, rarely enough that concurrent deliveries never queue on that row.
 DELIVERY_TOUCH_EVERY = timedelta(minutes=1)
+TEAM_REPOS_REMEMBERED = 60.0  # seconds
 
 
 def signature_ok(secret: str, body: bytes, header: str) -> bool:
@@ -53,6 +55,7 @@ class GitHubWebhook:
     def __init__(self, services: Services) -> None:
         self.services = services
         self._touched: dict[str, datetime] = {}
+        self._known: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def handle(self, event: str, delivery: str, payload: Any) -> Outcome:
@@ -81,7 +84,10 @@ class GitHubWebhook:
 
             def write(conn: Any) -> None:
                 ingest.upsert_pull_request(
-                    conn, pr, opened_as_draft=pr.draft if action == "opened" else None
+                    conn,
+                    pr,
+                    opened_as_draft=pr.draft if action == "opened" else None,
+                    keys_changed=action in ("opened", "edited", "reopened"),
                 )
                 ingest.add_timeline(conn, repo, pr.number, timeline)
 
@@ -99,9 +105,9 @@ class GitHubWebhook:
             def write(conn: Any) -> None:
                 ingest.upsert_commits(conn, repo, push.commits, push.branch)
 
+        if not self._is_team_repo(repo):
+            return _no_team(repo)
         with self.services.db.engine.begin() as conn:
-            if repo not in ingest.team_repos(conn):
-                return _no_team(repo)
             if delivery and not ingest.first_delivery(conn, f"github:{delivery}", now):
                 return Outcome(200, {"ok": True, "duplicate": True})
             write(conn)
@@ -128,8 +134,9 @@ class GitHubWebhook:
     def _deployment(
         self, status: payloads.DeploymentStatusEvent, delivery: str, now: datetime
     ) -> Outcome:
-        # Recording is idempotent by the deployment's id, so it runs before the delivery is
-        # claimed: a failure after it leaves GitHub's redelivery something to do.
+        # Stored whatever the repository: a deployment of no team is kept for `team doctor`.
+        # Recording is idempotent by the deployment's id, so a redelivery adds nothing and
+        # needs no claim of its own.
         try:
             recorded = record_deployment(
                 self.services.db,
@@ -144,27 +151,44 @@ class GitHubWebhook:
             )
         except DeploymentError as exc:
             return Outcome(400, {"ok": False, "error": str(exc)})
-        with self.services.db.engine.begin() as conn:
-            known = status.repo in ingest.team_repos(conn)
-            duplicate = bool(delivery) and not ingest.first_delivery(
-                conn, f"github:{delivery}", now
-            )
-            if known:
-                self._touch(conn, status.repo, "deployment_status", now)
         body: dict[str, Any] = {"ok": True, "deployment": recorded.external_id}
-        if duplicate:
-            body["duplicate"] = True
-        if not known:
+        if self._is_team_repo(status.repo):
+            if self._due(status.repo, now):
+                with self.services.db.engine.begin() as conn:
+                    ingest.touch_repo(conn, status.repo, "deployment_status", now)
+        else:
             body["team_repo"] = False
         return Outcome(200, body)
 
-    def _touch(self, conn: Any, repo: str, event: str, now: datetime) -> None:
+    def _is_team_repo(self, repo: str, conn: Any = None) -> bool:
+        """Whether a team lists the repository. A yes is remembered for a minute (teams
+        rarely drop a repo, and storing a minute more of its events is harmless); a no is
+        always asked again, so a repo just added to a team is never dropped."""
+        now = time.monotonic()
+        with self._lock:
+            if self._known.get(repo, 0.0) > now:
+                return True
+        if conn is None:
+            with self.services.db.engine.connect() as fresh:
+                repos = ingest.team_repos(fresh)
+        else:
+            repos = ingest.team_repos(conn)
+        with self._lock:
+            for name in repos:
+                self._known[name] = now + TEAM_REPOS_REMEMBERED
+        return repo in repos
+
+    def _due(self, repo: str, now: datetime) -> bool:
         with self._lock:
             last = self._touched.get(repo)
             if last is not None and now - last < DELIVERY_TOUCH_EVERY:
-                return
+                return False
             self._touched[repo] = now
-        ingest.touch_repo(conn, repo, event, now)
+            return True
+
+    def _touch(self, conn: Any, repo: str, event: str, now: datetime) -> None:
+        if self._due(repo, now):
+            ingest.touch_repo(conn, repo, event, now)
 
 
 def _no_team(repo: str) -> Outcome:

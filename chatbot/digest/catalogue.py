@@ -1,0 +1,87 @@
+"""What the digest shows of each metric: its label, headline field, unit and good direction.
+
+One list shared by the Slack message, the leaders' DM, the chart and the demo, so they all
+present the metrics in the same order with the same units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MetricView:
+    name: str  # the key in the digest JSON's `metrics`
+    label: str
+    headline: str  # the field carrying the headline value
+    unit: str  # hours · ratio · count · number
+    lower_is_better: bool = True
+    is_headline: bool = False  # among the four numbers shown first
+
+    def value(self, metric: dict[str, Any] | None) -> float | None:
+        if not metric:
+            return None
+        value = metric.get(self.headline)
+        return float(value) if isinstance(value, int | float) else None
+
+    def sample(self, metric: dict[str, Any] | None) -> int | None:
+        """`n` of the figure (a rate's `total`, the check-in's `responses`)."""
+        if not metric:
+            return None
+        for key in ("n", "total", "responses", "done"):
+            if isinstance(metric.get(key), int):
+                return int(metric[key])
+        return None
+
+
+METRICS: tuple[MetricView, ...] = (
+    MetricView("cycle_time", "Cycle time", "median_hours", "hours", is_headline=True),
+    MetricView("review_time", "Review time", "median_hours", "hours", is_headline=True),
+    MetricView("change_failure_rate", "Change failure rate", "value", "ratio", is_headline=True),
+    MetricView("defect_escape_rate", "Escaped defects", "value", "ratio", is_headline=True),
+    MetricView("review_rounds", "Review rounds", "median", "number"),
+    MetricView("wip", "WIP per engineer", "mean", "number"),
+    MetricView("orchestration", "Orchestration share", "orchestration_share", "ratio", False),
+    MetricView("late_intent_churn", "Late intent churn", "revisions", "count"),
+    MetricView("checks_verified_at_done", "Checks verified at done", "value", "ratio", False),
+)
+BY_NAME = {m.name: m for m in METRICS}
+HEADLINES = tuple(m for m in METRICS if m.is_headline)
+# Check-in shares are shown in the channel only with this many answers (spec 6.3).
+MIN_CHECKIN_RESPONSES = 3
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A value as people read it: 30.5 h, 12%, 1.4, 3."""
+    if value is None:
+        return "–"
+    if unit == "hours":
+        if abs(value) >= 48:
+            return f"{value / 24:.1f} d"
+        return f"{value:.1f} h"
+    if unit == "ratio":
+        return f"{value * 100:.0f}%"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:.1f}"
+
+
+def fmt_change(current: float | None, other: float | None, unit: str) -> str:
+    """The change from `other` to `current` with an arrow: ▲ +2.5 h, ▼ −4 pts, = 0."""
+    if current is None or other is None:
+        return "–"
+    delta = current - other
+    if abs(delta) < 1e-9:
+        return "= no change"
+    arrow = "▲" if delta > 0 else "▼"
+    sign = "+" if delta > 0 else "−"
+    size = abs(delta)
+    if unit == "ratio":
+        return f"{arrow} {sign}{size * 100:.0f} pts"
+    if unit == "hours":
+        text = f"{size / 24:.1f} d" if size >= 48 else f"{size:.1f} h"
+        return f"{arrow} {sign}{text}"
+    if unit == "count":
+        return f"{arrow} {sign}{size:.0f}"
+    return f"{arrow} {sign}{size:.1f}"

@@ -1,0 +1,91 @@
+"""The digest's 8-week trend chart: one small panel per headline metric, two columns, large
+type, so it stays readable on a phone. Rendered with the Agg backend (no display needed)."""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from chatbot.digest.catalogue import HEADLINES, MetricView, fmt
+from chatbot.metrics.week import Week, WeekError
+
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 7.0, 110
+_LINE, _WORSE_BG = "#1d3557", "#fff4e5"
+
+
+def _trend(view: MetricView, digest: dict[str, Any]) -> list[float]:
+    metric = (digest.get("metrics") or {}).get(view.name) or {}
+    values = list(metric.get("trend") or [])[-8:]
+    values = [None] * (8 - len(values)) + values
+    scale = 100.0 if view.unit == "ratio" else 1.0
+    return [v * scale if isinstance(v, int | float) else math.nan for v in values]
+
+
+def _week_labels(digest: dict[str, Any]) -> list[str]:
+    try:
+        week = Week.parse(str(digest.get("week", "")), "UTC")
+    except WeekError:
+        return [f"-{k}" for k in range(7, 0, -1)] + ["now"]
+    return [f"W{w.number:02d}" for w in week.trend(8)]
+
+
+def chart_alt_text(digest: dict[str, Any]) -> str:
+    """What the chart shows, in words: first and last known value of each panel."""
+    parts = []
+    for view in HEADLINES:
+        metric = (digest.get("metrics") or {}).get(view.name) or {}
+        known = [v for v in metric.get("trend") or [] if isinstance(v, int | float)]
+        if known:
+            first, last = fmt(float(known[0]), view.unit), fmt(float(known[-1]), view.unit)
+            parts.append(f"{view.label.lower()} from {first} to {last}")
+        else:
+            parts.append(f"{view.label.lower()}: no data")
+    return f"8-week trend for {digest.get('team', '')}, {digest.get('week', '')}: " + "; ".join(
+        parts
+    )
+
+
+def render_chart(digest: dict[str, Any]) -> bytes:
+    """The PNG bytes of the 2×2 trend chart."""
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(figure)
+    labels = _week_labels(digest)
+    axes = figure.subplots(2, 2)
+    for ax, view in zip(axes.flat, HEADLINES, strict=True):
+        values = _trend(view, digest)
+        x = list(range(len(values)))
+        ax.plot(x, values, color=_LINE, linewidth=2.5, marker="o", markersize=6)
+        last = values[-1]
+        if not math.isnan(last):
+            ax.plot([x[-1]], [last], marker="o", markersize=10, color="#e63946")
+        unit = {"hours": "hours", "ratio": "%"}.get(view.unit, "")
+        ax.set_title(view.label, fontsize=16, fontweight="bold", loc="left")
+        ax.set_ylabel(unit, fontsize=12)
+        ax.set_xticks([0, 3, 7], [labels[0], labels[3], labels[7]], fontsize=12)
+        ax.tick_params(axis="y", labelsize=12)
+        ax.grid(axis="y", alpha=0.3)
+        ax.spines[["top", "right"]].set_visible(False)
+        if all(math.isnan(v) for v in values):
+            ax.text(
+                0.5,
+                0.5,
+                "no data",
+                ha="center",
+                va="center",
+                fontsize=14,
+                transform=ax.transAxes,
+                color="#888888",
+            )
+            ax.set_yticks([])
+        else:
+            ax.set_ylim(bottom=0)
+    figure.suptitle(
+        f"{digest.get('team', '')} · {digest.get('week', '')} · last 8 weeks", fontsize=15
+    )
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI)
+    return out.getvalue()

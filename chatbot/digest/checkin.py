@@ -1,0 +1,198 @@
+"""The Friday check-in: a DM to each senior engineer asking what share of the week went to
+orchestration and to interrupts; one answer per person and week, changeable until the
+week's digest is posted, and one reminder when unanswered.
+
+Every DM is claimed in `job_run` before it is sent (`checkin:{team}:{week}:{user}`,
+`checkin-remind:…`), so several clocks never send it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from chatbot.db.claims import claim_run, finish_run
+from chatbot.digest.models import CheckIn
+from chatbot.digest.publish import latest_posted
+from chatbot.digest.schedule import CATCH_UP, latest_slot, slot_in_week
+from chatbot.metrics.week import Week
+from chatbot.services import Services
+from chatbot.slack.blocks.digest import checkin_blocks
+from chatbot.teams.models import Team
+
+log = logging.getLogger(__name__)
+
+SHARES = ("orchestration", "interrupts")
+REMINDER_MORNING = time(9, 0)
+REMINDER_SAME_DAY = timedelta(hours=2)
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass
+class Answer:
+    """saved · late (the digest is posted) · not_senior · no_team."""
+
+    status: str
+    checkin: CheckIn | None = None
+
+
+class CheckInService:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.db = services.db
+        self.clock = services.clock
+        self.prompts = services.prompts
+
+    # --- asking -------------------------------------------------------------------------------
+
+    def run_due(self, team: Team, now: datetime) -> int:
+        """Send the check-in when its slot is due, and the reminder when that is due."""
+        tz = ZoneInfo(team.tz)
+        asked_at = latest_slot(now, tz, team.checkin_weekday, team.checkin_time)
+        week = Week.containing(asked_at, tz)
+        sent = 0
+        if now - asked_at <= CATCH_UP:
+            sent += self.send(team, week.label)
+        remind_at = reminder_time(team, asked_at)
+        if remind_at <= now and now - remind_at <= CATCH_UP:
+            sent += self.remind(team, week.label)
+        return sent
+
+    def send(self, team: Team, week: str) -> int:
+        sent = 0
+        for user in team.senior_engineers:
+            if self._dm(f"checkin:{team.id}:{week}:{user}", team, week, user, reminder=False):
+                sent += 1
+        return sent
+
+    def remind(self, team: Team, week: str) -> int:
+        if self.digest_posted(team.id or 0, week):
+            return 0
+        answered = {c.user_id for c in self.answers(team.id or 0, week)}
+        sent = 0
+        for user in team.senior_engineers:
+            if user in answered:
+                continue
+            if self._dm(f"checkin-remind:{team.id}:{week}:{user}", team, week, user, True):
+                sent += 1
+        return sent
+
+    def _dm(self, key: str, team: Team, week: str, user: str, reminder: bool) -> bool:
+        client = self.services.slack
+        if client is None or not claim_run(self.db, self.clock, key, "checkin"):
+            return False
+        current = self.answer_of(team.id or 0, week, user)
+        note = (
+            self.prompts.text("digest.checkin.reminder", team=team.name, week=week)
+            if reminder
+            else None
+        )
+        blocks = checkin_blocks(
+            team.name,
+            team.id or 0,
+            week,
+            self.prompts,
+            current.orchestration_share if current else None,
+            current.interrupt_share if current else None,
+            note=note,
+        )
+        text = self.prompts.text("digest.checkin.fallback", team=team.name, week=week)
+        try:
+            client.chat_postMessage(channel=user, text=text, blocks=blocks)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            log.warning("check-in DM for team %s failed: %s", team.name, error)
+            finish_run(self.db, self.clock, key, "failed", error)
+            return False
+        finish_run(self.db, self.clock, key, "done")
+        return True
+
+    # --- answers ------------------------------------------------------------------------------
+
+    def answer(self, team: Team | None, week: str, user: str, share: str, value: float) -> Answer:
+        """Save one share (0–1) of one person's week, unless the digest is already posted."""
+        if team is None or team.id is None:
+            return Answer("no_team")
+        if team.senior_engineers and user not in team.senior_engineers:
+            return Answer("not_senior")
+        if share not in SHARES:
+            raise ValueError(f"unknown share {share!r}")
+        if self.digest_posted(team.id, week):
+            return Answer("late", self.answer_of(team.id, week, user))
+        field = "orchestration_share" if share == "orchestration" else "interrupt_share"
+        value = min(1.0, max(0.0, value))
+        for _ in range(2):  # a concurrent first answer wins the insert; then update it
+            try:
+                with self.db.session() as s:
+                    row = s.exec(
+                        select(CheckIn).where(
+                            CheckIn.team_id == team.id,
+                            CheckIn.week == week,
+                            CheckIn.user_id == user,
+                        )
+                    ).first()
+                    now = self.clock.now()
+                    if row is None:
+                        row = CheckIn(
+                            team_id=team.id,
+                            user_id=user,
+                            week=week,
+                            answered_at=now,
+                            updated_at=now,
+                        )
+                        s.add(row)
+                    setattr(row, field, value)
+                    row.updated_at = now
+                    s.flush()
+                    s.refresh(row)
+                    s.expunge(row)
+                    return Answer("saved", row)
+            except IntegrityError:
+                continue
+        raise RuntimeError("check-in answer could not be saved")
+
+    def answer_of(self, team_id: int, week: str, user: str) -> CheckIn | None:
+        with self.db.session() as s:
+            return s.exec(
+                select(CheckIn).where(
+                    CheckIn.team_id == team_id, CheckIn.week == week, CheckIn.user_id == user
+                )
+            ).first()
+
+    def answers(self, team_id: int, week: str) -> list[CheckIn]:
+        with self.db.session() as s:
+            return list(
+                s.exec(
+                    select(CheckIn).where(CheckIn.team_id == team_id, CheckIn.week == week)
+                ).all()
+            )
+
+    def digest_posted(self, team_id: int, week: str) -> bool:
+        return latest_posted(self.services, team_id, week) is not None
+
+    def late_text(self, team: Team, week: str) -> str:
+        return self.prompts.text(
+            "digest.checkin.late", week=week, day=_WEEKDAYS[team.checkin_weekday % 7]
+        )
+
+
+def reminder_time(team: Team, asked_at: datetime) -> datetime:
+    """The next business morning after the check-in, unless the digest is due by then; in
+    that case two hours after the check-in."""
+    tz = ZoneInfo(team.tz)
+    local = asked_at.astimezone(tz)
+    day = local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    morning = datetime.combine(day, REMINDER_MORNING, tzinfo=tz).astimezone(UTC)
+    week = Week.containing(asked_at, tz)
+    digest_at = slot_in_week(week.shift(1), team.digest_weekday, team.digest_time)
+    if morning < digest_at:
+        return morning
+    return asked_at + REMINDER_SAME_DAY

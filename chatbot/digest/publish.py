@@ -1,0 +1,355 @@
+"""Posting a team's digest: exactly once per team and week, retried when Slack fails, and
+reported to the team's orchestrators when it cannot be posted.
+
+The week's slot is the `job_run` claim `digest:{team}:{week}`; whoever claims it (the clock,
+`/digest post` or `chatbot digest --post`) posts, and nobody else does. A failed attempt is
+marked `retry` with the time it may run again; the next attempt claims its own key
+(`…:try2`, `…:try3`), so however many clocks see the failure, one of them retries it. The
+digest is stored (`DigestPost`) before the first attempt and its message timestamp as soon
+as Slack accepts it, so a retry posts the same content and never posts twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from chatbot.db.claims import claim_run, finish_run, run_status
+from chatbot.digest.chart import chart_alt_text, render_chart
+from chatbot.digest.models import DigestPost
+from chatbot.digest.source import compute_digest, explain_items
+from chatbot.services import Services
+from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, leader_dm_blocks
+from chatbot.teams.models import Team
+
+log = logging.getLogger(__name__)
+
+# Minutes to wait before each retry (Slack's Retry-After wins when it is longer).
+BACKOFF_MINUTES = (1, 2, 5, 15, 30, 60, 120, 240)
+MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
+# An attempt still "running" after this long died with its process; the next one may start.
+STALE_AFTER = timedelta(minutes=10)
+# Worth retrying: Slack is busy or down, or someone may still invite the bot.
+RETRYABLE = {
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+    "http_5xx",
+    "connection_error",
+    "not_in_channel",
+}
+
+Compute = Callable[[Team, str | None], dict[str, Any]]
+Explain = Callable[[Team, str, str], list[Any]]
+
+
+@dataclass
+class PostResult:
+    """posted · already (the slot is taken) · waiting (a retry is scheduled) · busy (another
+    process is posting) · failed (reported to the orchestrators)."""
+
+    status: str
+    week: str
+    post: DigestPost | None = None
+    error: str | None = None
+
+
+def slot_key(team_id: int, week: str) -> str:
+    return f"digest:{team_id}:{week}"
+
+
+def _attempt_key(slot: str, attempt: int) -> str:
+    return slot if attempt == 1 else f"{slot}:try{attempt}"
+
+
+class DigestPublisher:
+    def __init__(
+        self,
+        services: Services,
+        compute: Compute | None = None,
+        explain: Explain | None = None,
+        chart: Callable[[dict[str, Any]], bytes] = render_chart,
+    ) -> None:
+        self.services = services
+        self.db = services.db
+        self.clock = services.clock
+        self.prompts = services.prompts
+        self.compute: Compute = compute or self._engine
+        self.explain: Explain = explain or self._explain
+        self.chart = chart
+
+    def _engine(self, team: Team, week: str | None) -> dict[str, Any]:
+        return compute_digest(self.db, team, week, self.clock.now())
+
+    def _explain(self, team: Team, week: str, metric: str) -> list[Any]:
+        return explain_items(self.db, team, week, metric)
+
+    # --- the week's slot -------------------------------------------------------------------
+
+    def post_slot(
+        self, team: Team, week: str, reason: str = "scheduled", user: str | None = None
+    ) -> PostResult:
+        """Post the week's digest unless its slot is taken; retry a failed attempt when due.
+        A person posting by hand (`reason` manual) also retries a failed slot at once."""
+        assert team.id is not None
+        slot = slot_key(team.id, week)
+        manual = reason != "scheduled"
+        previous = None
+        for attempt in range(1, MAX_ATTEMPTS + (20 if manual else 0) + 1):
+            key = _attempt_key(slot, attempt)
+            run = run_status(self.db, key)
+            if run is None:
+                if previous is not None and not manual and not self._retry_due(previous):
+                    return PostResult("waiting", week)
+                if not claim_run(self.db, self.clock, key, "digest"):
+                    return PostResult("busy", week)
+                return self._attempt(team, week, key, attempt, reason, user)
+            if run.status == "retry" or (manual and run.status == "failed"):
+                previous = run
+                continue
+            if run.status == "running" and self.clock.now() - run.claimed_at > STALE_AFTER:
+                finish_run(self.db, self.clock, key, "retry", json.dumps({"error": "stale"}))
+                previous = run_status(self.db, key)
+                continue
+            if run.status == "running":
+                return PostResult("busy", week)
+            return PostResult("already", week, post=self.posted(team, week))
+        return PostResult("failed", week, error="too many attempts")
+
+    def post_again(self, team: Team, week: str, user: str | None) -> PostResult:
+        """`/digest post again`: a fresh computation posted on purpose, outside the slot."""
+        assert team.id is not None
+        record = self._store(team, week, "again", user)
+        return self._send(team, record, key=None, attempt=1)
+
+    def _retry_due(self, run: Any) -> bool:
+        try:
+            not_before = datetime.fromisoformat(json.loads(run.detail or "{}")["not_before"])
+        except (KeyError, ValueError, TypeError):
+            return True
+        return self.clock.now() >= not_before
+
+    # --- one attempt ---------------------------------------------------------------------------
+
+    def _attempt(
+        self, team: Team, week: str, key: str, attempt: int, reason: str, user: str | None
+    ) -> PostResult:
+        try:
+            record = self._pending(team, week) or self._store(team, week, reason, user)
+        except Exception as exc:  # the engine failed: nothing was posted, try again later
+            log.exception("digest of team %s for %s could not be computed", team.name, week)
+            self._failed(team, week, key, attempt, f"compute_failed: {type(exc).__name__}")
+            return PostResult("failed", week, error=type(exc).__name__)
+        return self._send(team, record, key, attempt)
+
+    def _send(self, team: Team, record: DigestPost, key: str | None, attempt: int) -> PostResult:
+        client = self.services.slack
+        message = record.message
+        if client is None:
+            error, retry_after = "slack_not_configured", None
+        else:
+            try:
+                response = client.chat_postMessage(
+                    channel=record.channel_id,
+                    text=message.get("text", ""),
+                    blocks=message.get("blocks"),
+                    unfurl_links=False,
+                )
+            except SlackApiError as exc:
+                error, retry_after = _error_of(exc)
+            except OSError as exc:
+                log.warning("digest post failed to reach Slack: %s", type(exc).__name__)
+                error, retry_after = "connection_error", None
+            else:
+                record = self._mark_posted(record, str(response.get("ts")))
+                if key:
+                    finish_run(self.db, self.clock, key, "done", f"ts {record.message_ts}")
+                self._after_post(team, record)
+                return PostResult("posted", record.week, post=record)
+        log.warning("digest of %s for %s not posted: %s", team.name, record.week, error)
+        if key is None:
+            return PostResult("failed", record.week, post=record, error=error)
+        status = self._failed(team, record.week, key, attempt, error, retry_after)
+        return PostResult(status, record.week, post=record, error=error)
+
+    def _failed(
+        self,
+        team: Team,
+        week: str,
+        key: str,
+        attempt: int,
+        error: str,
+        retry_after: int | None = None,
+    ) -> str:
+        base = error.split(":")[0]
+        if base in RETRYABLE and attempt < MAX_ATTEMPTS:
+            wait = max(timedelta(minutes=BACKOFF_MINUTES[attempt - 1]), _seconds(retry_after))
+            not_before = (self.clock.now() + wait).isoformat()
+            detail = json.dumps({"error": error, "not_before": not_before})
+            finish_run(self.db, self.clock, key, "retry", detail)
+            if base == "not_in_channel":
+                self._report(team, week, "not_in_channel", error)
+            return "waiting"
+        finish_run(self.db, self.clock, key, "failed", json.dumps({"error": error}))
+        if base == "channel_not_found":
+            self._report(team, week, "channel_not_found", error)
+        elif base in RETRYABLE:
+            self._report(team, week, "gave_up", error, attempts=attempt)
+        else:
+            self._report(team, week, "failed", error)
+        return "failed"
+
+    # --- storage ---------------------------------------------------------------------------
+
+    def _store(self, team: Team, week: str | None, reason: str, user: str | None) -> DigestPost:
+        digest = self.compute(team, week)
+        record = DigestPost(
+            team_id=team.id or 0,
+            week=str(digest.get("week") or week),
+            reason=reason,
+            posted_by=user,
+            channel_id=team.channel_id,
+            digest=digest,
+            message={
+                "text": digest_fallback(digest, self.prompts),
+                "blocks": digest_blocks(digest, self.prompts),
+            },
+            posted_at=self.clock.now(),
+        )
+        with self.db.session() as s:
+            s.add(record)
+            s.flush()
+            s.refresh(record)
+            s.expunge(record)
+        return record
+
+    def _pending(self, team: Team, week: str) -> DigestPost | None:
+        """A digest stored by an earlier attempt of this slot but never accepted by Slack."""
+        with self.db.session() as s:
+            return s.exec(
+                select(DigestPost)
+                .where(
+                    DigestPost.team_id == team.id,
+                    DigestPost.week == week,
+                    col(DigestPost.reason).in_(("scheduled", "manual")),
+                    col(DigestPost.message_ts).is_(None),
+                )
+                .order_by(col(DigestPost.id))
+            ).first()
+
+    def _mark_posted(self, record: DigestPost, ts: str) -> DigestPost:
+        with self.db.session() as s:
+            row = s.get(DigestPost, record.id)
+            assert row is not None
+            row.message_ts = ts
+            row.posted_at = self.clock.now()
+            s.flush()
+            s.refresh(row)
+            s.expunge(row)
+            return row
+
+    def posted(self, team: Team, week: str) -> DigestPost | None:
+        """The week's digest as Slack accepted it (the first one, when reposted)."""
+        return latest_posted(self.services, team.id or 0, week)
+
+    # --- after the post: chart in the thread, leaders DMs -------------------------------
+
+    def _after_post(self, team: Team, record: DigestPost) -> None:
+        client = self.services.slack
+        if client is None:
+            return
+        try:
+            client.files_upload_v2(
+                channel=record.channel_id,
+                thread_ts=record.message_ts,
+                file=self.chart(record.digest),
+                filename=f"digest-{record.week}.png",
+                title=self.prompts.text("digest.digest.chart_comment"),
+                alt_txt=chart_alt_text(record.digest)[:1000],
+                request_file_info=False,
+            )
+        except SlackApiError as exc:
+            log.warning("digest chart upload failed: %s", _error_of(exc)[0])
+        blocks = leader_dm_blocks(record.digest, self.prompts, record.channel_id)
+        text = digest_fallback(record.digest, self.prompts)
+        for leader in team.leaders:
+            key = f"digest-dm:{record.id}:{leader}"
+            if not claim_run(self.db, self.clock, key, "digest-dm"):
+                continue
+            try:
+                client.chat_postMessage(channel=leader, text=text, blocks=blocks)
+                finish_run(self.db, self.clock, key, "done")
+            except SlackApiError as exc:
+                error = _error_of(exc)[0]
+                log.warning("digest DM to a leader of %s failed: %s", team.name, error)
+                finish_run(self.db, self.clock, key, "failed", error)
+
+    def _report(self, team: Team, week: str, kind: str, error: str, attempts: int = 0) -> None:
+        """Tell the orchestrators (or else the admins) once per week and kind of failure."""
+        client = self.services.slack
+        people = list(team.orchestrators) or list(team.admins)
+        text = self.prompts.text(
+            f"digest.posting.{kind}",
+            week=week,
+            team=team.name,
+            channel=team.channel_id,
+            error=error,
+            attempts=attempts,
+        )
+        if client is None or not people:
+            log.error(
+                "digest of %s for %s not posted and nobody to tell: %s", team.name, week, error
+            )
+            return
+        for person in people:
+            key = f"digest-report:{team.id}:{week}:{kind}:{person}"
+            if not claim_run(self.db, self.clock, key, "digest-report"):
+                continue
+            try:
+                client.chat_postMessage(channel=person, text=text)
+                finish_run(self.db, self.clock, key, "done")
+            except SlackApiError as exc:
+                log.error("could not tell %s about a failed digest: %s", person, _error_of(exc)[0])
+                finish_run(self.db, self.clock, key, "failed")
+
+
+def latest_posted(services: Services, team_id: int, week: str | None = None) -> DigestPost | None:
+    with services.db.session() as s:
+        query = select(DigestPost).where(
+            DigestPost.team_id == team_id, col(DigestPost.message_ts).is_not(None)
+        )
+        if week is not None:
+            query = query.where(DigestPost.week == week).order_by(col(DigestPost.id))
+        else:
+            query = query.order_by(col(DigestPost.week).desc(), col(DigestPost.id).desc())
+        return s.exec(query).first()
+
+
+def _error_of(exc: SlackApiError) -> tuple[str, int | None]:
+    response = exc.response
+    error = str(response.get("error") or "unknown_error")
+    status = getattr(response, "status_code", 200)
+    if status >= 500 and error == "unknown_error":
+        error = "http_5xx"
+    retry_after = None
+    headers = getattr(response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                retry_after = int(value if isinstance(value, str) else value[0])
+            except (TypeError, ValueError):
+                retry_after = None
+    return error, retry_after
+
+
+def _seconds(value: int | None) -> timedelta:
+    return timedelta(seconds=value or 0)
