@@ -1,0 +1,140 @@
+"""Digest buttons: "Show the work" (a paged modal), the check-in selects, App Home's
+Settings button and its latest-digest section."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import col, select
+
+from chatbot.digest.checkin import CheckInService
+from chatbot.digest.models import DigestPost
+from chatbot.services import Services
+from chatbot.slack.blocks import Block, section
+from chatbot.slack.blocks.digest import checkin_blocks, explain_modal, home_digest_section
+from chatbot.slack.commands.digest import publisher_of
+from chatbot.slack.post import ephemeral
+from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
+
+log = logging.getLogger(__name__)
+_EXPLAIN = re.compile(r"^digest_explain_(?!page$)\w+$")
+
+
+def register(app: App, services: Services) -> None:
+    prompts = services.prompts
+    teams = TeamService(services.db, services.clock)
+    checkins = CheckInService(services)
+
+    def explain_view(team_name: str, week: str, metric: str, page: int) -> dict[str, Any]:
+        team = teams.get(team_name)
+        if team is None:
+            return explain_modal([], prompts, team_name, week, metric, page) | {
+                "blocks": [section(prompts.text("digest.explain.gone"))]
+            }
+        items = publisher_of(services).explain(team, week, metric)
+        return explain_modal(items, prompts, team_name, week, metric, page)
+
+    @app.action(_EXPLAIN)
+    def show_work(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        ref = json.loads(body["actions"][0].get("value") or "{}")
+        view = explain_view(str(ref.get("team")), str(ref.get("week")), str(ref.get("metric")), 1)
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("digest_explain_page")
+    def explain_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        meta = json.loads(body["view"].get("private_metadata") or "{}")
+        page = int(body["actions"][0].get("value") or 1)
+        view = explain_view(
+            str(meta.get("team")), str(meta.get("week")), str(meta.get("metric")), page
+        )
+        client.views_update(view_id=body["view"]["id"], hash=body["view"].get("hash"), view=view)
+
+    def on_share(share: str):
+        def handler(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+            ack()
+            user = body["user"]["id"]
+            value = (body["actions"][0].get("selected_option") or {}).get("value", "")
+            team_id, week, pct = value.split("|")
+            team = _team_by_id(services, int(team_id))
+            answer = checkins.answer(team, week, user, share, int(pct) / 100)
+            container = body.get("container") or {}
+            channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or user
+            if answer.status == "late" and team is not None:
+                ephemeral(client, channel, user, checkins.late_text(team, week))
+                return
+            if answer.status != "saved" or team is None:
+                name = team.name if team is not None else "this team"
+                ephemeral(
+                    client, channel, user, prompts.text("digest.checkin.not_senior", team=name)
+                )
+                return
+            row = answer.checkin
+            assert row is not None
+            note = prompts.text(
+                "digest.checkin.saved",
+                orchestration=_pct(row.orchestration_share, prompts),
+                interrupts=_pct(row.interrupt_share, prompts),
+            )
+            blocks = checkin_blocks(
+                team.name,
+                int(team_id),
+                week,
+                prompts,
+                row.orchestration_share,
+                row.interrupt_share,
+                note=note,
+            )
+            try:
+                client.chat_update(
+                    channel=channel, ts=container.get("message_ts"), text=note, blocks=blocks
+                )
+            except SlackApiError as exc:  # the answer is saved; the message is only a view
+                log.info("check-in message not updated: %s", exc.response.get("error"))
+
+        return handler
+
+    app.action("checkin_orchestration")(on_share("orchestration"))
+    app.action("checkin_interrupts")(on_share("interrupts"))
+
+    def latest_digests(user: str) -> list[Block]:
+        mine = [t for t in teams.all() if _has_role(t, user)]
+        posted: list[tuple[str, dict[str, Any]]] = []
+        with services.db.session() as s:
+            for team in mine[:10]:
+                row = s.exec(
+                    select(DigestPost)
+                    .where(DigestPost.team_id == team.id, col(DigestPost.message_ts).is_not(None))
+                    .order_by(col(DigestPost.week).desc(), col(DigestPost.id).desc())
+                ).first()
+                if row is not None:
+                    posted.append((team.name, row.digest))
+        return home_digest_section(posted)
+
+    services.home_sections.append(latest_digests)
+
+
+def _has_role(team: Team, user: str) -> bool:
+    return any(
+        user in people
+        for people in (team.orchestrators, team.admins, team.leaders, team.senior_engineers)
+    )
+
+
+def _team_by_id(services: Services, team_id: int) -> Team | None:
+    with services.db.session() as s:
+        return s.get(Team, team_id)
+
+
+def _pct(value: float | None, prompts: Any) -> str:
+    if value is None:
+        return prompts.text("digest.checkin.not_answered")
+    return f"{value * 100:.0f}%"

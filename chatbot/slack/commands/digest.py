@@ -1,0 +1,137 @@
+"""/digest: preview last week's digest (ephemeral), post it now, open the team settings."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from chatbot.digest.publish import DigestPublisher, PostResult
+from chatbot.metrics.week import Week
+from chatbot.services import Services
+from chatbot.slack.blocks import context
+from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, setup_modal
+from chatbot.slack.post import ephemeral
+from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
+
+log = logging.getLogger(__name__)
+
+
+def publisher_of(services: Services) -> DigestPublisher:
+    return DigestPublisher(services)
+
+
+def can_manage(team: Team, user: str) -> bool:
+    """Orchestrators and admins post and edit; a team with neither is open to set up."""
+    return user in team.orchestrators or user in team.admins
+
+
+def managers_text(services: Services, team: Team) -> str:
+    people = list(dict.fromkeys([*team.orchestrators, *team.admins]))
+    if not people:
+        return services.prompts.text("digest.command.nobody_named")
+    return ", ".join(f"<@{p}>" for p in people[:20])
+
+
+def open_setup_from_home(services: Services, client: WebClient, body: dict[str, Any]) -> None:
+    """App Home's Settings button: the form of the first team this person manages."""
+    user = body["user"]["id"]
+    mine = [t for t in TeamService(services.db, services.clock).all() if can_manage(t, user)]
+    if not mine:
+        ephemeral(client, user, user, services.prompts.text("digest.setup.home_no_team"))
+        return
+    open_setup(services, client, body["trigger_id"], mine[0], None)
+
+
+def open_setup(
+    services: Services, client: WebClient, trigger_id: str, team: Team | None, channel: str | None
+) -> None:
+    client.views_open(trigger_id=trigger_id, view=setup_modal(team, services.prompts, channel))
+
+
+def register(app: App, services: Services) -> None:
+    prompts = services.prompts
+    teams = TeamService(services.db, services.clock)
+
+    def say(respond: Respond, text: str) -> None:
+        respond(text=text, response_type="ephemeral", replace_original=False)
+
+    @app.command("/digest")
+    def digest_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        words = (body.get("text") or "").strip().lower().split()
+        channel, user = body["channel_id"], body["user_id"]
+        sub = words[0] if words else ""
+        if sub in {"help", "?"} or sub not in {"", "post", "setup"}:
+            say(respond, prompts.text("digest.command.usage"))
+            return
+        team = teams.by_channel(channel)
+        if sub == "setup":
+            guarded = team is not None and (team.orchestrators or team.admins)
+            if guarded and team is not None and not can_manage(team, user):
+                who = managers_text(services, team)
+                action = "edit the settings"
+                say(respond, prompts.text("digest.command.not_allowed", action=action, who=who))
+                return
+            open_setup(services, client, body["trigger_id"], team, channel)
+            return
+        if team is None:
+            say(respond, prompts.text("digest.command.no_team", channel=channel))
+            return
+        if sub == "post":
+            again = len(words) > 1 and words[1] == "again"
+            _post(services, team, user, again, respond)
+            return
+        _preview(services, client, team, channel, user, respond)
+
+
+def _preview(
+    services: Services, client: WebClient, team: Team, channel: str, user: str, respond: Respond
+) -> None:
+    prompts = services.prompts
+    try:
+        digest = publisher_of(services).compute(team, None)
+    except Exception as exc:
+        log.exception("digest preview for team %s failed", team.name)
+        text = prompts.text("digest.command.engine_failed", error=type(exc).__name__)
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    note = prompts.text("digest.command.preview_note", week=digest.get("week", ""))
+    blocks = [context(note), *digest_blocks(digest, prompts)]
+    ephemeral(client, channel, user, digest_fallback(digest, prompts), blocks, respond=respond)
+
+
+def post_result_text(services: Services, team: Team, result: PostResult) -> str:
+    prompts = services.prompts
+    if result.status == "posted":
+        return prompts.text("digest.command.posted", week=result.week, channel=team.channel_id)
+    if result.status in {"already", "busy"}:
+        when = ""
+        if result.post is not None and result.post.posted_at is not None:
+            when = f" on {result.post.posted_at:%Y-%m-%d %H:%M} UTC"
+        return prompts.text("digest.command.already_posted", week=result.week, when=when)
+    advice = {
+        "not_in_channel": prompts.text("messages.not_in_channel_short"),
+        "channel_not_found": "Check the team's channel with `/digest setup`.",
+    }.get(str(result.error).split(":")[0], "It will be retried; you can also try again later.")
+    return prompts.text("digest.command.post_failed", error=result.error, advice=advice)
+
+
+def _post(services: Services, team: Team, user: str, again: bool, respond: Respond) -> None:
+    prompts = services.prompts
+    if not can_manage(team, user):
+        who = managers_text(services, team)
+        text = prompts.text("digest.command.not_allowed", action="post the digest", who=who)
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    publisher = publisher_of(services)
+    week = Week.last_complete(services.clock.now(), team.tz).label
+    if again:
+        result = publisher.post_again(team, week, user)
+    else:
+        result = publisher.post_slot(team, week, reason="manual", user=user)
+    text = post_result_text(services, team, result)
+    respond(text=text, response_type="ephemeral", replace_original=False)

@@ -1,0 +1,90 @@
+"""/digest setup's submission: validated by the same TeamService as `chatbot team set`;
+a bad value comes back as an inline error on its field, and nothing is saved."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from chatbot.services import Services
+from chatbot.slack.blocks.digest import setup_values
+from chatbot.slack.commands.digest import can_manage
+from chatbot.slack.text import escape
+from chatbot.teams.service import TeamError, TeamService, check_setting
+
+log = logging.getLogger(__name__)
+
+
+def _field_of(message: str, fields: list[str]) -> str:
+    """Which input a TeamService error is about (its messages name the setting)."""
+    lowered = message.lower().replace("-", "_")
+    for field in sorted(fields, key=len, reverse=True):
+        if field in lowered or field.rstrip("s") in lowered:
+            return field
+    if "channel" in lowered and "channel_id" in fields:
+        return "channel_id"
+    if "time zone" in lowered and "tz" in fields:
+        return "tz"
+    return fields[0]
+
+
+def _field_errors(changes: dict[str, Any]) -> dict[str, str]:
+    """Each field checked alone, so every bad one is reported at once."""
+    errors: dict[str, str] = {}
+    for field, value in changes.items():
+        try:
+            check_setting(field, value)
+        except TeamError as exc:
+            errors[field] = str(exc)[:150]
+    return errors
+
+
+def register(app: App, services: Services) -> None:
+    teams = TeamService(services.db, services.clock)
+
+    @app.view("digest_setup")
+    def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        changes = setup_values(view["state"]["values"])
+        name = (json.loads(view.get("private_metadata") or "{}") or {}).get("team")
+        new_name = str(changes.pop("name", "") or "").strip()
+        errors = _field_errors(changes)
+        if name is None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", new_name):
+            errors["name"] = "Use letters, digits, - _ . (at most 80)."
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        team = teams.get(name) if name else None
+        if name and team is None:
+            ack(response_action="errors", errors={"channel_id": f"Team {name} no longer exists."})
+            return
+        if team is not None and (team.orchestrators or team.admins) and not can_manage(team, user):
+            ack(
+                response_action="errors",
+                errors={"channel_id": "Only the team's orchestrators and admins can edit it."},
+            )
+            return
+        if team is None and not changes.get("admins") and not changes.get("orchestrators"):
+            changes["admins"] = [user]  # whoever creates a team can edit it later
+        try:
+            if team is None:
+                channel = str(changes.pop("channel_id", "") or "")
+                saved = teams.add(new_name, channel, **changes)
+            else:
+                saved = teams.update(str(name), **changes)
+        except TeamError as exc:
+            field = "name" if name is None else _field_of(str(exc), list(changes) or ["channel_id"])
+            ack(response_action="errors", errors={field: str(exc)[:150]})
+            return
+        ack()
+        log.info("team %s settings saved from Slack by %s", saved.name, user)
+        text = services.prompts.text("digest.command.setup_saved", team=escape(saved.name))
+        try:
+            client.chat_postMessage(channel=user, text=text)
+        except Exception:  # the settings are saved; the note is a courtesy
+            log.info("could not confirm team settings to %s", user)
