@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.digest.catalogue import (
     BY_NAME,
@@ -70,20 +71,32 @@ def _number(metric: dict[str, Any], key: str) -> float | None:
 
 
 def has_data(digest: dict[str, Any]) -> bool:
-    return any(v.value(_metric(digest, v.name)) is not None for v in METRICS)
+    """Anything counted this week (a zero count of nothing, like no churn, is not data)."""
+    for view in METRICS:
+        metric = _metric(digest, view.name)
+        if (view.sample(metric) or 0) > 0 or view.value(metric) not in (None, 0.0):
+            return True
+    return False
 
 
 def _period(digest: dict[str, Any], prompts: Prompts) -> str:
-    def day(value: Any) -> str:
+    """Monday to Sunday as local dates (the week ends at the next Monday's midnight)."""
+    try:
+        zone = ZoneInfo(str(digest.get("time_zone") or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+
+    def day(value: Any, back: timedelta = timedelta(0)) -> str:
         try:
-            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).strftime("%d %b %Y")
+            instant = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             return "?"
+        return (instant.astimezone(zone) - back).strftime("%a %d %b %Y")
 
     return prompts.text(
         "digest.digest.period",
         start=day(digest.get("start")),
-        end=day(digest.get("end")),
+        end=day(digest.get("end"), timedelta(seconds=1)),
         tz=escape(str(digest.get("time_zone", "UTC"))),
     )
 
@@ -481,6 +494,8 @@ SETUP_TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("bots", "Bot logins", "Extra GitHub logins that are bots, comma-separated."),
     ("baseline_week", "Baseline week", "Like 2026-W40; empty = first complete week with data."),
     ("decision_reaction", "Decision reaction", "Emoji name that logs a message as a decision."),
+    ("escape_rule", "Escaped-defect rule", "label:NAME, field:FIELD_ID=VALUE or jql:QUERY."),
+    ("status_overrides", "Status categories", "One per line: In Review=indeterminate."),
 )
 SETUP_PEOPLE_FIELDS: tuple[tuple[str, str], ...] = (
     ("orchestrators", "Orchestrators"),
@@ -505,7 +520,13 @@ def _weekday_select(block_id: str, label: str, chosen: int) -> Block:
     }
 
 
-def _setting_text(value: Any) -> str:
+def _setting_text(field: str, value: Any) -> str:
+    if field == "escape_rule":
+        from chatbot.teams.escape import describe_escape_rule
+
+        return describe_escape_rule(value or None)
+    if field == "status_overrides":
+        return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
@@ -542,7 +563,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
     )
     for field, label, hint in SETUP_TEXT_FIELDS:
         default = {"tz": "UTC", "digest_time": "09:00", "checkin_time": "15:00", "wip_limit": "2"}
-        value = _setting_text(getattr(team, field, None)) if team is not None else ""
+        value = _setting_text(field, getattr(team, field, None)) if team is not None else ""
         blocks.append(
             text_input(
                 field,
@@ -550,6 +571,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
                 value=truncate(value or default.get(field, ""), 3000),
                 optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
                 hint=hint,
+                multiline=field in {"status_overrides", "jira_jql"},
                 max_length=2000,
             )
         )

@@ -37,11 +37,21 @@ def _field_errors(changes: dict[str, Any]) -> dict[str, str]:
     """Each field checked alone, so every bad one is reported at once."""
     errors: dict[str, str] = {}
     for field, value in changes.items():
+        if field == "status_overrides" or value in ("", None, []):
+            continue
         try:
             check_setting(field, value)
         except TeamError as exc:
             errors[field] = str(exc)[:150]
     return errors
+
+
+def _overrides(current: dict[str, str], text: str) -> list[str]:
+    """The form shows every override, one per line; a line removed removes that override."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    kept = {line.partition("=")[0].strip().casefold() for line in lines}
+    removed = [f"{name}=" for name in current if name.casefold() not in kept]
+    return lines + removed
 
 
 def register(app: App, services: Services) -> None:
@@ -69,6 +79,11 @@ def register(app: App, services: Services) -> None:
                 errors={"channel_id": "Only the team's orchestrators and admins can edit it."},
             )
             return
+        if "status_overrides" in changes:
+            current = team.status_overrides if team is not None else {}
+            changes["status_overrides"] = _overrides(current, changes["status_overrides"])
+            if not changes["status_overrides"]:
+                del changes["status_overrides"]
         if team is None and not changes.get("admins") and not changes.get("orchestrators"):
             changes["admins"] = [user]  # whoever creates a team can edit it later
         try:

@@ -1,0 +1,241 @@
+"""/digest, its buttons, the setup form, the Friday check-in and App Home, driven over
+signed HTTP against the real app and the fake Slack API, on both databases."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import select
+
+from chatbot.digest.checkin import CheckInService
+from chatbot.digest.models import CheckIn, DigestPost
+from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
+from tests.conftest import Bot
+from tests.slack_driver import TEAM
+
+# The fixtures' clock is Wednesday 18 Nov 2026: the last complete week is 2026-W46.
+WEEK = "2026-W46"
+
+
+def _team(bot: Bot, **fields: Any) -> Team:
+    defaults: dict[str, Any] = {"tz": "Europe/Berlin", "orchestrators": ["UORCH"]}
+    return TeamService(bot.services.db, bot.services.clock).add(
+        "payments", "C1", **{**defaults, **fields}
+    )
+
+
+def _said(bot: Bot, count: int = 1) -> list[dict[str, Any]]:
+    return [c.params for c in bot.fake.wait_for("respond", count=count)]
+
+
+def _posts(bot: Bot, channel: str = "C1") -> list[Any]:
+    return [c for c in bot.fake.of("chat.postMessage", ok=True) if c.params["channel"] == channel]
+
+
+def _select(bot: Bot, action_id: str, value: str, user: str, ts: str = "5.0") -> None:
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM},
+        "user": {"id": user, "team_id": TEAM},
+        "api_app_id": "A1",
+        "token": "x",
+        "trigger_id": "trig-select",
+        "channel": {"id": "D" + user},
+        "container": {"type": "message", "message_ts": ts, "channel_id": "D" + user},
+        "message": {"ts": ts, "text": ""},
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": action_id,
+                "type": "static_select",
+                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
+                "action_ts": "1.1",
+            }
+        ],
+    }
+    assert bot.slack.interactive(payload).status == 200
+    bot.settle()
+
+
+def test_no_team_says_how_to_set_one_up(bot: Bot) -> None:
+    bot.slack.command("/digest", "", channel="C9")
+    bot.settle()
+    said = _said(bot)[0]["text"]
+    assert "No team uses this channel" in said and "/digest setup" in said
+    bot.slack.command("/digest", "help", channel="C9")
+    bot.settle()
+    assert "/digest post again" in _said(bot, 2)[-1]["text"]
+
+
+def test_preview_is_ephemeral_and_posts_nothing(bot: Bot) -> None:
+    _team(bot)
+    bot.slack.command("/digest", "", user="U2")
+    bot.settle()
+    said = _said(bot)[0]
+    assert said["response_type"] == "ephemeral"
+    blocks = json.dumps(said["blocks"])
+    assert f"Preview of {WEEK}" in blocks and "Weekly digest" in blocks
+    assert _posts(bot) == []
+
+
+def test_post_is_for_orchestrators_and_admins(bot: Bot) -> None:
+    _team(bot, admins=["UADMIN"])
+    bot.slack.command("/digest", "post", user="U2")
+    bot.settle()
+    refused = _said(bot)[0]["text"]
+    assert "Only the team's orchestrators and admins" in refused
+    assert "<@UORCH>" in refused and "<@UADMIN>" in refused
+    assert _posts(bot) == []
+
+    bot.slack.command("/digest", "post", user="UADMIN")
+    bot.settle()
+    assert len(_posts(bot)) == 1 and "Posted the 2026-W46 digest" in _said(bot, 2)[-1]["text"]
+    bot.slack.command("/digest", "post", user="UORCH")
+    bot.settle()
+    assert "already posted" in _said(bot, 3)[-1]["text"] and len(_posts(bot)) == 1
+    bot.slack.command("/digest", "post again", user="UORCH")
+    bot.settle()
+    assert len(_posts(bot)) == 2
+    with bot.services.db.session() as s:
+        reasons = sorted(p.reason for p in s.exec(select(DigestPost)).all())
+    assert reasons == ["again", "manual"]
+
+
+def test_setup_checks_roles_and_validates_inline(bot: Bot) -> None:
+    _team(bot, admins=["UADMIN"])
+    bot.slack.command("/digest", "setup", user="U2")
+    bot.settle()
+    assert "Only the team's orchestrators and admins" in _said(bot)[0]["text"]
+    assert bot.fake.of("views.open") == []
+
+    bot.slack.command("/digest", "setup", user="UADMIN")
+    bot.settle()
+    view = bot.fake.wait_for("views.open")[0].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "digest_setup"
+    answer = bot.slack.view_submission(view, {"tz": "Mars/Olympus", "wip_limit": "0"}, "UADMIN")
+    errors = answer.json()["errors"]
+    assert "time zone" in errors["tz"] and "between 1 and 50" in errors["wip_limit"]
+    assert bot.slack.view_submission(view, {"tz": "UTC"}, user="U2").json()["response_action"]
+
+    # Slack sends the selects' initial choices back as chosen
+    chosen = {"channel_id": "C1", "digest_weekday": "0", "checkin_weekday": "4"}
+    ok = bot.slack.view_submission(
+        view,
+        {**chosen, "tz": "America/New_York", "wip_limit": "3", "status_overrides": "QA=done"},
+        "UADMIN",
+    )
+    assert ok.status == 200 and not ok.body
+    saved = TeamService(bot.services.db, bot.services.clock).get("payments")
+    assert saved is not None and saved.tz == "America/New_York" and saved.wip_limit == 3
+    assert saved.status_overrides == {"QA": "done"}
+    again = bot.slack.view_submission(view, {**chosen, "status_overrides": ""}, "UADMIN")
+    assert again.status == 200 and not again.body
+    saved = TeamService(bot.services.db, bot.services.clock).get("payments")
+    assert saved is not None and saved.status_overrides == {}
+
+
+def test_setup_creates_a_team_for_a_new_channel(bot: Bot) -> None:
+    bot.slack.command("/digest", "setup", user="UNEW", channel="C7")
+    bot.settle()
+    view = bot.fake.wait_for("views.open")[0].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    chosen = {"channel_id": "C7", "digest_weekday": "0", "checkin_weekday": "4"}
+    bad = bot.slack.view_submission(view, {**chosen, "name": "no spaces please"}, "UNEW")
+    assert "name" in bad.json()["errors"]
+    bot.slack.view_submission(view, {**chosen, "name": "checkout"}, "UNEW")
+    team = TeamService(bot.services.db, bot.services.clock).get("checkout")
+    assert team is not None and team.channel_id == "C7" and team.admins == ["UNEW"]
+
+
+def test_show_the_work_opens_a_paged_modal(bot: Bot) -> None:
+    team = _team(bot)
+    with bot.services.db.session() as s:
+        for i in range(35):
+            at = datetime(2026, 11, 13, 15, tzinfo=UTC)
+            s.add(
+                CheckIn(
+                    team_id=team.id or 0,
+                    user_id=f"U{i:03d}",
+                    week=WEEK,
+                    orchestration_share=0.4,
+                    interrupt_share=0.3,
+                    answered_at=at,
+                    updated_at=at,
+                )
+            )
+    value = json.dumps({"team": "payments", "week": WEEK, "metric": "orchestration"})
+    bot.slack.action("digest_explain_orchestration", value)
+    bot.settle()
+    view = bot.fake.wait_for("views.open")[0].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "digest_explain" and "Page 1 of 2" in json.dumps(view)
+    assert "U000" in json.dumps(view) and "U034" not in json.dumps(view)
+    bot.slack.action("digest_explain_page", "2", view={**view, "id": "V9", "hash": "h1"})
+    bot.settle()
+    update = bot.fake.wait_for("views.update")[0].params
+    second = json.loads(update["view"]) if isinstance(update["view"], str) else update["view"]
+    assert update["view_id"] == "V9" and "U034" in json.dumps(second)
+    assert json.loads(second["private_metadata"])["page"] == 2
+
+
+def test_checkin_answer_change_and_late_answer(bot: Bot) -> None:
+    team = _team(bot, senior_engineers=["USEN1", "USEN2", "USEN3"])
+    checkins = CheckInService(bot.services)
+    # Friday 20 Nov 2026 15:00 Berlin = 14:00 UTC
+    assert checkins.run_due(team, datetime(2026, 11, 20, 13, 59, tzinfo=UTC)) == 0
+    assert checkins.run_due(team, datetime(2026, 11, 20, 14, 0, tzinfo=UTC)) == 3
+    assert checkins.run_due(team, datetime(2026, 11, 20, 14, 30, tzinfo=UTC)) == 0
+    dm = next(c for c in bot.fake.of("chat.postMessage") if c.params["channel"] == "USEN1")
+    assert "checkin_orchestration" in json.dumps(dm.params["blocks"])
+
+    week = "2026-W47"
+    _select(bot, "checkin_orchestration", f"{team.id}|{week}|40", "USEN1")
+    _select(bot, "checkin_interrupts", f"{team.id}|{week}|30", "USEN1")
+    _select(bot, "checkin_orchestration", f"{team.id}|{week}|60", "USEN1")
+    with bot.services.db.session() as s:
+        rows = s.exec(select(CheckIn)).all()
+    assert len(rows) == 1
+    assert (rows[0].orchestration_share, rows[0].interrupt_share) == (0.6, 0.3)
+    update = bot.fake.wait_for("chat.update", count=3)[-1].params
+    assert "orchestration 60%, interrupts 30%" in update["text"]
+
+    # A reminder goes (once) to the two who have not answered, two hours later.
+    assert checkins.run_due(team, datetime(2026, 11, 20, 16, 0, tzinfo=UTC)) == 2
+    assert checkins.run_due(team, datetime(2026, 11, 20, 16, 1, tzinfo=UTC)) == 0
+
+    from chatbot.digest.publish import DigestPublisher
+
+    bot.services.clock.set(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    assert DigestPublisher(bot.services).post_slot(team, week).status == "posted"
+    _select(bot, "checkin_orchestration", f"{team.id}|{week}|90", "USEN1")
+    late = bot.fake.wait_for("chat.postEphemeral")[-1].params["text"]
+    assert "already posted" in late and "Friday" in late
+    with bot.services.db.session() as s:
+        assert s.exec(select(CheckIn)).one().orchestration_share == 0.6
+    _select(bot, "checkin_orchestration", f"{team.id}|{week}|90", "UOTHER")
+    assert "senior engineers" in bot.fake.wait_for("chat.postEphemeral", count=2)[-1].params["text"]
+
+
+def test_app_home_shows_latest_digest_and_settings_opens_the_form(bot: Bot) -> None:
+    team = _team(bot)
+    from chatbot.digest.publish import DigestPublisher
+
+    assert DigestPublisher(bot.services).post_slot(team, WEEK).status == "posted"
+    bot.slack.event({"type": "app_home_opened", "user": "UORCH", "channel": "D1", "tab": "home"})
+    bot.settle()
+    home = json.dumps(bot.fake.wait_for("views.publish")[0].params["view"])
+    assert "Latest digests" in home and "payments" in home and WEEK in home
+    bot.slack.action("home_setup", "setup", user="UORCH")
+    bot.settle()
+    view = bot.fake.wait_for("views.open")[0].params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "digest_setup"
+    bot.slack.action("home_setup", "setup", user="UNOBODY")
+    bot.settle()
+    assert (
+        "not an orchestrator or admin" in bot.fake.wait_for("chat.postEphemeral")[0].params["text"]
+    )
