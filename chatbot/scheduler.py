@@ -126,12 +126,15 @@ class JobClock:
 
     def start(self) -> None:
         """Look for due jobs every tick on background threads; a slow job delays no other."""
+        # APScheduler logs every run at INFO; this clock logs what matters (failures).
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         scheduler = BackgroundScheduler(timezone="UTC")
         for job in self.jobs:
             scheduler.add_job(
                 self.run_if_due,
                 "interval",
                 args=[job],
+                name=f"clock: {job.name}",
                 seconds=min(self.tick_seconds, job.seconds),
                 id=job.name,
                 max_instances=1,
