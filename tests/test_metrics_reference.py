@@ -1,0 +1,272 @@
+"""The engine equals the reference implementation on generated histories, on both databases.
+
+Each history spreads work items with their status and assignee changes, pull requests with
+their events, commits and reviews, and deployments (with rollbacks, hotfixes, retries and
+several environments) over the ten weeks before the reported week's end, in one of four
+time zones, around daylight-saving changes too. Times are whole minutes, so no figure sits
+exactly on a rounding boundary. `METRICS_EXAMPLES=500` runs a longer search.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+
+from chatbot.db.engine import Database
+from chatbot.metrics.engine import weekly_digest_for
+from tests.conftest import _empty
+from tests.metrics_reference import MY_METRICS, load, reference_digest, week_bounds
+
+EXAMPLES = int(os.environ.get("METRICS_EXAMPLES", "30"))
+ZONES = ["UTC", "Europe/Berlin", "America/Los_Angeles", "Pacific/Auckland"]
+# W46: an ordinary autumn week; W14 and W12: trends across the spring DST changes.
+WEEKS = ["2026-W46", "2026-W14", "2026-W12"]
+STATUS_NAMES = ["To Do", "In Progress", "Review", "Done", "Blocked"]
+PEOPLE = [("acc-ann", "Ann"), ("acc-bob", "Bob"), ("acc-cy", "Cy"), (None, None)]
+LOGINS = ["ann", "bob", "Carol", "dependabot[bot]", "helper"]
+SPAN_MINUTES = 10 * 7 * 24 * 60
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    tz = draw(st.sampled_from(ZONES))
+    week = draw(st.sampled_from(WEEKS))
+    _, end = week_bounds(week, tz)
+
+    def when() -> datetime:
+        # Counted back from the week's end, week by week (Hypothesis favours small numbers,
+        # so most events land in the reported week; some reach ten weeks back).
+        weeks_back = draw(st.sampled_from([0, 0, 0, 1, 1, 2, 3, 5, 7, 9]))
+        minute = draw(st.integers(1, 7 * 24 * 60))
+        return end - timedelta(weeks=weeks_back, minutes=minute)
+
+    team: dict[str, Any] = {
+        "name": "t",
+        "tz": tz,
+        "repos": ["acme/a"],
+        "services": ["svc"],
+        "production_envs": draw(st.sampled_from([["production", "prod"], ["production"]])),
+        "bots": draw(st.sampled_from([[], ["helper"]])),
+        "members": draw(st.sampled_from([[], ["Ann", "acc-bob"]])),
+        "wip_limit": draw(st.integers(1, 3)),
+        "escape_rule": draw(
+            st.sampled_from([{"label": "escaped"}, {"field": "cf", "value": "Prod"}, {"jql": "x"}])
+        ),
+        "status_overrides": draw(st.sampled_from([{}, {"review": "indeterminate"}])),
+    }
+    if draw(st.booleans()):
+        team["baseline_week"] = draw(st.sampled_from(["2026-W01", "2026-W40", week]))
+    h: dict[str, Any] = {
+        "team": team,
+        "statuses": [
+            {"id": "1", "name": "To Do", "category": "new"},
+            {"id": "3", "name": "In Progress", "category": "indeterminate"},
+            {"id": "4", "name": "Review", "category": "new"},
+            {"id": "5", "name": "Done", "category": "done"},
+        ],
+        "work_items": [],
+        "changes": [],
+    }
+    for n in range(draw(st.integers(0, 8))):
+        key = f"T-{n + 1}"
+        created = when()
+        status = draw(st.sampled_from(STATUS_NAMES))
+        person = draw(st.sampled_from(PEOPLE))
+        moves = sorted(set(draw(st.lists(st.integers(1, 20000), max_size=5))))
+        for offset in moves:
+            field = draw(st.sampled_from(["status", "assignee"]))
+            at = created + timedelta(minutes=offset)
+            if field == "status":
+                new = draw(st.sampled_from(STATUS_NAMES))
+                h["changes"].append(
+                    {"key": key, "field": "status", "at": at, "from_value": status, "to_value": new}
+                )
+                status = new
+            else:
+                new_person = draw(st.sampled_from(PEOPLE))
+                h["changes"].append(
+                    {
+                        "key": key,
+                        "field": "assignee",
+                        "at": at,
+                        "from_id": person[0],
+                        "from_value": person[1],
+                        "to_id": new_person[0],
+                        "to_value": new_person[1],
+                    }
+                )
+                person = new_person
+        h["work_items"].append(
+            {
+                "key": key,
+                "issue_type": draw(st.sampled_from(["Bug", "Story"])),
+                "created_at": created,
+                "status": status,
+                "assignee_id": person[0],
+                "assignee_name": person[1],
+                "labels": draw(st.sampled_from([[], ["escaped"], ["Escaped", "x"]])),
+                "fields": draw(st.sampled_from([{}, {"cf": "prod"}, {"cf": [{"value": "Prod"}]}])),
+                "escaped": draw(st.booleans()),
+                "deleted": draw(st.booleans()) and draw(st.booleans()),
+            }
+        )
+    # Pull requests, their timeline, commits and reviews.
+    h["prs"], h["events"], h["commits"], h["reviews"], h["pr_keys"] = [], [], [], [], []
+    pr_count = draw(st.integers(0, 8))
+    for number in range(1, pr_count + 1):
+        created = when()
+        merged = (
+            created + timedelta(minutes=draw(st.integers(0, 7 * 24 * 60)))
+            if draw(st.booleans()) or draw(st.booleans())
+            else None
+        )
+        author = draw(st.sampled_from([*LOGINS, "ann", "bob"]))
+        h["prs"].append(
+            {
+                "repo": draw(st.sampled_from(["acme/a", "acme/a", "acme/b"])),
+                "number": number,
+                "created_at": created,
+                "merged_at": merged,
+                "author_login": author,
+                "author_is_bot": draw(st.booleans()) and draw(st.booleans()),
+                "opened_as_draft": draw(st.booleans()) and draw(st.booleans()),
+                "head_branch": draw(st.sampled_from([f"f{number}", f"f{number}", "fix", ""])),
+                "head_sha": f"h{number}",
+                "merge_commit_sha": f"m{number}" if merged else None,
+            }
+        )
+        for key in draw(st.sets(st.sampled_from(["T-1", "T-2", "T-3"]), max_size=2)):
+            h["pr_keys"].append({"repo": h["prs"][-1]["repo"], "number": number, "jira_key": key})
+        for kind in draw(
+            st.lists(st.sampled_from(["ready_for_review", "converted_to_draft"]), max_size=3)
+        ):
+            moment = created + timedelta(minutes=draw(st.integers(0, 24 * 60)))
+            event = {"repo": h["prs"][-1]["repo"], "number": number, "kind": kind, "at": moment}
+            if (event["kind"], event["at"]) not in {
+                (e["kind"], e["at"]) for e in h["events"] if e["number"] == number
+            }:
+                h["events"].append(event)
+    branches = [f"f{n}" for n in range(1, pr_count + 1)] + ["fix", "main"]
+    for j in range(draw(st.integers(0, 10))):
+        on = sorted(draw(st.sets(st.sampled_from(branches), max_size=2)))
+        owner = next((p for p in h["prs"] if on and p["head_branch"] == on[0]), None)
+        if owner is not None:  # mostly authored around its PR's opening, skew included
+            authored = owner["created_at"] - timedelta(minutes=draw(st.integers(-600, 4320)))
+        else:
+            authored = when()
+        h["commits"].append(
+            {
+                "repo": draw(st.sampled_from(["acme/a", "acme/a", "acme/b"])),
+                "sha": f"c{j}",
+                "authored_at": authored,
+                "branches": on,
+            }
+        )
+    for rid in range(draw(st.integers(0, 12)) if pr_count else 0):
+        target = h["prs"][draw(st.integers(0, pr_count - 1))]
+        # Mostly between opening and merge; some after the merge or before the PR was ready.
+        settled = target["merged_at"] or target["created_at"] + timedelta(days=1)
+        open_minutes = int((settled - target["created_at"]).total_seconds() // 60)
+        offset = draw(st.integers(-60, open_minutes + 120))
+        submitted = target["created_at"] + timedelta(minutes=offset)
+        h["reviews"].append(
+            {
+                "review_id": rid + 1,
+                "repo": target["repo"],
+                "number": target["number"],
+                "reviewer_login": draw(st.sampled_from(LOGINS)),
+                "reviewer_is_bot": draw(st.booleans()) and draw(st.booleans()),
+                "state": draw(st.sampled_from(["approved", "changes_requested", "commented"])),
+                "submitted_at": submitted,
+                "dismissed_at": submitted + timedelta(minutes=draw(st.integers(0, 3000)))
+                if draw(st.booleans()) and draw(st.booleans())
+                else None,
+            }
+        )
+    # Deployments: most follow a merge and list its PR (by PR, commit or Jira key); others
+    # are retries, failures, staging runs, rollbacks and hotfixes at any time.
+    listable = [("pr", f"{p['repo']}#{p['number']}") for p in h["prs"]]
+    listable += [("commit", f"m{n}") for n in range(1, pr_count + 1)]
+    listable += [("commit", f"h{n}") for n in range(1, pr_count + 1)]
+    listable += [("issue", k) for k in ("T-1", "T-2", "T-3")]
+    plans: list[tuple[datetime, list[tuple[str, str]]]] = []
+    for p in h["prs"]:
+        if p["merged_at"] is not None and draw(st.booleans()):
+            delay = timedelta(minutes=draw(st.integers(0, 5 * 24 * 60)))
+            way = draw(st.sampled_from(["pr", "merge", "head", "issue"]))
+            listed = {
+                "pr": ("pr", f"{p['repo']}#{p['number']}"),
+                "merge": ("commit", f"m{p['number']}"),
+                "head": ("commit", f"h{p['number']}"),
+                "issue": ("issue", "T-1"),
+            }[way]
+            plans.append((p["merged_at"] + delay, [listed]))
+    for _ in range(draw(st.integers(0, 4))):
+        plans.append((when(), sorted(draw(st.sets(st.sampled_from(listable), max_size=3)))))
+    ids = [f"d{k}" for k in range(len(plans))]
+    h["deployments"] = []
+    for ext, (deployed, listed) in zip(ids, plans, strict=True):
+        h["deployments"].append(
+            {
+                "external_id": ext,
+                "service": draw(st.sampled_from(["svc", "svc", "other", None])),
+                "repo": draw(st.sampled_from([None, None, "acme/a"])),
+                "environment": draw(
+                    st.sampled_from(["production", "prod", "Production", "staging"])
+                ),
+                "status": draw(st.sampled_from(["success", "success", "failure", "pending"])),
+                "deployed_at": deployed,
+                "rollback_of": draw(st.sampled_from([None, None, *ids])),
+                "hotfix_of": draw(st.sampled_from([None, None, *ids])),
+                "changes": listed,
+            }
+        )
+    return h, week
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=histories())
+def test_engine_equals_reference(
+    _engines: dict[str, tuple[str, Engine]], which: str, case: tuple[dict[str, Any], str]
+) -> None:
+    h, week = case
+    _, engine = _engines[which]
+    _empty(engine)
+    db = Database(engine)
+    load(db, h)
+    now = week_bounds(week, h["team"]["tz"])[1] + timedelta(days=4)
+    got = weekly_digest_for(db, "t", week, now)
+    expected = reference_digest(h, week, now)
+    for key in ("week", "time_zone", "start", "end"):
+        assert got[key] == expected[key]
+    for name in MY_METRICS:
+        assert got["metrics"][name] == expected["metrics"][name], name
+
+
+def test_the_generator_reaches_the_interesting_cases() -> None:
+    """A guard on the strategy itself: across a sample, every metric has figures."""
+    seen = {"cycle": 0, "approval": 0, "wip": 0, "rollback": 0}
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(case=histories())
+    def look(case: tuple[dict[str, Any], str]) -> None:
+        h, week = case
+        ref = reference_digest(h, week, datetime(2027, 1, 1, tzinfo=UTC))["metrics"]
+        seen["cycle"] += any(ref["cycle_time"]["trend"])
+        seen["approval"] += ref["review_time"]["n"] > 0 or any(ref["review_time"]["trend"])
+        seen["wip"] += any(v for v in ref["wip"]["trend"])
+        seen["rollback"] += any(d.get("rollback_of") for d in h["deployments"])
+
+    look()
+    assert all(seen.values()), seen
