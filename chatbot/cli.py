@@ -23,16 +23,16 @@ from chatbot.cli_support import (
 from chatbot.decisions.cli import context_app
 from chatbot.deploys.cli import deploy_app
 from chatbot.jira.cli import jira_app
-from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
+from chatbot.github.cli import sync_github  # noqa: F401  (registers `sync github`)
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
 from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
+from chatbot.teams.cli import team_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
-team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
 app.add_typer(jira_app, name="jira")
@@ -84,7 +84,6 @@ def socket(no_clock: NoClock = False) -> None:
     except SettingsError as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
-    configure_logging(settings.log_level)
     services = services_or_exit(settings)
     assert settings.slack_app_token is not None and services.slack is not None
     with slack_errors(settings, "SLACK_BOT_TOKEN"):
@@ -147,84 +146,6 @@ def db_upgrade(
     console.print(f"Database at revision {escape(revision)}.")
 
 
-@team_app.command("add")
-def team_add(
-    name: str,
-    channel: Annotated[str, typer.Option("--channel", help="Slack channel id, e.g. C0123")],
-    jira_jql: Annotated[str | None, typer.Option("--jira-jql")] = None,
-    jira_project: Annotated[str | None, typer.Option("--jira-project")] = None,
-    tz: Annotated[str | None, typer.Option("--tz")] = None,
-    repo: Annotated[list[str] | None, typer.Option("--repo")] = None,
-    service: Annotated[list[str] | None, typer.Option("--service")] = None,
-) -> None:
-    """Add a team (the same settings /digest setup edits)."""
-    from chatbot.teams.service import TeamError, TeamService
-
-    services = services_or_exit()
-    try:
-        team = TeamService(services.db, services.clock).add(
-            name,
-            channel,
-            jira_jql=jira_jql,
-            jira_project=jira_project,
-            tz=tz or services.settings.tz_default,
-            repos=repo or [],
-            services=service or [],
-        )
-    except TeamError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    console.print(f"Team [bold]{team.name}[/bold] added (channel {team.channel_id}, tz {team.tz}).")
-
-
-@team_app.command("list")
-def team_list() -> None:
-    """List teams."""
-    from rich.table import Table
-
-    from chatbot.teams.service import TeamService
-
-    services = services_or_exit()
-    table = Table("name", "channel", "tz", "jira", "wip limit")
-    for team in TeamService(services.db, services.clock).all():
-        table.add_row(
-            team.name,
-            team.channel_id,
-            team.tz,
-            team.jira_project or team.jira_jql or "—",
-            str(team.wip_limit),
-        )
-    console.print(table)
-
-
-@team_app.command("set")
-def team_set(
-    name: str,
-    pairs: Annotated[list[str], typer.Argument(help="--key value pairs, e.g. --wip-limit 3")],
-) -> None:
-    """Change team settings: `chatbot team set payments --wip-limit 3 --tz Europe/Berlin`."""
-    from chatbot.teams.service import TeamError, TeamService
-
-    services = services_or_exit()
-    changes = {}
-    it = iter(pairs)
-    for key in it:
-        if not key.startswith("--"):
-            err.print(f"[red]Expected --key value, got {key!r}[/red]")
-            raise typer.Exit(2)
-        value = next(it, None)
-        if value is None:
-            err.print(f"[red]{key} needs a value[/red]")
-            raise typer.Exit(2)
-        changes[key[2:].replace("-", "_")] = value
-    try:
-        team = TeamService(services.db, services.clock).update(name, **changes)
-    except TeamError as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
-    console.print(f"Team [bold]{team.name}[/bold] updated: {', '.join(changes)}.")
-
-
 def main() -> None:
     try:
         app()
@@ -239,7 +160,3 @@ def main() -> None:
             "Run with LOG_LEVEL=DEBUG to see the traceback, and please report it."
         )
         sys.exit(1)
-
-
-team_set_context = {"allow_extra_args": True, "ignore_unknown_options": True}
-team_app.registered_commands[-1].context_settings = team_set_context

@@ -1,4 +1,5 @@
-"""Team settings as code: `chatbot team add / list / set` on a fresh SQLite file."""
+"""Team settings as code: `chatbot team add / list / set / doctor` as real processes, on both
+databases. Every refusal is one line, exit code 2, and changes nothing."""
 
 from __future__ import annotations
 
@@ -7,29 +8,55 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chatbot.clock import SystemClock
-from chatbot.db.engine import Database, make_engine
+from chatbot.db.engine import Database
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 
-def _chatbot(tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
-    env["DATABASE_URL"] = f"sqlite:///{tmp / 'teams.db'}"
-    env["COLUMNS"] = "200"  # one table row per line, whatever the terminal
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=60,
-    )
+@pytest.fixture
+def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+    def _chatbot(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+        env["DATABASE_URL"] = db_url
+        env["COLUMNS"] = "250"  # one table row per line, whatever the terminal
+        return subprocess.run(
+            [sys.executable, "-m", "chatbot", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    return _chatbot
 
 
-def test_team_add_list_set(tmp_path: Path) -> None:
-    added = _chatbot(
-        tmp_path,
+def _table_rows(output: str) -> list[list[str]]:
+    """The cells of each row of a table printed by `rich` (one list of stripped cells per row)."""
+    return [
+        [cell.strip() for cell in line.strip().strip("│┃").split("│" if "│" in line else "┃")]
+        for line in output.splitlines()
+        if line.strip().startswith(("│", "┃"))
+    ]
+
+
+def _stored_team(db: Database, name: str) -> Team:
+    team = TeamService(db, SystemClock()).get(name)
+    assert team is not None, f"no team {name!r} stored"
+    return team
+
+
+def _refused(done: subprocess.CompletedProcess[str], reason: str) -> None:
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert reason in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_team_add_list_set(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    added = run(
         "team",
         "add",
         "payments",
@@ -43,47 +70,194 @@ def test_team_add_list_set(tmp_path: Path) -> None:
         "acme/payments",
     )
     assert added.returncode == 0, added.stderr
-    assert "payments" in added.stdout
-    again = _chatbot(tmp_path, "team", "add", "payments", "--channel", "C0PAY1")
-    assert again.returncode == 1 and "exists already" in again.stderr
-    changed = _chatbot(
-        tmp_path, "team", "set", "payments", "--wip-limit", "3", "--decision-reaction", "pushpin"
-    )
+    assert added.stdout.strip() == "Team payments added (channel C0PAY1, tz Europe/Berlin)."
+    _refused(run("team", "add", "payments", "--channel", "C0PAY1"), "exists already")
+    changed = run("team", "set", "payments", "--wip-limit", "3", "--decision-reaction", "pushpin")
     assert changed.returncode == 0, changed.stderr
-    listed = _chatbot(tmp_path, "team", "list")
+    listed = run("team", "list")
     assert listed.returncode == 0, listed.stderr
     header, *rows = _table_rows(listed.stdout)
-    assert header[:5] == ["name", "channel", "tz", "jira", "wip limit"]
-    assert [row[:5] for row in rows] == [["payments", "C0PAY1", "Europe/Berlin", "PAY", "3"]]
-    team = _stored_team(tmp_path, "payments")
+    assert header == [
+        "name",
+        "channel",
+        "tz",
+        "jira",
+        "wip limit",
+        "digest",
+        "check-in",
+        "repos",
+        "services",
+        "production",
+        "escape rule",
+        "reaction",
+    ]
+    assert rows == [
+        [
+            "payments",
+            "C0PAY1",
+            "Europe/Berlin",
+            "PAY",
+            "3",
+            "mon 09:00",
+            "fri 15:00",
+            "acme/payments",
+            "—",
+            "production, prod",
+            "label:escaped",
+            "pushpin",
+        ]
+    ]
+    team = _stored_team(db, "payments")
     assert team.decision_reaction == "pushpin" and team.wip_limit == 3
     assert team.repos == ["acme/payments"]
 
 
-def _table_rows(output: str) -> list[list[str]]:
-    """The cells of each row of a table printed by `rich` (one list of stripped cells per row)."""
-    return [
-        [cell.strip() for cell in line.strip().strip("│┃").split("│" if "│" in line else "┃")]
-        for line in output.splitlines()
-        if line.strip().startswith(("│", "┃"))
-    ]
+def test_team_add_takes_every_setting(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    added = run(
+        "team",
+        "add",
+        "web",
+        "--channel",
+        "C0WEB1",
+        "--repo",
+        "Acme/Web",
+        "--repo",
+        "https://github.com/acme/api.git",
+        "--service",
+        "web-frontend",
+        "--prod-env",
+        "prd",
+        "--prod-env",
+        "live",
+        "--member",
+        "Ann Lee",
+        "--member",
+        "Bo Chen",
+        "--bot",
+        "Renovate",
+        "--orchestrator",
+        "U0ORCH",
+        "--senior",
+        "<@U0SEN1>",
+        "--leader",
+        "U0LEAD",
+        "--admin",
+        "U0ADM",
+        "--digest-day",
+        "tue",
+        "--digest-time",
+        "8:30",
+        "--checkin-day",
+        "thursday",
+        "--checkin-time",
+        "16:00",
+        "--wip-limit",
+        "4",
+        "--escape-rule",
+        "field:customfield_10010=Production",
+        "--status-category",
+        "In Review=indeterminate",
+        "--status-category",
+        "Parked=to do",
+        "--baseline-week",
+        "2026-W40",
+        "--decision-reaction",
+        ":pushpin:",
+    )
+    assert added.returncode == 0, added.stderr
+    team = _stored_team(db, "web")
+    assert team.repos == ["acme/web", "acme/api"]
+    assert team.services == ["web-frontend"] and team.production_envs == ["prd", "live"]
+    assert team.members == ["Ann Lee", "Bo Chen"] and team.bots == ["renovate"]
+    assert (team.orchestrators, team.senior_engineers, team.leaders, team.admins) == (
+        ["U0ORCH"],
+        ["U0SEN1"],
+        ["U0LEAD"],
+        ["U0ADM"],
+    )
+    assert (team.digest_weekday, team.digest_time) == (1, "08:30")
+    assert (team.checkin_weekday, team.checkin_time) == (3, "16:00")
+    assert team.wip_limit == 4 and team.baseline_week == "2026-W40"
+    assert team.escape_rule == {"field": "customfield_10010", "value": "Production"}
+    assert team.status_overrides == {"In Review": "indeterminate", "Parked": "new"}
+    assert team.decision_reaction == "pushpin"
 
 
-def _stored_team(tmp: Path, name: str) -> Team:
-    database = Database(make_engine(f"sqlite:///{tmp / 'teams.db'}"))
-    try:
-        team = TeamService(database, SystemClock()).get(name)
-        assert team is not None, f"no team {name!r} stored"
-        return team
-    finally:
-        database.engine.dispose()
+def test_team_set_lists_overrides_and_rename(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    assert run("team", "add", "web", "--channel", "C0WEB1").returncode == 0
+    changed = run(
+        "team",
+        "set",
+        "web",
+        "--repos",
+        "acme/a, acme/b",
+        "--status-category",
+        "In Review=indeterminate",
+        "--escape-rule=jql:labels = escaped",
+        "--prod-env",
+        "production,prd",
+    )
+    assert changed.returncode == 0, changed.stderr
+    assert run("team", "set", "web", "--status-category", "QA=done").returncode == 0
+    assert run("team", "set", "web", "--status-category", "in review=").returncode == 0
+    renamed = run("team", "set", "web", "--name", "frontend")
+    assert renamed.returncode == 0, renamed.stderr
+    assert TeamService(db, SystemClock()).get("web") is None
+    team = _stored_team(db, "frontend")
+    assert team.repos == ["acme/a", "acme/b"] and team.production_envs == ["production", "prd"]
+    assert team.status_overrides == {"QA": "done"}
+    assert team.escape_rule == {"jql": "labels = escaped"}
 
 
-def test_team_set_refuses_bad_values(tmp_path: Path) -> None:
-    _chatbot(tmp_path, "team", "add", "web", "--channel", "C0WEB1")
-    bad_tz = _chatbot(tmp_path, "team", "set", "web", "--tz", "Mars/Olympus")
-    assert bad_tz.returncode == 1 and "time zone" in bad_tz.stderr
-    unknown = _chatbot(tmp_path, "team", "set", "web", "--colour", "blue")
-    assert unknown.returncode == 1 and "Unknown setting --colour" in unknown.stderr
-    missing = _chatbot(tmp_path, "team", "set", "nobody", "--wip-limit", "2")
-    assert missing.returncode == 1 and "No team named" in missing.stderr
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("--tz", ""), "--tz cannot be empty; e.g. --tz Europe/Berlin"),
+        (("--decision-reaction", ""), "--decision-reaction cannot be empty"),
+        (("--name", "x y"), "A team name uses letters"),
+        (("--name", "other"), "A team named 'other' exists already"),
+        (("--tz",), "--tz needs a value"),
+        (("wip", "3"), "Expected --key value, got 'wip'"),
+        (("--wip-limit", "3", "--wip-limit", "4"), "--wip-limit is given twice"),
+        (("--escape-rule", "escaped"), "The escape rule must be label:NAME"),
+    ],
+)
+def test_team_set_refuses_bad_values(run, db: Database, args: tuple[str, ...], reason: str) -> None:  # type: ignore[no-untyped-def]
+    TeamService(db, SystemClock()).add("web", "C0WEB1", tz="Europe/Berlin")
+    TeamService(db, SystemClock()).add("other", "C0OTH1")
+    before = _stored_team(db, "web").model_dump()
+    _refused(run("team", "set", "web", *args), reason)
+    assert _stored_team(db, "web").model_dump() == before
+
+
+def test_unknown_settings_and_help_list_the_valid_keys(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    TeamService(db, SystemClock()).add("web", "C0WEB1")
+    unknown = run("team", "set", "web", "--colour", "blue")
+    _refused(unknown, "Unknown setting --colour; valid settings: --name, --channel")
+    helped = run("team", "set", "--help")
+    assert helped.returncode == 0
+    for key in ("--wip-limit", "--production-envs", "--escape-rule", "--status-category", "--bots"):
+        assert key in unknown.stderr and key in helped.stdout
+    _refused(run("team", "set", "nobody", "--wip-limit", "2"), "No team named 'nobody'")
+    _refused(run("team", "set", "web"), "Nothing to change")
+    _refused(run("team", "doctor", "nobody"), "No team named 'nobody'")
+
+
+def test_team_add_refuses_bad_values(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    _refused(run("team", "add", "web", "--channel", "C0WEB1", "--tz", ""), "--tz cannot be")
+    _refused(run("team", "add", "a b", "--channel", "C0WEB1"), "A team name uses letters")
+    _refused(
+        run("team", "add", "web", "--channel", "C0WEB1", "--escape-rule", "sql:x"),
+        "The escape rule must be",
+    )
+    assert TeamService(db, SystemClock()).all() == []
+
+
+def test_team_doctor_prints_the_warnings(run, db: Database) -> None:  # type: ignore[no-untyped-def]
+    TeamService(db, SystemClock()).add("web", "C0WEB1")
+    doctor = run("team", "doctor", "web")
+    assert doctor.returncode == 0, doctor.stderr
+    lines = doctor.stdout.strip().splitlines()
+    assert lines[0] == "Team web: 2 things the digest lacks:"
+    assert lines[1].startswith("- No services or repos are set")
+    assert lines[2].startswith("- No GitHub repos are set")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, false, func, or_, select
 from sqlmodel import Session, col
 
 from chatbot.db.engine import Database
@@ -84,10 +84,7 @@ def data_health(db: Database, team: Team | Any, now: datetime) -> list[str]:
 
 def _team_deployments(scope: _Team) -> Any:
     """A deployment is the team's when it lists a team service, or (GitHub) a team repo."""
-    return or_(
-        col(Deployment.service).in_(scope.services or ["\x00"]),
-        col(Deployment.repo).in_(scope.repos or ["\x00"]),
-    )
+    return or_(_in(Deployment.service, scope.services), _in(Deployment.repo, scope.repos))
 
 
 def _deployments_seen(session: Session, scope: _Team, now: datetime) -> list[str]:
@@ -284,4 +281,5 @@ def _deployments_of_no_team(session: Session, now: datetime) -> list[str]:
 
 
 def _in(column: Any, values: Sequence[str] | set[str]) -> Any:
-    return col(column).in_(sorted(values) or ["\x00"])
+    """`column IN values`, and plain false for no values (an empty IN is not portable)."""
+    return col(column).in_(sorted(values)) if values else false()

@@ -1,10 +1,12 @@
-"""Team settings: add, read and change them (CLI and /digest setup share this)."""
+"""Team settings: add, read and change them (the CLI and /digest setup share this).
+
+Values are checked by `chatbot.teams.settings` (one rule per setting); list settings given
+again replace the list, and `status-category` adds to or removes from the overrides.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -12,62 +14,26 @@ from sqlmodel import col, select
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.teams.models import Team
+from chatbot.teams.settings import TeamError, check, check_team_name
 
-_LIST_FIELDS = {"orchestrators", "senior_engineers", "leaders", "admins", "repos", "services"}
-_INT_FIELDS = {"wip_limit", "digest_weekday"}
-_TEXT_FIELDS = {
-    "channel_id",
-    "jira_project",
-    "jira_jql",
-    "jira_issue_type",
-    "tz",
-    "digest_time",
-    "baseline_week",
-    "decision_reaction",
-}
-_ALIASES = {
-    "channel": "channel_id",
-    "repo": "repos",
-    "service": "services",
-    "orchestrator": "orchestrators",
-    "leader": "leaders",
-    "senior": "senior_engineers",
-    "seniors": "senior_engineers",
-    "reaction": "decision_reaction",
-}
+__all__ = ["TeamError", "TeamService", "check_setting"]
 
 
-class TeamError(Exception):
-    pass
+def check_setting(key: str, value: Any) -> Any:
+    """The checked value of one setting (by column or command-line key), or `TeamError`
+    with the reason; for forms that report every bad field at once."""
+    return check(key, value)[1]
 
 
-def _validate(field: str, value: Any) -> Any:
-    if field in _LIST_FIELDS:
-        items = value if isinstance(value, list) else re.split(r"[,\s]+", str(value))
-        return [i for i in (x.strip() for x in items) if i]
-    if field in _INT_FIELDS:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            raise TeamError(f"{field} must be a whole number, got {value!r}") from None
-        if field == "wip_limit" and not 1 <= number <= 50:
-            raise TeamError("wip_limit must be between 1 and 50")
-        if field == "digest_weekday" and not 0 <= number <= 6:
-            raise TeamError("digest_weekday must be 0 (Monday) to 6 (Sunday)")
-        return number
-    text = None if value in (None, "") else str(value).strip()
-    if field == "tz" and text:
-        try:
-            ZoneInfo(text)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise TeamError(f"{text!r} is not a time zone; use a name like Europe/Berlin") from None
-    if field == "digest_time" and text and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
-        raise TeamError("digest_time must look like 09:00")
-    if field == "baseline_week" and text and not re.fullmatch(r"\d{4}-W\d{2}", text):
-        raise TeamError("baseline_week must look like 2026-W40")
-    if field == "channel_id" and not (text and re.fullmatch(r"[CGD][A-Z0-9]+", text)):
-        raise TeamError("channel must be a Slack channel id like C0123ABCD")
-    return text
+def _merged_overrides(current: dict[str, str], changes: dict[str, str | None]) -> dict[str, str]:
+    """Apply override changes; names match case-insensitively, `None` removes one."""
+    merged = dict(current)
+    for name, category in changes.items():
+        for existing in [n for n in merged if n.casefold() == name.casefold()]:
+            del merged[existing]
+        if category is not None:
+            merged[name] = category
+    return merged
 
 
 class TeamService:
@@ -75,15 +41,24 @@ class TeamService:
         self.db = db
         self.clock = clock
 
-    def add(self, name: str, channel_id: str, **fields: Any) -> Team:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", name):
-            raise TeamError("A team name uses letters, digits, - _ . (at most 80)")
-        values = {k: _validate(k, v) for k, v in fields.items() if v is not None}
+    def add(self, name: str, channel_id: str, /, **fields: Any) -> Team:
+        """Add a team; `fields` are settings by column or command-line key (`repos` or
+        `repo`, `digest_weekday` or `digest-day`); None means the default."""
+        values: dict[str, Any] = {}
+        for key, value in fields.items():
+            # Not given (None, "" or an empty list) means the default.
+            if value is None or value == "" or (isinstance(value, (list, tuple)) and not value):
+                continue
+            field, checked = check(key, value)
+            if field == "status_overrides":
+                checked = _merged_overrides({}, checked)
+            values[field] = checked
+        values.pop("name", None)
+        _, channel = check("channel", channel_id)
         team = Team(
-            name=name,
-            channel_id=_validate("channel_id", channel_id),
+            name=check_team_name(name),
+            **{**values, "channel_id": channel},
             created_at=self.clock.now(),
-            **values,
         )
         try:
             with self.db.session() as s:
@@ -106,15 +81,23 @@ class TeamService:
         with self.db.session() as s:
             return list(s.exec(select(Team).order_by(col(Team.name))).all())
 
-    def update(self, name: str, **changes: Any) -> Team:
-        with self.db.session() as s:
-            team = s.exec(select(Team).where(Team.name == name).with_for_update()).first()
-            if team is None:
-                raise TeamError(f"No team named {name!r}; see `chatbot team list`.")
-            for key, value in changes.items():
-                field = _ALIASES.get(key, key)
-                if field not in _LIST_FIELDS | _INT_FIELDS | _TEXT_FIELDS:
-                    raise TeamError(f"Unknown setting --{key.replace('_', '-')}")
-                setattr(team, field, _validate(field, value))
-            s.flush()
-            return team
+    def update(self, team_name: str, /, **changes: Any) -> Team:
+        """Change settings of the team named `team_name`; every value is checked before any
+        is written, so a refused change leaves the team as it was. `name=` renames it."""
+        checked = [check(key, value) for key, value in changes.items()]
+        try:
+            with self.db.session() as s:
+                team = s.exec(select(Team).where(Team.name == team_name).with_for_update()).first()
+                if team is None:
+                    raise TeamError(f"No team named {team_name!r}; see `chatbot team list`.")
+                for field, value in checked:
+                    if field == "status_overrides":
+                        value = _merged_overrides(dict(team.status_overrides or {}), value)
+                    setattr(team, field, value)
+                s.add(team)
+                s.flush()
+                return team
+        except IntegrityError:
+            raise TeamError(
+                f"A team named {dict(checked).get('name')!r} exists already; pick another name."
+            ) from None

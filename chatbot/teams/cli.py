@@ -1,0 +1,269 @@
+"""`chatbot team add / list / set / doctor`: team settings as code (the same settings, and
+the same checks, as `/digest setup`). Every refusal is one line and exit code 2."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from chatbot.cli_support import console, err, services_or_exit
+from chatbot.teams.settings import (
+    SETTINGS,
+    WEEKDAYS,
+    TeamError,
+    check,
+    setting_for,
+    valid_keys,
+)
+
+team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
+
+
+def _refuse(message: str) -> typer.Exit:
+    err.print(f"[red]{escape(message)}[/red]")
+    return typer.Exit(2)
+
+
+@team_app.command("add")
+def team_add(
+    name: str,
+    channel: Annotated[str, typer.Option("--channel", help="Slack channel id, e.g. C0123ABCD")],
+    jira_project: Annotated[str | None, typer.Option("--jira-project", help="PAY")] = None,
+    jira_jql: Annotated[str | None, typer.Option("--jira-jql")] = None,
+    jira_issue_type: Annotated[str | None, typer.Option("--jira-issue-type")] = None,
+    tz: Annotated[str | None, typer.Option("--tz", help="Default: TZ_DEFAULT")] = None,
+    repo: Annotated[list[str] | None, typer.Option("--repo", help="owner/name (repeat)")] = None,
+    service: Annotated[list[str] | None, typer.Option("--service", help="(repeat)")] = None,
+    prod_env: Annotated[
+        list[str] | None, typer.Option("--prod-env", help="Default: production, prod (repeat)")
+    ] = None,
+    member: Annotated[list[str] | None, typer.Option("--member", help="Jira name (repeat)")] = None,
+    bot: Annotated[list[str] | None, typer.Option("--bot", help="GitHub login (repeat)")] = None,
+    orchestrator: Annotated[
+        list[str] | None, typer.Option("--orchestrator", help="Slack user id (repeat)")
+    ] = None,
+    senior: Annotated[
+        list[str] | None, typer.Option("--senior", help="Slack user id (repeat)")
+    ] = None,
+    leader: Annotated[
+        list[str] | None, typer.Option("--leader", help="Slack user id (repeat)")
+    ] = None,
+    admin: Annotated[
+        list[str] | None, typer.Option("--admin", help="Slack user id (repeat)")
+    ] = None,
+    digest_day: Annotated[str | None, typer.Option("--digest-day", help="Default: monday")] = None,
+    digest_time: Annotated[str | None, typer.Option("--digest-time", help="Default: 09:00")] = None,
+    checkin_day: Annotated[
+        str | None, typer.Option("--checkin-day", help="Default: friday")
+    ] = None,
+    checkin_time: Annotated[
+        str | None, typer.Option("--checkin-time", help="Default: 15:00")
+    ] = None,
+    wip_limit: Annotated[str | None, typer.Option("--wip-limit", help="Default: 2")] = None,
+    escape_rule: Annotated[
+        str | None,
+        typer.Option(
+            "--escape-rule", help="label:NAME, field:ID=VALUE or jql:QUERY (default label:escaped)"
+        ),
+    ] = None,
+    status_category: Annotated[
+        list[str] | None,
+        typer.Option("--status-category", help='"In Review=indeterminate" (repeat)'),
+    ] = None,
+    baseline_week: Annotated[str | None, typer.Option("--baseline-week", help="2026-W40")] = None,
+    decision_reaction: Annotated[
+        str | None, typer.Option("--decision-reaction", help="Default: memo")
+    ] = None,
+) -> None:
+    """Add a team (the same settings /digest setup edits)."""
+    from chatbot.teams.service import TeamService
+
+    services = services_or_exit()
+    settings: dict[str, Any] = {
+        "jira-project": jira_project,
+        "jira-jql": jira_jql,
+        "jira-issue-type": jira_issue_type,
+        "tz": tz if tz is not None else services.settings.tz_default,
+        "repos": repo,
+        "services": service,
+        "production-envs": prod_env,
+        "members": member,
+        "bots": bot,
+        "orchestrators": orchestrator,
+        "seniors": senior,
+        "leaders": leader,
+        "admins": admin,
+        "digest-day": digest_day,
+        "digest-time": digest_time,
+        "checkin-day": checkin_day,
+        "checkin-time": checkin_time,
+        "wip-limit": wip_limit,
+        "escape-rule": escape_rule,
+        "status-category": status_category,
+        "baseline-week": baseline_week,
+        "decision-reaction": decision_reaction,
+    }
+    try:
+        for key, value in settings.items():
+            if value == "":
+                check(key, value)  # typed empty: refused when the setting needs a value
+        team = TeamService(services.db, services.clock).add(name, channel, **settings)
+    except TeamError as exc:
+        raise _refuse(str(exc)) from None
+    console.print(
+        f"Team [bold]{escape(team.name)}[/bold] added (channel {team.channel_id}, "
+        f"tz {escape(team.tz)}).",
+        highlight=False,
+    )
+
+
+def _day_and_time(weekday: int, time: str) -> str:
+    return f"{WEEKDAYS[weekday][:3]} {time}"
+
+
+@team_app.command("list")
+def team_list() -> None:
+    """List teams and their main settings."""
+    from rich.table import Table
+
+    from chatbot.teams.escape import describe_escape_rule
+    from chatbot.teams.service import TeamService
+
+    services = services_or_exit()
+    table = Table(
+        "name",
+        "channel",
+        "tz",
+        "jira",
+        "wip limit",
+        "digest",
+        "check-in",
+        "repos",
+        "services",
+        "production",
+        "escape rule",
+        "reaction",
+    )
+    for team in TeamService(services.db, services.clock).all():
+        table.add_row(
+            *(
+                escape(cell)
+                for cell in (
+                    team.name,
+                    team.channel_id,
+                    team.tz,
+                    team.jira_project or team.jira_jql or "—",
+                    str(team.wip_limit),
+                    _day_and_time(team.digest_weekday, team.digest_time),
+                    _day_and_time(team.checkin_weekday, team.checkin_time),
+                    ", ".join(team.repos) or "—",
+                    ", ".join(team.services) or "—",
+                    ", ".join(team.production_envs),
+                    describe_escape_rule(team.escape_rule),
+                    team.decision_reaction,
+                )
+            )
+        )
+    console.print(table)
+
+
+def _set_help() -> str:
+    lines = "\n".join(f"  --{s.key}: {s.help}" for s in SETTINGS)
+    return (
+        "Change team settings, e.g. `chatbot team set payments --wip-limit 3 --tz "
+        "Europe/Berlin`.\n\nLists are comma-separated (or the key repeated) and replace the "
+        "list; an empty value clears an optional setting; --status-category adds one "
+        "override at a time.\n\nValid settings:\n\n" + lines.replace("\n", "\n\n")
+    )
+
+
+def _pairs(pairs: list[str]) -> dict[str, Any]:
+    """`--key value` / `--key=value` pairs; a repeated list key gathers its values."""
+    changes: dict[str, Any] = {}
+    items = iter(pairs)
+    for token in items:
+        if not token.startswith("--") or token == "--":
+            raise TeamError(f"Expected --key value, got {token!r}; valid settings: {valid_keys()}")
+        key, eq, value = token[2:].partition("=")
+        if not eq:
+            following = next(items, None)
+            if following is None:
+                raise TeamError(f"--{key} needs a value")
+            value = following
+        setting = setting_for(key)
+        many = setting.field in {
+            "repos",
+            "services",
+            "production_envs",
+            "members",
+            "bots",
+            "orchestrators",
+            "senior_engineers",
+            "leaders",
+            "admins",
+            "status_overrides",
+        }
+        if setting.key in changes and not many:
+            raise TeamError(f"--{setting.key} is given twice")
+        if many:
+            changes.setdefault(setting.key, []).append(value)
+        else:
+            changes[setting.key] = value
+    if not changes:
+        raise TeamError(f"Nothing to change; valid settings: {valid_keys()}")
+    return changes
+
+
+@team_app.command(
+    "set",
+    help=_set_help(),
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def team_set(
+    name: str,
+    pairs: Annotated[list[str] | None, typer.Argument(help="--key value pairs")] = None,
+) -> None:
+    from chatbot.teams.service import TeamService
+
+    try:
+        changes = _pairs(pairs or [])
+    except TeamError as exc:
+        raise _refuse(str(exc)) from None
+    services = services_or_exit()
+    try:
+        team = TeamService(services.db, services.clock).update(name, **changes)
+    except TeamError as exc:
+        raise _refuse(str(exc)) from None
+    console.print(
+        f"Team [bold]{escape(team.name)}[/bold] updated: "
+        + ", ".join(f"--{key}" for key in changes)
+        + ".",
+        highlight=False,
+    )
+
+
+@team_app.command("doctor")
+def team_doctor(name: str) -> None:
+    """What data the team's digest lacks, and how to fix each gap."""
+    from chatbot.teams.doctor import data_health
+    from chatbot.teams.service import TeamService
+
+    services = services_or_exit()
+    team = TeamService(services.db, services.clock).get(name)
+    if team is None:
+        raise _refuse(f"No team named {name!r}; see `chatbot team list`.")
+    warnings = data_health(services.db, team, services.clock.now())
+    if not warnings:
+        console.print(
+            f"Team {escape(team.name)}: the digest has the data it needs.", highlight=False
+        )
+        return
+    console.print(
+        f"Team {escape(team.name)}: {len(warnings)} thing{'s' if len(warnings) != 1 else ''} "
+        "the digest lacks:",
+        highlight=False,
+    )
+    for warning in warnings:
+        console.print(f"- {escape(warning)}", highlight=False, soft_wrap=True)
