@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import insert, or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from chatbot.clock import Clock
@@ -309,11 +309,11 @@ class JiraHistorySync:
         now = self.clock.now()
         field_rule = escape_field(team)
         with self.db.session() as s:
-            rows = upsert_items(s, team.id or 0, issues, now, field_rule)
-            changed_bug = any(changed and row.issue_type == BUG_TYPE for row, changed in rows)
+            items = upsert_items(s, team.id or 0, issues, now, field_rule)
+            changed_bug = any(item.changed and item.issue_type == BUG_TYPE for item in items)
             changelogs = [
-                (row, (raw.get("changelog") or {}).get("histories") or [])
-                for raw, (row, _changed) in zip(issues, rows, strict=True)
+                (item, (raw.get("changelog") or {}).get("histories") or [])
+                for raw, item in zip(issues, items, strict=True)
             ]
             added = insert_changes(s, team.id or 0, changelogs)
         return len(issues), added, changed_bug
@@ -425,6 +425,24 @@ def save_state(
 
 
 # --- shared with the webhook: the upserts ------------------------------------------------
+# Core statements rather than ORM objects: a full sync writes thousands of rows a minute and
+# building a model object per row costs more than the database does.
+ITEMS = WorkItem.__table__  # type: ignore[attr-defined]
+CHANGES = WorkItemChange.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class StoredItem:
+    """A work item as an upsert left it; `changed`: new, or a different `updated`."""
+
+    id: int
+    jira_id: str
+    key: str
+    issue_type: str
+    updated_at: datetime
+    changed: bool
+
+
 def upsert_items(
     s: Session,
     team_id: int,
@@ -432,22 +450,23 @@ def upsert_items(
     now: datetime,
     field_rule: str | None,
     only_if_newer: bool = False,
-) -> list[tuple[WorkItem, bool]]:
-    """Insert or update one work item per raw issue; each with whether it changed (new, or
-    a different `updated`). Found by Jira id first, so a moved issue keeps its row and
-    takes its new key. With `only_if_newer` an older copy of an issue (a late webhook)
-    leaves the stored fields as they are."""
+) -> list[StoredItem]:
+    """Insert or update one work item per raw issue, in order. Found by Jira id first, so a
+    moved issue keeps its row and takes its new key. With `only_if_newer` an older copy of
+    an issue (a late webhook) leaves the stored fields as they are."""
     ids = [str(raw["id"]) for raw in issues]
     keys = [str(raw["key"]) for raw in issues]
-    rows = s.exec(
-        select(WorkItem).where(
-            WorkItem.team_id == team_id,
-            or_(col(WorkItem.jira_id).in_(ids), col(WorkItem.key).in_(keys)),
+    c = ITEMS.c
+    found = s.execute(
+        select(c.id, c.jira_id, c.key, c.issue_type, c.updated_at, c.deleted, c.fields).where(
+            c.team_id == team_id, or_(c.jira_id.in_(ids), c.key.in_(keys))
         )
     ).all()
-    by_id = {r.jira_id: r for r in rows}
-    by_key = {r.key: r for r in rows}
-    out: list[tuple[WorkItem, bool]] = []
+    by_id = {r.jira_id: r for r in found}
+    by_key = {r.key: r for r in found}
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    inserts: list[dict[str, Any]] = []
+    out: list[StoredItem | str] = []  # a jira id stands for a row inserted below
     for raw in issues:
         jira_id, key = str(raw["id"]), str(raw["key"])
         row = by_id.get(jira_id)
@@ -455,73 +474,116 @@ def upsert_items(
         if holder is not None and holder.jira_id != jira_id:
             # The key now belongs to another issue (the old holder was moved away and its
             # move not yet seen): free the key so the unique (team, key) holds.
-            by_key.pop(holder.key, None)
-            holder.key = f"{holder.key}~{holder.jira_id}"[:64]
-            s.add(holder)
-            s.flush()
+            s.execute(
+                update(ITEMS)
+                .where(c.id == holder.id)
+                .values(key=f"{holder.key}~{holder.jira_id}"[:64])
+            )
+            by_key.pop(key, None)
         fields = raw.get("fields") or {}
         updated = parse_jira_time(fields.get("updated")) or now
+        if row is not None and only_if_newer and updated < row.updated_at:
+            out.append(StoredItem(row.id, jira_id, row.key, row.issue_type, row.updated_at, False))
+            continue
+        values = _values(raw, fields, updated, now, field_rule, row.fields if row else None)
         if row is None:
-            row = WorkItem(
-                team_id=team_id,
-                jira_id=jira_id,
-                key=key,
-                created_at=parse_jira_time(fields.get("created")) or updated,
-                updated_at=updated,
-                synced_at=now,
+            values.setdefault("created_at", updated)
+            inserts.append(
+                {
+                    "project_key": "",
+                    "issue_type": "",
+                    "summary": "",
+                    "status": "",
+                    "status_id": None,
+                    "assignee_id": None,
+                    "assignee_name": None,
+                    "labels": [],
+                    "fields": {},
+                    "escaped": False,
+                    **values,
+                    "team_id": team_id,
+                    "jira_id": jira_id,
+                }
             )
-            changed = True
-        else:
-            changed = row.updated_at != updated or row.key != key or row.deleted
-            if only_if_newer and updated < row.updated_at:
-                row.synced_at = now
-                s.add(row)
-                out.append((row, False))
-                continue
-        _apply(row, raw, fields, updated, now, field_rule)
-        s.add(row)
-        by_id[jira_id] = row
-        by_key[key] = row
-        out.append((row, changed))
-    s.flush()
-    return out
+            out.append(jira_id)
+            continue
+        changed = row.updated_at != updated or row.key != key or row.deleted
+        updates.setdefault(tuple(sorted(values)), []).append({"_id": row.id, **values})
+        issue_type = values.get("issue_type", row.issue_type)
+        out.append(StoredItem(row.id, jira_id, key, issue_type, updated, changed))
+    for names, batch in updates.items():
+        s.execute(
+            update(ITEMS)
+            .where(c.id == bindparam("_id"))
+            .values({name: bindparam(name) for name in names}),
+            batch,
+        )
+    new_ids: dict[str, int] = {}
+    if inserts:
+        unique = list({v["jira_id"]: v for v in inserts}.values())
+        s.execute(insert(ITEMS), unique)
+        new_ids = dict(
+            s.execute(
+                select(c.jira_id, c.id).where(
+                    c.team_id == team_id, c.jira_id.in_([v["jira_id"] for v in unique])
+                )
+            ).all()
+        )
+    by_new = {v["jira_id"]: v for v in inserts}
+    return [
+        item
+        if isinstance(item, StoredItem)
+        else StoredItem(
+            new_ids[item],
+            item,
+            by_new[item]["key"],
+            by_new[item]["issue_type"],
+            by_new[item]["updated_at"],
+            True,
+        )
+        for item in out
+    ]
 
 
-def _apply(
-    row: WorkItem,
+def _values(
     raw: dict[str, Any],
     fields: dict[str, Any],
     updated: datetime,
     now: datetime,
     field_rule: str | None,
-) -> None:
+    stored_fields: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The columns a raw issue sets; fields it does not carry are left as stored."""
     key = str(raw["key"])
-    row.key = key
-    row.project_key = str((fields.get("project") or {}).get("key") or key.split("-")[0])[:32]
+    values: dict[str, Any] = {
+        "key": key,
+        "project_key": str((fields.get("project") or {}).get("key") or key.split("-")[0])[:32],
+        "updated_at": updated,
+        "synced_at": now,
+        "deleted": False,
+    }
     if "issuetype" in fields:
-        row.issue_type = str((fields.get("issuetype") or {}).get("name") or "")[:64]
+        values["issue_type"] = str((fields.get("issuetype") or {}).get("name") or "")[:64]
     if "summary" in fields:
-        row.summary = str(fields.get("summary") or "")
+        values["summary"] = str(fields.get("summary") or "")
     if "status" in fields:
         status = fields.get("status") or {}
-        row.status = str(status.get("name") or "")[:100]
-        row.status_id = str(status["id"]) if status.get("id") is not None else None
+        values["status"] = str(status.get("name") or "")[:100]
+        values["status_id"] = str(status["id"]) if status.get("id") is not None else None
     if "assignee" in fields:
         assignee = fields.get("assignee") or {}
         who = assignee.get("accountId") or assignee.get("name") or assignee.get("key")
-        row.assignee_id = str(who)[:128] if who else None
         name = assignee.get("displayName")
-        row.assignee_name = str(name)[:255] if name else None
+        values["assignee_id"] = str(who)[:128] if who else None
+        values["assignee_name"] = str(name)[:255] if name else None
     if "labels" in fields:
-        row.labels = [str(x) for x in fields.get("labels") or []]
+        values["labels"] = [str(x) for x in fields.get("labels") or []]
     if field_rule and field_rule in fields:
-        row.fields = {**(row.fields or {}), field_rule: fields.get(field_rule)}
+        values["fields"] = {**(stored_fields or {}), field_rule: fields.get(field_rule)}
     created = parse_jira_time(fields.get("created"))
     if created is not None:
-        row.created_at = created
-    row.updated_at = updated
-    row.synced_at = now
-    row.deleted = False
+        values["created_at"] = created
+    return values
 
 
 def change_rows(
@@ -559,26 +621,26 @@ def _cut(value: Any) -> str | None:
 
 
 def insert_changes(
-    s: Session, team_id: int, changelogs: list[tuple[WorkItem, list[dict[str, Any]]]]
+    s: Session, team_id: int, changelogs: list[tuple[StoredItem, list[dict[str, Any]]]]
 ) -> int:
     """Insert the changes not stored yet (a changelog entry never changes once written)."""
     wanted: dict[tuple[int, str, str], dict[str, Any]] = {}
-    for row, histories in changelogs:
-        for (history_id, field), values in change_rows(team_id, row.id or 0, histories).items():
-            wanted[(row.id or 0, history_id, field)] = values
+    for item, histories in changelogs:
+        for (history_id, field), values in change_rows(team_id, item.id, histories).items():
+            wanted[(item.id, history_id, field)] = values
     if not wanted:
         return 0
     item_ids = sorted({item_id for item_id, _h, _f in wanted})
-    existing = set(
-        s.exec(
-            select(
-                WorkItemChange.work_item_id, WorkItemChange.history_id, WorkItemChange.field
-            ).where(col(WorkItemChange.work_item_id).in_(item_ids))
+    c = CHANGES.c
+    existing = {
+        (r.work_item_id, r.history_id, r.field)
+        for r in s.execute(
+            select(c.work_item_id, c.history_id, c.field).where(c.work_item_id.in_(item_ids))
         ).all()
-    )
+    }
     new = [values for k, values in wanted.items() if k not in existing]
     if new:
-        s.execute(insert(WorkItemChange), new)
+        s.execute(insert(CHANGES), new)
     return len(new)
 
 

@@ -85,15 +85,19 @@ def sync_jira(
                 continue
             bar.update(task, total=max(result.issues, 1), completed=max(result.issues, 1))
             parts = [
-                f"{result.issues} issues",
-                f"{result.changes} new changes",
-                f"{result.requests} requests",
+                _count(result.issues, "issue") + " read",
+                _count(result.changes, "new change"),
+                _count(result.requests, "Jira request"),
             ]
             if result.deleted:
                 parts.append(f"{result.deleted} marked deleted")
             console.print(f"{escape(each.name)}: " + ", ".join(parts))
     if failed:
         raise typer.Exit(1)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _refuse(message: str) -> NoReturn:

@@ -55,13 +55,13 @@ def apply_issue_event(db: Database, clock: Clock, payload: dict[str, Any]) -> in
         teams = _teams_for(s, jira_id, project)
         history = _history(payload)
         for team in teams:
-            [(row, _changed)] = upsert_items(
+            [item] = upsert_items(
                 s, team.id or 0, [raw], now, escape_field(team), only_if_newer=True
             )
             if history is not None:
-                insert_changes(s, team.id or 0, [(row, [history])])
-            if row.issue_type == BUG_TYPE and escape_jql(team):
-                _ask_escape_recheck(s, team.id or 0, row.updated_at, now)
+                insert_changes(s, team.id or 0, [(item, [history])])
+            if item.issue_type == BUG_TYPE and escape_jql(team):
+                _ask_escape_recheck(s, team.id or 0, item.updated_at, now)
         return len(teams)
 
 
