@@ -19,6 +19,7 @@ from chatbot.scheduler import Job, JobClock, jobs_for
 from chatbot.services import Services
 from chatbot.settings import Settings
 from tests.conftest import Bot
+from tests.factories import posted_intent, settle
 from tests.fakes.jira_api import FakeJira, FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -26,7 +27,6 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     jira_server_fixture,
     jira_settings,
 )
-from tests.jira_helpers import ready_intent, settle
 
 
 def _services(db: Database, clock: FrozenClock) -> Services:
@@ -153,7 +153,7 @@ def test_the_clock_delivers_a_write_made_during_an_outage_within_a_minute_of_jir
 ) -> None:
     """What `chatbot serve` does on its own: the embedded clock's outbox job retries."""
     fake_jira.add_issue("PAY-3")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     fake_jira.fail_next(503, times=10_000)  # Jira is down
     bot.slack.command("/intent", f"link {view.ref} PAY-3")
     settle(bot)
@@ -180,3 +180,21 @@ def test_the_clock_delivers_a_write_made_during_an_outage_within_a_minute_of_jir
 
     row = store.by_key(bot.services.db, intent_row_key(view.intent.id or 0))
     assert row is not None and row.status == OutboxStatus.SENT
+
+
+def test_the_procfile_splits_web_and_clock() -> None:
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from chatbot.cli import app
+
+    procfile = (Path(__file__).resolve().parent.parent / "Procfile").read_text().splitlines()
+    assert procfile == [
+        "web: chatbot serve --no-clock",
+        "clock: chatbot scheduler",
+        "release: chatbot db upgrade",
+    ]
+    for command in ("serve", "socket"):
+        help_text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+        assert "--no-clock" in help_text
