@@ -249,7 +249,8 @@ def _escape_rule_matches_nothing(session: Session, scope: _Team) -> list[str]:
     if any(is_escaped(rule, labels, fields, flagged) for labels, fields, flagged in bugs):
         return []
     return [
-        f"None of the team's {len(bugs)} bugs matches the escaped-defect rule "
+        f"None of the team's {len(bugs)} bug{'s' if len(bugs) != 1 else ''} matches the "
+        "escaped-defect rule "
         f"({describe_escape_rule(rule)}), so the defect escape rate stays 0. If bugs found "
         f"after release are marked otherwise: `chatbot team set {scope.name} --escape-rule "
         "label:NAME` (or field:FIELD_ID=VALUE, or jql:QUERY)."
