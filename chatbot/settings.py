@@ -58,6 +58,7 @@ class Settings(BaseSettings):
 
     github_webhook_secret: SecretStr | None = None
     github_token: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
     deploy_webhook_token: SecretStr | None = None
     context_http_token: SecretStr | None = None
 

@@ -12,7 +12,13 @@ from chatbot.web.routes import Router
 
 def build_web(services: Services, executor: TrackedExecutor | None = None) -> tuple[Router, App]:
     app = build_app(services, executor)
-    router = Router(app)
+    settings = services.settings
+    secret = settings.slack_signing_secret
+    router = Router(
+        app,
+        signing_secret=secret.get_secret_value() if secret else None,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
     from chatbot.web import health, webhooks
 
     webhooks.register(router, services)
