@@ -3,6 +3,7 @@ half bodies, chunked bodies, odd header bytes) and read the answer."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import time
@@ -85,8 +86,7 @@ def read_response(sock: socket.socket) -> RawResponse:
 
 def send(base_url: str, raw: bytes, timeout: float = 15.0) -> RawResponse:
     with socket.create_connection(address(base_url), timeout=timeout) as sock:
-        try:
+        # The server may answer and close before taking the whole body.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             sock.sendall(raw)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before taking the whole body
         return read_response(sock)

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 CHUNK = 64 * 1024
@@ -106,10 +106,8 @@ def _read(
 
 
 def _restore_blocking(sock: socket.socket) -> None:
-    try:
+    with suppress(OSError):
         sock.settimeout(None)
-    except OSError:
-        pass
 
 
 class ReadWatchdog:
@@ -167,7 +165,5 @@ class ReadWatchdog:
                     continue
                 heapq.heappop(self._heap)
                 self._expired.add(ident)
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RD)
-            except OSError:
-                pass
