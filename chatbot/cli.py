@@ -21,6 +21,7 @@ from chatbot.cli_support import (
     slack_errors,
 )
 from chatbot.decisions.cli import context_app
+from chatbot.demo.cli import demo
 from chatbot.deploys.cli import deploy_app
 from chatbot.jira.cli import jira_app
 from chatbot.github.cli import sync_github  # noqa: F401  (registers `sync github`)
@@ -40,6 +41,7 @@ app.add_typer(context_app, name="context")
 app.add_typer(sync_app, name="sync")
 app.add_typer(deploy_app, name="deploy")
 app.command("digest")(digest)
+app.command("demo")(demo)
 
 
 NoClock = Annotated[

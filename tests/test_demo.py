@@ -1,0 +1,79 @@
+"""`chatbot demo`: no credentials, no network; a realistic team's digest in the terminal,
+its Block Kit JSON (within Slack's limits) and its chart (a PNG that opens)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from chatbot.cli import app
+from chatbot.demo.cli import run_demo
+from chatbot.slack.blockkit import message_problems
+from tests.fakes.block_kit import message_errors
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_demo_writes_a_valid_message_and_chart(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
+    payload = json.loads((tmp_path / "out" / "demo-digest.json").read_text("utf-8"))
+    assert message_problems(payload["text"], payload["blocks"]) == []
+    assert message_errors(payload["text"], payload["blocks"]) == []
+    assert "Weekly digest · payments · 2026-W47" in json.dumps(payload, ensure_ascii=False)
+    width, height = _png_size((tmp_path / "out" / "demo-digest.png").read_bytes())
+    assert width >= 800 and height >= 700
+
+    metrics = result.digest["metrics"]
+    assert result.digest["week"] == "2026-W47"
+    for name in ("cycle_time", "review_time", "change_failure_rate", "defect_escape_rate"):
+        assert metrics[name]["n"] > 0, name
+        known = [v for v in metrics[name]["trend"] if v is not None]
+        assert len(known) == 8, name
+    # a real team's weeks differ
+    assert len({round(v, 1) for v in metrics["cycle_time"]["trend"]}) >= 6
+    assert len({round(v, 1) for v in metrics["review_time"]["trend"]}) >= 6
+    assert metrics["orchestration"]["responses"] >= 3
+    assert metrics["checks_verified_at_done"]["done"] > 0
+    assert result.counts.weeks >= 12
+
+    with sqlite3.connect(tmp_path / "demo.db") as conn:
+        weeks = conn.execute("SELECT COUNT(DISTINCT week) FROM check_in").fetchone()[0]
+        rollbacks = conn.execute(
+            "SELECT COUNT(*) FROM deployment WHERE rollback_of IS NOT NULL"
+        ).fetchone()[0]
+        failures = conn.execute(
+            "SELECT COUNT(*) FROM deployment WHERE status = 'failure'"
+        ).fetchone()[0]
+        reviews = conn.execute("SELECT COUNT(*) FROM pull_request_review").fetchone()[0]
+        commits = conn.execute("SELECT COUNT(*) FROM git_commit").fetchone()[0]
+    assert weeks >= 12 and rollbacks >= 1 and failures >= 1 and reviews > 100 and commits > 100
+
+
+def test_demo_is_repeatable_and_recreates_its_database(tmp_path: Path) -> None:
+    first = run_demo(tmp_path, tmp_path / "demo.db", now=NOW)
+    second = run_demo(tmp_path, tmp_path / "demo.db", now=NOW)
+    assert first.digest == second.digest  # same seed, same team; the file was recreated
+    other = run_demo(tmp_path / "b", tmp_path / "b.db", now=NOW, seed=8)
+    assert other.digest["metrics"] != first.digest["metrics"]
+
+
+def test_chatbot_demo_command_prints_the_digest(tmp_path: Path, monkeypatch) -> None:
+    # No Slack, Jira or GitHub settings at all, and no .env to find.
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL", "JIRA_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "cycle time" in result.output and "demo-digest.png" in result.output
+    assert (tmp_path / "demo-digest.json").exists() and (tmp_path / "demo.db").exists()
+    refused = CliRunner().invoke(app, ["demo", "--db", str(tmp_path / "nope" / "x" / "\0.db")])
+    assert refused.exit_code == 2 and "Traceback" not in refused.output
