@@ -353,3 +353,33 @@ def _error_of(exc: SlackApiError) -> tuple[str, int | None]:
 
 def _seconds(value: int | None) -> timedelta:
     return timedelta(seconds=value or 0)
+
+
+class PostError(Exception):
+    """`chatbot digest --post` cannot post; the message says what to do."""
+
+
+def post_from_cli(
+    services: Services, team_name: str, week: str | None, again: bool = False
+) -> PostResult:
+    """`chatbot digest --post [--again]`: the same slot as the clock and `/digest post`."""
+    from chatbot.metrics.week import Week, WeekError
+    from chatbot.teams.service import TeamService
+
+    team = TeamService(services.db, services.clock).get(team_name)
+    if team is None:
+        raise PostError(f"No team {team_name!r}; `chatbot team list` shows the teams")
+    if services.slack is None:
+        raise PostError("SLACK_BOT_TOKEN is not set, so the digest cannot be posted")
+    try:
+        label = (
+            Week.parse(week, team.tz).label
+            if week
+            else Week.last_complete(services.clock.now(), team.tz).label
+        )
+    except WeekError as exc:
+        raise PostError(str(exc)) from None
+    publisher = DigestPublisher(services)
+    if again:
+        return publisher.post_again(team, label, None)
+    return publisher.post_slot(team, label, reason="manual")

@@ -33,10 +33,21 @@ def digest(
         str | None,
         typer.Option("--explain", help=f"List every item behind one metric: {', '.join(BY_NAME)}."),
     ] = None,
+    post: Annotated[
+        bool, typer.Option("--post", help="Post it to the team's channel now (takes the slot).")
+    ] = False,
+    again: Annotated[
+        bool, typer.Option("--again", help="With --post: post once more, on purpose.")
+    ] = False,
 ) -> None:
     """The weekly digest of a team: headline figures, change against last week and baseline."""
     services = services_or_exit()
     now = services.clock.now()
+    if post:
+        from chatbot.digest.cli_post import post_command
+
+        post_command(services, team, week, again)
+        return
     try:
         if explain_metric is not None:
             items = explain(services.db, team, week, explain_metric, now=now)

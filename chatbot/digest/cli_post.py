@@ -1,0 +1,29 @@
+"""`chatbot digest --post`: post the week's digest from the command line, in one line."""
+
+from __future__ import annotations
+
+import typer
+
+from chatbot.cli_support import console, err
+from chatbot.digest.publish import PostError, post_from_cli
+from chatbot.services import Services
+
+
+def post_command(services: Services, team: str, week: str | None, again: bool) -> None:
+    try:
+        result = post_from_cli(services, team, week, again)
+    except PostError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if result.status == "posted":
+        assert result.post is not None
+        console.print(f"Posted the {result.week} digest of {team} to {result.post.channel_id}.")
+        return
+    if result.status in {"already", "busy"}:
+        err.print(
+            f"The {result.week} digest of {team} was already posted; "
+            "add --again to post it once more."
+        )
+        raise typer.Exit(2)
+    err.print(f"[red]Slack refused the digest ({result.error}).[/red] It will be retried.")
+    raise typer.Exit(2)
