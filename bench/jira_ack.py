@@ -35,16 +35,16 @@ from chatbot.slack.intent_flow import intent_flow  # noqa: E402
 from chatbot.teams.service import TeamService  # noqa: E402
 from chatbot.web.wsgi import build_web  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
+from tests.factories import posted_intent  # noqa: E402
 from tests.fakes.jira_api import FakeJiraServer  # noqa: E402
 from tests.fakes.slack_api import FakeSlackServer  # noqa: E402
 from tests.jira_fixtures import jira_settings  # noqa: E402
-from tests.jira_helpers import ready_intent  # noqa: E402
 from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver  # noqa: E402
 
 CHANNEL = "CBENCH1"
 
 
-class _Bot:  # what tests.jira_helpers.ready_intent needs
+class _Bot:  # what tests.factories.posted_intent needs
     def __init__(self, services: object) -> None:
         self.services = services
 
@@ -84,7 +84,7 @@ def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
     services = build_services(settings, migrate=True)
     TeamService(services.db, services.clock).add("bench", CHANNEL, jira_project="PAY")
     intents = [
-        ready_intent(_Bot(services), channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
+        posted_intent(_Bot(services), channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
         for n in range(args.requests)
     ]
     services.db.engine.dispose()
@@ -200,7 +200,7 @@ def main() -> None:
             counts.append(f"| {label} | {len(made)} | {paths} |")
 
         fresh = [
-            ready_intent(bot, channel=CHANNEL, title=f"Count {n}")  # type: ignore[arg-type]
+            posted_intent(bot, channel=CHANNEL, title=f"Count {n}")  # type: ignore[arg-type]
             for n in range(3)
         ]
         jira.fake.add_issue("OPS-99")

@@ -15,9 +15,9 @@ from chatbot.outbox import store
 from chatbot.slack.decision_flow import decision_flow
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
+from tests.factories import settle
 from tests.fakes.jira_api import FakeJiraServer
 from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401  (fixtures)
-from tests.jira_helpers import settle
 
 
 @pytest.fixture

@@ -451,7 +451,7 @@ def test_card_stays_within_block_kit_limits() -> None:
 
 
 def test_private_intents_stay_in_their_channel(bot: Bot) -> None:
-    from tests.intent_helpers import start_guided
+    from tests.factories import start_guided
 
     start_guided(bot, "Initech merger plan", channel=PRIVATE)
     start_guided(bot, "Initech public launch", channel="C1")

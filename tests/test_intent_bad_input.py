@@ -8,16 +8,12 @@ from datetime import timedelta
 from sqlmodel import select
 
 from chatbot.clock import FrozenClock
-from chatbot.intent.models import AcceptanceCheck, Intent, IntentStatus
+from chatbot.intent.models import AcceptanceCheck, IntentStatus
 from chatbot.slack.blockkit import MESSAGE_MAX_BLOCKS, SECTION_TEXT_MAX
 from tests.conftest import Bot
-from tests.intent_helpers import reply as _reply
-from tests.intent_helpers import start_guided as _start
-
-
-def _intent(bot: Bot) -> Intent:
-    with bot.services.db.session() as s:
-        return s.exec(select(Intent)).one()
+from tests.factories import reply as _reply
+from tests.factories import start_guided as _start
+from tests.factories import stored_intent
 
 
 def _last_card(bot: Bot) -> list[dict]:
@@ -30,7 +26,7 @@ def test_ten_thousand_character_answer_is_kept_whole_and_card_fits(bot: Bot) -> 
     root = _start(bot)
     long_answer = ("Customers can pay with saved cards without retyping. " * 200)[:10_000]
     _reply(bot, root, long_answer)
-    assert _intent(bot).outcome == long_answer.strip()
+    assert stored_intent(bot.services.db).outcome == long_answer.strip()
     assert "That answer is 10,000 characters" in bot.fake.of("chat.postMessage")[-1].params["text"]
     for word in ["skip"] * 5:
         _reply(bot, root, word)
@@ -56,7 +52,7 @@ def test_sixty_checks_fold_into_a_card_within_limits(bot: Bot) -> None:
     assert len(blocks) <= MESSAGE_MAX_BLOCKS
     assert "intent_all_checks" in str(blocks) and "45 more checks" in str(blocks)
     # The "All checks" modal pages through all sixty.
-    intent_id = str(_intent(bot).id)
+    intent_id = str(stored_intent(bot.services.db).id)
     bot.slack.action("intent_all_checks", intent_id)
     bot.settle()
     view = bot.fake.wait_for("views.open")[0].params["view"]
@@ -95,15 +91,15 @@ def test_emoji_and_right_to_left_text_round_trip(bot: Bot) -> None:
     title = "🚀 إطلاق الدفع السريع"
     root = _start(bot, title=title)
     _reply(bot, root, "המשתמש רואה אישור תוך 2 שניות ✅")
-    assert _intent(bot).title == title
-    assert _intent(bot).outcome == "המשתמש רואה אישור תוך 2 שניות ✅"
+    assert stored_intent(bot.services.db).title == title
+    assert stored_intent(bot.services.db).outcome == "המשתמש רואה אישור תוך 2 שניות ✅"
 
 
 def test_cancel_midway_keeps_what_was_typed(bot: Bot) -> None:
     root = _start(bot)
     _reply(bot, root, "Shoppers can check out in 3 steps")
     _reply(bot, root, "cancel")
-    intent = _intent(bot)
+    intent = stored_intent(bot.services.db)
     assert intent.status == IntentStatus.CANCELLED
     assert intent.outcome == "Shoppers can check out in 3 steps"
     assert "Cancelled" in bot.fake.of("chat.postMessage")[-1].params["text"]
@@ -121,7 +117,10 @@ def test_back_and_skip(bot: Bot) -> None:
     _reply(bot, root, "second outcome")
     _reply(bot, root, "skip")
     assert "Skipped" in bot.fake.of("chat.postMessage")[-1].params["text"]
-    assert _intent(bot).outcome == "second outcome" and _intent(bot).why == ""
+    assert (
+        stored_intent(bot.services.db).outcome == "second outcome"
+        and stored_intent(bot.services.db).why == ""
+    )
 
 
 def test_two_people_answering_at_once_lose_nothing(bot: Bot) -> None:
@@ -149,9 +148,9 @@ def test_two_people_answering_at_once_lose_nothing(bot: Bot) -> None:
     for t in threads:
         t.join()
     bot.settle()
-    outcome = _intent(bot).outcome
+    outcome = stored_intent(bot.services.db).outcome
     assert "Shoppers pay in one step" in outcome or "Returning shoppers" in outcome
-    combined = outcome + _intent(bot).why
+    combined = outcome + stored_intent(bot.services.db).why
     assert (
         "Shoppers pay in one step" in combined
         and "Returning shoppers skip the address form" in combined
@@ -185,7 +184,7 @@ def test_same_event_delivered_three_times_has_one_effect(bot: Bot) -> None:
     bot.settle()
     asks = [c for c in bot.fake.of("chat.postMessage") if "2/6" in c.params.get("text", "")]
     assert len(asks) == 1
-    assert _intent(bot).outcome == "Shoppers pay in one step"
+    assert stored_intent(bot.services.db).outcome == "Shoppers pay in one step"
 
 
 def test_ratelimited_slack_is_retried_after_retry_after(bot: Bot, clock: FrozenClock) -> None:

@@ -6,8 +6,8 @@ from sqlmodel import select
 
 from chatbot.intent.models import Intent, IntentConversation
 from tests.conftest import Bot
-from tests.intent_helpers import reply as _answer
-from tests.intent_helpers import start_guided
+from tests.factories import reply as _answer
+from tests.factories import start_guided
 
 
 def test_guided_conversation_end_to_end(bot: Bot) -> None:

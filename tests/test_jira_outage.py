@@ -16,6 +16,7 @@ from chatbot.outbox.worker import OutboxWorker
 from chatbot.services import build_services
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
+from tests.factories import posted_intent, settle, told
 from tests.fakes.jira_api import FakeJira, FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -23,7 +24,6 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     jira_server_fixture,
     jira_settings,
 )
-from tests.jira_helpers import ready_intent, settle, told
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_ten_minute_outage_then_exactly_one_ticket_comment_and_link(
     bot: Bot, fake_jira: FakeJira, clock: FrozenClock
 ) -> None:
     TeamService(bot.services.db, clock).add("payments", "CPAY1", jira_project="PAY")
-    view = ready_intent(bot, channel="CPAY1")
+    view = posted_intent(bot, channel="CPAY1")
     worker = outbox_worker(bot.services)
 
     # Jira is down: 500s, a create that lands but whose answer is lost, 429s, and hangs.
@@ -104,7 +104,7 @@ def test_retry_after_is_honoured_with_the_clock(
     clock: FrozenClock,
 ) -> None:
     fake_jira.add_issue("PAY-3")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     fake_jira.fail_next(429, retry_after=120)
     bot.slack.command("/intent", f"link {view.ref} PAY-3")
     settle(bot)
@@ -124,7 +124,7 @@ def test_a_lost_comment_answer_is_found_not_repeated(
     clock: FrozenClock,
 ) -> None:
     fake_jira.add_issue("PAY-4")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     fake_jira.fail_next(504, method="POST", path_contains="/comment", after=True)
     bot.slack.command("/intent", f"link {view.ref} PAY-4")
     settle(bot)
@@ -142,7 +142,7 @@ def test_pending_writes_survive_a_restart(
     clock: FrozenClock,
 ) -> None:
     fake_jira.add_issue("PAY-8")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     gate = fake_jira.hold()  # Jira hangs: the web process's immediate send times out
     bot.slack.command("/intent", f"link {view.ref} PAY-8")
     settle(bot)

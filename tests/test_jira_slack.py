@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
-from chatbot.intent.models import Intent, IntentStatus
+from chatbot.intent.models import IntentStatus
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
+from tests.factories import posted_intent, settle, stored_intent, told
 from tests.fakes.jira_api import FakeJira, FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -17,7 +17,6 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     jira_server_fixture,
     jira_settings,
 )
-from tests.jira_helpers import ready_intent, settle, told
 
 
 @pytest.fixture
@@ -25,14 +24,9 @@ def bot_settings(jira_server: FakeJiraServer, flavour: str) -> dict[str, Any]:
     return jira_settings(jira_server.url, flavour, jira_webhook_secret="hook-secret")
 
 
-def _intent(bot: Bot, intent_id: int) -> Intent:
-    with bot.services.db.session() as s:
-        return s.exec(select(Intent).where(Intent.id == intent_id)).one()
-
-
 def test_create_from_the_card_with_the_team_project(bot: Bot, fake_jira: FakeJira) -> None:
     TeamService(bot.services.db, bot.services.clock).add("payments", "CPAY1", jira_project="PAY")
-    view = ready_intent(bot, channel="CPAY1")
+    view = posted_intent(bot, channel="CPAY1")
     resp = bot.slack.action("intent_jira_create", str(view.intent.id), channel="CPAY1")
     assert resp.status == 200
     settle(bot)
@@ -56,7 +50,7 @@ def test_create_from_the_card_with_the_team_project(bot: Bot, fake_jira: FakeJir
         ("POST", "issue/PAY-1/comment"),
         ("POST", "issue/PAY-1/remotelink"),
     ]
-    intent = _intent(bot, view.intent.id or 0)
+    intent = stored_intent(bot.services.db, view.intent.id or 0)
     assert intent.jira_key == "PAY-1" and intent.status == IntentStatus.LINKED
     assert len(told(bot, "created")) == 1
     card = bot.fake.of("chat.update")[-1]
@@ -68,13 +62,13 @@ def test_link_by_command_then_every_revision_edits_the_same_comment(
     bot: Bot, fake_jira: FakeJira
 ) -> None:
     fake_jira.add_issue("PAY-7")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     bot.slack.command("/intent", f"link {view.ref} pay-7")
     settle(bot)
     issue = fake_jira.issues["PAY-7"]
     assert len(issue.comments) == 1 and len(issue.remote_links) == 1
     assert len(fake_jira.requests) == 2  # comment (also validates the key) + remote link
-    assert _intent(bot, view.intent.id or 0).jira_key == "PAY-7"
+    assert stored_intent(bot.services.db, view.intent.id or 0).jira_key == "PAY-7"
     assert len(told(bot, "linked")) == 1
     comment_id = issue.comments[0]["id"]
 
@@ -101,22 +95,22 @@ def test_link_by_command_then_every_revision_edits_the_same_comment(
 
 
 def test_unknown_key_gets_a_clear_message_and_links_nothing(bot: Bot, fake_jira: FakeJira) -> None:
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     bot.slack.command("/intent", f"link {view.ref} PAY-999")
     settle(bot)
     assert told(bot, "has no ticket `PAY-999`")
-    assert _intent(bot, view.intent.id or 0).jira_key is None
+    assert stored_intent(bot.services.db, view.intent.id or 0).jira_key is None
     # A corrected key then works.
     fake_jira.add_issue("PAY-5")
     bot.slack.command("/intent", f"link {view.ref} PAY-5")
     settle(bot)
-    assert _intent(bot, view.intent.id or 0).jira_key == "PAY-5"
+    assert stored_intent(bot.services.db, view.intent.id or 0).jira_key == "PAY-5"
     assert len(fake_jira.issues["PAY-5"].comments) == 1
 
 
 def test_link_button_opens_a_modal_that_checks_the_key(bot: Bot, fake_jira: FakeJira) -> None:
     fake_jira.add_issue("OPS-3")
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     bot.slack.action("intent_jira_link", str(view.intent.id))
     settle(bot)
     modal = bot.fake.of("views.open")[-1].params["view"]
@@ -125,12 +119,12 @@ def test_link_button_opens_a_modal_that_checks_the_key(bot: Bot, fake_jira: Fake
     assert bad.status == 200 and bad.json()["response_action"] == "errors"
     assert bot.slack.view_submission(modal, {"key": "ops-3"}).status == 200
     settle(bot)
-    assert _intent(bot, view.intent.id or 0).jira_key == "OPS-3"
+    assert stored_intent(bot.services.db, view.intent.id or 0).jira_key == "OPS-3"
     assert len(fake_jira.issues["OPS-3"].remote_links) == 1
 
 
 def test_create_without_a_team_asks_project_and_type(bot: Bot, fake_jira: FakeJira) -> None:
-    view = ready_intent(bot, channel="C9")
+    view = posted_intent(bot, channel="C9")
     bot.slack.action("intent_jira_create", str(view.intent.id), channel="C9")
     settle(bot)
     modal = bot.fake.of("views.open")[-1].params["view"]
@@ -141,20 +135,23 @@ def test_create_without_a_team_asks_project_and_type(bot: Bot, fake_jira: FakeJi
     bot.slack.view_submission(modal, {"project": "ops", "issue_type": "Task"})
     settle(bot)
     assert fake_jira.issues["OPS-1"].fields["issuetype"] == {"name": "Task"}
-    assert _intent(bot, view.intent.id or 0).jira_key == "OPS-1"
+    assert stored_intent(bot.services.db, view.intent.id or 0).jira_key == "OPS-1"
 
 
 def test_wrong_project_is_explained(bot: Bot, fake_jira: FakeJira) -> None:
     TeamService(bot.services.db, bot.services.clock).add("x", "CNOPE1", jira_project="NOPE")
-    view = ready_intent(bot, channel="CNOPE1")
+    view = posted_intent(bot, channel="CNOPE1")
     bot.slack.action("intent_jira_create", str(view.intent.id), channel="CNOPE1")
     settle(bot)
     assert told(bot, "refused to create the ticket in project `NOPE`")
-    assert not fake_jira.issues and _intent(bot, view.intent.id or 0).jira_key is None
+    assert (
+        not fake_jira.issues
+        and stored_intent(bot.services.db, view.intent.id or 0).jira_key is None
+    )
 
 
 def test_jira_keys_in_intent_text_become_links(bot: Bot, fake_jira: FakeJira) -> None:
-    ready_intent(bot)
+    posted_intent(bot)
     card = bot.fake.of("chat.postMessage")[-1]
     assert f"<{fake_jira and bot.services.settings.jira_url}/browse/PAY-42|PAY-42>" in str(
         card.params["blocks"]

@@ -10,6 +10,7 @@ import pytest
 from chatbot.intent.models import IntentStatus
 from chatbot.slack.intent_flow import intent_flow
 from tests.conftest import Bot
+from tests.factories import posted_intent, told
 from tests.fakes.jira_api import FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -17,7 +18,6 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     jira_server_fixture,
     jira_settings,
 )
-from tests.jira_helpers import ready_intent, told
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_secret_is_required(bot: Bot) -> None:
 
 
 def test_in_progress_then_done_in_the_intent_thread(bot: Bot) -> None:
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     intents = intent_flow(bot.services).intents
     intents.link(view.intent.id or 0, "PAY-1", "U1")
     assert _send(bot, _event("PAY-1", "In Progress", "indeterminate", "10")) == 200
@@ -76,7 +76,7 @@ def test_unlinked_ticket_is_ignored(bot: Bot) -> None:
 
 def test_a_key_that_only_looks_like_an_intent_ref_is_not_that_intent(bot: Bot) -> None:
     """A delivery for issue `I-1` (or `1`) must not move intent I-1: only its linked key may."""
-    view = ready_intent(bot)
+    view = posted_intent(bot)
     intents = intent_flow(bot.services).intents
     intents.link(view.intent.id or 0, "PAY-1", "U1")
     for n, key in enumerate((view.ref, str(view.intent.id), f"#{view.intent.id}")):

@@ -25,6 +25,7 @@ from chatbot.decisions.models import (
     DecisionSource,
     DecisionStatus,
 )
+from chatbot.errors import UserError
 from chatbot.intent.models import Intent
 from chatbot.jira.keys import is_jira_key, jira_keys_in
 
@@ -39,8 +40,8 @@ _BECAUSE = re.compile(r"\bbecause\b", re.IGNORECASE)
 _DECISION_REF = re.compile(r"^(?:D-|#)?(\d{1,9})$", re.IGNORECASE)
 
 
-class DecisionError(Exception):
-    """A request the user can fix; the message says how."""
+class DecisionError(UserError):
+    """A request the user can fix; its text (prompts/decisions.toml [errors]) says how."""
 
 
 def decision_ref(decision_id: int | None) -> str:
@@ -239,11 +240,12 @@ class DecisionService:
         told otherwise) and mark the old one superseded; returns (new, old)."""
         old = self.get(old_id)
         if old is None:
-            raise DecisionError(f"{decision_ref(old_id)} no longer exists.")
+            raise DecisionError("decisions.errors.gone", ref=decision_ref(old_id))
         if old.superseded_by_id is not None:
             raise DecisionError(
-                f"{decision_ref(old_id)} was already superseded by "
-                f"{decision_ref(old.superseded_by_id)}; supersede that one instead."
+                "decisions.errors.already_superseded",
+                ref=decision_ref(old_id),
+                by=decision_ref(old.superseded_by_id),
             )
         origin = origin or Origin(old.channel_id, old.is_private, DecisionSource.FORM)
         new = self.record(draft, user_id, user_id, origin).decision
@@ -354,18 +356,19 @@ class DecisionService:
     def _checked(self, draft: DecisionDraft) -> DecisionDraft:
         decision = (draft.decision or "").strip()
         if not decision:
-            raise DecisionError("A decision needs some text: what was decided?")
+            raise DecisionError("decisions.errors.no_text")
         if len(decision) > TEXT_MAX:
             raise DecisionError(
-                f"A decision can be at most {TEXT_MAX:,} characters (this one has "
-                f"{len(decision):,}); put the detail in a doc and link it."
+                "decisions.errors.text_too_long", limit=f"{TEXT_MAX:,}", length=f"{len(decision):,}"
             )
         for name in ("why", "alternatives", "consequences"):
             if len(getattr(draft, name) or "") > TEXT_MAX:
-                raise DecisionError(f"“{name}” can be at most {TEXT_MAX:,} characters.")
+                raise DecisionError(
+                    "decisions.errors.field_too_long", field=name, limit=f"{TEXT_MAX:,}"
+                )
         title = " ".join((draft.title or "").split()) or title_from(decision)
         if len(title) > TITLE_MAX:
-            raise DecisionError(f"A title can be at most {TITLE_MAX} characters.")
+            raise DecisionError("decisions.errors.title_too_long", limit=TITLE_MAX)
         status = draft.status if draft.status in set(DecisionStatus) else DecisionStatus.ACCEPTED
         return DecisionDraft(
             title=title,
@@ -393,7 +396,7 @@ def _keywords(tags: list[str], keys: list[str]) -> str:
 def _locked(s: Session, decision_id: int | None) -> Decision:
     decision = s.exec(select(Decision).where(Decision.id == decision_id).with_for_update()).first()
     if decision is None:
-        raise DecisionError(f"{decision_ref(decision_id)} no longer exists.")
+        raise DecisionError("decisions.errors.gone", ref=decision_ref(decision_id))
     return decision
 
 

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
+from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
 from chatbot.jira.keys import is_jira_key
 
@@ -29,8 +30,8 @@ STARTED_STATUSES = (IntentStatus.IN_PROGRESS, IntentStatus.VERIFIED, IntentStatu
 _REF = re.compile(r"^(?:I-|#)?(\d{1,9})$", re.IGNORECASE)
 
 
-class IntentError(Exception):
-    """A request the user can fix; the message says how."""
+class IntentError(UserError):
+    """A request the user can fix; its text (prompts/intent.toml [errors]) says how."""
 
 
 @dataclass
@@ -152,9 +153,9 @@ class IntentService:
     ) -> IntentView:
         title = fields.title.strip()
         if not title:
-            raise IntentError("An intent needs a title.")
+            raise IntentError("intent.errors.no_title")
         if len(title) > TITLE_MAX:
-            raise IntentError(f"A title can be at most {TITLE_MAX} characters.")
+            raise IntentError("intent.errors.title_too_long", limit=TITLE_MAX)
         now = self.clock.now()
         with self.db.session() as s:
             intent = Intent(
@@ -242,11 +243,11 @@ class IntentService:
     def save(self, intent_id: int, user_id: str) -> IntentView:
         view = self.get(intent_id)
         if view is None:
-            raise IntentError("That intent no longer exists.")
+            raise IntentError("intent.errors.gone")
         if not view.intent.outcome.strip():
-            raise IntentError("Add an outcome before saving (Edit in form).")
+            raise IntentError("intent.errors.save_needs_outcome")
         if not view.checks:
-            raise IntentError("Add at least one acceptance check before saving (Edit in form).")
+            raise IntentError("intent.errors.save_needs_checks")
         if view.intent.status in (IntentStatus.DRAFT, IntentStatus.CANCELLED):
             return self.set_status(intent_id, IntentStatus.READY, user_id)
         return view
@@ -280,7 +281,7 @@ class IntentService:
                 select(AcceptanceCheck).where(AcceptanceCheck.id == check_id).with_for_update()
             ).first()
             if check is None:
-                raise IntentError("That check was replaced by a later edit; open the card again.")
+                raise IntentError("intent.errors.check_replaced")
             if check.verified_at is None:
                 check.verified_by = user_id
                 check.verified_at = now
@@ -318,7 +319,7 @@ class IntentService:
 def _locked(s: Session, intent_id: int | None) -> Intent:
     intent = s.exec(select(Intent).where(Intent.id == intent_id).with_for_update()).first()
     if intent is None:
-        raise IntentError("That intent no longer exists.")
+        raise IntentError("intent.errors.gone")
     return intent
 
 

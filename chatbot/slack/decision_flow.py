@@ -102,7 +102,11 @@ class DecisionFlow:
                 client,
                 origin.channel_id,
                 logged_by,
-                self.msg("invalid", problem=escape(str(exc)), echo=self.echo(typed)),
+                self.msg(
+                    "invalid",
+                    problem=escape(exc.text(self.services.prompts)),
+                    echo=self.echo(typed),
+                ),
                 respond=respond,
             )
             return None

@@ -10,22 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from chatbot.prompts import Prompts
+from chatbot.slack.payloads import where
 
 log = logging.getLogger(__name__)
-
-
-def who_and_where(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    """The user and channel of any Slack payload (command, interaction or event)."""
-    event = body.get("event") or {}
-    user = body.get("user_id") or (body.get("user") or {}).get("id") or event.get("user")
-    channel = (
-        body.get("channel_id")
-        or (body.get("channel") or {}).get("id")
-        or (body.get("container") or {}).get("channel_id")
-        or event.get("channel")
-        or (event.get("item") or {}).get("channel")
-    )
-    return user, channel
 
 
 def failure_text(prompts: Prompts, error: Exception) -> str:
@@ -43,7 +30,8 @@ def tell_user_about_failure(
     client: WebClient, body: dict[str, Any], error: Exception, prompts: Prompts
 ) -> None:
     """Best effort: response_url first (works uninvited), then ephemeral, then a DM."""
-    user, channel = who_and_where(body)
+    at = where(body)
+    user, channel = at.user, at.channel
     if not user:
         return
     text = failure_text(prompts, error)

@@ -81,7 +81,11 @@ class IntentFlow:
                 client,
                 channel,
                 user,
-                f"{exc} Your text: “{escape(truncate(title, 2500))}”",
+                self.prompts.text(
+                    "intent.errors.with_text",
+                    problem=exc.text(self.prompts),
+                    echo=escape(truncate(title, 2500)),
+                ),
                 respond=respond,
             )
             return

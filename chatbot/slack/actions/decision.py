@@ -12,21 +12,17 @@ from chatbot.decisions.service import DecisionDraft, decision_ref
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import decision_form
 from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.ids import DecisionId
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
-
-
-def _where(body: dict[str, Any]) -> tuple[str, str]:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id", ""
-    )
-    return channel, body["user"]["id"]
 
 
 def register(app: App, services: Services) -> None:
     flow = decision_flow(services)
 
     def load(client: WebClient, body: dict[str, Any]) -> Decision | None:
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         value = str(body["actions"][0].get("value") or "")
         d = flow.decisions.get(int(value)) if value.isdigit() else None
         # A private decision's buttons only work where it was logged.
@@ -47,7 +43,7 @@ def register(app: App, services: Services) -> None:
             return None
         return d
 
-    @app.action("decision_edit")
+    @app.action(DecisionId.EDIT)
     def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         d = load(client, body)
@@ -57,7 +53,7 @@ def register(app: App, services: Services) -> None:
                 view=decision_form(DecisionDraft.of(d), d.channel_id, decision_id=d.id),
             )
 
-    @app.action("decision_supersede")
+    @app.action(DecisionId.SUPERSEDE)
     def supersede(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         d = load(client, body)

@@ -13,17 +13,12 @@ from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentView
 from chatbot.services import Services
 from chatbot.slack.blocks.intent import checks_page, intent_form
+from chatbot.slack.ids import HomeId, IntentId
 from chatbot.slack.intent_flow import IntentFlow, intent_flow
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 
 log = logging.getLogger(__name__)
-
-
-def _where(body: dict[str, Any]) -> tuple[str, str]:
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id", ""
-    )
-    return channel, body["user"]["id"]
 
 
 def _value(body: dict[str, Any]) -> str:
@@ -35,7 +30,8 @@ def register(app: App, services: Services) -> None:
     flow = intent_flow(services)
 
     def load(client: WebClient, body: dict[str, Any], intent_id: str) -> IntentView | None:
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         view = flow.intents.get(int(intent_id)) if intent_id.isdigit() else None
         if view is None:
             ephemeral(client, channel or user, user, flow.msg("intent_not_found", ref=intent_id))
@@ -47,20 +43,22 @@ def register(app: App, services: Services) -> None:
         if container.get("type") == "view":
             return
         if container.get("is_ephemeral") or view.intent.card_ts is None:
-            channel, user = _where(body)
+            at = where(body)
+            channel, user = at.channel, at.user
             flow.show(client, view, channel, user, None)
 
-    @app.action("intent_save")
+    @app.action(IntentId.SAVE)
     def save(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = load(client, body, _value(body))
         if view is None:
             return
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         try:
             view = flow.intents.save(view.intent.id, user)
         except IntentError as exc:
-            ephemeral(client, channel, user, str(exc))
+            ephemeral(client, channel, user, exc.text(services.prompts))
             return
         if not view.intent.card_ts:
             flow.post_card(client, view, thread_ts=view.intent.thread_ts)
@@ -68,7 +66,7 @@ def register(app: App, services: Services) -> None:
             flow.refresh_card(client, view)
         ephemeral(client, channel, user, flow.msg("saved", intent_ref=view.ref))
 
-    @app.action("intent_edit")
+    @app.action(IntentId.EDIT)
     def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = load(client, body, _value(body))
@@ -78,15 +76,18 @@ def register(app: App, services: Services) -> None:
                 view=intent_form(view.fields(), view.intent.channel_id, view.intent.id),
             )
 
-    @app.action("intent_verify_check")
+    @app.action(IntentId.VERIFY_CHECK)
     def verify(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         value = _value(body)
         try:
+            if not value.isdigit():  # not a button of ours
+                raise IntentError("intent.errors.check_replaced")
             view = flow.intents.verify_check(int(value), user)
-        except (IntentError, ValueError) as exc:
-            ephemeral(client, channel or user, user, str(exc))
+        except IntentError as exc:
+            ephemeral(client, channel or user, user, exc.text(services.prompts))
             return
         flow.refresh_card(client, view)
         container = body.get("container") or {}
@@ -100,7 +101,7 @@ def register(app: App, services: Services) -> None:
         elif container.get("is_ephemeral"):
             flow.show(client, view, channel, user, None)
 
-    @app.action("intent_all_checks")
+    @app.action(IntentId.ALL_CHECKS)
     def all_checks(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = load(client, body, _value(body))
@@ -109,7 +110,7 @@ def register(app: App, services: Services) -> None:
                 trigger_id=body["trigger_id"], view=checks_page(view, 0, flow.jira_url)
             )
 
-    @app.action("intent_checks_page")
+    @app.action(IntentId.CHECKS_PAGE)
     def checks_next(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         intent_id, _, page = _value(body).partition(":")
@@ -119,49 +120,51 @@ def register(app: App, services: Services) -> None:
                 view_id=body["view"]["id"], view=checks_page(view, int(page or 0), flow.jira_url)
             )
 
-    @app.action("intent_set_status")
+    @app.action(IntentId.SET_STATUS)
     def set_status(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         intent_id, _, status = _value(body).partition(":")
         view = load(client, body, intent_id)
         if view is None:
             return
-        _channel, user = _where(body)
+        user = where(body).user
         view = flow.intents.set_status(view.intent.id, IntentStatus(status), user)
         after_change(client, body, view)
 
-    @app.action("intent_show")
+    @app.action(IntentId.SHOW)
     def show(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = load(client, body, _value(body))
         if view is None:
             return
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         flow.show(client, view, channel or view.intent.channel_id, user, None)
 
-    @app.action("intent_jira_create")
-    @app.action("intent_jira_link")
+    @app.action(IntentId.JIRA_CREATE)
+    @app.action(IntentId.JIRA_LINK)
     def jira_buttons(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         view = load(client, body, _value(body))
         if view is None:
             return
-        channel, user = _where(body)
+        at = where(body)
+        channel, user = at.channel, at.user
         handler = services.jira_button
         if services.jira is None or handler is None:
             ephemeral(client, channel or user, user, flow.msg("jira_not_configured"))
             return
         handler(client, body, view)
 
-    @app.action("home_new_intent")
+    @app.action(HomeId.NEW_INTENT)
     def home_new(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         client.views_open(trigger_id=body["trigger_id"], view=intent_form())
 
-    @app.action("home_setup")
+    @app.action(HomeId.SETUP)
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        _channel, user = _where(body)
+        user = where(body).user
         ephemeral(
             client,
             user,

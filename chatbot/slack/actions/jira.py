@@ -11,7 +11,9 @@ from chatbot.intent.service import IntentView
 from chatbot.jira.follow import follow_intents
 from chatbot.services import Services
 from chatbot.slack.blocks.jira import link_modal
+from chatbot.slack.ids import IntentId
 from chatbot.slack.jira_flow import jira_flow
+from chatbot.slack.payloads import where
 
 
 def register(app: App, services: Services) -> None:
@@ -24,14 +26,10 @@ def register(app: App, services: Services) -> None:
     def jira_button(client: WebClient, body: dict[str, Any], view: IntentView) -> None:
         """Called by the intent card's buttons after their ack (chatbot.slack.actions.intent)."""
         action_id = body["actions"][0]["action_id"]
-        user = body["user"]["id"]
-        channel = (
-            (body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id")
-            or view.intent.channel_id
-        )
+        at = where(body)
+        user, channel = at.user, at.channel or view.intent.channel_id
         thread_ts = view.intent.thread_ts
-        if action_id == "intent_jira_create":
+        if action_id == IntentId.JIRA_CREATE:
             jira.request_create(
                 client, view, user, channel, thread_ts, trigger_id=body.get("trigger_id")
             )

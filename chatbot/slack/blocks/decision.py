@@ -21,6 +21,7 @@ from chatbot.slack.blocks import (
     section,
     text_input,
 )
+from chatbot.slack.ids import DecisionId
 from chatbot.slack.text import escape, mrkdwn, truncate
 
 SECTION_MAX = 3000
@@ -90,8 +91,8 @@ def decision_card(d: Decision, jira_url: str | None = None) -> list[Block]:
         ref = str(d.id)
         blocks.append(
             actions(
-                button("Edit", "decision_edit", ref),
-                button("Supersede", "decision_supersede", ref),
+                button("Edit", DecisionId.EDIT, ref),
+                button("Supersede", DecisionId.SUPERSEDE, ref),
                 block_id=f"decision_actions_{d.id}",
             )
         )
@@ -179,7 +180,7 @@ def decision_form(
     title = "Edit decision" if decision_id else ("Supersede" if supersedes else "Log a decision")
     return {
         "type": "modal",
-        "callback_id": "decision_form",
+        "callback_id": DecisionId.FORM,
         "title": plain(title),
         "submit": plain("Save"),
         "close": plain("Cancel"),

@@ -7,6 +7,7 @@ from typing import Any
 from chatbot.intent.service import IntentView
 from chatbot.slack.blocks import Block, actions, button, divider, header, section
 from chatbot.slack.blocks.intent import _status
+from chatbot.slack.ids import HomeId, IntentId
 from chatbot.slack.text import mrkdwn
 
 HOME_MAX_BLOCKS = 100
@@ -18,8 +19,8 @@ def home_view(
     blocks: list[Block] = [
         header("Throughline"),
         actions(
-            button("Settings", "home_setup", "setup"),
-            button("New intent", "home_new_intent", "new", style="primary"),
+            button("Settings", HomeId.SETUP, "setup"),
+            button("New intent", HomeId.NEW_INTENT, "new", style="primary"),
         ),
     ]
     blocks.append(
@@ -35,12 +36,12 @@ def home_view(
             f"*{view.ref}* {mrkdwn(view.intent.title, 400, jira_url)} · {_status(view)} · "
             f"{view.verified_count}/{len(view.checks)} verified"
         )
-        blocks.append(section(line, button("Show", "intent_show", str(view.intent.id))))
+        blocks.append(section(line, button("Show", IntentId.SHOW, str(view.intent.id))))
         for n, check in enumerate(open_checks[:3], 1):
             blocks.append(
                 section(
                     f"☐ {mrkdwn(check.text, 500, jira_url)}",
-                    button("Verify", "intent_verify_check", str(check.id)),
+                    button("Verify", IntentId.VERIFY_CHECK, str(check.id)),
                     block_id=f"home_check_{check.id}_{n}",
                 )
             )

@@ -20,6 +20,7 @@ from chatbot.slack.blocks import (
     section,
     text_input,
 )
+from chatbot.slack.ids import IntentId
 from chatbot.slack.text import escape, mrkdwn, truncate
 
 CHECKS_ON_CARD = 15
@@ -59,7 +60,7 @@ def check_blocks(view: IntentView, start: int, count: int, jira_url: str | None)
     for n, check in enumerate(view.checks[start : start + count], start + 1):
         accessory = None
         if check.verified_at is None:
-            accessory = button("Verify", "intent_verify_check", str(check.id))
+            accessory = button("Verify", IntentId.VERIFY_CHECK, str(check.id))
         blocks.append(section(_check_line(n, check, jira_url), accessory))
     return blocks
 
@@ -101,7 +102,7 @@ def intent_card(
         blocks.append(
             section(
                 f"_…and {total - CHECKS_ON_CARD} more checks._",
-                button("All checks", "intent_all_checks", str(intent.id)),
+                button("All checks", IntentId.ALL_CHECKS, str(intent.id)),
             )
         )
     note = coach_section(notes)
@@ -116,11 +117,11 @@ def card_actions(view: IntentView) -> Block:
     status = IntentStatus(view.intent.status)
     elements = []
     if status in (IntentStatus.DRAFT, IntentStatus.CANCELLED):
-        elements.append(button("Save", "intent_save", intent_id, style="primary"))
-    elements.append(button("Edit in form", "intent_edit", intent_id))
+        elements.append(button("Save", IntentId.SAVE, intent_id, style="primary"))
+    elements.append(button("Edit in form", IntentId.EDIT, intent_id))
     if not view.intent.jira_key:
-        elements.append(button("Create Jira ticket", "intent_jira_create", intent_id))
-        elements.append(button("Link Jira ticket", "intent_jira_link", intent_id))
+        elements.append(button("Create Jira ticket", IntentId.JIRA_CREATE, intent_id))
+        elements.append(button("Link Jira ticket", IntentId.JIRA_LINK, intent_id))
     if status not in (IntentStatus.DRAFT, IntentStatus.CANCELLED):
         options = [
             (IntentStatus.IN_PROGRESS, "Mark in progress"),
@@ -130,7 +131,7 @@ def card_actions(view: IntentView) -> Block:
         elements.append(
             {
                 "type": "overflow",
-                "action_id": "intent_set_status",
+                "action_id": IntentId.SET_STATUS,
                 "options": [
                     {"text": plain(label), "value": f"{intent_id}:{value.value}"}
                     for value, label in options
@@ -155,7 +156,7 @@ def intent_list(views: list[IntentView], jira_url: str | None = None) -> list[Bl
             f"*{v.ref}* {mrkdwn(v.intent.title, 500, jira_url)}\n{_status(v)}{key} · "
             f"{v.verified_count}/{len(v.checks)} checks verified"
         )
-        blocks.append(section(line, button("Show", "intent_show", str(v.intent.id))))
+        blocks.append(section(line, button("Show", IntentId.SHOW, str(v.intent.id))))
     return blocks
 
 
@@ -174,14 +175,14 @@ def checks_page(view: IntentView, page: int, jira_url: str | None = None) -> dic
     blocks += check_blocks(view, start, CHECKS_PER_PAGE, jira_url)
     nav = []
     if page > 0:
-        nav.append(button("Previous", "intent_checks_page", f"{view.intent.id}:{page - 1}"))
+        nav.append(button("Previous", IntentId.CHECKS_PAGE, f"{view.intent.id}:{page - 1}"))
     if page < pages - 1:
-        nav.append(button("Next", "intent_checks_page", f"{view.intent.id}:{page + 1}"))
+        nav.append(button("Next", IntentId.CHECKS_PAGE, f"{view.intent.id}:{page + 1}"))
     if nav:
         blocks.append(actions(*nav))
     return {
         "type": "modal",
-        "callback_id": "intent_checks",
+        "callback_id": IntentId.CHECKS,
         "title": plain("Acceptance checks"),
         "close": plain("Close"),
         "private_metadata": json.dumps({"intent_id": view.intent.id, "page": page}),
@@ -254,7 +255,7 @@ def intent_form(
     meta = {"channel": channel_id, "intent_id": intent_id, "kept": kept}
     return {
         "type": "modal",
-        "callback_id": "intent_form",
+        "callback_id": IntentId.FORM,
         "title": plain("Edit intent" if intent_id else "New intent"),
         "submit": plain("Save draft"),
         "close": plain("Cancel"),

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 from chatbot.slack.blocks import Block, actions, button, plain, section, text_input
+from chatbot.slack.ids import IntentId, JiraId
 
 
 def link_modal(intent_id: int, ref: str, channel: str, thread_ts: str | None) -> dict[str, Any]:
     meta = {"intent_id": intent_id, "channel": channel, "thread_ts": thread_ts}
     return {
         "type": "modal",
-        "callback_id": "jira_link",
+        "callback_id": JiraId.LINK,
         "title": plain("Link Jira ticket"),
         "submit": plain("Link"),
         "close": plain("Cancel"),
@@ -38,7 +39,7 @@ def create_modal(
     meta = {"intent_id": intent_id, "channel": channel, "thread_ts": thread_ts}
     return {
         "type": "modal",
-        "callback_id": "jira_create",
+        "callback_id": JiraId.CREATE,
         "title": plain("Create Jira ticket"),
         "submit": plain("Create"),
         "close": plain("Cancel"),
@@ -62,7 +63,7 @@ def create_modal(
 
 
 def choose_project(text: str, intent_id: int) -> list[Block]:
-    return [section(text, button("Create Jira ticket", "intent_jira_create", str(intent_id)))]
+    return [section(text, button("Create Jira ticket", IntentId.JIRA_CREATE, str(intent_id)))]
 
 
 def done_question(text: str, intent_id: int, all_verified: bool) -> list[Block]:
@@ -71,7 +72,7 @@ def done_question(text: str, intent_id: int, all_verified: bool) -> list[Block]:
         blocks.append(
             actions(
                 button(
-                    "Review and verify checks", "intent_all_checks", str(intent_id), style="primary"
+                    "Review and verify checks", IntentId.ALL_CHECKS, str(intent_id), style="primary"
                 )
             )
         )

@@ -31,7 +31,7 @@ def register(app: App, services: Services) -> None:
         elif verb == "list" and not rest:
             views = flow.intents.list_open(channel)
             respond(
-                text=f"{len(views)} open intents",
+                text=flow.msg("open_intents", count=len(views)),
                 blocks=intent_list(views, flow.jira_url),
                 response_type="ephemeral",
             )

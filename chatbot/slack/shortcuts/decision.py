@@ -11,21 +11,21 @@ from chatbot.decisions.service import DecisionDraft, decision_ref
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import FORM_FIELD_MAX, decision_form
 from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.ids import DecisionId
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
-
-CALLBACK_ID = "log_decision"
 
 
 def register(app: App, services: Services) -> None:
     flow = decision_flow(services)
 
-    @app.message_shortcut(CALLBACK_ID)
+    @app.message_shortcut(DecisionId.SHORTCUT)
     def log_as_decision(
         ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
     ) -> None:
         ack()
-        user = body["user"]["id"]
-        channel = (body.get("channel") or {}).get("id") or user
+        at = where(body)
+        user, channel = at.user, at.channel or at.user
         message = body.get("message") or {}
         ts = str(message.get("ts") or body.get("message_ts") or "")
         known = flow.decisions.by_card(channel, ts) or flow.decisions.by_source(channel, ts)

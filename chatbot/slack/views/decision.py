@@ -22,6 +22,8 @@ from chatbot.decisions.service import (
 from chatbot.jira.keys import jira_keys_in
 from chatbot.services import Services
 from chatbot.slack.decision_flow import DecisionFlow, decision_flow
+from chatbot.slack.ids import DecisionId
+from chatbot.slack.payloads import where
 from chatbot.slack.post import post
 from chatbot.slack.text import escape
 from chatbot.slack.views.values import input_value
@@ -30,11 +32,11 @@ _LINK = re.compile(r"^(?:[A-Za-z][A-Za-z0-9_]{1,9}-[1-9][0-9]{0,8}|I-[1-9][0-9]{
 
 
 def _links(text: str) -> tuple[list[str], int | None, str | None]:
-    """Jira keys and the intent typed in the links field, or an error to show inline."""
+    """Jira keys and the intent typed in the links field, or the first item that is neither."""
     items = split_list(text)
     bad = [item for item in items if not _LINK.match(item)]
     if bad:
-        return [], None, f"“{bad[0][:50]}” is neither a Jira key (PAY-12) nor an intent (I-3)."
+        return [], None, bad[0][:50]
     upper = " ".join(items).upper()
     intents = intent_ids_in(upper)
     keys = [k for k in jira_keys_in(upper) if not re.fullmatch(r"I-\d+", k)]
@@ -44,7 +46,7 @@ def _links(text: str) -> tuple[list[str], int | None, str | None]:
 def register(app: App, services: Services) -> None:
     flow = decision_flow(services)
 
-    @app.view("decision_form")
+    @app.view(DecisionId.FORM)
     def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -52,15 +54,15 @@ def register(app: App, services: Services) -> None:
         decision = input_value(values, "decision")
         errors: dict[str, str] = {}
         if decision is not None and "decision" not in kept and not decision:
-            errors["decision"] = "Say what was decided, e.g. “Use Postgres for the ledger”."
-        keys, intent_id, problem = _links(input_value(values, "links") or "")
-        if problem and "links" not in kept:
-            errors["links"] = problem
+            errors["decision"] = flow.msg("errors.form_no_decision")
+        keys, intent_id, bad_link = _links(input_value(values, "links") or "")
+        if bad_link and "links" not in kept:
+            errors["links"] = flow.msg("errors.bad_link", link=bad_link)
         if errors:
             ack(response_action="errors", errors=errors)
             return
         ack()
-        user = body["user"]["id"]
+        user = where(body).user
         draft = DecisionDraft(
             title=input_value(values, "title") or "",
             decision=decision or "",
@@ -81,7 +83,8 @@ def register(app: App, services: Services) -> None:
                 _new(flow, client, meta, values, user, draft)
         except DecisionError as exc:
             typed = draft.decision or draft.title
-            post(client, user, flow.msg("invalid", problem=escape(str(exc)), echo=flow.echo(typed)))
+            problem = escape(exc.text(flow.services.prompts))
+            post(client, user, flow.msg("invalid", problem=problem, echo=flow.echo(typed)))
 
 
 def _edit(

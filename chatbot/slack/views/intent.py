@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 
 from chatbot.intent.service import TITLE_MAX, IntentError, IntentFields
 from chatbot.services import Services
+from chatbot.slack.ids import IntentId
 from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
 from chatbot.slack.views.values import input_value
@@ -18,8 +20,9 @@ from chatbot.slack.views.values import input_value
 
 def register(app: App, services: Services) -> None:
     flow = intent_flow(services)
+    text = services.prompts.text
 
-    @app.view("intent_form")
+    @app.view(IntentId.FORM)
     def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         values = view["state"]["values"]
         meta = json.loads(view.get("private_metadata") or "{}")
@@ -31,24 +34,19 @@ def register(app: App, services: Services) -> None:
         )
         errors: dict[str, str] = {}
         if title is not None and not title:
-            errors["title"] = "Give the intent a title."
+            errors["title"] = text("intent.errors.form_no_title")
         elif title is not None and len(title) > TITLE_MAX:
-            errors["title"] = f"At most {TITLE_MAX} characters."
+            errors["title"] = text("intent.errors.form_title_too_long", limit=TITLE_MAX)
         if outcome is not None and "outcome" not in kept and not outcome:
-            errors["outcome"] = (
-                "Say what should be true when this is done: "
-                "“<who> can <do what> so that <benefit>”."
-            )
+            errors["outcome"] = text("intent.errors.form_no_outcome")
         if checks is not None and "checks" not in kept and not IntentFields.lines(checks):
-            errors["checks"] = (
-                "Add at least one acceptance check: “When <action>, then <observable result>”."
-            )
+            errors["checks"] = text("intent.errors.form_no_checks")
         if errors:
             # The modal stays open with everything typed still in it.
             ack(response_action="errors", errors=errors)
             return
         ack()
-        user = body["user"]["id"]
+        user = where(body).user
         channel = meta.get("channel") or input_value(values, "channel") or user
         changes: dict[str, Any] = {
             "title": title,
@@ -77,8 +75,10 @@ def register(app: App, services: Services) -> None:
             )
             result = flow.create(client, fields, channel, user)
         except IntentError as exc:
+            problem = exc.text(services.prompts)
+            echo = escape(truncate(title or "", 500))
             ephemeral(
-                client, user, user, f"{exc} Your title: “{escape(truncate(title or '', 500))}”"
+                client, user, user, text("intent.errors.with_title", problem=problem, echo=echo)
             )
             return
         posted = flow.post_card(client, result)
@@ -88,8 +88,12 @@ def register(app: App, services: Services) -> None:
                 flow.not_in_channel(client, channel, user, "", None)
                 client.chat_postMessage(
                     channel=user,
-                    text=f"Saved as {result.ref}: {escape(result.intent.title)}. "
-                    f"Invite me to <#{channel}> and run `/intent show {result.ref}` there.",
+                    text=flow.msg(
+                        "saved_invite_me",
+                        intent_ref=result.ref,
+                        title=escape(result.intent.title),
+                        channel=channel,
+                    ),
                 )
             else:
                 ephemeral(

@@ -10,7 +10,9 @@ from slack_sdk import WebClient
 
 from chatbot.jira.keys import PROJECT_KEY, is_jira_key
 from chatbot.services import Services
+from chatbot.slack.ids import JiraId
 from chatbot.slack.jira_flow import jira_flow
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 
 
@@ -26,7 +28,7 @@ def register(app: App, services: Services) -> None:
     jira = jira_flow(services)
 
     def _intent(client: WebClient, body: dict[str, Any], meta: dict[str, Any]) -> Any:
-        user = body["user"]["id"]
+        user = where(body).user
         view = jira.flow.intents.get(int(meta.get("intent_id") or 0))
         if view is None:
             ephemeral(
@@ -37,13 +39,13 @@ def register(app: App, services: Services) -> None:
             )
         return view
 
-    @app.view("jira_link")
+    @app.view(JiraId.LINK)
     def link(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         key = _typed(view, "key").upper()
         if not is_jira_key(key):
             ack(
                 response_action="errors",
-                errors={"key": "A Jira key looks like PAY-123 (project key, dash, number)."},
+                errors={"key": jira.text("form_bad_key")},
             )
             return
         ack()
@@ -54,12 +56,12 @@ def register(app: App, services: Services) -> None:
                 client,
                 intent,
                 key,
-                body["user"]["id"],
+                where(body).user,
                 meta.get("channel") or "",
                 meta.get("thread_ts"),
             )
 
-    @app.view("jira_create")
+    @app.view(JiraId.CREATE)
     def create(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         project, issue_type = _typed(view, "project").upper(), _typed(view, "issue_type")
         errors = {}
@@ -77,7 +79,7 @@ def register(app: App, services: Services) -> None:
             jira.request_create(
                 client,
                 intent,
-                body["user"]["id"],
+                where(body).user,
                 meta.get("channel") or "",
                 meta.get("thread_ts"),
                 project=project,

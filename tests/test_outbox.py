@@ -1,0 +1,322 @@
+"""The outbox on its own: claiming, backoff, Retry-After, giving up, notices, edits in flight.
+
+Handlers here are plain functions standing in for a domain's sender (the Jira tests drive the
+real one); the clock is frozen and moved by hand, so every delay is checked exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from chatbot.clock import FrozenClock
+from chatbot.db.engine import Database
+from chatbot.outbox import store
+from chatbot.outbox.kick import Kicker
+from chatbot.outbox.models import OutboxMessage, OutboxStatus
+from chatbot.outbox.worker import (
+    BACKOFF_MAX_SECONDS,
+    GIVE_UP_AFTER,
+    GiveUp,
+    Landed,
+    OutboxWorker,
+    Progress,
+    RetryLater,
+    backoff,
+)
+
+NOTICE = {"channel": "C1", "user": "U1"}
+
+
+@dataclass
+class Told:
+    """A notifier that writes down what it was asked to tell."""
+
+    calls: list[tuple[str, int, dict[str, Any], Any]] = field(default_factory=list)
+    broken: bool = False
+
+    def _record(self, what: str, row: OutboxMessage, notice: dict[str, Any], detail: Any) -> None:
+        self.calls.append((what, int(row.id or 0), notice, detail))
+        if self.broken:
+            raise RuntimeError("Slack is down")
+
+    def landed(self, row: OutboxMessage, notice: dict[str, Any], landed: Landed | None) -> None:
+        self._record("landed", row, notice, landed)
+
+    def delayed(self, row: OutboxMessage, notice: dict[str, Any], reason: str) -> None:
+        self._record("delayed", row, notice, reason)
+
+    def failed(self, row: OutboxMessage, notice: dict[str, Any], message: str) -> None:
+        self._record("failed", row, notice, message)
+
+    def said(self) -> list[str]:
+        return [what for what, *_ in self.calls]
+
+
+class Script:
+    """A handler that does, attempt after attempt, what the test lists (then succeeds)."""
+
+    def __init__(self, *steps: BaseException | None) -> None:
+        self.steps = list(steps)
+        self.seen: list[tuple[int, dict[str, Any], dict[str, Any]]] = []
+
+    def __call__(self, row: OutboxMessage, progress: Progress) -> Landed:
+        self.seen.append((row.attempts, dict(row.payload), dict(progress.state)))
+        step = self.steps.pop(0) if self.steps else None
+        if step is not None:
+            raise step
+        return Landed({"done": row.payload.get("n")})
+
+
+def _worker(
+    db: Database, clock: FrozenClock, handler: Any, told: Told | None = None
+) -> OutboxWorker:
+    return OutboxWorker(db, clock, {"note": handler}, told, name="test-worker")
+
+
+def _row(db: Database, row_id: int) -> OutboxMessage:
+    row = store.get(db, row_id)
+    assert row is not None
+    return row
+
+
+def _enqueue(db: Database, clock: FrozenClock, n: int = 1, notify: bool = True) -> int:
+    return store.enqueue(db, clock, "note", f"note:{n}", {"n": n}, NOTICE if notify else None)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "retry_after", "seconds"),
+    [
+        (0, None, 15),
+        (1, None, 15),
+        (2, None, 30),
+        (3, None, 60),
+        (5, None, 240),
+        (6, None, BACKOFF_MAX_SECONDS),
+        (40, None, BACKOFF_MAX_SECONDS),
+        (1, 120, 120),  # the server's Retry-After
+        (6, 5, 5),
+        (1, 0.2, 1),  # at least a second
+        (1, 99_999, 3600),  # at most an hour
+    ],
+)
+def test_backoff(attempts: int, retry_after: float | None, seconds: float) -> None:
+    assert backoff(attempts, retry_after) == timedelta(seconds=seconds)
+
+
+def test_a_write_is_sent_once_and_the_person_told_once(db: Database, clock: FrozenClock) -> None:
+    told, handler = Told(), Script()
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, handler, told)
+    assert worker.run_due() == 1
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.SENT and row.sent_at == clock.now()
+    assert row.attempts == 1 and row.locked_until is None and row.locked_by is None
+    assert row.last_error is None and row.notify_token is None
+    assert told.calls == [("landed", row_id, NOTICE, Landed({"done": 1}))]
+    assert worker.run_due() == 0 and worker.run_one(row_id) is False
+    assert len(handler.seen) == 1
+
+
+def test_the_same_key_rearms_one_row(db: Database, clock: FrozenClock) -> None:
+    first = store.enqueue(db, clock, "note", "note:1", {"n": 1, "a": "x"})
+    Progress(db, _row(db, first)).save(ticket="PAY-1")
+    clock.advance(seconds=5)
+    again = store.enqueue(db, clock, "note", "note:1", {"n": 2})
+    row = _row(db, again)
+    assert again == first and row.version == 2 and row.payload == {"n": 2, "a": "x"}
+    assert row.state == {"ticket": "PAY-1"} and row.next_attempt_at == clock.now()
+    reset = store.enqueue(db, clock, "note", "note:1", {"n": 3}, reset_state=True)
+    assert _row(db, reset).state == {} and _row(db, reset).version == 3
+
+
+def test_retry_after_is_waited_exactly_and_told_once(db: Database, clock: FrozenClock) -> None:
+    told = Told()
+    handler = Script(RetryLater("429 from Jira", retry_after=120), RetryLater("503 from Jira"))
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, handler, told)
+    assert worker.run_due() == 1
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.PENDING and row.last_error == "429 from Jira"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=120)
+    assert row.locked_until is None and row.locked_by is None
+    assert told.said() == ["delayed"]
+    clock.advance(seconds=119)
+    assert worker.run_due() == 0
+    clock.advance(seconds=1)
+    assert worker.run_due() == 1  # second attempt: backoff 30 s, not told again
+    assert _row(db, row_id).next_attempt_at == clock.now() + timedelta(seconds=30)
+    assert told.said() == ["delayed"]
+    clock.advance(seconds=30)
+    assert worker.run_due() == 1 and _row(db, row_id).status == OutboxStatus.SENT
+    assert told.said() == ["delayed", "landed"]
+    assert [attempts for attempts, *_ in handler.seen] == [1, 2, 3]
+
+
+def test_progress_survives_a_retry(db: Database, clock: FrozenClock) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def create_then_fail(row: OutboxMessage, progress: Progress) -> Landed:
+        seen.append(dict(progress.state))
+        if "ticket" not in progress.state:
+            progress.save(ticket="PAY-9")
+            raise RetryLater("timeout after creating")
+        return Landed({})
+
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, create_then_fail)
+    worker.run_due()
+    clock.advance(minutes=1)
+    worker.run_due()
+    assert seen == [{}, {"ticket": "PAY-9"}] and _row(db, row_id).status == OutboxStatus.SENT
+
+
+def test_give_up_fails_the_row_and_tells_why(db: Database, clock: FrozenClock) -> None:
+    told = Told()
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, Script(GiveUp("404", "PAY-404 does not exist")), told)
+    assert worker.run_due() == 1
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.FAILED and row.last_error == "404"
+    assert told.calls == [("failed", row_id, NOTICE, "PAY-404 does not exist")]
+    clock.advance(days=1)
+    assert worker.run_due() == 0
+
+
+def test_a_crashing_handler_is_retried_with_backoff(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock, notify=False)
+    worker = _worker(db, clock, Script(ValueError("boom")))
+    assert worker.run_due() == 1
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.PENDING and row.last_error == "ValueError: boom"
+    assert row.next_attempt_at == clock.now() + timedelta(seconds=15)
+
+
+def test_an_unknown_kind_waits_for_a_process_that_knows_it(
+    db: Database, clock: FrozenClock
+) -> None:
+    row_id = store.enqueue(db, clock, "future_kind", "future:1", {})
+    worker = _worker(db, clock, Script())
+    assert worker.run_due() == 1
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.PENDING and row.last_error == "no handler for future_kind"
+    assert row.next_attempt_at == clock.now() + timedelta(minutes=5)
+
+
+@pytest.mark.parametrize(
+    ("attempts_before", "idle", "gives_up"),
+    [
+        (3, GIVE_UP_AFTER + timedelta(seconds=1), True),  # the 4th try, a day after the 3rd
+        (3, GIVE_UP_AFTER, False),  # not a second early
+        (2, GIVE_UP_AFTER + timedelta(hours=1), False),  # and only from the 4th try on
+    ],
+)
+def test_giving_up_after_a_day_of_failures(
+    db: Database, clock: FrozenClock, attempts_before: int, idle: timedelta, gives_up: bool
+) -> None:
+    told = Told()
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, Script(*[RetryLater("503")] * 10), told)
+    for _ in range(attempts_before - 1):
+        worker.run_one(row_id) or None
+        clock.advance(seconds=BACKOFF_MAX_SECONDS)
+    worker.run_one(row_id)
+    clock.advance(seconds=idle.total_seconds())
+    assert worker.run_one(row_id)
+    row = _row(db, row_id)
+    assert row.attempts == attempts_before + 1
+    if gives_up:
+        assert row.status == OutboxStatus.FAILED
+        message = f"gave up after {attempts_before + 1} attempts over 24 hours: 503"
+        assert row.last_error == message and told.calls[-1][-1] == message
+    else:
+        assert row.status == OutboxStatus.PENDING and told.said() == ["delayed"]
+
+
+def test_one_process_at_a_time_holds_a_row(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    first = store.claim(db, clock, row_id, "a")
+    assert first is not None and first.locked_by == "a" and first.attempts == 1
+    assert store.claim(db, clock, row_id, "b") is None
+    assert store.due_ids(db, clock.now()) == []
+    clock.advance(seconds=store.LEASE.total_seconds())
+    assert store.claim(db, clock, row_id, "b") is None  # the lease runs to its last second
+    clock.advance(seconds=1)
+    assert store.due_ids(db, clock.now()) == [row_id]
+    second = store.claim(db, clock, row_id, "b")
+    assert second is not None and second.locked_by == "b" and second.attempts == 2
+
+
+def test_due_rows_come_soonest_due_first_and_only_when_due(db: Database, clock: FrozenClock) -> None:
+    later = _enqueue(db, clock, n=1)
+    store.settle_retry(db, clock, _row(db, later), timedelta(seconds=60), "wait")
+    clock.advance(seconds=1)
+    now_due = _enqueue(db, clock, n=2)
+    assert store.due_ids(db, clock.now()) == [now_due]
+    clock.advance(seconds=59)
+    assert store.due_ids(db, clock.now()) == [now_due, later]
+    assert store.due_ids(db, clock.now(), limit=1) == [now_due]
+
+
+def test_an_edit_during_the_send_is_sent_again_at_once(db: Database, clock: FrozenClock) -> None:
+    told = Told()
+    sent: list[int] = []
+
+    def send(row: OutboxMessage, progress: Progress) -> Landed:
+        sent.append(row.payload["n"])
+        if len(sent) == 1:  # someone edits while this version is on its way
+            store.enqueue(db, clock, "note", "note:1", {"n": 2})
+        return Landed({})
+
+    row_id = _enqueue(db, clock)
+    assert _worker(db, clock, send, told).run_one(row_id)
+    row = _row(db, row_id)
+    assert sent == [1, 2] and row.status == OutboxStatus.SENT and row.version == 2
+    assert told.said() == ["landed"]  # the person is told once, not per version
+
+
+def test_an_edit_during_a_give_up_is_retried_not_failed(db: Database, clock: FrozenClock) -> None:
+    def refuse(row: OutboxMessage, progress: Progress) -> Landed:
+        store.enqueue(db, clock, "note", "note:1", {"n": 2})
+        raise GiveUp("400 bad request")
+
+    row_id = _enqueue(db, clock)
+    told = Told()
+    _worker(db, clock, refuse, told).run_one(row_id)
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.PENDING and row.next_attempt_at == clock.now()
+    assert told.calls == [] and row.locked_until is None
+
+
+def test_telling_is_best_effort(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    told = Told(broken=True)
+    assert _worker(db, clock, Script(), told).run_due() == 1
+    assert _row(db, row_id).status == OutboxStatus.SENT and told.said() == ["landed"]
+    silent = _enqueue(db, clock, n=2)
+    assert _worker(db, clock, Script(), None).run_one(silent)
+    assert _row(db, silent).status == OutboxStatus.SENT
+
+
+def test_a_notice_is_taken_by_exactly_one(db: Database, clock: FrozenClock) -> None:
+    row = _row(db, _enqueue(db, clock))
+    assert store.take_delay_notice(db, row) == NOTICE
+    assert store.take_delay_notice(db, _row(db, row.id or 0)) is None
+    assert store.take_notice(db, row) == NOTICE and store.take_notice(db, row) is None
+    quiet = _row(db, _enqueue(db, clock, n=2, notify=False))
+    assert store.take_notice(db, quiet) is None and store.take_delay_notice(db, quiet) is None
+
+
+def test_the_kicker_sends_at_once_and_survives_a_crash(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    kicker = Kicker(_worker(db, clock, Script()))
+    try:
+        kicker.kick(row_id)
+        kicker.kick(10_000)  # no such row: nothing to do, nothing raised
+        assert kicker.wait_idle(10)
+    finally:
+        kicker.close()
+    assert _row(db, row_id).status == OutboxStatus.SENT

@@ -1,0 +1,43 @@
+"""Every text a user reads lives in prompts/: each key the code names exists and fills in."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+import chatbot
+from chatbot.decisions.service import DecisionError
+from chatbot.errors import UserError
+from chatbot.intent.service import IntentError
+from chatbot.prompts import Prompts
+from chatbot.settings import DEFAULT_PROMPTS_DIR
+
+CODE = Path(chatbot.__file__).parent
+ERROR_KEY = re.compile(r"Error\(\s*\"([a-z_]+\.errors\.[a-z_]+)\"")
+
+
+def _error_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in CODE.rglob("*.py"):
+        keys |= set(ERROR_KEY.findall(path.read_text()))
+    return keys
+
+
+def test_the_code_raises_domain_errors_by_key() -> None:
+    assert len(_error_keys()) >= 10
+
+
+@pytest.mark.parametrize("key", sorted(_error_keys()))
+def test_every_error_key_has_a_text(key: str) -> None:
+    text = Prompts(DEFAULT_PROMPTS_DIR).get(key)
+    assert isinstance(text, str) and text.strip()
+
+
+def test_an_error_renders_its_values_from_the_prompts_given(tmp_path: Path) -> None:
+    error = DecisionError("decisions.errors.already_superseded", ref="D-1", by="D-2")
+    assert str(error) == "D-1 was already superseded by D-2; supersede that one instead."
+    (tmp_path / "decisions.toml").write_text('[errors]\nalready_superseded = "{ref} → {by}"\n')
+    assert error.text(Prompts(tmp_path)) == "D-1 → D-2"
+    assert isinstance(IntentError("intent.errors.gone"), UserError)
