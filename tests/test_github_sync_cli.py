@@ -1,0 +1,123 @@
+"""`chatbot sync github` as a real process against the fake GitHub, on both databases."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from chatbot.clock import SystemClock
+from chatbot.db.engine import Database
+from chatbot.github.models import PullRequest
+from chatbot.teams.service import TeamService
+from tests.fakes.github_api import TOKEN, FakeGitHub, FakeGitHubServer, history
+from tests.github_helpers import count, rows
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def github_server() -> Iterator[FakeGitHubServer]:
+    with FakeGitHubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def github(github_server: FakeGitHubServer) -> FakeGitHub:
+    github_server.fake.reset()
+    return github_server.fake
+
+
+@pytest.fixture
+def run(db_url: str, tmp_path: Path, github_server: FakeGitHubServer) -> Run:
+    def _chatbot(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "DATABASE_", "GITHUB_"))
+        }
+        env.update(DATABASE_URL=db_url, GITHUB_API_URL=github_server.url, COLUMNS="200")
+        if token is not None:
+            env["GITHUB_TOKEN"] = token
+        return subprocess.run(
+            [sys.executable, "-m", "chatbot", "sync", "github", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+        )
+
+    return _chatbot
+
+
+def add_team(db: Database, name: str, repos: list[str]) -> None:
+    TeamService(db, SystemClock()).add(name, "C0" + name.upper()[:8], repos=repos)
+
+
+def test_backfills_every_teams_repos(db: Database, github: FakeGitHub, run: Run) -> None:
+    add_team(db, "payments", ["Acme/Payments"])
+    add_team(db, "search", ["acme/search"])
+    github.add_repo("acme/payments", history(150))
+    github.add_repo("acme/search", history(3, key_prefix="SRCH"))
+    done = run()
+    assert done.returncode == 0, done.stderr
+    assert "acme/payments: 150 pull requests, 1200 commits, 750 reviews" in done.stdout
+    assert "acme/search: 3 pull requests" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert count(db, PullRequest) == 153
+    assert github.count() == 3  # two pages for payments, one for search
+
+
+def test_team_and_since_narrow_what_is_read(db: Database, github: FakeGitHub, run: Run) -> None:
+    add_team(db, "payments", ["acme/payments"])
+    add_team(db, "search", ["acme/search"])
+    github.add_repo("acme/payments", history(48))  # #1 updated 2026-06-02T16:00Z, then hourly
+    github.add_repo("acme/search", history(3))
+    done = run("--team", "payments", "--since", "2026-06-03")
+    assert done.returncode == 0, done.stderr
+    stored = rows(db, PullRequest)
+    assert {p.repo for p in stored} == {"acme/payments"}
+    assert len(stored) == 48 - 8  # the first eight were last updated on June 2nd
+
+
+@pytest.mark.parametrize(
+    ("args", "token", "says"),
+    [
+        ((), None, "GITHUB_TOKEN is not set"),
+        (("--team", "nobody"), TOKEN, "No team named 'nobody'"),
+        (("--since", "last week"), TOKEN, "2026-09-01"),
+    ],
+)
+def test_refusals_are_one_line_exit_2(
+    db: Database, github: FakeGitHub, run: Run, args: tuple[str, ...], token: str | None, says: str
+) -> None:
+    add_team(db, "payments", ["acme/payments"])
+    github.add_repo("acme/payments", history(2))
+    done = run(*args, token=token)
+    assert done.returncode == 2
+    assert says in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert count(db, PullRequest) == 0
+
+
+def test_no_repos_says_how_to_add_them(db: Database, github: FakeGitHub, run: Run) -> None:
+    add_team(db, "payments", [])
+    done = run()
+    assert done.returncode == 2 and "chatbot team set" in done.stderr
+
+
+def test_a_refused_token_stops_with_one_line_and_no_secret(
+    db: Database, github: FakeGitHub, run: Run
+) -> None:
+    add_team(db, "payments", ["acme/payments"])
+    github.add_repo("acme/payments", history(2))
+    done = run(token="ghp_not_valid_at_all")
+    assert done.returncode == 1
+    assert "GitHub refused GITHUB_TOKEN" in done.stderr
+    assert "ghp_not_valid_at_all" not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
