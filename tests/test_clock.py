@@ -12,7 +12,7 @@ import pytest
 from chatbot.clock import FrozenClock
 from chatbot.db.core_models import JobLease
 from chatbot.db.engine import Database
-from chatbot.db.leases import lease_of, take_lease
+from chatbot.db.leases import lease_of, release_lease, take_lease
 from chatbot.outbox.models import OutboxStatus
 from chatbot.prompts import Prompts
 from chatbot.scheduler import Job, JobClock, jobs_for
@@ -104,6 +104,24 @@ def test_racing_clocks_on_threads_run_a_due_job_once(db: Database, clock: Frozen
             t.join()
         clock.advance(seconds=10)
     assert runs.count["race"] == 5
+
+
+def test_a_lease_is_taken_once_per_interval_and_never_while_held(
+    db: Database, clock: FrozenClock
+) -> None:
+    every, hold = timedelta(seconds=10), timedelta(seconds=60)
+    start = clock.now()
+    assert take_lease(db, start, "job", every, hold, "a")
+    assert not take_lease(db, start, "job", every, hold, "b")  # held
+    assert not take_lease(db, start + every, "job", every, hold, "b")  # due, but still held
+    release_lease(db, "job", "b")  # only the holder frees it
+    assert not take_lease(db, start + every, "job", every, hold, "b")
+    release_lease(db, "job", "a")
+    assert not take_lease(db, start + every - timedelta(seconds=1), "job", every, hold, "b")
+    assert take_lease(db, start + every, "job", every, hold, "b")  # free and due
+    lease = lease_of(db, "job")
+    assert lease is not None and lease.holder == "b" and lease.last_run_at == start + every
+    assert lease.locked_until == start + every + hold
 
 
 def test_a_held_lease_blocks_other_clocks_until_it_runs_out(
