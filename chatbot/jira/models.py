@@ -26,6 +26,9 @@ class WorkItem(SQLModel, table=True):
         UniqueConstraint("team_id", "key"),
         Index("ix_work_item_team_type_created", "team_id", "issue_type", "created_at"),
         Index("ix_work_item_team_jira_id", "team_id", "jira_id"),
+        # WIP: the items in progress now, and the items created by an old week's end.
+        Index("ix_work_item_team_status", "team_id", "status"),
+        Index("ix_work_item_team_created", "team_id", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

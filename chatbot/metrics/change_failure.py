@@ -22,12 +22,12 @@ from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
     in_ranges,
+    in_week,
     iso,
     merged_ranges,
     production,
     rounded,
     team_deployment,
-    week_of,
 )
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
@@ -80,7 +80,7 @@ class ChangeFailureRate:
 
 def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
     mine = sorted(
-        (r for r in rows if week_of(r.deployed_at, [week])),
+        (r for r in rows if in_week(r.deployed_at, week)),
         key=lambda r: (r.deployed_at, r.external_id),
     )
     failed_flags = [r.status == "failure" or bool(r.named) for r in mine]

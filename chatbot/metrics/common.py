@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import and_, false, func, or_
@@ -42,14 +43,28 @@ def in_ranges(column: Any, ranges: Sequence[tuple[datetime, datetime]]) -> Colum
     return or_(*(and_(column >= start, column < end) for start, end in ranges))
 
 
+@lru_cache(maxsize=4096)
+def bounds(week: Week) -> tuple[datetime, datetime]:
+    """A week's [start, end) in UTC, computed once (the zone arithmetic is not free)."""
+    return week.start, week.end
+
+
 def week_of(instant: datetime | None, weeks: Sequence[Week]) -> Week | None:
     """The asked week an instant falls in, if any."""
     if instant is None:
         return None
     for week in weeks:
-        if week.start <= instant < week.end:
+        start, end = bounds(week)
+        if start <= instant < end:
             return week
     return None
+
+
+def in_week(instant: datetime | None, week: Week) -> bool:
+    if instant is None:
+        return False
+    start, end = bounds(week)
+    return start <= instant < end
 
 
 def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

@@ -24,10 +24,10 @@ from chatbot.metrics.common import (
     hours,
     human_reviewer,
     in_ranges,
+    in_week,
     iso,
     merged_ranges,
     rounded,
-    week_of,
 )
 from chatbot.metrics.stats import median
 from chatbot.metrics.week import Week
@@ -100,9 +100,7 @@ def _figure(team: TeamScope, week: Week, rows: Sequence[Any], explain: bool) -> 
     values: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
-    mine = sorted(
-        (r for r in rows if week_of(r.merged_at, [week])), key=lambda r: (r.repo, r.number)
-    )
+    mine = sorted((r for r in rows if in_week(r.merged_at, week)), key=lambda r: (r.repo, r.number))
     for row in mine:
         start = row.ready_at if row.opened_as_draft else row.created_at
         value = None

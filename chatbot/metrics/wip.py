@@ -91,8 +91,10 @@ def _status_names(in_progress: set[str], team: TeamScope) -> list[str]:
 
 
 def _change_rows(conn: Any, team: TeamScope, *where: Any) -> Sequence[Any]:
+    """Status and assignee changes; each item's lists are put in order by `_attach`."""
     return conn.execute(
         select(
+            WIC.id,
             WIC.work_item_id,
             WIC.field,
             WIC.at,
@@ -100,10 +102,20 @@ def _change_rows(conn: Any, team: TeamScope, *where: Any) -> Sequence[Any]:
             WIC.from_value,
             WIC.to_id,
             WIC.to_value,
-        )
-        .where(WIC.team_id == team.team_id, WIC.field.in_(FIELDS), *where)
-        .order_by(WIC.at, WIC.id)
+        ).where(WIC.team_id == team.team_id, WIC.field.in_(FIELDS), *where)
     ).all()
+
+
+def _attach(items: dict[int, _Item], changes: Sequence[Any]) -> list[_Item]:
+    """Each item's changes per field, in the order they were made (ties: as recorded)."""
+    for change in changes:
+        item = items.get(change.work_item_id)
+        if item is not None:
+            item.changes[change.field].append(change)
+    for item in items.values():
+        for field_changes in item.changes.values():
+            field_changes.sort(key=lambda c: (c.at, c.id))
+    return list(items.values())
 
 
 def _items_since(
@@ -128,11 +140,7 @@ def _items_since(
     items = {
         r.id: _Item(r.key, r.created_at, r.status, (r.assignee_id, r.assignee_name)) for r in rows
     }
-    for change in _change_rows(conn, team, WIC.at >= start):
-        item = items.get(change.work_item_id)
-        if item is not None:
-            item.changes[change.field].append(change)
-    return list(items.values())
+    return _attach(items, _change_rows(conn, team, WIC.at >= start))
 
 
 def _items_until(
@@ -173,40 +181,40 @@ def _items_until(
         else:
             assignee = (r.assignee_id, r.assignee_name)
         items[r.id] = _Item(r.key, r.created_at, status, assignee)
-    for change in _change_rows(conn, team, WIC.at < end):
-        item = items.get(change.work_item_id)
-        if item is not None:
-            item.changes[change.field].append(change)
-    return list(items.values())
-
-
-def _value(change: Any, field_name: str, side: str) -> Any:
-    if field_name == "status":
-        return change.to_value if side == "to" else change.from_value
-    return (change.to_id, change.to_value) if side == "to" else (change.from_id, change.from_value)
+    return _attach(items, _change_rows(conn, team, WIC.at < end))
 
 
 def _segments(item: _Item) -> list[tuple[datetime | None, datetime | None, str | None, Assignee]]:
     """(after, until, status, assignee): the item's state for every instant t with
     after < t <= until (None = unbounded), starting once the item exists."""
-    points = sorted({c.at for changes in item.changes.values() for c in changes})
-    bounds: list[datetime | None] = [None, *points, None]
+    statuses, assignees = item.changes["status"], item.changes["assignee"]
+    # Before its first change an item has that change's `from` value.
+    status = statuses[0].from_value if statuses else item.status
+    assignee: Assignee = (
+        (assignees[0].from_id, assignees[0].from_value) if assignees else item.assignee
+    )
+    events = sorted(
+        [(c.at, 0, n, c) for n, c in enumerate(statuses)]
+        + [(c.at, 1, n, c) for n, c in enumerate(assignees)],
+        key=lambda e: e[:3],
+    )  # the lists are in order already; this interleaves the two fields by time
     segments = []
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
-        state = []
-        for field_name, fallback in (("status", item.status), ("assignee", item.assignee)):
-            changes = item.changes[field_name]
-            before = [c for c in changes if lo is not None and c.at <= lo]
-            if before:
-                state.append(_value(before[-1], field_name, "to"))
-            elif changes:
-                state.append(_value(changes[0], field_name, "from"))
-            else:
-                state.append(fallback)
-        after = lo if lo is not None and lo > item.created_at else item.created_at
-        if hi is None or hi > after:
-            segments.append((after, hi, state[0], state[1]))
-    return segments
+    lo: datetime | None = None
+    for at, kind, _n, change in events:
+        if at != lo:
+            segments.append((lo, at, status, assignee))
+            lo = at
+        if kind == 0:
+            status = change.to_value
+        else:
+            assignee = (change.to_id, change.to_value)
+    segments.append((lo, None, status, assignee))
+    exists = []
+    for after, until, state, person in segments:
+        start = after if after is not None and after > item.created_at else item.created_at
+        if until is None or until > start:
+            exists.append((start, until, state, person))
+    return exists
 
 
 def _count(

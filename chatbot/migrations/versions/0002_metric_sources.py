@@ -275,6 +275,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_work_item_team_type_created", ["team_id", "issue_type", "created_at"], unique=False
         )
+        batch_op.create_index("ix_work_item_team_status", ["team_id", "status"], unique=False)
+        batch_op.create_index("ix_work_item_team_created", ["team_id", "created_at"], unique=False)
 
     op.create_table(
         "work_item_change",
@@ -351,6 +353,8 @@ def downgrade() -> None:
 
     op.drop_table("work_item_change")
     with op.batch_alter_table("work_item", schema=None) as batch_op:
+        batch_op.drop_index("ix_work_item_team_created")
+        batch_op.drop_index("ix_work_item_team_status")
         batch_op.drop_index("ix_work_item_team_type_created")
         batch_op.drop_index("ix_work_item_team_jira_id")
 

@@ -1,0 +1,191 @@
+"""Weekly digest speed over years of history, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/metrics_digest.py [--scales 1,4,16] [--runs 5] [--write-readme]
+
+For each scale, generates a team's history (bench/generate_history.py: at scale 1 two years
+with 20,000 work items, 200,000 changes, 10,000 PRs, 30,000 reviews, 80,000 commits, 3,000
+deployments; scale k covers k times as many years at the same rate) into a fresh SQLite
+file and a dedicated PostgreSQL schema, then times `weekly_digest_for` for the last complete
+week (all metrics, previous week, baseline, 8-week trend, data-health warnings): one warm-up,
+then the median of the runs. Prints a Markdown table, the time per metric, and the query
+plan of the slowest statement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._readme import write_section  # noqa: E402
+from bench.generate_history import END, generate  # noqa: E402
+from chatbot.db.engine import Database, make_engine  # noqa: E402
+from chatbot.metrics.base import TeamScope  # noqa: E402
+from chatbot.metrics.engine import METRICS, baseline_week, team_row, weekly_digest_for  # noqa: E402
+from chatbot.metrics.week import Week  # noqa: E402
+
+PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = END + timedelta(hours=10)
+
+
+@contextmanager
+def pg_schema(name: str) -> Iterator[str]:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}?options=-csearch_path%3D{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+class Statements:
+    """Times every SQL statement, to find the slowest one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.seen: list[tuple[float, str, Any]] = []
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def _after(self, conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        elapsed = time.perf_counter() - conn.info.pop("bench_started", time.perf_counter())
+        self.seen.append((elapsed, statement, params))
+
+
+def _plan(engine: Engine, statement: str, params: Any) -> str:
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(prefix + statement, params).all()
+    if engine.dialect.name == "sqlite":
+        return "\n".join(str(r[-1]) for r in rows)
+    return "\n".join(str(r[0]) for r in rows)
+
+
+def measure(url: str, scale: int, runs: int) -> dict[str, Any]:
+    engine = make_engine(url)
+    made = generate(engine, scale)
+    db = Database(engine)
+    weekly_digest_for(db, "payments", None, NOW)  # warm-up; chooses and stores the baseline
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        weekly_digest_for(db, "payments", None, NOW)
+        times.append(time.perf_counter() - began)
+    row = team_row(db, "payments")
+    scope = TeamScope.of(row)
+    week = Week.last_complete(NOW, scope.tz)
+    asked = [*week.trend(8)]
+    base = baseline_week(db, row, scope, NOW)
+    if base is not None and base not in asked:
+        asked.append(base)
+    per_metric = {}
+    for metric in METRICS:
+        samples = []
+        for _ in range(runs):
+            began = time.perf_counter()
+            metric.compute(db, scope, asked)
+            samples.append(time.perf_counter() - began)
+        per_metric[metric.name] = statistics.median(samples)
+    began = time.perf_counter()
+    from chatbot.teams.doctor import data_health
+
+    data_health(db, row, NOW)
+    warnings_s = time.perf_counter() - began
+    recorder = Statements(engine)
+    weekly_digest_for(db, "payments", None, NOW)
+    slowest = max(recorder.seen, key=lambda s: s[0])
+    plan = _plan(engine, slowest[1], slowest[2])
+    engine.dispose()
+    return {
+        "scale": scale,
+        "counts": made["counts"],
+        "load_s": made["generate_s"] + made["write_s"],
+        "digest_ms": statistics.median(times) * 1000,
+        "per_metric_ms": {k: v * 1000 for k, v in per_metric.items()},
+        "warnings_ms": warnings_s * 1000,
+        "statements": len(recorder.seen),
+        "slowest_ms": slowest[0] * 1000,
+        "slowest_sql": slowest[1],
+        "plan": plan,
+        "week": week.label,
+        "baseline": base.label if base else None,
+    }
+
+
+def table(results: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [
+        "| database | history | work items | changes | PRs | deployments | digest (median) "
+        "| × scale 1 | warnings part | slowest statement |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, rows in results.items():
+        first = rows[0]["digest_ms"]
+        for r in rows:
+            c = r["counts"]
+            lines.append(
+                f"| {name} | {2 * r['scale']} years | {c['work_item']:,} | "
+                f"{c['work_item_change']:,} | {c['pull_request']:,} | {c['deployment']:,} | "
+                f"{r['digest_ms']:.0f} ms | {r['digest_ms'] / first:.2f} | "
+                f"{r['warnings_ms']:.0f} ms | {r['slowest_ms']:.0f} ms |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default="1,4,16")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--write-readme", action="store_true")
+    args = parser.parse_args()
+    scales = [int(s) for s in args.scales.split(",")]
+    results: dict[str, list[dict[str, Any]]] = {}
+    for name in args.databases.split(","):
+        results[name] = []
+        for scale in scales:
+            if name == "sqlite":
+                with tempfile.TemporaryDirectory() as tmp:
+                    r = measure(f"sqlite:///{tmp}/history.db", scale, args.runs)
+            else:
+                with pg_schema(f"bench_metrics_{scale}") as url:
+                    r = measure(url, scale, args.runs)
+            results[name].append(r)
+            print(
+                f"{name} scale {scale}: digest {r['digest_ms']:.0f} ms "
+                f"(loaded in {r['load_s']:.0f} s; week {r['week']}, baseline {r['baseline']}, "
+                f"{r['statements']} statements)",
+                flush=True,
+            )
+            for metric, ms in r["per_metric_ms"].items():
+                print(f"    {metric:26} {ms:7.1f} ms")
+            print(f"    {'warnings (team doctor)':26} {r['warnings_ms']:7.1f} ms")
+            print(f"  slowest statement {r['slowest_ms']:.1f} ms:\n{r['slowest_sql']}\n")
+            print("  plan:\n" + "\n".join("    " + line for line in r["plan"].splitlines()))
+    markdown = table(results)
+    print()
+    print(markdown)
+    if args.write_readme:
+        write_section("metrics_digest", markdown)
+
+
+if __name__ == "__main__":
+    main()
