@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
 
 import pytest
 
 from chatbot.intent.models import IntentStatus
+from chatbot.jira.webhook import authorized
 from chatbot.slack.intent_flow import intent_flow
+from chatbot.web.routes import WebRequest
 from tests.conftest import Bot
 from tests.factories import posted_intent, told
 from tests.fakes.jira_api import FakeJiraServer
@@ -85,3 +89,42 @@ def test_a_key_that_only_looks_like_an_intent_ref_is_not_that_intent(bot: Bot) -
     after = intents.get(view.intent.id or 0)
     assert after is not None and after.intent.status == IntentStatus.LINKED
     assert not told(bot, "Were the acceptance checks of") and not told(bot, "moved to")
+
+
+def _signed(body: bytes, secret: str = "hook-secret") -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def test_every_way_jira_can_carry_the_secret(bot: Bot) -> None:
+    body = _event("PAY-404", "Done", "done", "40")
+
+    def send(headers: dict[str, str]) -> int:
+        return bot.slack.post(
+            body, "application/json", headers=headers, path="/webhooks/jira"
+        ).status
+
+    assert send({"X-Throughline-Secret": "hook-secret"}) == 200
+    assert send({"X-Throughline-Secret": "hook-secreT"}) == 401
+    assert send({"X-Hub-Signature": _signed(body)}) == 200
+    assert send({"X-Hub-Signature": _signed(body, "other")}) == 401
+    assert send({"X-Hub-Signature": _signed(body + b" ")}) == 401  # signs other bytes
+    assert send({"X-Hub-Signature": _signed(body).replace("sha256=", "sha1=")}) == 401
+    assert send({}) == 401
+
+
+@pytest.mark.parametrize(
+    ("headers", "query", "secret", "allowed"),
+    [
+        ({}, {"secret": ["s3"]}, "s3", True),
+        ({}, {"secret": ["s3"]}, None, False),  # no secret configured: nothing gets in
+        ({}, {"secret": [""]}, "", False),
+        ({"x-throughline-secret": "s3"}, {}, "s3", True),
+        ({"x-throughline-secret": "s"}, {}, "s3", False),
+        ({"x-hub-signature": "sha256=" + "0" * 64}, {}, "s3", False),
+    ],
+)
+def test_authorized(
+    headers: dict[str, str], query: dict[str, list[str]], secret: str | None, allowed: bool
+) -> None:
+    request = WebRequest("POST", "/webhooks/jira", headers, b"{}", query)
+    assert authorized(request, secret) is allowed
