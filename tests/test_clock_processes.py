@@ -12,9 +12,11 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -120,22 +122,23 @@ def fake_jira(jira_server: FakeJiraServer) -> Iterator[FakeJira]:
     jira_server.fake.reset("dc")
 
 
-def _env(db_url: str, slack: FakeSlackServer, jira: FakeJiraServer) -> dict[str, str]:
+def _env(db_url: str, slack: FakeSlackServer | None, jira: FakeJiraServer | None) -> dict[str, str]:
     ours = ("SLACK_", "DATABASE_", "PORT", "JIRA_", "GITHUB_", "DEPLOY_", "CONTEXT_", "WEB_")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    return {
+    env = {
         **clean,
         "SLACK_BOT_TOKEN": "xoxb-clock-test",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
         "DATABASE_URL": db_url,
-        "JIRA_URL": jira.url,
-        "JIRA_PAT": DC_PAT,
-        "JIRA_TIMEOUT_SECONDS": "2",
         "CLOCK_TICK_SECONDS": "1",
         "LOG_LEVEL": "WARNING",
         "WEB_THREADS": "4",
     }
+    if slack is not None:
+        env["SLACK_API_URL"] = slack.api_url
+    if jira is not None:
+        env.update(JIRA_URL=jira.url, JIRA_PAT=DC_PAT, JIRA_TIMEOUT_SECONDS="2")
+    return env
 
 
 def _saved_intent(db_url: str, slack: FakeSlackServer, jira: FakeJiraServer) -> str:
@@ -279,4 +282,120 @@ def test_two_serves_and_a_scheduler_on_postgresql_deliver_it_exactly_once(
     finally:
         db.engine.dispose()
         errors = processes.stop_all()
+    assert not any("Traceback" in e for e in errors), errors
+
+
+class _SlackForSocketMode(BaseHTTPRequestHandler):
+    """Just enough Slack for `chatbot socket` to connect: auth.test, apps.connections.open."""
+
+    socket_url = ""
+    app_tokens: list[str] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        import json
+
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        method = self.path.rsplit("/", 1)[-1]
+        body: dict[str, Any] = {"ok": True}
+        if method == "auth.test":
+            body.update(user_id="UBOT0001", bot_id="BBOT0001", team_id="T0TEST001")
+        elif method == "apps.connections.open":
+            type(self).app_tokens.append(self.headers.get("Authorization", ""))
+            body["url"] = self.socket_url
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _SocketModeEndpoint:
+    """A WebSocket endpoint that completes the handshake and says hello, as Slack's does."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"ws://127.0.0.1:{self._listener.getsockname()[1]}/link"
+        self.connected = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _addr = self._listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        import base64
+        import hashlib
+        import json
+
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                request += chunk
+            headers = dict(
+                line.split(": ", 1) for line in request.decode().split("\r\n")[1:] if ": " in line
+            )
+            key = headers.get("Sec-WebSocket-Key", "")
+            magic = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            accept = base64.b64encode(hashlib.sha1(key.encode() + magic).digest()).decode()
+            conn.sendall(
+                (
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                    f"Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+                ).encode()
+            )
+            hello = json.dumps({"type": "hello", "num_connections": 1}).encode()
+            conn.sendall(bytes([0x81, len(hello)]) + hello)  # one unmasked text frame
+            self.connected.set()
+            while conn.recv(4096):  # keep the connection open until the client leaves
+                pass
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def test_socket_mode_runs_the_clock_inside(tmp_path: Path) -> None:
+    endpoint = _SocketModeEndpoint()
+    handler = type(
+        "Handler", (_SlackForSocketMode,), {"socket_url": endpoint.url, "app_tokens": []}
+    )
+    api = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    db_url = f"sqlite:///{tmp_path}/socket.db"
+    env = _env(db_url, slack=None, jira=None)
+    env.update(
+        SLACK_APP_TOKEN="xapp-socket-test",
+        SLACK_API_URL=f"http://127.0.0.1:{api.server_address[1]}/api/",
+    )
+    processes = Processes(tmp_path, env)
+    db: Database | None = None
+    try:
+        proc = processes.start("socket")
+        _wait("chatbot socket connects", endpoint.connected.is_set, 60)
+        assert handler.app_tokens == ["Bearer xapp-socket-test"]
+        db = Database(make_engine(db_url))
+
+        def outbox_ran_here() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"chatbot socket stopped: {processes.stderr(proc)}")
+            lease = lease_of(db, "outbox") if db is not None else None
+            return lease is not None and f":{proc.pid}:" in str(lease.holder)
+
+        _wait("the socket process's own clock runs the outbox job", outbox_ran_here, 30)
+    finally:
+        if db is not None:
+            db.engine.dispose()
+        errors = processes.stop_all()
+        api.shutdown()
+        endpoint.close()
     assert not any("Traceback" in e for e in errors), errors
