@@ -51,3 +51,11 @@ def test_intent_remembers_team_and_private_channel(bot: Bot) -> None:
     with bot.services.db.session() as s:
         intent = s.exec(select(Intent)).one()
     assert intent.channel_is_private is True and intent.team_id == team.id
+
+
+def test_listing_an_empty_channel_says_how_to_start(bot: Bot) -> None:
+    assert bot.slack.command("/intent", "list", channel="CEMPTY1").status == 200
+    bot.settle()
+    listing = bot.fake.wait_for("respond")[-1].params
+    assert listing["text"] == "0 open intents"
+    assert "No open intents in this channel yet" in str(listing["blocks"])

@@ -146,9 +146,10 @@ def card_fallback(view: IntentView) -> str:
     return truncate(f"{view.ref}: {escape(view.intent.title)} ({_status(view)})", 3000)
 
 
-def intent_list(views: list[IntentView], jira_url: str | None = None) -> list[Block]:
+def intent_list(views: list[IntentView], empty: str, jira_url: str | None = None) -> list[Block]:
+    """This channel's open intents; `empty` (from prompts) when there are none."""
     if not views:
-        return [section("No open intents in this channel yet. Start one with `/intent <title>`.")]
+        return [section(empty)]
     blocks: list[Block] = [section(f"*Open intents in this channel* ({len(views)})")]
     for v in views[:40]:
         key = f" · {mrkdwn(v.intent.jira_key, 200, jira_url)}" if v.intent.jira_key else ""

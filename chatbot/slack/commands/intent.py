@@ -32,7 +32,7 @@ def register(app: App, services: Services) -> None:
             views = flow.intents.list_open(channel)
             respond(
                 text=flow.msg("open_intents", count=len(views)),
-                blocks=intent_list(views, flow.jira_url),
+                blocks=intent_list(views, flow.msg("no_intents"), flow.jira_url),
                 response_type="ephemeral",
             )
         elif verb == "show" and rest:
