@@ -15,8 +15,9 @@ production deployment that shipped it); `prs_shipped_by` runs it for one deploym
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, or_, select, true, union
+from sqlalchemy import String, and_, cast, literal, select, true, union
 from sqlalchemy.sql import ColumnElement, CompoundSelect
 
 from chatbot.db.engine import Database
@@ -57,17 +58,15 @@ def shipped_prs_query(
         .join(PullRequest, pr_ref == DeploymentChange.value)
         .where(DeploymentChange.kind == "pr", PullRequest.repo.in_(repos))  # type: ignore[attr-defined]
     )
-    by_commit = (
-        base()
-        .join(
-            PullRequest,
-            or_(
-                PullRequest.merge_commit_sha == DeploymentChange.value,
-                PullRequest.head_sha == DeploymentChange.value,
-            ),
+
+    def by_commit(sha_column: Any) -> Any:
+        # One branch per column (not an OR) so each uses its own index.
+        return (
+            base()
+            .join(PullRequest, sha_column == DeploymentChange.value)
+            .where(DeploymentChange.kind == "commit", PullRequest.repo.in_(repos))  # type: ignore[attr-defined]
         )
-        .where(DeploymentChange.kind == "commit", PullRequest.repo.in_(repos))  # type: ignore[attr-defined]
-    )
+
     by_jira_key = (
         base()
         .join(PullRequestKey, PullRequestKey.jira_key == DeploymentChange.value)
@@ -88,7 +87,12 @@ def shipped_prs_query(
         )
     )
     # UNION (not UNION ALL): a PR both listed and matched by its commit counts once.
-    return union(by_listed_pr, by_commit, by_jira_key)
+    return union(
+        by_listed_pr,
+        by_commit(PullRequest.merge_commit_sha),
+        by_commit(PullRequest.head_sha),
+        by_jira_key,
+    )
 
 
 def prs_shipped_by(
