@@ -151,8 +151,7 @@ class GitHubBackfill:
             done = stop or not page["pageInfo"]["hasNextPage"]
             cursor = None if done else page["pageInfo"]["endCursor"]
             with self.db.engine.begin() as conn:
-                for node in prs:
-                    self._store(conn, repo, node, result)
+                self._store(conn, repo, prs, result)
                 self._save_state(conn, repo, cursor, start.since, newest, finished=done)
             if progress is not None:
                 # The total is every PR of the repository: a bound only for a full run.
@@ -204,24 +203,31 @@ class GitHubBackfill:
         return node
 
     # --- storing ----------------------------------------------------------------------------
-    def _store(self, conn: Connection, repo: str, node: dict[str, Any], result: RepoResult) -> None:
-        snapshot = snapshot_of(repo, node)
-        timeline, dismissals = _timeline(node)
-        ingest.upsert_pull_request(conn, snapshot, opened_as_draft=_opened_as_draft(node, timeline))
-        events = [TimelineEvent("opened", snapshot.created_at), *timeline]
-        if snapshot.merged_at is not None:
-            events.append(TimelineEvent("merged", snapshot.merged_at))
-        elif snapshot.closed_at is not None:
-            events.append(TimelineEvent("closed", snapshot.closed_at))
-        ingest.add_timeline(conn, repo, snapshot.number, events)
-        commits = [_commit(c) for c in node["commits"]["nodes"]]
-        ingest.upsert_commits(conn, repo, commits, snapshot.head_branch)
-        found = (_review(repo, snapshot.number, n, dismissals) for n in node["reviews"]["nodes"])
-        reviews = [r for r in found if r is not None]
+    def _store(
+        self, conn: Connection, repo: str, nodes: list[dict[str, Any]], result: RepoResult
+    ) -> None:
+        """One page of PRs in a handful of multi-row statements."""
+        snapshots, drafts, events, commits, branches, reviews = [], {}, [], [], [], []
+        for node in nodes:
+            pr = snapshot_of(repo, node)
+            timeline, dismissals = _timeline(node)
+            snapshots.append(pr)
+            drafts[pr.number] = _opened_as_draft(node, timeline)
+            events += [(repo, pr.number, e) for e in _full_timeline(pr, timeline)]
+            these = [_commit(c) for c in node["commits"]["nodes"]]
+            commits += these
+            branches += [(pr.head_branch, c.sha) for c in these]
+            found = (_review(repo, pr.number, n, dismissals) for n in node["reviews"]["nodes"])
+            mine = [r for r in found if r is not None]
+            reviews += mine
+            result.pull_requests += 1
+            result.commits += len(these)
+            result.reviews += len(mine)
+        ingest.upsert_pull_requests(conn, snapshots, opened_as_draft=drafts)
+        ingest.add_timelines(conn, events)
+        ingest.upsert_commits(conn, repo, commits)
+        ingest.link_branches(conn, repo, branches)
         ingest.upsert_reviews(conn, reviews)
-        result.pull_requests += 1
-        result.commits += len(commits)
-        result.reviews += len(reviews)
 
     def _resume_point(self, repo: str, since: datetime | None) -> _Resume:
         with self.db.engine.connect() as conn:
@@ -309,6 +315,16 @@ def _timeline(node: dict[str, Any]) -> tuple[list[TimelineEvent], dict[int, tupl
             previous = str(item.get("previousReviewState") or "dismissed").lower()
             dismissals[int(item["review"]["databaseId"])] = (previous, at)
     return events, dismissals
+
+
+def _full_timeline(pr: PullRequestSnapshot, timeline: list[TimelineEvent]) -> list[TimelineEvent]:
+    """The whole timeline: opened, the draft/ready/reopen events, then merged or closed."""
+    events = [TimelineEvent("opened", pr.created_at), *timeline]
+    if pr.merged_at is not None:
+        events.append(TimelineEvent("merged", pr.merged_at))
+    elif pr.closed_at is not None:
+        events.append(TimelineEvent("closed", pr.closed_at))
+    return events
 
 
 def _opened_as_draft(node: dict[str, Any], timeline: list[TimelineEvent]) -> bool:

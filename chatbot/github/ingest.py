@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, and_, case, delete, func, literal, literal_column, not_, or_, select
+from sqlalchemy import Boolean, and_, case, delete, func, literal, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -111,27 +111,50 @@ def upsert_pull_request(
     snapshot is applied and `keys_changed` says the title or body may differ (GitHub
     changes them only through `opened` and `edited`; a `synchronize` leaves them), and
     always for a pull request seen for the first time."""
-    values = {
-        "repo": pr.repo,
-        "number": pr.number,
-        "github_id": pr.github_id,
-        "title": pr.title,
-        "body": pr.body,
-        "head_branch": pr.head_branch[:255],
-        "base_branch": pr.base_branch[:255],
-        "head_sha": pr.head_sha,
-        "merge_commit_sha": pr.merge_commit_sha,
-        "author_login": pr.author.login[:100],
-        "author_is_bot": pr.author.is_bot,
-        "opened_as_draft": bool(opened_as_draft),
-        "draft": pr.draft,
-        "state": pr.state,
-        "created_at": pr.created_at,
-        "merged_at": pr.merged_at,
-        "closed_at": pr.closed_at,
-        "updated_at": pr.updated_at,
-    }
-    insert = insert_for(conn)(PR).values(**values)
+    applied = upsert_pull_requests(conn, [pr], opened_as_draft, keys_changed)
+    return (pr.repo, pr.number) in applied
+
+
+def upsert_pull_requests(
+    conn: Connection,
+    prs: list[PullRequestSnapshot],
+    opened_as_draft: bool | dict[int, bool] | None = None,
+    keys_changed: bool = True,
+) -> set[tuple[str, int]]:
+    """`upsert_pull_request` for many PRs in one statement (the backfill stores a page at
+    once); `opened_as_draft` may map PR numbers to it. Returns the (repo, number) applied."""
+    by_key = {(pr.repo, pr.number): pr for pr in prs}
+    if not by_key:
+        return set()
+    rows = []
+    for key in sorted(by_key):
+        pr = by_key[key]
+        draft_at_open = (
+            opened_as_draft.get(pr.number) if isinstance(opened_as_draft, dict) else opened_as_draft
+        )
+        rows.append(
+            {
+                "repo": pr.repo,
+                "number": pr.number,
+                "github_id": pr.github_id,
+                "title": pr.title,
+                "body": pr.body,
+                "head_branch": pr.head_branch[:255],
+                "base_branch": pr.base_branch[:255],
+                "head_sha": pr.head_sha,
+                "merge_commit_sha": pr.merge_commit_sha,
+                "author_login": pr.author.login[:100],
+                "author_is_bot": pr.author.is_bot,
+                "opened_as_draft": bool(draft_at_open),
+                "draft": pr.draft,
+                "state": pr.state,
+                "created_at": pr.created_at,
+                "merged_at": pr.merged_at,
+                "closed_at": pr.closed_at,
+                "updated_at": pr.updated_at,
+            }
+        )
+    insert = insert_for(conn)(PR)
     newer = or_(PR.c.updated_at.is_(None), PR.c.updated_at <= insert.excluded.updated_at)
     set_: dict[str, Any] = {
         name: case((newer, insert.excluded[name]), else_=PR.c[name]) for name in _SNAPSHOT_COLUMNS
@@ -139,10 +162,17 @@ def upsert_pull_request(
     if opened_as_draft is not None:
         set_["opened_as_draft"] = insert.excluded.opened_as_draft
     statement = insert.on_conflict_do_update(index_elements=["repo", "number"], set_=set_)
-    stored = conn.execute(statement.returning(PR.c.updated_at, _inserted(conn))).one()
-    applied = stored[0] == pr.updated_at
-    if applied and (keys_changed or stored[1]):
-        replace_keys(conn, pr.repo, pr.number, pr.jira_keys)
+    returning = statement.returning(PR.c.repo, PR.c.number, PR.c.updated_at, _inserted(conn))
+    # One row: a plain execute; many: executemany, compiled once however many rows.
+    returned = conn.execute(returning, rows[0] if len(rows) == 1 else rows).all()
+    applied: set[tuple[str, int]] = set()
+    rewrite = []
+    for repo, number, updated_at, inserted in returned:
+        if updated_at == by_key[(repo, number)].updated_at:
+            applied.add((repo, number))
+            if keys_changed or inserted:
+                rewrite.append(by_key[(repo, number)])
+    replace_keys(conn, rewrite)
     return applied
 
 
@@ -155,30 +185,44 @@ def _inserted(conn: Connection) -> Any:
     return literal(True, Boolean)
 
 
-def replace_keys(conn: Connection, repo: str, number: int, keys: list[str]) -> None:
-    """The Jira keys the newest title, branch and body name; keys edited away are dropped."""
-    keys = sorted({k[:64] for k in keys})
-    stale = delete(PR_KEY).where(PR_KEY.c.repo == repo, PR_KEY.c.number == number)
-    if keys:
-        stale = stale.where(not_(PR_KEY.c.jira_key.in_(keys)))
-    conn.execute(stale)
-    if keys:
-        conn.execute(
-            insert_for(conn)(PR_KEY)
-            .values([{"repo": repo, "number": number, "jira_key": k} for k in keys])
-            .on_conflict_do_nothing(index_elements=["repo", "number", "jira_key"])
-        )
+def replace_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
+    """The Jira keys the newest title, branch and body of each PR name; keys edited away
+    are dropped. Two statements however many PRs."""
+    if not prs:
+        return
+    for repo in sorted({pr.repo for pr in prs}):
+        numbers = sorted(pr.number for pr in prs if pr.repo == repo)
+        conn.execute(delete(PR_KEY).where(PR_KEY.c.repo == repo, PR_KEY.c.number.in_(numbers)))
+    rows = sorted({(pr.repo, pr.number, k[:64]) for pr in prs for k in pr.jira_keys})
+    _many(
+        conn,
+        insert_for(conn)(PR_KEY).on_conflict_do_nothing(
+            index_elements=["repo", "number", "jira_key"]
+        ),
+        [{"repo": r, "number": n, "jira_key": k} for r, n, k in rows],
+    )
 
 
 def add_timeline(conn: Connection, repo: str, number: int, events: Iterable[TimelineEvent]) -> None:
-    rows = {(e.kind, e.at): None for e in events}
-    if not rows:
-        return
-    conn.execute(
-        insert_for(conn)(PR_EVENT)
-        .values([{"repo": repo, "number": number, "kind": k, "at": at} for k, at in sorted(rows)])
-        .on_conflict_do_nothing(index_elements=["repo", "number", "kind", "at"])
+    add_timelines(conn, [(repo, number, e) for e in events])
+
+
+def add_timelines(conn: Connection, events: Iterable[tuple[str, int, TimelineEvent]]) -> None:
+    rows = sorted({(repo, number, e.kind, e.at) for repo, number, e in events})
+    _many(
+        conn,
+        insert_for(conn)(PR_EVENT).on_conflict_do_nothing(
+            index_elements=["repo", "number", "kind", "at"]
+        ),
+        [{"repo": r, "number": n, "kind": k, "at": at} for r, n, k, at in rows],
     )
+
+
+def _many(conn: Connection, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Runs an INSERT for every row: one plain execute for one row, else an executemany
+    (SQLAlchemy compiles it once and sends batches of multi-row VALUES)."""
+    if rows:
+        conn.execute(statement, rows[0] if len(rows) == 1 else rows)
 
 
 def upsert_reviews(conn: Connection, reviews: Iterable[Review]) -> None:
@@ -197,61 +241,62 @@ def upsert_reviews(conn: Connection, reviews: Iterable[Review]) -> None:
         }
         for r in reviews
     }
-    if not rows:
-        return
-    insert = insert_for(conn)(REVIEW).values([rows[k] for k in sorted(rows)])
+    insert = insert_for(conn)(REVIEW)
     x = insert.excluded
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["review_id"],
-            set_={
-                "reviewer_login": x.reviewer_login,
-                "reviewer_is_bot": x.reviewer_is_bot,
-                "state": case((x.state == "dismissed", REVIEW.c.state), else_=x.state),
-                "submitted_at": func.coalesce(x.submitted_at, REVIEW.c.submitted_at),
-                "dismissed_at": func.coalesce(REVIEW.c.dismissed_at, x.dismissed_at),
-            },
-        )
+    statement = insert.on_conflict_do_update(
+        index_elements=["review_id"],
+        set_={
+            "reviewer_login": x.reviewer_login,
+            "reviewer_is_bot": x.reviewer_is_bot,
+            "state": case((x.state == "dismissed", REVIEW.c.state), else_=x.state),
+            "submitted_at": func.coalesce(x.submitted_at, REVIEW.c.submitted_at),
+            "dismissed_at": func.coalesce(REVIEW.c.dismissed_at, x.dismissed_at),
+        },
     )
+    _many(conn, statement, [rows[k] for k in sorted(rows)])
 
 
 def upsert_commits(
-    conn: Connection, repo: str, commits: Iterable[Commit], branch: str | None
+    conn: Connection, repo: str, commits: Iterable[Commit], branch: str | None = None
 ) -> None:
     """Commits with their author times; with a branch, also where they were seen."""
     by_sha = {c.sha: c for c in commits}
-    if not by_sha:
-        return
     shas = sorted(by_sha)
-    insert = insert_for(conn)(COMMIT).values(
-        [
-            {
-                "repo": repo,
-                "sha": s,
-                "authored_at": by_sha[s].authored_at,
-                "author_login": (by_sha[s].author_login or None) and by_sha[s].author_login[:100],
-            }
-            for s in shas
-        ]
-    )
+    insert = insert_for(conn)(COMMIT)
     x = insert.excluded
-    conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=["repo", "sha"],
-            set_={
-                "authored_at": func.coalesce(COMMIT.c.authored_at, x.authored_at),
-                "author_login": func.coalesce(COMMIT.c.author_login, x.author_login),
-            },
-            # Only fill gaps: a replay rewrites nothing and takes no row lock for long.
-            where=and_(
-                or_(COMMIT.c.authored_at.is_(None), COMMIT.c.author_login.is_(None)),
-                or_(x.authored_at.is_not(None), x.author_login.is_not(None)),
-            ),
-        )
+    statement = insert.on_conflict_do_update(
+        index_elements=["repo", "sha"],
+        set_={
+            "authored_at": func.coalesce(COMMIT.c.authored_at, x.authored_at),
+            "author_login": func.coalesce(COMMIT.c.author_login, x.author_login),
+        },
+        # Only fill what is missing: a replay rewrites nothing.
+        where=and_(
+            or_(COMMIT.c.authored_at.is_(None), COMMIT.c.author_login.is_(None)),
+            or_(x.authored_at.is_not(None), x.author_login.is_not(None)),
+        ),
     )
+    rows = [
+        {
+            "repo": repo,
+            "sha": sha,
+            "authored_at": by_sha[sha].authored_at,
+            "author_login": (by_sha[sha].author_login or "")[:100] or None,
+        }
+        for sha in shas
+    ]
+    _many(conn, statement, rows)
     if branch:
-        conn.execute(
-            insert_for(conn)(BRANCH_COMMIT)
-            .values([{"repo": repo, "branch": branch[:255], "sha": s} for s in shas])
-            .on_conflict_do_nothing(index_elements=["repo", "branch", "sha"])
-        )
+        link_branches(conn, repo, [(branch, sha) for sha in shas])
+
+
+def link_branches(conn: Connection, repo: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """(branch, sha): the commit was seen on that branch."""
+    rows = sorted({(branch[:255], sha) for branch, sha in pairs if branch})
+    _many(
+        conn,
+        insert_for(conn)(BRANCH_COMMIT).on_conflict_do_nothing(
+            index_elements=["repo", "branch", "sha"]
+        ),
+        [{"repo": repo, "branch": b, "sha": sha} for b, sha in rows],
+    )
