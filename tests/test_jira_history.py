@@ -13,7 +13,7 @@ from chatbot.db.core_models import SyncState
 from chatbot.db.engine import Database
 from chatbot.jira.errors import JiraUnavailable
 from chatbot.jira.gateway import JiraGateway, gateway_from_settings
-from chatbot.jira.history import JiraHistorySync, jql_time
+from chatbot.jira.history import JiraHistoryError, JiraHistorySync, jql_time, team_jql
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.settings import Settings
 from chatbot.teams.models import Team
@@ -314,6 +314,18 @@ def test_jql_dates_are_in_the_accounts_zone(
     # watermark 08:02 UTC, minus 5 minutes, is 03:57 in New York (EDT)
     assert 'updated >= "2026/10/01 03:57"' in fake_jira.requests[-1].body["jql"]
     assert len(fake_jira.of("GET", "myself$")) == 1
+
+
+def test_the_teams_jql_loses_its_order_by() -> None:
+    team = Team(
+        name="t", channel_id="C1", jira_jql="project = PAY order by rank ASC", created_at=T0
+    )
+    assert team_jql(team) == "project = PAY"
+    assert team_jql(Team(name="t", channel_id="C1", jira_project="OPS", created_at=T0)) == (
+        "project = OPS"
+    )
+    with pytest.raises(JiraHistoryError, match="jira_project"):
+        team_jql(Team(name="t", channel_id="C1", created_at=T0))
 
 
 def test_jql_time_goes_back_an_hour_when_the_local_minute_is_ambiguous() -> None:

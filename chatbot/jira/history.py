@@ -20,6 +20,7 @@ parallel. Only the gateway talks to Jira; this module knows nothing of the jira 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -88,8 +89,9 @@ def _time_or_none(value: Any) -> datetime | None:
 
 
 def team_jql(team: Team) -> str:
+    """The team's JQL without any ORDER BY (the sync adds its own ordering)."""
     if team.jira_jql and team.jira_jql.strip():
-        return team.jira_jql.strip()
+        return re.sub(r"\s*\bORDER\s+BY\b.*$", "", team.jira_jql.strip(), flags=re.I | re.S)
     if team.jira_project:
         return f"project = {team.jira_project}"
     raise JiraHistoryError(
