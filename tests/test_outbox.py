@@ -250,7 +250,9 @@ def test_one_process_at_a_time_holds_a_row(db: Database, clock: FrozenClock) -> 
     assert second is not None and second.locked_by == "b" and second.attempts == 2
 
 
-def test_due_rows_come_soonest_due_first_and_only_when_due(db: Database, clock: FrozenClock) -> None:
+def test_due_rows_come_soonest_due_first_and_only_when_due(
+    db: Database, clock: FrozenClock
+) -> None:
     later = _enqueue(db, clock, n=1)
     store.settle_retry(db, clock, _row(db, later), timedelta(seconds=60), "wait")
     clock.advance(seconds=1)
@@ -320,3 +322,39 @@ def test_the_kicker_sends_at_once_and_survives_a_crash(db: Database, clock: Froz
     finally:
         kicker.close()
     assert _row(db, row_id).status == OutboxStatus.SENT
+
+
+def test_run_due_takes_at_most_its_limit(db: Database, clock: FrozenClock) -> None:
+    first, second = _enqueue(db, clock, n=1), _enqueue(db, clock, n=2)
+    worker = _worker(db, clock, Script())
+    assert worker.run_due(limit=1) == 1
+    assert _row(db, first).status == OutboxStatus.SENT
+    assert store.due_ids(db, clock.now()) == [second]
+
+
+def test_long_errors_are_kept_to_2000_characters(db: Database, clock: FrozenClock) -> None:
+    retried, failed = _enqueue(db, clock, n=1), _enqueue(db, clock, n=2)
+    store.settle_retry(db, clock, _row(db, retried), timedelta(seconds=1), "r" * 5000)
+    assert _row(db, retried).last_error == "r" * 2000
+    store.settle_failed(db, clock, _row(db, failed), "f" * 5000)
+    assert _row(db, failed).last_error == "f" * 2000
+
+
+def test_a_held_row_is_not_due_until_its_lease_has_passed(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    assert store.claim(db, clock, row_id, "a") is not None
+    clock.advance(seconds=store.LEASE.total_seconds())
+    assert store.due_ids(db, clock.now()) == []
+    clock.advance(seconds=1)
+    assert store.due_ids(db, clock.now()) == [row_id]
+
+
+def test_two_processes_with_the_same_row_tell_the_delay_once(
+    db: Database, clock: FrozenClock
+) -> None:
+    mine, other = _enqueue(db, clock, n=1), _enqueue(db, clock, n=2)
+    seen_by_a, seen_by_b = _row(db, mine), _row(db, mine)  # each process read it before
+    assert store.take_delay_notice(db, seen_by_a) == NOTICE
+    assert store.take_delay_notice(db, seen_by_b) is None
+    assert _row(db, other).delay_told is False  # another row keeps its own notice
+    assert store.take_delay_notice(db, _row(db, other)) == NOTICE
