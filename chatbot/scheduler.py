@@ -152,10 +152,6 @@ class JobClock:
             self._scheduler.shutdown(wait=wait)
         self._scheduler = None
 
-    @property
-    def running(self) -> bool:
-        return self._scheduler is not None and self._scheduler.running
-
 
 def run_scheduler(services: Services) -> None:
     """`chatbot scheduler`: the clock alone, until SIGTERM or Ctrl-C."""
