@@ -13,7 +13,7 @@ Writes run on a connection inside the caller's transaction, as few statements as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -68,6 +68,20 @@ def insert_for(conn: Connection) -> Any:
     return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
 
 
+_BUILT: dict[tuple[str, str], Any] = {}
+
+
+def _prepared(conn: Connection, name: str, build: Callable[[Any], Any]) -> Any:
+    """A statement built once per dialect and reused with new parameters: webhooks run the
+    same few statements hundreds of times a second, and building and keying them again
+    each time costs more CPU than running them."""
+    key = (conn.dialect.name, name)
+    statement = _BUILT.get(key)
+    if statement is None:
+        statement = _BUILT[key] = build(insert_for(conn))
+    return statement
+
+
 def team_repos(conn: Connection) -> set[str]:
     """Every repository some team lists, lower-case `owner/name`."""
     repos: set[str] = set()
@@ -80,13 +94,16 @@ def first_delivery(conn: Connection, key: str, now: datetime) -> bool:
     """Claims a delivery id inside the caller's transaction: True the first time. Claiming
     and storing commit together, so a delivery that failed half-way is stored on GitHub's
     redelivery instead of being taken for a duplicate."""
-    statement = (
-        insert_for(conn)(PROCESSED)
-        .values(key=key[:255], seen_at=now)
-        .on_conflict_do_nothing(index_elements=["key"])
-        .returning(PROCESSED.c.key)
+    statement = _prepared(
+        conn,
+        "claim",
+        lambda insert: (
+            insert(PROCESSED)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(PROCESSED.c.key)
+        ),
     )
-    return conn.execute(statement).first() is not None
+    return conn.execute(statement, {"key": key[:255], "seen_at": now}).first() is not None
 
 
 def touch_repo(conn: Connection, repo: str, event: str, now: datetime) -> None:
@@ -154,15 +171,10 @@ def upsert_pull_requests(
                 "updated_at": pr.updated_at,
             }
         )
-    insert = insert_for(conn)(PR)
-    newer = or_(PR.c.updated_at.is_(None), PR.c.updated_at <= insert.excluded.updated_at)
-    set_: dict[str, Any] = {
-        name: case((newer, insert.excluded[name]), else_=PR.c[name]) for name in _SNAPSHOT_COLUMNS
-    }
-    if opened_as_draft is not None:
-        set_["opened_as_draft"] = insert.excluded.opened_as_draft
-    statement = insert.on_conflict_do_update(index_elements=["repo", "number"], set_=set_)
-    returning = statement.returning(PR.c.repo, PR.c.number, PR.c.updated_at, _inserted(conn))
+    known = opened_as_draft is not None
+    returning = _prepared(
+        conn, f"pull_request:{known}", lambda insert: _pull_request_upsert(conn, insert, known)
+    )
     # One row: a plain execute; many: executemany, compiled once however many rows.
     returned = conn.execute(returning, rows[0] if len(rows) == 1 else rows).all()
     applied: set[tuple[str, int]] = set()
@@ -174,6 +186,19 @@ def upsert_pull_requests(
                 rewrite.append(by_key[(repo, number)])
     replace_keys(conn, rewrite)
     return applied
+
+
+def _pull_request_upsert(conn: Connection, insert: Any, draft_known: bool) -> Any:
+    statement = insert(PR)
+    newer = or_(PR.c.updated_at.is_(None), PR.c.updated_at <= statement.excluded.updated_at)
+    set_: dict[str, Any] = {
+        name: case((newer, statement.excluded[name]), else_=PR.c[name])
+        for name in _SNAPSHOT_COLUMNS
+    }
+    if draft_known:
+        set_["opened_as_draft"] = statement.excluded.opened_as_draft
+    upsert = statement.on_conflict_do_update(index_elements=["repo", "number"], set_=set_)
+    return upsert.returning(PR.c.repo, PR.c.number, PR.c.updated_at, _inserted(conn))
 
 
 def _inserted(conn: Connection) -> Any:
@@ -196,8 +221,12 @@ def replace_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
     rows = sorted({(pr.repo, pr.number, k[:64]) for pr in prs for k in pr.jira_keys})
     _many(
         conn,
-        insert_for(conn)(PR_KEY).on_conflict_do_nothing(
-            index_elements=["repo", "number", "jira_key"]
+        _prepared(
+            conn,
+            "keys",
+            lambda insert: insert(PR_KEY).on_conflict_do_nothing(
+                index_elements=["repo", "number", "jira_key"]
+            ),
         ),
         [{"repo": r, "number": n, "jira_key": k} for r, n, k in rows],
     )
@@ -211,8 +240,12 @@ def add_timelines(conn: Connection, events: Iterable[tuple[str, int, TimelineEve
     rows = sorted({(repo, number, e.kind, e.at) for repo, number, e in events})
     _many(
         conn,
-        insert_for(conn)(PR_EVENT).on_conflict_do_nothing(
-            index_elements=["repo", "number", "kind", "at"]
+        _prepared(
+            conn,
+            "timeline",
+            lambda insert: insert(PR_EVENT).on_conflict_do_nothing(
+                index_elements=["repo", "number", "kind", "at"]
+            ),
         ),
         [{"repo": r, "number": n, "kind": k, "at": at} for r, n, k, at in rows],
     )
@@ -241,9 +274,13 @@ def upsert_reviews(conn: Connection, reviews: Iterable[Review]) -> None:
         }
         for r in reviews
     }
-    insert = insert_for(conn)(REVIEW)
-    x = insert.excluded
-    statement = insert.on_conflict_do_update(
+    _many(conn, _prepared(conn, "reviews", _review_upsert), [rows[k] for k in sorted(rows)])
+
+
+def _review_upsert(insert: Any) -> Any:
+    statement = insert(REVIEW)
+    x = statement.excluded
+    return statement.on_conflict_do_update(
         index_elements=["review_id"],
         set_={
             "reviewer_login": x.reviewer_login,
@@ -253,7 +290,6 @@ def upsert_reviews(conn: Connection, reviews: Iterable[Review]) -> None:
             "dismissed_at": func.coalesce(REVIEW.c.dismissed_at, x.dismissed_at),
         },
     )
-    _many(conn, statement, [rows[k] for k in sorted(rows)])
 
 
 def upsert_commits(
@@ -262,9 +298,24 @@ def upsert_commits(
     """Commits with their author times; with a branch, also where they were seen."""
     by_sha = {c.sha: c for c in commits}
     shas = sorted(by_sha)
-    insert = insert_for(conn)(COMMIT)
-    x = insert.excluded
-    statement = insert.on_conflict_do_update(
+    rows = [
+        {
+            "repo": repo,
+            "sha": sha,
+            "authored_at": by_sha[sha].authored_at,
+            "author_login": (by_sha[sha].author_login or "")[:100] or None,
+        }
+        for sha in shas
+    ]
+    _many(conn, _prepared(conn, "commits", _commit_upsert), rows)
+    if branch:
+        link_branches(conn, repo, [(branch, sha) for sha in shas])
+
+
+def _commit_upsert(insert: Any) -> Any:
+    statement = insert(COMMIT)
+    x = statement.excluded
+    return statement.on_conflict_do_update(
         index_elements=["repo", "sha"],
         set_={
             "authored_at": func.coalesce(COMMIT.c.authored_at, x.authored_at),
@@ -276,18 +327,6 @@ def upsert_commits(
             or_(x.authored_at.is_not(None), x.author_login.is_not(None)),
         ),
     )
-    rows = [
-        {
-            "repo": repo,
-            "sha": sha,
-            "authored_at": by_sha[sha].authored_at,
-            "author_login": (by_sha[sha].author_login or "")[:100] or None,
-        }
-        for sha in shas
-    ]
-    _many(conn, statement, rows)
-    if branch:
-        link_branches(conn, repo, [(branch, sha) for sha in shas])
 
 
 def link_branches(conn: Connection, repo: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -295,8 +334,12 @@ def link_branches(conn: Connection, repo: str, pairs: Iterable[tuple[str, str]])
     rows = sorted({(branch[:255], sha) for branch, sha in pairs if branch})
     _many(
         conn,
-        insert_for(conn)(BRANCH_COMMIT).on_conflict_do_nothing(
-            index_elements=["repo", "branch", "sha"]
+        _prepared(
+            conn,
+            "branch",
+            lambda insert: insert(BRANCH_COMMIT).on_conflict_do_nothing(
+                index_elements=["repo", "branch", "sha"]
+            ),
         ),
         [{"repo": repo, "branch": b, "sha": sha} for b, sha in rows],
     )
