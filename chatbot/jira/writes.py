@@ -25,7 +25,7 @@ def enqueue_comment(db: Database, clock: Clock, issue_key: str, dedupe_key: str,
     """Upsert ONE Jira comment identified by `dedupe_key`: created the first time, edited after.
 
     Returns the outbox row id once the write is stored; the outbox sends it (kicked at once
-    by the caller, else by the clock process, or when Jira is back) and never makes a second
+    by the caller, else by the clock, or when Jira is back) and never makes a second
     comment for the same key.
     """
     return store.enqueue(

@@ -1,7 +1,8 @@
-"""Send right after storing, in the web process, so nobody waits for the clock process.
+"""Send right after storing, in the process that stored it, so nobody waits for the clock.
 
 The kick runs on its own small pool: a Jira that answers in 5 s delays neither the ack
-nor the listener that enqueued. If the process dies first, the clock process sends it.
+nor the listener that enqueued. If that fails or the process dies first, a clock (in any
+process) sends it when it is due.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Kicker:
         try:
             self.worker.run_one(row_id)
         except Exception:
-            log.exception("immediate send of outbox %s failed; the clock process retries", row_id)
+            log.exception("immediate send of outbox %s failed; the clock retries it", row_id)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         return self.pool.wait_idle(timeout)
