@@ -79,7 +79,7 @@ class ReviewTime:
             .where(EV.repo == PR.repo, EV.number == PR.number, EV.kind == "ready_for_review")
             .scalar_subquery()
         )
-        query = select(
+        columns = [
             PR.repo,
             PR.number,
             PR.author_login,
@@ -89,8 +89,10 @@ class ReviewTime:
             PR.merged_at,
             ready.label("ready_at"),
             first_approval.label("approved_at"),
-            approver.label("approver"),
-        ).where(*merged_in_weeks(team, weeks))
+        ]
+        if explain:  # who approved: only the explanation names them
+            columns.append(approver.label("approver"))
+        query = select(*columns).where(*merged_in_weeks(team, weeks))
         with db.engine.connect() as conn:
             rows = conn.execute(query).all()
         return {w.label: _figure(team, w, rows, explain) for w in weeks}

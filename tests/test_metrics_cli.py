@@ -1,0 +1,114 @@
+"""`chatbot digest` as a user runs it: a subprocess over a database the test filled."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from chatbot.db.engine import Database
+from chatbot.metrics.engine import weekly_digest_for
+from tests.metrics_reference import load
+
+REPO = "acme/pay"
+AT = datetime(2026, 11, 10, tzinfo=UTC)
+
+
+def _chatbot(db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    env["DATABASE_URL"] = db_url
+    env["COLUMNS"] = "220"
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot", "digest", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp,
+        timeout=120,
+    )
+
+
+def _history() -> dict:
+    return {
+        "team": {"name": "pay", "tz": "Europe/Berlin", "repos": [REPO], "services": ["pay-api"]},
+        "prs": [
+            {
+                "repo": REPO,
+                "number": 1,
+                "created_at": AT,
+                "merged_at": AT + timedelta(hours=2),
+                "author_login": "ann",
+                "head_branch": "f1",
+            },
+            {
+                "repo": REPO,
+                "number": 2,
+                "created_at": AT,
+                "merged_at": AT + timedelta(hours=3),
+                "author_login": "ann",
+                "head_branch": "f2",
+            },
+        ],
+        "commits": [
+            {"repo": REPO, "sha": "c1", "authored_at": AT - timedelta(hours=10), "branches": ["f1"]}
+        ],
+        "reviews": [
+            {
+                "review_id": 1,
+                "repo": REPO,
+                "number": 1,
+                "reviewer_login": "bob",
+                "state": "approved",
+                "submitted_at": AT + timedelta(hours=1),
+            },
+        ],
+        "deployments": [
+            {
+                "external_id": "d-1",
+                "service": "pay-api",
+                "environment": "production",
+                "status": "success",
+                "deployed_at": AT + timedelta(days=1),
+                "changes": [("pr", f"{REPO}#1"), ("pr", f"{REPO}#2")],
+            },
+        ],
+    }
+
+
+def test_digest_json_table_and_explain(db: Database, db_url: str, tmp_path: Path) -> None:
+    load(db, _history())
+    as_json = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    printed = json.loads(as_json.stdout)
+    expected = weekly_digest_for(db, "pay", "2026-W46", datetime.now(UTC))
+    assert printed["metrics"] == expected["metrics"]
+    assert printed["metrics"]["cycle_time"]["median_hours"] == (34 + 24) / 2
+    assert printed["metrics"]["review_time"]["excluded"] == {"no_approval": 1}
+
+    table = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46")
+    assert table.returncode == 0, table.stderr
+    assert "cycle time" in table.stdout and "29.0 h" in table.stdout
+
+    work = _chatbot(
+        db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--explain", "cycle_time"
+    )
+    assert work.returncode == 0, work.stderr
+    assert f"{REPO}#1" in work.stdout and f"{REPO}#2" in work.stdout and "fallback" in work.stdout
+    assert "2026-11-09T14:00:00Z" in work.stdout  # PR 1's first commit
+
+
+def test_bad_input_is_one_line_and_exit_2(db: Database, db_url: str, tmp_path: Path) -> None:
+    load(db, _history())
+    for args, says in [
+        (("--team", "nope"), "No team 'nope'"),
+        (("--team", "pay", "--week", "2026-47"), "is not an ISO week"),
+        (("--team", "pay", "--week", "2026-W54"), "has no week 54"),
+        (("--team", "pay", "--explain", "speed"), "No metric 'speed'"),
+    ]:
+        done = _chatbot(db_url, tmp_path, *args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert says in done.stderr and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
