@@ -175,6 +175,40 @@ def test_racing_clocks_post_once(
         assert len(s.exec(select(DigestPost)).all()) == len(channels)
 
 
+def test_racing_posts_of_one_slot_post_once(
+    db_url: str,
+    slack_server: FakeSlackServer,
+    fake_slack: FakeSlack,
+    clock: FrozenClock,
+    services: Services,
+) -> None:
+    """Eight processes post the same week at the same instant (clock and `/digest post`)."""
+    team = _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
+    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    clocks = [_services(db_url, slack_server, clock) for _ in range(8)]
+    barrier = threading.Barrier(len(clocks))
+    results: list[str] = []
+
+    def run(each: Services, reason: str) -> None:
+        publisher = DigestPublisher(each, compute=_sample)
+        publisher.chart = lambda digest: _TINY_PNG
+        barrier.wait()
+        results.append(publisher.post_slot(team, "2026-W46", reason=reason).status)
+
+    threads = [
+        threading.Thread(target=run, args=(c, "manual" if i % 2 else "scheduled"))
+        for i, c in enumerate(clocks)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clocks:
+        c.db.engine.dispose()
+    assert sorted(results).count("posted") == 1, results
+    assert len(_digest_posts(fake_slack, "CBERLIN1")) == 1
+
+
 def test_manual_post_takes_the_slot(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:

@@ -44,15 +44,16 @@ def register(app: App, services: Services) -> None:
     @app.action(_EXPLAIN)
     def show_work(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        ref = json.loads(body["actions"][0].get("value") or "{}")
+        ref = _json(body["actions"][0].get("value"))
         view = explain_view(str(ref.get("team")), str(ref.get("week")), str(ref.get("metric")), 1)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("digest_explain_page")
     def explain_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        meta = json.loads(body["view"].get("private_metadata") or "{}")
-        page = int(body["actions"][0].get("value") or 1)
+        meta = _json(body["view"].get("private_metadata"))
+        value = str(body["actions"][0].get("value") or "1")
+        page = int(value) if value.isdigit() else 1
         view = explain_view(
             str(meta.get("team")), str(meta.get("week")), str(meta.get("metric")), page
         )
@@ -63,9 +64,14 @@ def register(app: App, services: Services) -> None:
             ack()
             user = body["user"]["id"]
             value = (body["actions"][0].get("selected_option") or {}).get("value", "")
-            team_id, week, pct = value.split("|")
-            team = _team_by_id(services, int(team_id))
-            answer = checkins.answer(team, week, user, share, int(pct) / 100)
+            try:
+                team_id, week, pct = str(value).split("|")
+                share_value = int(pct) / 100
+                team = _team_by_id(services, int(team_id))
+            except ValueError:  # not a value the check-in message sent: nothing to save
+                log.info("check-in answer with a malformed value ignored")
+                return
+            answer = checkins.answer(team, week, user, share, share_value)
             container = body.get("container") or {}
             channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or user
             if answer.status == "late" and team is not None:
@@ -120,6 +126,15 @@ def register(app: App, services: Services) -> None:
         return home_digest_section(posted)
 
     services.home_sections.append(latest_digests)
+
+
+def _json(text: Any) -> dict[str, Any]:
+    """A button value or private_metadata we wrote; anything else reads as empty."""
+    try:
+        found = json.loads(str(text or "{}"))
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _has_role(team: Team, user: str) -> bool:

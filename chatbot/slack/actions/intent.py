@@ -164,14 +164,9 @@ def register(app: App, services: Services) -> None:
     @app.action(HomeId.SETUP)
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        user = where(body).user
-        ephemeral(
-            client,
-            user,
-            user,
-            "Team settings are edited with `chatbot team set` for now; "
-            "`/digest setup` arrives with the weekly digest.",
-        )
+        from chatbot.slack.commands.digest import open_setup_from_home
+
+        open_setup_from_home(services, client, body)
 
 
 def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:

@@ -479,33 +479,29 @@ def home_digest_section(posted: Sequence[tuple[str, dict[str, Any]]]) -> list[Bl
 # --- /digest setup ----------------------------------------------------------------------------
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-# (block id = team setting, label, hint); lists are comma-separated.
-SETUP_TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
-    ("tz", "Time zone", "A name like Europe/Berlin; weeks and posting times follow it."),
-    ("digest_time", "Digest time", "Local time like 09:00."),
-    ("checkin_time", "Check-in time", "Local time like 15:00."),
-    ("wip_limit", "WIP limit per engineer", "A whole number, 1 to 50."),
-    ("jira_project", "Jira project key", "Like PAY."),
-    ("jira_jql", "Jira JQL", "Which issues are the team's work; overrides the project."),
-    ("repos", "GitHub repositories", "owner/name, comma-separated."),
-    ("services", "Deployed services", "Names your deployments report, comma-separated."),
-    ("production_envs", "Production environments", "Default: production, prod."),
-    ("members", "Members (Jira names)", "Optional; WIP counts only them when set."),
-    ("bots", "Bot logins", "Extra GitHub logins that are bots, comma-separated."),
-    ("baseline_week", "Baseline week", "Like 2026-W40; empty = first complete week with data."),
-    ("decision_reaction", "Decision reaction", "Emoji name that logs a message as a decision."),
-    ("escape_rule", "Escaped-defect rule", "label:NAME, field:FIELD_ID=VALUE or jql:QUERY."),
-    ("status_overrides", "Status categories", "One per line: In Review=indeterminate."),
+# The form's fields in order (labels and hints in prompts/digest.toml [setup.*]).
+SETUP_TEXT_FIELDS: tuple[str, ...] = (
+    "tz",
+    "digest_time",
+    "checkin_time",
+    "wip_limit",
+    "jira_project",
+    "jira_jql",
+    "repos",
+    "services",
+    "production_envs",
+    "members",
+    "bots",
+    "baseline_week",
+    "decision_reaction",
+    "escape_rule",
+    "status_overrides",
 )
-SETUP_PEOPLE_FIELDS: tuple[tuple[str, str], ...] = (
-    ("orchestrators", "Orchestrators"),
-    ("senior_engineers", "Senior engineers (Friday check-in)"),
-    ("leaders", "Leaders (digest by DM)"),
-    ("admins", "Admins"),
-)
+SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
 
 
-def _weekday_select(block_id: str, label: str, chosen: int) -> Block:
+def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
+    label = prompts.text(f"digest.setup.labels.{block_id}")
     options = [{"text": plain(name), "value": str(i)} for i, name in enumerate(WEEKDAYS)]
     return {
         "type": "input",
@@ -555,13 +551,11 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
             "element": channel_element,
         }
     )
-    blocks.append(
-        _weekday_select("digest_weekday", "Digest day", getattr(team, "digest_weekday", 0))
-    )
-    blocks.append(
-        _weekday_select("checkin_weekday", "Check-in day", getattr(team, "checkin_weekday", 4))
-    )
-    for field, label, hint in SETUP_TEXT_FIELDS:
+    blocks.append(_weekday_select("digest_weekday", prompts, getattr(team, "digest_weekday", 0)))
+    blocks.append(_weekday_select("checkin_weekday", prompts, getattr(team, "checkin_weekday", 4)))
+    for field in SETUP_TEXT_FIELDS:
+        label = prompts.text(f"digest.setup.labels.{field}")
+        hint = prompts.text(f"digest.setup.hints.{field}")
         default = {"tz": "UTC", "digest_time": "09:00", "checkin_time": "15:00", "wip_limit": "2"}
         value = _setting_text(field, getattr(team, field, None)) if team is not None else ""
         blocks.append(
@@ -575,7 +569,8 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
                 max_length=2000,
             )
         )
-    for field, label in SETUP_PEOPLE_FIELDS:
+    for field in SETUP_PEOPLE_FIELDS:
+        label = prompts.text(f"digest.setup.labels.{field}")
         element: dict[str, Any] = {"type": "multi_users_select", "action_id": "value"}
         people = list(getattr(team, field, []) or []) if team is not None else []
         if people:

@@ -115,8 +115,8 @@ def post_result_text(services: Services, team: Team, result: PostResult) -> str:
         return prompts.text("digest.command.already_posted", week=result.week, when=when)
     advice = {
         "not_in_channel": prompts.text("messages.not_in_channel_short"),
-        "channel_not_found": "Check the team's channel with `/digest setup`.",
-    }.get(str(result.error).split(":")[0], "It will be retried; you can also try again later.")
+        "channel_not_found": prompts.text("digest.command.advice_channel"),
+    }.get(str(result.error).split(":")[0], prompts.text("digest.command.advice_retry"))
     return prompts.text("digest.command.post_failed", error=result.error, advice=advice)
 
 

@@ -56,27 +56,33 @@ def _overrides(current: dict[str, str], text: str) -> list[str]:
 
 def register(app: App, services: Services) -> None:
     teams = TeamService(services.db, services.clock)
+    prompts = services.prompts
 
     @app.view("digest_setup")
     def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         changes = setup_values(view["state"]["values"])
-        name = (json.loads(view.get("private_metadata") or "{}") or {}).get("team")
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except ValueError:
+            meta = {}
+        name = meta.get("team") if isinstance(meta, dict) else None
         new_name = str(changes.pop("name", "") or "").strip()
         errors = _field_errors(changes)
         if name is None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", new_name):
-            errors["name"] = "Use letters, digits, - _ . (at most 80)."
+            errors["name"] = prompts.text("digest.setup.bad_name")
         if errors:
             ack(response_action="errors", errors=errors)
             return
         team = teams.get(name) if name else None
         if name and team is None:
-            ack(response_action="errors", errors={"channel_id": f"Team {name} no longer exists."})
+            gone = prompts.text("digest.setup.team_gone", team=name)
+            ack(response_action="errors", errors={"channel_id": gone})
             return
         if team is not None and (team.orchestrators or team.admins) and not can_manage(team, user):
             ack(
                 response_action="errors",
-                errors={"channel_id": "Only the team's orchestrators and admins can edit it."},
+                errors={"channel_id": prompts.text("digest.setup.not_allowed")},
             )
             return
         if "status_overrides" in changes:
