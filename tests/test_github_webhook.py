@@ -18,6 +18,7 @@ from chatbot.github.models import (
     PullRequestReview,
     RepoDelivery,
 )
+from chatbot.teams.service import TeamService
 from tests.conftest import Bot
 from tests.fakes.github_events import (
     PullRequestState,
@@ -341,3 +342,21 @@ def test_repo_delivery_is_refreshed_as_time_passes(bot: Bot) -> None:
     deliver(bot, "push", push_event(REPO, "main", [(sha("m"), "2026-11-18T09:00:00Z")]))
     (delivery,) = rows(bot.services.db, RepoDelivery)
     assert (delivery.last_event, delivery.last_delivery_at) == ("push", bot.services.clock.now())
+
+
+def test_a_pr_first_seen_after_it_was_opened_gets_its_keys(bot: Bot) -> None:
+    add_team(bot)
+    pr = PullRequestState(REPO, 7, title="PAY-21 opened before the webhook existed")
+    pr.updated_at = "2026-11-17T08:00:00Z"
+    assert deliver(bot, "pull_request", pull_request_event("synchronize", pr)).status == 200
+    assert keys(bot) == {"PAY-21"}
+    assert timeline(bot) == []  # GitHub said nothing about when it was opened
+
+
+def test_a_repo_added_to_a_team_is_taken_at_once(bot: Bot) -> None:
+    add_team(bot, repos=["acme/other"])
+    opened = pull_request_event("opened", PullRequestState(REPO, 7))
+    assert deliver(bot, "pull_request", opened).status == 202
+    TeamService(bot.services.db, bot.services.clock).update("payments", repos=[REPO])
+    assert deliver(bot, "pull_request", opened).status == 200
+    assert count(bot.services.db, PullRequest) == 1

@@ -60,8 +60,8 @@ def sync_github(
     repos = sorted({r.strip().lower() for t in selected for r in t.repos if r.strip()})
     if not repos:
         err.print(
-            "[red]No repositories to read.[/red] Add them with "
-            "`chatbot team set TEAM --repos owner/name`."
+            "[red]No repositories to read.[/red] List them with "
+            "`chatbot team set TEAM --repos owner/a,owner/b`."
         )
         raise typer.Exit(2)
     client = GitHubClient(settings.github_api_url, settings.github_token.get_secret_value())

@@ -126,8 +126,8 @@ class GitHubWebhook:
         body: dict[str, Any] = {"ok": True, "repo": repo, "team_repo": known}
         if not known:
             body["note"] = (
-                f"{repo} is in no team's repos, so its events are dropped; add it with "
-                "`chatbot team set TEAM --repos owner/name`"
+                f"{repo} is in no team's repos, so its events are dropped; add it to the "
+                "team's list: `chatbot team set TEAM --repos owner/a,owner/b` (the whole list)"
             )
         return Outcome(200, body)
 
