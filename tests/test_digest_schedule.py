@@ -87,8 +87,8 @@ def _add(services: Services, name: str, channel: str, tz: str, **fields: Any) ->
 def test_each_digest_once_at_local_time_across_dst(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock, start: datetime, end: datetime
 ) -> None:
-    _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
-    _add(services, "la", "CLA00001", "America/Los_Angeles")
+    _add(services, "berlin", "CBERLIN1", "Europe/Berlin", senior_engineers=["USENB"])
+    _add(services, "la", "CLA00001", "America/Los_Angeles", senior_engineers=["USENL"])
     clock.set(start)
     while clock.now() < end:
         _tick(services, chart=False)
@@ -107,6 +107,17 @@ def test_each_digest_once_at_local_time_across_dst(
             assert (local.weekday(), local.hour, local.minute) == (0, 9, 0), (channel, local)
             # the week reported is the one that just ended
             assert row.week == (local - timedelta(days=7)).strftime("%G-W%V")
+    # the check-in goes once a week to each senior, at Friday 15:00 local time
+    with services.db.session() as s:
+        asked = s.exec(select(JobRun).where(JobRun.job == "checkin")).all()
+    for user, tz in (("USENB", "Europe/Berlin"), ("USENL", "America/Los_Angeles")):
+        runs = [r for r in asked if r.key.endswith(f":{user}") and r.key.startswith("checkin:")]
+        assert len(runs) == 8, user
+        for run in runs:
+            local = run.claimed_at.astimezone(ZoneInfo(tz))
+            assert (local.weekday(), local.hour, local.minute) == (4, 15, 0), (user, local)
+        dms = [c for c in fake_slack.of("chat.postMessage") if c.params["channel"] == user]
+        assert len(dms) == 8 + 8  # the check-in and one reminder, every week
 
 
 def test_not_a_minute_early(services: Services, fake_slack: FakeSlack, clock: FrozenClock) -> None:
