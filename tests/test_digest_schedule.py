@@ -327,3 +327,24 @@ def test_a_clock_that_died_mid_post_is_taken_over(
     clock.advance(minutes=11)
     assert _tick(services) == 1
     assert len(_digest_posts(fake_slack, "CBERLIN1")) == 1
+
+
+def test_retries_give_up_within_the_day_and_tell_the_orchestrators(
+    services: Services, fake_slack: FakeSlack, clock: FrozenClock
+) -> None:
+    _add(services, "berlin", "CBERLIN1", "Europe/Berlin", orchestrators=["UORCH1", "UORCH2"])
+    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    # Slack is down for the first nine tries (a tenth would go through).
+    fake_slack.fail_next("chat.postMessage", "service_unavailable", times=9)
+    for _ in range(24 * 4):
+        _tick(services)
+        clock.advance(minutes=15)
+    attempts = [
+        c for c in fake_slack.of("chat.postMessage") if c.params.get("channel") == "CBERLIN1"
+    ]
+    assert len(attempts) == 9  # the first try and eight retries, spread over about 8 hours
+    told = [
+        c for c in fake_slack.of("chat.postMessage", ok=True) if c.params["channel"] != "CBERLIN1"
+    ]
+    assert sorted(c.params["channel"] for c in told) == ["UORCH1", "UORCH2"]
+    assert "after 9 tries" in told[0].params["text"] and "/digest post" in told[0].params["text"]
