@@ -348,3 +348,18 @@ def test_retries_give_up_within_the_day_and_tell_the_orchestrators(
     ]
     assert sorted(c.params["channel"] for c in told) == ["UORCH1", "UORCH2"]
     assert "after 9 tries" in told[0].params["text"] and "/digest post" in told[0].params["text"]
+
+
+def test_the_clock_runs_the_digest_job_every_minute(
+    services: Services, fake_slack: FakeSlack, clock: FrozenClock
+) -> None:
+    from chatbot.scheduler import jobs_for
+
+    [job] = [j for j in jobs_for(services) if j.name == "digests"]
+    assert job.seconds == 60
+    _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
+    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    assert job.run(services) == 1  # the metrics engine's digest of an empty team
+    assert job.run(services) == 0
+    [post] = _digest_posts(fake_slack, "CBERLIN1")
+    assert "No data for this week yet" in str(post.params["blocks"])
