@@ -31,7 +31,9 @@ def authorized(request: WebRequest, secret: str | None) -> bool:
     signature = request.header("x-hub-signature")
     if signature.startswith("sha256="):
         expected = hmac.new(secret.encode(), request.body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(signature.removeprefix("sha256="), expected)
+        # Compared as bytes: a header with non-ASCII characters must not raise (it is a 401).
+        given_digest = signature.removeprefix("sha256=").encode("utf-8", "replace")
+        return hmac.compare_digest(given_digest, expected.encode())
     return False
 
 

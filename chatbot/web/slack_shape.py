@@ -7,6 +7,7 @@ Only the envelope is checked here, not what a listener reads from blocks or view
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 _COMMAND_FIELDS = ("command", "team_id", "channel_id", "user_id", "trigger_id", "response_url")
@@ -33,6 +34,8 @@ def shape_problem(body: Any) -> str | None:
         missing = [f for f in _COMMAND_FIELDS if not isinstance(body.get(f), str)]
         if missing or not body["command"].startswith("/"):
             return "slash command without " + (missing[0] if missing else "a /name")
+        if not _is_url(body["response_url"]):
+            return "slash command with a response_url that is not a URL"
         return None
     kind = body.get("type")
     if not isinstance(kind, str):
@@ -57,6 +60,8 @@ def _interactive_problem(kind: str, body: dict[str, Any]) -> str | None:
     for name in ("callback_id", "response_url", "action_id", "value", "api_app_id"):
         if name in body and not isinstance(body[name], str):
             return f"{kind} with a {name} that is not a string"
+    if "response_url" in body and not _is_url(body["response_url"]):
+        return f"{kind} with a response_url that is not a URL"
     if body.get("channel") is not None and not _has_str(body["channel"], "id"):
         return f"{kind} without channel.id"
     if body.get("message") is not None and not _has_str(body["message"], "ts"):
@@ -68,9 +73,9 @@ def _interactive_problem(kind: str, body: dict[str, Any]) -> str | None:
         if not all(_has_str(a, "action_id") and _has_str(a, "type") for a in actions):
             return "block_actions with an action lacking action_id or type"
         for action in actions:
-            for name in ("block_id", "value", "action_ts"):
-                if name in action and not isinstance(action[name], str):
-                    return f"block_actions with an action {name} that is not a string"
+            problem = _element_problem(action)
+            if problem is not None:
+                return f"block_actions with an action {problem}"
     if kind in {"view_submission", "view_closed"} or body.get("view") is not None:
         problem = _view_problem(body.get("view"))
         if problem is not None:
@@ -83,11 +88,15 @@ def _interactive_problem(kind: str, body: dict[str, Any]) -> str | None:
 
 
 def _view_problem(view: Any) -> str | None:
-    if not _has_str(view, "id"):
-        return "a view without id"
+    if not (_has_str(view, "id") and _has_str(view, "type")):
+        return "a view without id or type"
     for name in ("callback_id", "private_metadata", "hash", "team_id", "type"):
         if name in view and not isinstance(view[name], str):
             return f"a view {name} that is not a string"
+    if view.get("private_metadata") and not _is_json_object(view["private_metadata"]):
+        # This app only ever sets private_metadata to a JSON object; anything else did not come
+        # from a view it opened.
+        return "private_metadata that is not a JSON object"
     state = view.get("state")
     if state is not None:
         values = state.get("values") if isinstance(state, dict) else None
@@ -96,6 +105,11 @@ def _view_problem(view: Any) -> str | None:
             for block in values.values()
         ):
             return "a view state that is not blocks of elements"
+        for block in values.values():
+            for element in block.values():
+                problem = _element_problem(element)
+                if problem is not None:
+                    return f"a view state element {problem}"
     if "blocks" in view and not isinstance(view["blocks"], list):
         return "view blocks that are not a list"
     return None
@@ -128,5 +142,46 @@ def _event_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+_ELEMENT_STRINGS = (
+    "type",
+    "action_id",
+    "block_id",
+    "value",
+    "action_ts",
+    "selected_conversation",
+    "selected_channel",
+    "selected_user",
+    "selected_date",
+    "selected_time",
+)
+
+
+def _element_problem(element: dict[str, Any]) -> str | None:
+    """What is wrong with an action or a view state element, as Slack types their fields."""
+    for name in _ELEMENT_STRINGS:
+        if element.get(name) is not None and not isinstance(element[name], str):
+            return f"{name} that is not a string"
+    option = element.get("selected_option")
+    if option is not None and not _has_str(option, "value"):
+        return "selected_option without a value"
+    options = element.get("selected_options")
+    if options is not None and not (
+        isinstance(options, list) and all(_has_str(o, "value") for o in options)
+    ):
+        return "selected_options that are not options"
+    return None
+
+
+def _is_json_object(text: Any) -> bool:
+    try:
+        return isinstance(text, str) and isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
 def _has_str(value: Any, key: str) -> bool:
     return isinstance(value, dict) and isinstance(value.get(key), str)
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://")) and " " not in value
