@@ -3,7 +3,9 @@ Jira key the PR names when it merged by then; only the team's repos. Hand-made r
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import col
@@ -136,3 +138,85 @@ def test_the_query_joins_inside_a_metric_query(db: Database) -> None:
     assert by_pr[("acme/payments", 5)] == ["d-4"]  # merged after d-1, before d-4
     assert ("acme/payments", 6) not in by_pr
     assert ("other/repo", 8) not in by_pr
+
+
+def _reference(
+    prs: list[dict[str, Any]], deployments: list[dict[str, Any]], repos: list[str]
+) -> set[tuple[int, str, int]]:
+    """Spec 6.1's shipping rule, written plainly, to check the SQL against."""
+    shipped = set()
+    for dep in deployments:
+        for pr in prs:
+            if pr["repo"] not in repos:
+                continue
+            listed = ("pr", f"{pr['repo']}#{pr['number']}") in dep["changes"]
+            by_commit = any(
+                ("commit", sha) in dep["changes"]
+                for sha in (pr["merge"], pr["head"])
+                if sha is not None
+            )
+            by_key = (
+                dep["at"] is not None
+                and pr["merged_at"] is not None
+                and pr["merged_at"] <= dep["at"]
+                and any(("issue", key) in dep["changes"] for key in pr["keys"])
+            )
+            if listed or by_commit or by_key:
+                shipped.add((dep["id"], pr["repo"], pr["number"]))
+    return shipped
+
+
+def test_the_query_agrees_with_a_plain_reference(db: Database) -> None:
+    rng = random.Random(47)
+    all_repos = ["acme/payments", "acme/web", "other/repo"]
+    keys = [f"PAY-{n}" for n in range(1, 12)]
+    prs: list[dict[str, Any]] = []
+    for index in range(80):
+        merged = rng.random() < 0.8
+        pr = {
+            "repo": rng.choice(all_repos),
+            "number": index + 1,
+            "merged_at": T0 + timedelta(hours=rng.randint(-48, 48)) if merged else None,
+            "head": _sha(1000 + index) if rng.random() < 0.7 else None,
+            "merge": _sha(2000 + index) if merged and rng.random() < 0.7 else None,
+            "keys": rng.sample(keys, rng.randint(0, 2)),
+        }
+        prs.append(pr)
+        _pr(
+            db,
+            pr["repo"],
+            pr["number"],
+            pr["merged_at"],
+            pr["head"],
+            pr["merge"],
+            tuple(pr["keys"]),
+        )
+    deployments: list[dict[str, Any]] = []
+    for index in range(30):
+        at = T0 + timedelta(hours=rng.randint(-48, 48)) if rng.random() < 0.9 else None
+        changes: set[tuple[str, str]] = set()
+        for _ in range(rng.randint(0, 6)):
+            pr = rng.choice(prs)
+            kind = rng.choice(["pr", "commit", "issue", "noise"])
+            if kind == "pr":
+                changes.add(("pr", f"{pr['repo']}#{pr['number'] + rng.choice([0, 0, 100])}"))
+            elif kind == "commit":
+                changes.add(
+                    ("commit", rng.choice([pr["head"], pr["merge"], _sha(9999)]) or _sha(1))
+                )
+            elif kind == "issue":
+                changes.add(("issue", rng.choice(keys)))
+        dep_id = _deployment(db, f"d-{index}", at, *sorted(changes))
+        deployments.append({"id": dep_id, "at": at, "changes": changes})
+    for repos in (["acme/payments", "acme/web"], ["other/repo"], []):
+        query = shipped_prs_query(repos).subquery("shipped")
+        with db.session() as s:
+            rows = {
+                (int(d), str(r), int(n))
+                for d, r, n in s.execute(
+                    select(query.c.deployment_id, query.c.repo, query.c.number)
+                ).all()
+            }
+        expected = _reference(prs, deployments, repos)
+        assert rows == expected
+        assert repos == [] or len(expected) > 10  # the data exercises the rules

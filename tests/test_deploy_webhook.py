@@ -12,6 +12,8 @@ import pytest
 from sqlmodel import col, select
 
 from chatbot.deploys.models import Deployment, DeploymentChange
+from chatbot.deploys.webhook import authorized
+from chatbot.web.routes import WebRequest
 from tests.conftest import Bot
 from tests.slack_driver import HttpResult
 
@@ -207,3 +209,11 @@ def test_the_same_deployment_three_times_at_once_is_one_row(bot: Bot) -> None:
     assert sorted(a.status for a in answers) == [200, 200, 201]
     assert len(_deployments(bot)) == 1
     assert len(_changes(bot)) == 3
+
+
+def test_without_a_configured_token_everything_is_refused() -> None:
+    for header in ("Bearer ", "Bearer x", "", "Bearer None"):
+        request = WebRequest("POST", "/webhooks/deploy", {"authorization": header}, b"{}")
+        assert not authorized(request, None) and not authorized(request, "")
+    good = WebRequest("POST", "/webhooks/deploy", {"authorization": f"bearer  {TOKEN} "}, b"{}")
+    assert authorized(good, TOKEN)

@@ -81,8 +81,7 @@ def shipped_prs_query(
             DeploymentChange.kind == "issue",
             PullRequest.repo.in_(repos),  # type: ignore[attr-defined]
             PullRequestKey.repo.in_(repos),  # type: ignore[attr-defined]
-            PullRequest.merged_at.is_not(None),  # type: ignore[union-attr]
-            Deployment.deployed_at.is_not(None),  # type: ignore[union-attr]
+            # NULL on either side (not merged, not deployed yet) compares to NULL: no match.
             PullRequest.merged_at <= Deployment.deployed_at,  # type: ignore[operator]
         )
     )
