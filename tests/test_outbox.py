@@ -15,6 +15,7 @@ import pytest
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.outbox import store
+from chatbot.outbox.jobs import send_due_outbox
 from chatbot.outbox.kick import Kicker
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 from chatbot.outbox.worker import (
@@ -27,6 +28,10 @@ from chatbot.outbox.worker import (
     RetryLater,
     backoff,
 )
+from chatbot.prompts import Prompts
+from chatbot.services import Services
+from chatbot.settings import DEFAULT_PROMPTS_DIR
+from tests.conftest import make_settings
 
 NOTICE = {"channel": "C1", "user": "U1"}
 
@@ -358,3 +363,13 @@ def test_two_processes_with_the_same_row_tell_the_delay_once(
     assert store.take_delay_notice(db, seen_by_b) is None
     assert _row(db, other).delay_told is False  # another row keeps its own notice
     assert store.take_delay_notice(db, _row(db, other)) == NOTICE
+
+
+def test_the_clock_job_attempts_what_is_due(db: Database, clock: FrozenClock, db_url: str) -> None:
+    settings = make_settings(db_url, "http://127.0.0.1:9/api/")
+    services = Services(settings, db, clock, Prompts(DEFAULT_PROMPTS_DIR))
+    row_id = store.enqueue(db, clock, "kind_of_a_newer_release", "later:1", {})
+    assert send_due_outbox(services) == 1
+    assert send_due_outbox(services) == 0  # retried in five minutes, not before
+    clock.advance(minutes=5)
+    assert send_due_outbox(services) == 1 and _row(db, row_id).attempts == 2
