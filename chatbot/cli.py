@@ -16,6 +16,7 @@ from chatbot.cli_support import (
     database_problem,
     err,
     fail,
+    port_free_or_exit,
     services_or_exit,
     settings_or_exit,
     slack_errors,
@@ -23,8 +24,8 @@ from chatbot.cli_support import (
 from chatbot.decisions.cli import context_app
 from chatbot.demo.cli import demo
 from chatbot.deploys.cli import deploy_app
-from chatbot.jira.cli import jira_app
 from chatbot.github.cli import sync_github  # noqa: F401  (registers `sync github`)
+from chatbot.jira.cli import jira_app
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
@@ -65,6 +66,7 @@ def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
     except SettingsError as exc:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
+    port_free_or_exit(host, settings.port)
     configure_logging(settings.log_level)
     ThroughlineServer(settings, host, embedded_clock=not no_clock).run()
 

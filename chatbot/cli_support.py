@@ -97,3 +97,20 @@ def slack_errors(settings: Settings, token_name: str) -> Iterator[None]:
             f"Cannot reach Slack at {settings.slack_api_url} ({reason}): "
             "check the network connection (or SLACK_API_URL)."
         )
+
+
+def port_free_or_exit(host: str, port: int) -> None:
+    """Refuse in one line a port another process listens on (the server would retry, then fail)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds it
+        try:
+            probe.bind((host, port))
+        except PermissionError:
+            fail(f"Cannot listen on port {port} (permission denied): set PORT above 1023.")
+        except OSError as exc:
+            fail(
+                f"Cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                "stop what uses it or set PORT to a free port."
+            )

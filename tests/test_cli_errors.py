@@ -172,3 +172,21 @@ def test_socket_without_a_network(tmp_path: Path) -> None:
         "Cannot reach Slack",
         "check the network connection",
     )
+
+
+def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(
+            tmp_path,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            PORT=str(port),
+            SLACK_BOT_TOKEN="xoxb-1-real",
+            SLACK_SIGNING_SECRET="real-secret",
+            DATABASE_URL=f"sqlite:///{tmp_path}/serve.db",
+        )
+    one_line(result, f"Cannot listen on 127.0.0.1:{port}", "set PORT to a free port")
