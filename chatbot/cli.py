@@ -102,6 +102,11 @@ def socket(no_clock: NoClock = False) -> None:
             handler.connect()
     finally:
         socket_log.disabled = False
+    if not handler.client.is_connected():
+        fail(
+            "Slack gave a Socket Mode address but the WebSocket connection to it failed: "
+            "allow outgoing WebSocket (wss://) connections to Slack, or use `chatbot serve`."
+        )
     # Logging starts once connected, so a failed start prints only the line that says why.
     configure_logging(settings.log_level)
     clock = None if no_clock else JobClock(services)

@@ -399,3 +399,31 @@ def test_socket_mode_runs_the_clock_inside(tmp_path: Path) -> None:
         api.shutdown()
         endpoint.close()
     assert not any("Traceback" in e for e in errors), errors
+
+
+def test_socket_mode_whose_websocket_cannot_connect_says_so_in_one_line(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"ws://127.0.0.1:{s.getsockname()[1]}/link"
+    handler = type("Handler", (_SlackForSocketMode,), {"socket_url": closed, "app_tokens": []})
+    api = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=api.serve_forever, daemon=True).start()
+    env = _env(f"sqlite:///{tmp_path}/socket.db", slack=None, jira=None)
+    env.update(
+        SLACK_APP_TOKEN="xapp-socket-test",
+        SLACK_API_URL=f"http://127.0.0.1:{api.server_address[1]}/api/",
+    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "chatbot", "socket"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        api.shutdown()
+    err = result.stderr.strip()
+    assert result.returncode == 2 and len(err.splitlines()) == 1, err
+    assert "WebSocket connection to it failed" in err and "Traceback" not in err
