@@ -4,11 +4,13 @@
 
 For each scale, generates a team's history (bench/generate_history.py: at scale 1 two years
 with 20,000 work items, 200,000 changes, 10,000 PRs, 30,000 reviews, 80,000 commits, 3,000
-deployments; scale k covers k times as many years at the same rate) into a fresh SQLite
-file and a dedicated PostgreSQL schema, then times `weekly_digest_for` for the last complete
-week (all metrics, previous week, baseline, 8-week trend, data-health warnings): one warm-up,
-then the median of the runs. Prints a Markdown table, the time per metric, and the query
-plan of the slowest statement.
+deployments; scale k covers k times as many years at the same rate) into a SQLite file and
+a dedicated PostgreSQL schema (kept under --data-dir / as `bench_metrics_<scale>` and reused
+by the next run unless --fresh), then times `weekly_digest_for` for the last complete week
+(all metrics, previous week, baseline, 8-week trend), without and with the data-health
+warnings: one warm-up, then the median of the runs, with the client's CPU time beside the
+wall time (the machine may be shared). Prints a Markdown table, the time per metric, and
+the query plan of the slowest statement.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,17 +42,39 @@ PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/
 NOW = END + timedelta(hours=10)
 
 
-@contextmanager
-def pg_schema(name: str) -> Iterator[str]:
+def pg_url(name: str, fresh: bool) -> tuple[str, bool]:
+    """A dedicated schema; (url, whether it must be filled)."""
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-    try:
-        yield f"{base}?options=-csearch_path%3D{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+            "AND table_name = 'bench_done'",
+            (name,),
+        ).fetchone()
+        if fresh or not exists:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+            conn.execute(f'CREATE SCHEMA "{name}"')
+    base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
+    return f"{base}?options=-csearch_path%3D{name}", bool(fresh or not exists)
+
+
+def sqlite_url(directory: Path, scale: int, fresh: bool) -> tuple[str, bool]:
+    path = directory / f"history_x{scale}.db"
+    done = directory / f"history_x{scale}.done"
+    if fresh or not done.exists():
+        for stale in directory.glob(f"history_x{scale}.db*"):
+            stale.unlink()
+        done.unlink(missing_ok=True)
+        return f"sqlite:///{path}", True
+    return f"sqlite:///{path}", False
+
+
+def mark_done(engine: Engine, directory: Path, scale: int) -> None:
+    """Generation finished: the next run reuses this history."""
+    if engine.dialect.name == "sqlite":
+        (directory / f"history_x{scale}.done").write_text("ok")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE bench_done (ok int)")
 
 
 class Statements:
@@ -80,16 +102,24 @@ def _plan(engine: Engine, statement: str, params: Any) -> str:
     return "\n".join(str(r[0]) for r in rows)
 
 
-def measure(url: str, scale: int, runs: int) -> dict[str, Any]:
+def measure(url: str, fill: bool, scale: int, runs: int, directory: Path) -> dict[str, Any]:
     engine = make_engine(url)
-    made = generate(engine, scale)
+    if fill:
+        made = generate(engine, scale)
+        mark_done(engine, directory, scale)
+    else:
+        made = {"counts": _counts(engine), "generate_s": 0.0, "write_s": 0.0}
     db = Database(engine)
     weekly_digest_for(db, "payments", None, NOW)  # warm-up; chooses and stores the baseline
-    times = []
+    times, cpu, full = [], [], []
     for _ in range(runs):
+        began, began_cpu = time.perf_counter(), time.process_time()
+        weekly_digest_for(db, "payments", None, NOW, with_warnings=False)
+        times.append(time.perf_counter() - began)
+        cpu.append(time.process_time() - began_cpu)
         began = time.perf_counter()
         weekly_digest_for(db, "payments", None, NOW)
-        times.append(time.perf_counter() - began)
+        full.append(time.perf_counter() - began)
     row = team_row(db, "payments")
     scope = TeamScope.of(row)
     week = Week.last_complete(NOW, scope.tz)
@@ -111,7 +141,7 @@ def measure(url: str, scale: int, runs: int) -> dict[str, Any]:
     data_health(db, row, NOW)
     warnings_s = time.perf_counter() - began
     recorder = Statements(engine)
-    weekly_digest_for(db, "payments", None, NOW)
+    weekly_digest_for(db, "payments", None, NOW, with_warnings=False)
     slowest = max(recorder.seen, key=lambda s: s[0])
     plan = _plan(engine, slowest[1], slowest[2])
     engine.dispose()
@@ -120,6 +150,8 @@ def measure(url: str, scale: int, runs: int) -> dict[str, Any]:
         "counts": made["counts"],
         "load_s": made["generate_s"] + made["write_s"],
         "digest_ms": statistics.median(times) * 1000,
+        "digest_cpu_ms": statistics.median(cpu) * 1000,
+        "with_warnings_ms": statistics.median(full) * 1000,
         "per_metric_ms": {k: v * 1000 for k, v in per_metric.items()},
         "warnings_ms": warnings_s * 1000,
         "statements": len(recorder.seen),
@@ -131,11 +163,19 @@ def measure(url: str, scale: int, runs: int) -> dict[str, Any]:
     }
 
 
+def _counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t: conn.exec_driver_sql(f'SELECT count(*) FROM "{t}"').scalar_one()
+            for t in ("work_item", "work_item_change", "pull_request", "deployment")
+        }
+
+
 def table(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| database | history | work items | changes | PRs | deployments | digest (median) "
-        "| × scale 1 | warnings part | slowest statement |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| × scale 1 | client CPU | slowest statement | with warnings |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, rows in results.items():
         first = rows[0]["digest_ms"]
@@ -145,7 +185,8 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
                 f"| {name} | {2 * r['scale']} years | {c['work_item']:,} | "
                 f"{c['work_item_change']:,} | {c['pull_request']:,} | {c['deployment']:,} | "
                 f"{r['digest_ms']:.0f} ms | {r['digest_ms'] / first:.2f} | "
-                f"{r['warnings_ms']:.0f} ms | {r['slowest_ms']:.0f} ms |"
+                f"{r['digest_cpu_ms']:.0f} ms | {r['slowest_ms']:.0f} ms | "
+                f"{r['with_warnings_ms']:.0f} ms |"
             )
     return "\n".join(lines)
 
@@ -156,21 +197,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--data-dir", default=str(Path(tempfile.gettempdir()) / "throughline-bench-metrics")
+    )
+    parser.add_argument("--fresh", action="store_true", help="generate the histories again")
     args = parser.parse_args()
     scales = [int(s) for s in args.scales.split(",")]
+    directory = Path(args.data_dir)
+    directory.mkdir(parents=True, exist_ok=True)
     results: dict[str, list[dict[str, Any]]] = {}
     for name in args.databases.split(","):
         results[name] = []
         for scale in scales:
             if name == "sqlite":
-                with tempfile.TemporaryDirectory() as tmp:
-                    r = measure(f"sqlite:///{tmp}/history.db", scale, args.runs)
+                url, fill = sqlite_url(directory, scale, args.fresh)
             else:
-                with pg_schema(f"bench_metrics_{scale}") as url:
-                    r = measure(url, scale, args.runs)
+                url, fill = pg_url(f"bench_metrics_{scale}", args.fresh)
+            r = measure(url, fill, scale, args.runs, directory)
             results[name].append(r)
             print(
                 f"{name} scale {scale}: digest {r['digest_ms']:.0f} ms "
+                f"(client CPU {r['digest_cpu_ms']:.0f} ms; with warnings "
+                f"{r['with_warnings_ms']:.0f} ms) "
                 f"(loaded in {r['load_s']:.0f} s; week {r['week']}, baseline {r['baseline']}, "
                 f"{r['statements']} statements)",
                 flush=True,

@@ -9,12 +9,13 @@ items, and non-members' items when the team sets members, are `excluded`. `mean`
 people (the members when set, else the assignees holding at least one item); no people →
 null. Deleted items are left out.
 
-How the rows are found without reading the whole history: for the latest range of asked
-weeks, the changes since its start plus the items in progress now (their state has not
-moved since the last change); for an older range (the baseline), the changes before its end
-plus the items created by then, with each item's first later change for items not changed
-before it. Both read the changelog as a chain (each change's `from` is the previous `to`),
-which Jira's changelog is.
+How the rows are found without reading the whole history, for each range of asked weeks
+(the 8 trend weeks; the baseline week), from whichever side of the history is shorter:
+either the changes since the range's start plus the items in progress now (every other
+item kept its current values through the range), or the items created by the range's end
+with their changes before it and, for items not changed by then, their first later change.
+Both read the changelog as a chain (each change's `from` is the previous `to`), which
+Jira's changelog is.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import func, select, union
 
 from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
@@ -73,13 +75,34 @@ class Wip:
         snapshots = {t: _Snapshot() for t in instants}
         ranges = merged_ranges(weeks)
         with db.engine.connect() as conn:
-            for index, (start, end) in enumerate(ranges):
-                latest = index == len(ranges) - 1
-                loader = _items_since if latest else _items_until
+            earliest, latest = _history_span(conn, team)
+            for start, end in ranges:
+                # Read the shorter side of the history: what happened since the range began
+                # (recent weeks), or what existed by its end (an early baseline).
+                since_cost = (latest - start) if latest else timedelta(0)
+                until_cost = (end - earliest) if earliest else timedelta(0)
+                loader = _items_since if since_cost <= until_cost else _items_until
                 items = loader(conn, team, start, end, in_progress)
                 inside = [t for t in instants if start < t <= end]
                 _count(team, items, inside, snapshots, categories, explain)
         return {w.label: _figure(team, w, snapshots, explain) for w in weeks}
+
+
+def _history_span(conn: Any, team: TeamScope) -> tuple[datetime | None, datetime | None]:
+    """The team's first work item and last change (two index lookups)."""
+    earliest = conn.execute(
+        select(func.min(WI.created_at)).where(WI.team_id == team.team_id)
+    ).scalar()
+    latest = max(
+        (
+            conn.execute(
+                select(func.max(WIC.at)).where(WIC.team_id == team.team_id, WIC.field == name)
+            ).scalar()
+            for name in FIELDS
+        ),
+        key=lambda at: at or datetime.min.replace(tzinfo=UTC),
+    )
+    return earliest, latest
 
 
 def _status_names(in_progress: set[str], team: TeamScope) -> list[str]:
@@ -106,6 +129,10 @@ def _change_rows(conn: Any, team: TeamScope, *where: Any) -> Sequence[Any]:
     ).all()
 
 
+_BY_TIME_THEN_FIELD = itemgetter(0, 1)
+_BY_TIME_THEN_ID = attrgetter("at", "id")
+
+
 def _attach(items: dict[int, _Item], changes: Sequence[Any]) -> list[_Item]:
     """Each item's changes per field, in the order they were made (ties: as recorded)."""
     for change in changes:
@@ -114,7 +141,7 @@ def _attach(items: dict[int, _Item], changes: Sequence[Any]) -> list[_Item]:
             item.changes[change.field].append(change)
     for item in items.values():
         for field_changes in item.changes.values():
-            field_changes.sort(key=lambda c: (c.at, c.id))
+            field_changes.sort(key=_BY_TIME_THEN_ID)
     return list(items.values())
 
 
@@ -184,23 +211,26 @@ def _items_until(
     return _attach(items, _change_rows(conn, team, WIC.at < end))
 
 
-def _segments(item: _Item) -> list[tuple[datetime | None, datetime | None, str | None, Assignee]]:
-    """(after, until, status, assignee): the item's state for every instant t with
-    after < t <= until (None = unbounded), starting once the item exists."""
+def _segments(
+    item: _Item, in_progress: set[str]
+) -> list[tuple[datetime, datetime | None, str | None, Assignee]]:
+    """(after, until, status, assignee) for the item's in-progress states: the state of every
+    instant t with after < t <= until (None = unbounded), once the item exists."""
     statuses, assignees = item.changes["status"], item.changes["assignee"]
     # Before its first change an item has that change's `from` value.
     status = statuses[0].from_value if statuses else item.status
+    seen = {status, *(c.to_value for c in statuses)}
+    if not any((name or "").lower() in in_progress for name in seen):
+        return []  # never in progress: nothing to count
     assignee: Assignee = (
         (assignees[0].from_id, assignees[0].from_value) if assignees else item.assignee
     )
-    events = sorted(
-        [(c.at, 0, n, c) for n, c in enumerate(statuses)]
-        + [(c.at, 1, n, c) for n, c in enumerate(assignees)],
-        key=lambda e: e[:3],
-    )  # the lists are in order already; this interleaves the two fields by time
+    # Both lists are in order already; a stable sort interleaves them by time.
+    events = [(c.at, 0, c) for c in statuses] + [(c.at, 1, c) for c in assignees]
+    events.sort(key=_BY_TIME_THEN_FIELD)
     segments = []
     lo: datetime | None = None
-    for at, kind, _n, change in events:
+    for at, kind, change in events:
         if at != lo:
             segments.append((lo, at, status, assignee))
             lo = at
@@ -209,12 +239,14 @@ def _segments(item: _Item) -> list[tuple[datetime | None, datetime | None, str |
         else:
             assignee = (change.to_id, change.to_value)
     segments.append((lo, None, status, assignee))
-    exists = []
+    kept = []
     for after, until, state, person in segments:
-        start = after if after is not None and after > item.created_at else item.created_at
-        if until is None or until > start:
-            exists.append((start, until, state, person))
-    return exists
+        if (state or "").lower() not in in_progress:
+            continue
+        begin = after if after is not None and after > item.created_at else item.created_at
+        if until is None or until > begin:
+            kept.append((begin, until, state, person))
+    return kept
 
 
 def _count(
@@ -226,12 +258,13 @@ def _count(
     explain: bool,
 ) -> None:
     members = set(team.members)
+    in_progress = {name for name, found in categories.items() if found == IN_PROGRESS}
     for item in items:
-        for after, until, status, assignee in _segments(item):
-            if categories.get((status or "").lower()) != IN_PROGRESS:
-                continue
-            first = bisect.bisect_right(instants, after) if after is not None else 0
+        for after, until, status, assignee in _segments(item, in_progress):
+            first = bisect.bisect_right(instants, after)
             last = bisect.bisect_right(instants, until) if until is not None else len(instants)
+            if first >= last:
+                continue
             account, name = assignee
             if account is None and name is None:
                 reason: str | None = "unassigned"
