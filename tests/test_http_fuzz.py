@@ -45,7 +45,7 @@ RESPONSE_URL = "http://respond.placeholder/fuzz"
 # find; the long profile explores randomly and keeps what it finds in .hypothesis/.
 settings.register_profile(
     "fuzz-ci",
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "110")),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "150")),
     deadline=None,
     database=None,
     derandomize=True,

@@ -26,23 +26,21 @@ def printable(text: str, limit: int = 80) -> str:
     return cleaned + ("…" if len(text) > limit else "")
 
 
-class RefusalLog:
-    def __init__(
-        self,
-        per_minute: int = 60,
-        logger: logging.Logger = log,
-        now: Callable[[], float] = time.monotonic,
-    ) -> None:
+class TokenBucket:
+    """`per_minute` passes a minute (bursts up to that many); counts what it turns away."""
+
+    def __init__(self, per_minute: int, now: Callable[[], float] = time.monotonic) -> None:
         self._capacity = float(per_minute)
         self._refill_per_second = per_minute / 60.0
         self._tokens = float(per_minute)
-        self._logger = logger
         self._now = now
         self._last = now()
         self._suppressed = 0
         self._lock = threading.Lock()
 
-    def refused(self, method: str, endpoint: str, status: int, reason: str, client: str) -> None:
+    def take(self) -> int | None:
+        """None when over the rate (the event is counted); else how many were turned away
+        since the last pass (and that count starts again)."""
         with self._lock:
             now = self._now()
             self._tokens = min(
@@ -51,9 +49,31 @@ class RefusalLog:
             self._last = now
             if self._tokens < 1.0:
                 self._suppressed += 1
-                return
+                return None
             self._tokens -= 1.0
             suppressed, self._suppressed = self._suppressed, 0
+            return suppressed
+
+    @property
+    def suppressed(self) -> int:
+        with self._lock:
+            return self._suppressed
+
+
+class RefusalLog:
+    def __init__(
+        self,
+        per_minute: int = 60,
+        logger: logging.Logger = log,
+        now: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._bucket = TokenBucket(per_minute, now)
+        self._logger = logger
+
+    def refused(self, method: str, endpoint: str, status: int, reason: str, client: str) -> None:
+        suppressed = self._bucket.take()
+        if suppressed is None:
+            return
         more = f" ({suppressed} more refusals not logged)" if suppressed else ""
         self._logger.warning(
             "refused %s %s: %d %s from %s%s",
@@ -68,5 +88,24 @@ class RefusalLog:
     @property
     def suppressed(self) -> int:
         """Refusals counted but not yet reported in a line."""
-        with self._lock:
-            return self._suppressed
+        return self._bucket.suppressed
+
+
+class RateLimitedRefusals(logging.Filter):
+    """For gunicorn's error log: its line per malformed request ("Invalid request from ...",
+    answered 400 before the app sees it) goes through the same kind of bucket."""
+
+    def __init__(self, per_minute: int = 60) -> None:
+        super().__init__()
+        self._bucket = TokenBucket(per_minute)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Invalid request from"):
+            return True
+        suppressed = self._bucket.take()
+        if suppressed is None:
+            return False
+        if suppressed:
+            record.msg = f"{record.getMessage()} ({suppressed} more not logged)"
+            record.args = None
+        return True

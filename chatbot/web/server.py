@@ -31,11 +31,21 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
             "workers": self.settings.web_concurrency,
             "worker_class": "gthread",
             "threads": self.settings.web_threads,
+            # gthread: a worker whose main loop stalls this long is restarted. A slow request
+            # body cannot hold a thread that long: the router cuts it at
+            # HTTP_BODY_TIMEOUT_SECONDS (10 s), and gunicorn waits at most 5 s for a new
+            # connection's first bytes before handing the thread back.
             "timeout": 30,
             "graceful_timeout": 20,
             "keepalive": 5,
+            # Request line and headers: gunicorn's defaults, stated because the edge relies on
+            # them (a longer line is a 414, more or larger headers a 431, before the app runs).
+            "limit_request_line": 4094,
+            "limit_request_fields": 100,
+            "limit_request_field_size": 8190,
             "loglevel": self.settings.log_level.lower(),
             "accesslog": None,
+            "post_worker_init": _rate_limit_invalid_request_lines,
             "worker_exit": self._worker_exit,
         }
         for key, value in cfg.items():
@@ -72,3 +82,13 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         # Called in the worker process as it exits: running jobs finish and free their leases.
         if self.clock is not None:
             self.clock.stop()
+
+
+def _rate_limit_invalid_request_lines(_worker: Any) -> None:
+    # Gunicorn logs a line for each malformed request it refuses itself (bad Content-Length,
+    # broken request line); a flood of them must not fill the disk either.
+    import logging
+
+    from chatbot.web.refusals import RateLimitedRefusals
+
+    logging.getLogger("gunicorn.error").addFilter(RateLimitedRefusals())

@@ -22,6 +22,8 @@ _INTERACTIVE = {
     "dialog_submission",
 }
 _WITH_TRIGGER = {"block_actions", "view_submission", "shortcut", "message_action"}
+# Where Slack sends these keys, they hold objects; Bolt's matchers call .get() on them.
+_OBJECTS = ("event", "view", "message", "container", "channel", "state", "user", "item")
 _MESSAGE_EVENTS = {"message", "app_mention"}
 _REACTION_EVENTS = {"reaction_added", "reaction_removed"}
 
@@ -37,6 +39,14 @@ def shape_problem(body: Any) -> str | None:
         if not _is_url(body["response_url"]):
             return "slash command with a response_url that is not a URL"
         return None
+    for name in _OBJECTS:
+        if name in body and not isinstance(body[name], dict):
+            return f"{name} that is not an object"
+    authorizations = body.get("authorizations")
+    if authorizations is not None and not (
+        isinstance(authorizations, list) and all(isinstance(a, dict) for a in authorizations)
+    ):
+        return "authorizations that are not a list of objects"
     kind = body.get("type")
     if not isinstance(kind, str):
         return "no type" if "ssl_check" not in body else None
