@@ -162,7 +162,7 @@ def main() -> None:
         sys.exit(130)
     except Exception as exc:  # the last guard: a user sees one line, never a traceback
         if os.environ.get("LOG_LEVEL", "").upper() == "DEBUG":
-            traceback.print_exc()
+            sys.stderr.write(redact(traceback.format_exc()))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         err.print(
             f"[red]Unexpected error:[/red] {type(exc).__name__}: {escape(redact(first))}. "

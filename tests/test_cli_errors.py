@@ -190,3 +190,32 @@ def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
             DATABASE_URL=f"sqlite:///{tmp_path}/serve.db",
         )
     one_line(result, f"Cannot listen on 127.0.0.1:{port}", "set PORT to a free port")
+
+
+def test_an_unexpected_error_is_one_line_without_secrets(tmp_path: Path) -> None:
+    # A command that fails in a way nobody planned for (a bug): the last guard in main().
+    script = (
+        "import sys\n"
+        "import chatbot.cli as cli\n"
+        "@cli.app.command('explode')\n"
+        "def explode() -> None:\n"
+        "    raise RuntimeError('token xoxb-123-abc was rejected\\nsecond line')\n"
+        "sys.argv = ['chatbot', 'explode']\n"
+        "cli.main()\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=clean, cwd=tmp_path
+    )
+    err = result.stderr.strip()
+    assert result.returncode == 1 and len(err.splitlines()) == 1, err
+    assert "Unexpected error: RuntimeError: token [redacted] was rejected" in err
+    assert "xoxb-123-abc" not in err and "Traceback" not in err and "LOG_LEVEL=DEBUG" in err
+    debug = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**clean, "LOG_LEVEL": "DEBUG"},
+        cwd=tmp_path,
+    )
+    assert "Traceback" in debug.stderr and "xoxb-123-abc" not in debug.stderr  # asked for
