@@ -603,3 +603,28 @@ def test_explain_lists_every_item_counted_and_left_out(db: Database) -> None:
         "created": "2026-11-10T00:00:00Z",
         "deployed": "2026-11-11T00:00:00Z",
     }
+
+
+def test_explain_wip_rounds_and_escapes_show_every_item(db: Database) -> None:
+    h = wip_history()
+    h["work_items"].append(
+        item("PAY-9", at(10), "Done", None, issue_type="Bug", labels=["escaped"])
+    )
+    h["prs"] = [pr(1, at(9), at(11)), pr(2, at(9), at(11))]
+    h["reviews"] = [review(1, 1, "bob", "changes_requested", at(10))]
+    load(db, h)
+    wip = {(i.ref, i.reason) for i in explain(db, "pay", "2026-W46", "wip", now=NOW)}
+    assert wip == {
+        ("PAY-1", None),
+        ("PAY-2", None),
+        ("PAY-3", "unassigned"),
+        ("PAY-5", None),
+        ("PAY-7", None),
+    }
+    rounds = explain(db, "pay", "2026-W46", "review_rounds", now=NOW)
+    assert [(i.ref, i.value, i.reason) for i in rounds] == [
+        (f"{REPO}#1", 2, None),
+        (f"{REPO}#2", None, "no_review"),
+    ]
+    escapes = explain(db, "pay", "2026-W46", "defect_escape_rate", now=NOW)
+    assert [(i.ref, i.value) for i in escapes] == [("PAY-9", 1.0)]
