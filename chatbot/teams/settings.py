@@ -174,11 +174,12 @@ def _names(key: str, value: Any) -> list[str]:
     return found
 
 
+DEFAULT_PRODUCTION_ENVS = ["production", "prod"]
+
+
 def _production_envs(key: str, value: Any) -> list[str]:
-    found = _names(key, value)
-    if not found:
-        raise TeamError(f"--{key} needs at least one environment name, e.g. production,prod")
-    return found
+    # Emptied (a cleared form field): back to the default rather than "nothing is production".
+    return _names(key, value) or list(DEFAULT_PRODUCTION_ENVS)
 
 
 def _members(key: str, value: Any) -> list[str]:
@@ -260,7 +261,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("baseline-week", "baseline_week", _baseline_week, "baseline week (2026-W40)"),
     Setting("repos", "repos", _repos, "GitHub repositories (acme/payments)"),
     Setting("services", "services", _names, "deployed services (payments-api)"),
-    Setting("production-envs", "production_envs", _production_envs, "production,prod"),
+    Setting("production-envs", "production_envs", _production_envs, "default production,prod"),
     Setting("bots", "bots", _bots, "extra GitHub logins that are bots"),
     Setting("escape-rule", "escape_rule", _escape_rule, ESCAPE_SYNTAX),
     Setting(
