@@ -34,13 +34,15 @@ def github(github_server: FakeGitHubServer) -> FakeGitHub:
 
 @pytest.fixture
 def run(db_url: str, tmp_path: Path, github_server: FakeGitHubServer) -> Run:
-    def _chatbot(*args: str, token: str | None = TOKEN) -> subprocess.CompletedProcess[str]:
+    def _chatbot(
+        *args: str, token: str | None = TOKEN, api_url: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {
             k: v
             for k, v in os.environ.items()
             if not k.startswith(("SLACK_", "DATABASE_", "GITHUB_"))
         }
-        env.update(DATABASE_URL=db_url, GITHUB_API_URL=github_server.url, COLUMNS="200")
+        env.update(DATABASE_URL=db_url, GITHUB_API_URL=api_url or github_server.url, COLUMNS="200")
         if token is not None:
             env["GITHUB_TOKEN"] = token
         return subprocess.run(
@@ -121,3 +123,9 @@ def test_a_refused_token_stops_with_one_line_and_no_secret(
     assert "GitHub refused GITHUB_TOKEN" in done.stderr
     assert "ghp_not_valid_at_all" not in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_an_api_url_that_is_not_a_url_is_refused(db: Database, run: Run) -> None:
+    add_team(db, "payments", ["acme/payments"])
+    done = run(api_url="api.github.com")
+    assert done.returncode == 2 and "GITHUB_API_URL" in done.stderr

@@ -47,6 +47,12 @@ def sync_github(
             "(classic: the repo scope; fine-grained: Pull requests and Contents, read-only)."
         )
         raise typer.Exit(2)
+    if not settings.github_api_url.startswith(("https://", "http://")):
+        err.print(
+            "[red]GITHUB_API_URL must be a URL[/red] like https://api.github.com "
+            "(GitHub Enterprise Server: https://HOST/api/v3)."
+        )
+        raise typer.Exit(2)
     services = services_or_exit(settings)
     teams = TeamService(services.db, services.clock)
     if team is not None:
