@@ -37,10 +37,13 @@ from chatbot.github.payloads import (
 )
 
 PAGE = 100
+# GitHub deprecated the 32-bit `databaseId` of pull requests and reviews for this BigInt; it
+# is the same number as the `id` webhooks send.
+ID = "fullDatabaseId"
 SYNC_STATE = SyncState.__table__  # type: ignore[attr-defined]
 
 _COMMIT_FIELDS = "commit { oid authoredDate author { user { login } } }"
-_REVIEW_FIELDS = "databaseId state submittedAt author { login __typename }"
+_REVIEW_FIELDS = "fullDatabaseId state submittedAt author { login __typename }"
 _TIMELINE_TYPES = (
     "[READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT, REOPENED_EVENT, REVIEW_DISMISSED_EVENT]"
 )
@@ -49,7 +52,7 @@ _TIMELINE_FIELDS = (
     "... on ReadyForReviewEvent { createdAt } "
     "... on ConvertToDraftEvent { createdAt } "
     "... on ReopenedEvent { createdAt } "
-    "... on ReviewDismissedEvent { createdAt previousReviewState review { databaseId } }"
+    "... on ReviewDismissedEvent { createdAt previousReviewState review { fullDatabaseId } }"
 )
 _PAGE_INFO = "totalCount pageInfo { hasNextPage endCursor }"
 
@@ -59,7 +62,7 @@ query PullRequestHistory($owner: String!, $name: String!, $first: Int!, $after: 
     pullRequests(first: $first, after: $after, orderBy: {{field: UPDATED_AT, direction: DESC}}) {{
       {_PAGE_INFO}
       nodes {{
-        databaseId number title body isDraft state createdAt updatedAt mergedAt closedAt
+        fullDatabaseId number title body isDraft state createdAt updatedAt mergedAt closedAt
         headRefName baseRefName headRefOid
         mergeCommit {{ oid }}
         author {{ login __typename }}
@@ -277,7 +280,7 @@ def snapshot_of(repo: str, node: dict[str, Any]) -> PullRequestSnapshot:
     return PullRequestSnapshot(
         repo=repo,
         number=int(node["number"]),
-        github_id=node.get("databaseId"),
+        github_id=_big_int(node.get("fullDatabaseId")),
         title=str(node.get("title") or ""),
         body=str(node.get("body") or ""),
         head_branch=str(node.get("headRefName") or ""),
@@ -311,9 +314,9 @@ def _timeline(node: dict[str, Any]) -> tuple[list[TimelineEvent], dict[int, tupl
             continue
         if kind in _TIMELINE_KINDS:
             events.append(TimelineEvent(_TIMELINE_KINDS[kind], at))
-        elif kind == "ReviewDismissedEvent" and (item.get("review") or {}).get("databaseId"):
+        elif kind == "ReviewDismissedEvent" and _big_int((item.get("review") or {}).get(ID)):
             previous = str(item.get("previousReviewState") or "dismissed").lower()
-            dismissals[int(item["review"]["databaseId"])] = (previous, at)
+            dismissals[int(item["review"][ID])] = (previous, at)
     return events, dismissals
 
 
@@ -353,23 +356,32 @@ def _review(
     repo: str, number: int, node: dict[str, Any], dismissals: dict[int, tuple[str, datetime]]
 ) -> Review | None:
     state = str(node.get("state") or "").lower()
-    review_id = node.get("databaseId")
+    review_id = _big_int(node.get(ID))
     if state == "pending" or not review_id:
         return None
     author = node.get("author") or {"login": "ghost"}
     login = str(author.get("login") or "ghost")
     dismissed_at = None
-    if state == "dismissed" and int(review_id) in dismissals:
-        state, dismissed_at = dismissals[int(review_id)]
+    if state == "dismissed" and review_id in dismissals:
+        state, dismissed_at = dismissals[review_id]
     return Review(
         repo=repo,
         number=number,
-        review_id=int(review_id),
+        review_id=review_id,
         reviewer=Person(login, is_bot(login, author.get("__typename"))),
         state=state,
         submitted_at=_time_or_none(node.get("submittedAt")),
         dismissed_at=dismissed_at,
     )
+
+
+def _big_int(value: Any) -> int | None:
+    """GraphQL's BigInt arrives as a string (or a number); ids are positive."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
 
 
 def _time_or_none(value: Any) -> datetime | None:

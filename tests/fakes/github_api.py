@@ -1,5 +1,6 @@
 """A local fake of GitHub's GraphQL API (github.com `/graphql`, Enterprise Server
-`/api/graphql`) serving pull requests with their commits, reviews and timeline.
+`/api/graphql`) serving pull requests with their commits, reviews and timeline. Ids are
+`fullDatabaseId` BigInts, which GitHub's JSON carries as strings.
 
 It answers the two query shapes a history backfill needs, as GitHub would:
 - `repository(owner, name) { pullRequests(first, after, orderBy) { … } }`: pages of pull
@@ -237,7 +238,7 @@ class FakeGitHub:
 
     def _render_pr(self, pr: FakePullRequest, inner: dict[str, int]) -> dict[str, Any]:
         node: dict[str, Any] = {
-            "databaseId": 500_000 + pr.number,
+            "fullDatabaseId": str(500_000 + pr.number),
             "number": pr.number,
             "title": pr.title,
             "body": pr.body,
@@ -325,7 +326,7 @@ def _commit(c: FakeCommit) -> dict[str, Any]:
 
 def _review(r: FakeReview) -> dict[str, Any]:
     return {
-        "databaseId": r.database_id,
+        "fullDatabaseId": str(r.database_id),
         "state": r.state,
         "submittedAt": r.submitted_at,
         "author": {"login": r.login, "__typename": r.typename},
@@ -336,7 +337,7 @@ def _timeline(t: FakeTimelineItem) -> dict[str, Any]:
     node: dict[str, Any] = {"__typename": t.typename, "createdAt": t.created_at}
     if t.typename == "ReviewDismissedEvent":
         node["previousReviewState"] = t.previous_review_state
-        node["review"] = {"databaseId": t.review_id} if t.review_id else None
+        node["review"] = {"fullDatabaseId": str(t.review_id)} if t.review_id else None
     return node
 
 
