@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, and_, case, delete, func, literal, literal_column, or_, select
+from sqlalchemy import Boolean, and_, case, delete, func, literal_column, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -178,13 +178,16 @@ def upsert_pull_requests(
     # One row: a plain execute; many: executemany, compiled once however many rows.
     returned = conn.execute(returning, rows[0] if len(rows) == 1 else rows).all()
     applied: set[tuple[str, int]] = set()
-    rewrite = []
+    rewrite, fresh = [], []
     for repo, number, updated_at, inserted in returned:
         if updated_at == by_key[(repo, number)].updated_at:
             applied.add((repo, number))
-            if keys_changed or inserted:
+            if inserted:
+                fresh.append(by_key[(repo, number)])  # a new row has no keys to drop yet
+            elif keys_changed or inserted is None:
                 rewrite.append(by_key[(repo, number)])
     replace_keys(conn, rewrite)
+    add_keys(conn, fresh)
     return applied
 
 
@@ -203,11 +206,11 @@ def _pull_request_upsert(conn: Connection, insert: Any, draft_known: bool) -> An
 
 def _inserted(conn: Connection) -> Any:
     """Whether the upsert inserted the row rather than updating it. PostgreSQL tells it
-    for free (a freshly inserted row version has xmax 0); SQLite cannot, so it answers yes
-    and the keys are rewritten, which is only a little more work."""
+    for free (a freshly inserted row version has xmax 0); SQLite cannot, so it answers
+    NULL, "maybe", and the keys are rewritten, which is only a little more work."""
     if conn.dialect.name == "postgresql":
         return literal_column("(xmax = 0)", Boolean)
-    return literal(True, Boolean)
+    return null()
 
 
 def replace_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
@@ -218,6 +221,10 @@ def replace_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
     for repo in sorted({pr.repo for pr in prs}):
         numbers = sorted(pr.number for pr in prs if pr.repo == repo)
         conn.execute(delete(PR_KEY).where(PR_KEY.c.repo == repo, PR_KEY.c.number.in_(numbers)))
+    add_keys(conn, prs)
+
+
+def add_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
     rows = sorted({(pr.repo, pr.number, k[:64]) for pr in prs for k in pr.jira_keys})
     _many(
         conn,
