@@ -22,6 +22,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy.exc import SQLAlchemyError
 
 from chatbot.db.engine import Database, make_engine
 from chatbot.db.leases import lease_of
@@ -427,3 +428,28 @@ def test_socket_mode_whose_websocket_cannot_connect_says_so_in_one_line(tmp_path
     err = result.stderr.strip()
     assert result.returncode == 2 and len(err.splitlines()) == 1, err
     assert "WebSocket connection to it failed" in err and "Traceback" not in err
+
+
+def test_the_scheduler_alone_runs_the_clock(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path}/clock.db"
+    processes = Processes(tmp_path, _env(db_url, slack=None, jira=None))
+    db: Database | None = None
+    try:
+        proc = processes.start("scheduler")
+        db = Database(make_engine(db_url))
+
+        def every_job_ran_here() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"chatbot scheduler stopped: {processes.stderr(proc)}")
+            try:
+                leases = [lease_of(db, name) for name in ("outbox", "forget-old-deliveries")]
+            except SQLAlchemyError:  # the scheduler is still creating the tables
+                return False
+            return all(x is not None and f":{proc.pid}:" in str(x.holder) for x in leases)
+
+        _wait("chatbot scheduler runs the jobs", every_job_ran_here, 30)
+    finally:
+        if db is not None:
+            db.engine.dispose()
+        errors = processes.stop_all()
+    assert not any("Traceback" in e for e in errors), errors
