@@ -157,6 +157,43 @@ def test_signed_json_of_the_wrong_shape_is_400(
     _refused_once(logs, response, 400, "Slack payload")
 
 
+_ENVELOPE = {"team": {"id": TEAM}, "user": {"id": "U1"}, "trigger_id": "t", "api_app_id": "A1"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        # Each of these reached Bolt or a listener and ended in a 500 or a traceback once.
+        (
+            {"type": "view_submission", "view": {"id": "V1", "callback_id": "decision_form"}},
+            "view without id or type",
+        ),
+        (
+            {
+                "type": "view_submission",
+                "view": {"id": "V1", "type": "modal", "private_metadata": "0"},
+            },
+            "private_metadata",
+        ),
+        (
+            {
+                "type": "block_actions",
+                "actions": [{"action_id": "intent_all_checks", "type": "x", "selected_option": 1}],
+            },
+            "selected_option",
+        ),
+        ({"type": "", "event": None}, "event that is not an object"),
+    ],
+)
+def test_signed_payload_without_the_envelope_slack_sends_is_400(
+    bot: Bot, logs: pytest.LogCaptureFixture, payload: dict[str, Any], reason: str
+) -> None:
+    body = urlencode({"payload": json.dumps(_ENVELOPE | payload)}).encode()
+    _refused_once(logs, _post(bot, "/slack/events", body, _signed(body)), 400, reason)
+    bot.settle()
+    assert bot.fake.calls == []
+
+
 def test_signed_slash_command_without_its_envelope_is_400_and_reaches_no_listener(
     bot: Bot, logs: pytest.LogCaptureFixture
 ) -> None:
