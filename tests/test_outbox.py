@@ -6,6 +6,8 @@ real one); the clock is frozen and moved by hand, so every delay is checked exac
 
 from __future__ import annotations
 
+import os
+import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -373,3 +375,83 @@ def test_the_clock_job_attempts_what_is_due(db: Database, clock: FrozenClock, db
     assert send_due_outbox(services) == 0  # retried in five minutes, not before
     clock.advance(minutes=5)
     assert send_due_outbox(services) == 1 and _row(db, row_id).attempts == 2
+
+
+def test_rearming_starts_the_attempts_afresh(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    _worker(db, clock, Script(RetryLater("503")), Told()).run_due()
+    row = _row(db, row_id)
+    assert row.attempts == 1 and row.last_error == "503" and row.delay_told
+    store.enqueue(db, clock, "note", "note:1", {"n": 2})  # an edit that asks for no notice
+    row = _row(db, row_id)
+    assert row.attempts == 0 and row.last_error is None and row.delay_told  # still told
+    store.enqueue(db, clock, "note", "note:1", {"n": 3}, NOTICE)  # a new request to be told
+    assert _row(db, row_id).delay_told is False
+
+
+def test_an_old_notice_cannot_take_a_newer_one(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    seen_before = _row(db, row_id)
+    store.enqueue(db, clock, "note", "note:1", {"n": 2}, {"channel": "C2", "user": "U2"})
+    assert store.take_delay_notice(db, seen_before) is None
+    assert store.take_notice(db, seen_before) is None
+    assert store.take_notice(db, _row(db, row_id)) == {"channel": "C2", "user": "U2"}
+
+
+def test_a_row_not_yet_due_is_not_claimed(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    store.settle_retry(db, clock, _row(db, row_id), timedelta(seconds=60), "wait")
+    worker = _worker(db, clock, Script())
+    assert worker.run_one(row_id) is False and _row(db, row_id).attempts == 0
+    clock.advance(seconds=60)
+    assert worker.run_one(row_id) is True
+
+
+def test_the_worker_holds_rows_under_its_name(db: Database, clock: FrozenClock) -> None:
+    holders: list[str | None] = []
+
+    def look(row: OutboxMessage, progress: Progress) -> Landed:
+        holders.append(_row(db, int(row.id or 0)).locked_by)
+        clock.advance(seconds=3)  # the send takes a while
+        return Landed({})
+
+    row_id = _enqueue(db, clock)
+    _worker(db, clock, look).run_due()
+    row = _row(db, row_id)
+    assert holders == ["test-worker"] and row.locked_by is None
+    assert row.updated_at == clock.now() and row.sent_at == clock.now()
+    default = OutboxWorker(db, clock, {})
+    assert default.name == f"{socket.gethostname()}:{os.getpid()}"
+
+
+def test_a_success_clears_the_last_error(db: Database, clock: FrozenClock) -> None:
+    row_id = _enqueue(db, clock)
+    worker = _worker(db, clock, Script(RetryLater("503")))
+    worker.run_due()
+    clock.advance(seconds=15)
+    worker.run_due()
+    row = _row(db, row_id)
+    assert row.status == OutboxStatus.SENT and row.last_error is None
+
+
+def test_an_edit_during_a_slow_send_is_due_when_the_send_ends(
+    db: Database, clock: FrozenClock
+) -> None:
+    def slow_then_edited(row: OutboxMessage, progress: Progress) -> Landed:
+        store.enqueue(db, clock, "note", "note:1", {"n": 2})
+        clock.advance(seconds=40)
+        raise GiveUp("400")
+
+    row_id = _enqueue(db, clock)
+    _worker(db, clock, slow_then_edited).run_one(row_id)
+    row = _row(db, row_id)
+    assert row.next_attempt_at == clock.now() and row.locked_by is None
+    assert row.status == OutboxStatus.PENDING
+
+
+def test_fifty_rows_per_run_by_default(db: Database, clock: FrozenClock) -> None:
+    for n in range(51):
+        _enqueue(db, clock, n=n, notify=False)
+    assert len(store.due_ids(db, clock.now())) == 50
+    assert _worker(db, clock, Script()).run_due() == 50
+    assert len(store.due_ids(db, clock.now())) == 1
