@@ -74,12 +74,10 @@ def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
 @app.command()
 def socket(no_clock: NoClock = False) -> None:
     """Socket Mode: no public URL needed; same listeners, same clock inside."""
-    import threading
-
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from chatbot.logging_setup import configure_logging
-    from chatbot.scheduler import JobClock
+    from chatbot.scheduler import JobClock, wait_until_stopped
     from chatbot.slack.app import build_app
 
     settings = settings_or_exit()
@@ -115,7 +113,7 @@ def socket(no_clock: NoClock = False) -> None:
         clock.start()
     console.print("Connected to Slack in Socket Mode.")
     try:
-        threading.Event().wait()
+        wait_until_stopped()
     finally:
         if clock is not None:
             clock.stop()

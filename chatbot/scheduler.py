@@ -153,9 +153,8 @@ class JobClock:
         self._scheduler = None
 
 
-def run_scheduler(services: Services) -> None:
-    """`chatbot scheduler`: the clock alone, until SIGTERM or Ctrl-C."""
-    clock = JobClock(services)
+def wait_until_stopped() -> None:
+    """Block the main thread until SIGTERM or Ctrl-C, so the caller can stop cleanly."""
     stopped = threading.Event()
 
     def stop(_signum: int, _frame: object) -> None:
@@ -163,9 +162,15 @@ def run_scheduler(services: Services) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    stopped.wait()
+
+
+def run_scheduler(services: Services) -> None:
+    """`chatbot scheduler`: the clock alone, until SIGTERM or Ctrl-C."""
+    clock = JobClock(services)
     clock.start()
     try:
-        stopped.wait()
+        wait_until_stopped()
     finally:
         clock.stop()
 
