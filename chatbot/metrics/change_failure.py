@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from chatbot.db.engine import Database
@@ -21,13 +21,12 @@ from chatbot.deploys.models import Deployment
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
-    in_ranges,
     in_week,
     iso,
     merged_ranges,
     production,
     rounded,
-    team_deployment,
+    team_deployment_ids,
 )
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
@@ -70,8 +69,9 @@ class ChangeFailureRate:
                 naming("hotfix_of").label("hotfixed_by"),
             ]
         query = select(*columns).where(
-            and_(team_deployment(team), production(team), D.status.in_(FINAL_STATUSES)),
-            in_ranges(D.deployed_at, merged_ranges(weeks)),
+            D.id.in_(team_deployment_ids(team, merged_ranges(weeks))),
+            production(team),
+            D.status.in_(FINAL_STATUSES),
         )
         with db.engine.connect() as conn:
             rows = conn.execute(query).all()

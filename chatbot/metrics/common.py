@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import and_, false, func, or_, select, union
 from sqlalchemy.sql import ColumnElement
 
 from chatbot.deploys.models import Deployment, DeploymentStatus
@@ -74,6 +74,22 @@ def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
         c.service.in_(list(team.services)),
         c.repo.in_(list(team.repos)),
     )
+
+
+def team_deployment_ids(team: TeamScope, ranges: Sequence[tuple[datetime, datetime]]) -> Any:
+    """SELECT id of the team's deployments with `deployed_at` in the ranges: one simple
+    branch per (service or repo, range), so each is a range scan of its own index (a planner
+    facing `(service OR repo) AND (range OR range)` may read the whole table instead)."""
+    branches = []
+    for start, end in ranges:
+        window = and_(_D.deployed_at >= start, _D.deployed_at < end)
+        if team.services:
+            branches.append(select(_D.id).where(_D.service.in_(list(team.services)), window))
+        if team.repos:
+            branches.append(select(_D.id).where(_D.repo.in_(list(team.repos)), window))
+    if not branches:
+        return select(_D.id).where(false())
+    return union(*branches)
 
 
 def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

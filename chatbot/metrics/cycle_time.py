@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, and_, cast, func, literal, select, union, union_all
+from sqlalchemy import and_, func, select, union_all
 from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
@@ -41,6 +41,7 @@ from chatbot.metrics.common import (
     production,
     rounded,
     team_deployment,
+    team_deployment_ids,
     week_of,
 )
 from chatbot.metrics.stats import median, p85
@@ -84,7 +85,7 @@ class CycleTime:
         categories = status_categories(db, team)
         with db.engine.connect() as conn:
             if _has_production_deployment(conn, team):
-                samples, source = _from_deployments(conn, db.dialect, team, weeks), "git+deploy"
+                samples, source = _from_deployments(conn, team, weeks), "git+deploy"
             else:
                 samples, source = _from_jira(conn, categories, team, weeks), "jira"
         return {w.label: _figure(w, samples, source, explain) for w in weeks}
@@ -100,119 +101,159 @@ def _has_production_deployment(conn: Connection, team: TeamScope) -> bool:
     return found is not None
 
 
-def _listed_pr_parts(dialect: str) -> tuple[Any, Any]:
-    """`owner/repo#12` → (repo, number) as SQL, so the PR is found through its unique index."""
-    if dialect == "postgresql":
-        number_text = func.split_part(DC.value, "#", 2)
-        number = func.nullif(func.regexp_replace(number_text, "[^0-9]", "", "g"), "")
-        return func.split_part(DC.value, "#", 1), cast(number, Integer)
-    hash_at = func.instr(DC.value, "#")
-    return func.substr(DC.value, 1, hash_at - 1), cast(func.substr(DC.value, hash_at + 1), Integer)
-
-
-def _from_deployments(
-    conn: Connection, dialect: str, team: TeamScope, weeks: Sequence[Week]
-) -> list[_Sample]:
+def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) -> list[_Sample]:
     repos = list(team.repos)
     shipping = and_(
         team_deployment(team), production(team), D.status == "success", D.deployed_at.is_not(None)
     )
-    # The weeks' deployments first, as a short list of ids: every lookup below then starts
-    # from them (a planner left to choose may scan all of deployment_change instead).
-    week_ids = list(
-        conn.execute(
-            select(D.id).where(shipping, in_ranges(D.deployed_at, merged_ranges(weeks)))
-        ).scalars()
-    )
-    if not week_ids:
+    candidate_ids = _candidates(conn, team, shipping, weeks)
+    if not candidate_ids:
         return []
-    repo_part, number_part = _listed_pr_parts(dialect)
+    return _first_shipments(conn, repos, shipping, candidate_ids, weeks)
 
-    def from_week_deployments(*joins: Any, kind: str) -> Any:
-        query = (
-            select(PR.id.label("pr_id"))
-            .select_from(TABLE["DC"])
-            .where(DC.deployment_id.in_(week_ids), DC.kind == kind)
-        )
-        for target, on in joins:
-            query = query.join(target, on)
-        return query.where(PR.repo.in_(repos))
 
-    candidates = union(
-        from_week_deployments(
-            (TABLE["PR"], and_(PR.repo == repo_part, PR.number == number_part)), kind="pr"
-        ),
-        from_week_deployments((TABLE["PR"], PR.merge_commit_sha == DC.value), kind="commit"),
-        from_week_deployments((TABLE["PR"], PR.head_sha == DC.value), kind="commit"),
-        from_week_deployments(
-            (TABLE["PRK"], PRK.jira_key == DC.value),
-            (TABLE["PR"], and_(PR.repo == PRK.repo, PR.number == PRK.number)),
-            (Deployment.__table__, D.id == DC.deployment_id),
-            kind="issue",
-        ).where(PR.merged_at <= D.deployed_at),
-    ).cte("candidates")
+def _candidates(
+    conn: Connection, team: TeamScope, shipping: Any, weeks: Sequence[Week]
+) -> set[int]:
+    """The PRs the weeks' successful production deployments list (by PR, exact merge or
+    head commit, or a Jira key the PR names, merged by then): short lists of values looked
+    up through indexes, so no planner is tempted to scan the pull requests."""
+    in_weeks = team_deployment_ids(team, merged_ranges(weeks))
+    listed = conn.execute(
+        select(DC.kind, DC.value, D.deployed_at)
+        .select_from(Deployment.__table__)
+        .join(TABLE["DC"], DC.deployment_id == D.id)
+        .where(D.id.in_(in_weeks), shipping)
+    ).all()
+    repos = list(team.repos)
+    pairs: set[tuple[str, int]] = set()
+    shas: set[str] = set()
+    keys: dict[str, datetime] = {}
+    for kind, value, deployed_at in listed:
+        if kind == "pr":
+            repo, _, number = value.rpartition("#")
+            if repo in repos and number.isdigit():
+                pairs.add((repo, int(number)))
+        elif kind == "commit":
+            shas.add(value)
+        elif kind == "issue":
+            keys[value] = max(keys.get(value, deployed_at), deployed_at)
+    found: set[int] = set()
+    if pairs:
+        rows = conn.execute(
+            select(PR.id, PR.repo, PR.number).where(
+                PR.repo.in_({repo for repo, _ in pairs}),
+                PR.number.in_({number for _, number in pairs}),
+            )
+        ).all()
+        found |= {row.id for row in rows if (row.repo, row.number) in pairs}
+    if shas:
+        for column in (PR.merge_commit_sha, PR.head_sha):
+            found |= set(
+                conn.execute(select(PR.id).where(column.in_(shas), PR.repo.in_(repos))).scalars()
+            )
+    if keys:
+        rows = conn.execute(
+            select(PR.id, PR.merged_at, PRK.jira_key)
+            .select_from(TABLE["PRK"])
+            .join(TABLE["PR"], and_(PR.repo == PRK.repo, PR.number == PRK.number))
+            .where(PRK.jira_key.in_(keys), PR.repo.in_(repos), PR.merged_at.is_not(None))
+        ).all()
+        found |= {row.id for row in rows if row.merged_at <= keys[row.jira_key]}
+    return found
 
-    # Every successful production deployment of the team that shipped a candidate, at any
-    # time: the first one decides the PR's week.
-    listed = PR.repo + literal("#") + cast(PR.number, String)
 
-    def to_deployments(on_change: Any, *extra: Any) -> Any:
-        query = (
-            select(PR.id.label("pr_id"), D.id.label("dep_id"), D.external_id, D.deployed_at)
-            .select_from(TABLE["PR"])
-            .join(TABLE["DC"], on_change)
-            .join(Deployment.__table__, D.id == DC.deployment_id)
-            .where(PR.id.in_(select(candidates.c.pr_id)), shipping)
-        )
-        return query.where(*extra) if extra else query
-
-    shipped = union_all(
-        to_deployments(and_(DC.kind == "pr", DC.value == listed)),
-        to_deployments(and_(DC.kind == "commit", DC.value == PR.merge_commit_sha)),
-        to_deployments(and_(DC.kind == "commit", DC.value == PR.head_sha)),
-        select(PR.id.label("pr_id"), D.id.label("dep_id"), D.external_id, D.deployed_at)
-        .select_from(TABLE["PR"])
-        .join(TABLE["PRK"], and_(PRK.repo == PR.repo, PRK.number == PR.number))
-        .join(TABLE["DC"], and_(DC.kind == "issue", DC.value == PRK.jira_key))
-        .join(Deployment.__table__, D.id == DC.deployment_id)
-        .where(PR.id.in_(select(candidates.c.pr_id)), shipping, PR.merged_at <= D.deployed_at),
-    ).subquery("shipped")
-
-    first_commit = (
-        select(func.min(GC.authored_at))
-        .select_from(TABLE["BC"])
-        .join(TABLE["GC"], and_(GC.repo == BC.repo, GC.sha == BC.sha))
-        .where(BC.repo == PR.repo, BC.branch == PR.head_branch, PR.head_branch != "")
-        .scalar_subquery()
-    )
-    rows = conn.execute(
+def _first_shipments(
+    conn: Connection,
+    repos: list[str],
+    shipping: Any,
+    candidate_ids: set[int],
+    weeks: Sequence[Week],
+) -> list[_Sample]:
+    """Per candidate PR, the first successful production deployment of the team that
+    shipped it, at any time (it decides the PR's week), and its first commit."""
+    prs = conn.execute(
         select(
             PR.id,
             PR.repo,
             PR.number,
             PR.created_at,
-            first_commit.label("first_commit_at"),
-            shipped.c.external_id,
-            shipped.c.deployed_at,
-        )
-        .select_from(shipped)
-        .join(PullRequest.__table__, PR.id == shipped.c.pr_id)
+            PR.merged_at,
+            PR.head_branch,
+            PR.head_sha,
+            PR.merge_commit_sha,
+        ).where(PR.id.in_(sorted(candidate_ids)))
     ).all()
-
-    first: dict[int, Any] = {}
-    for row in rows:
-        best = first.get(row.id)
-        if best is None or (row.deployed_at, row.external_id) < (
-            best.deployed_at,
-            best.external_id,
-        ):
-            first[row.id] = row
+    keys: dict[tuple[str, int], set[str]] = {}
+    for repo, number, key in conn.execute(
+        select(PRK.repo, PRK.number, PRK.jira_key)
+        .select_from(TABLE["PR"])
+        .join(TABLE["PRK"], and_(PRK.repo == PR.repo, PRK.number == PR.number))
+        .where(PR.id.in_(sorted(candidate_ids)))
+    ).all():
+        keys.setdefault((repo, number), set()).add(key)
+    # What would ship each PR, as (kind, value) → the PRs it names.
+    wanted: dict[tuple[str, str], list[Any]] = {}
+    for p in prs:
+        wanted.setdefault(("pr", f"{p.repo}#{p.number}"), []).append(p)
+        for sha in {p.merge_commit_sha, p.head_sha} - {None}:
+            wanted.setdefault(("commit", sha), []).append(p)
+        for key in keys.get((p.repo, p.number), ()):
+            wanted.setdefault(("issue", key), []).append(p)
+    values = {kind: {v for k, v in wanted if k == kind} for kind in ("pr", "commit", "issue")}
+    # The listings through the (kind, value) index, then their deployments by id: two
+    # index-driven steps rather than a join a planner might turn into table scans.
+    listings = conn.execute(
+        union_all(
+            *(
+                select(DC.deployment_id, DC.kind, DC.value).where(DC.kind == kind, DC.value.in_(v))
+                for kind, v in values.items()
+                if v
+            )
+        )
+    ).all()
+    shipped_by = {
+        row.id: row
+        for row in conn.execute(
+            select(D.id, D.external_id, D.deployed_at).where(
+                D.id.in_(sorted({dep for dep, _, _ in listings})), shipping
+            )
+        ).all()
+    }
+    first: dict[int, tuple[datetime, str]] = {}
+    for dep, kind, value in listings:
+        deployment = shipped_by.get(dep)
+        if deployment is None:
+            continue
+        external_id, deployed_at = deployment.external_id, deployment.deployed_at
+        for p in wanted.get((kind, value), ()):
+            if kind == "issue" and (p.merged_at is None or p.merged_at > deployed_at):
+                continue  # a Jira key ships a PR only once it is merged
+            best = first.get(p.id)
+            if best is None or (deployed_at, external_id) < best:
+                first[p.id] = (deployed_at, external_id)
+    branches = {(p.repo, p.head_branch) for p in prs if p.head_branch}
+    first_commit: dict[tuple[str, str], datetime] = {}
+    if branches:
+        for repo, branch, authored in conn.execute(
+            select(BC.repo, BC.branch, func.min(GC.authored_at))
+            .select_from(TABLE["BC"])
+            .join(TABLE["GC"], and_(GC.repo == BC.repo, GC.sha == BC.sha))
+            .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
+            .group_by(BC.repo, BC.branch)
+        ).all():
+            if (repo, branch) in branches and authored is not None:
+                first_commit[(repo, branch)] = _aware(authored)  # type: ignore[assignment]
     samples = []
-    for row in first.values():
-        week = week_of(_aware(row.deployed_at), weeks)
+    for p in prs:
+        if p.id not in first:
+            continue
+        deployed_at, external_id = first[p.id]
+        week = week_of(deployed_at, weeks)
         if week is None:
             continue
-        samples.append(_pr_sample(row, week))
+        started = first_commit.get((p.repo, p.head_branch)) if p.head_branch else None
+        samples.append(_pr_sample(p, week, deployed_at, external_id, started))
     return samples
 
 
@@ -225,9 +266,9 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
-def _pr_sample(row: Any, week: Week) -> _Sample:
-    deployed_at = _aware(row.deployed_at)
-    first_commit = _aware(row.first_commit_at)
+def _pr_sample(
+    row: Any, week: Week, deployed_at: datetime, external_id: str, first_commit: datetime | None
+) -> _Sample:
     created = _aware(row.created_at)
     start = first_commit or created
     times = {
@@ -236,7 +277,7 @@ def _pr_sample(row: Any, week: Week) -> _Sample:
         "deployed": iso(deployed_at),
     }
     ref = f"{row.repo}#{row.number}"
-    detail = f"shipped by deployment {row.external_id}"
+    detail = f"shipped by deployment {external_id}"
     if start is None:
         return _Sample(ref, week, None, "no_start", times, detail)
     span = hours(start, deployed_at)  # type: ignore[arg-type]
