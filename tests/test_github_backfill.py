@@ -299,3 +299,14 @@ def test_commits_known_from_a_push_keep_their_author_time(env: Env) -> None:
     (commit,) = rows(db, GitCommit)
     assert commit.authored_at == datetime(2026, 5, 31, 8, tzinfo=UTC)
     assert commit.author_login is None
+
+
+def test_a_pr_from_a_fork_keeps_its_owner_in_the_branch(env: Env) -> None:
+    (pr,) = history(1)
+    pr.head_ref, pr.fork_owner = "main", "contributor"
+    env.github.add_repo(REPO, [pr])
+    env.backfill().sync_repo(REPO)
+    (stored,) = rows(env.db, PullRequest)
+    assert stored.head_branch == "contributor:main"
+    branches = {b.branch for b in rows(env.db, BranchCommit)}
+    assert branches == {"contributor:main"}

@@ -360,3 +360,14 @@ def test_a_repo_added_to_a_team_is_taken_at_once(bot: Bot) -> None:
     TeamService(bot.services.db, bot.services.clock).update("payments", repos=[REPO])
     assert deliver(bot, "pull_request", opened).status == 200
     assert count(bot.services.db, PullRequest) == 1
+
+
+def test_a_pr_from_a_fork_is_not_linked_to_the_repos_own_branch(bot: Bot) -> None:
+    add_team(bot)
+    fork = PullRequestState(REPO, 8, head_branch="main", fork_owner="contributor")
+    assert deliver(bot, "pull_request", pull_request_event("opened", fork)).status == 200
+    assert the_pr(bot, 8).head_branch == "contributor:main"
+    own = push_event(REPO, "main", [(sha("own"), "2026-11-16T08:00:00Z")])
+    assert deliver(bot, "push", own).status == 200
+    linked = rows(bot.services.db, BranchCommit, repo=REPO, branch=the_pr(bot, 8).head_branch)
+    assert linked == []

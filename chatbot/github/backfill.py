@@ -63,7 +63,8 @@ query PullRequestHistory($owner: String!, $name: String!, $first: Int!, $after: 
       {_PAGE_INFO}
       nodes {{
         fullDatabaseId number title body isDraft state createdAt updatedAt mergedAt closedAt
-        headRefName baseRefName headRefOid
+        headRefName baseRefName headRefOid isCrossRepository
+        headRepositoryOwner {{ login }}
         mergeCommit {{ oid }}
         author {{ login __typename }}
         commits(first: 100) {{ {_PAGE_INFO} nodes {{ {_COMMIT_FIELDS} }} }}
@@ -283,7 +284,7 @@ def snapshot_of(repo: str, node: dict[str, Any]) -> PullRequestSnapshot:
         github_id=_big_int(node.get("fullDatabaseId")),
         title=str(node.get("title") or ""),
         body=str(node.get("body") or ""),
-        head_branch=str(node.get("headRefName") or ""),
+        head_branch=_head_branch(node),
         base_branch=str(node.get("baseRefName") or ""),
         head_sha=_sha(node.get("headRefOid")),
         merge_commit_sha=_sha((node.get("mergeCommit") or {}).get("oid")),
@@ -295,6 +296,15 @@ def snapshot_of(repo: str, node: dict[str, Any]) -> PullRequestSnapshot:
         merged_at=merged_at,
         closed_at=_time_or_none(node.get("closedAt")),
     )
+
+
+def _head_branch(node: dict[str, Any]) -> str:
+    """As webhooks store it: `owner:branch` for a PR from a fork (see payloads)."""
+    ref = str(node.get("headRefName") or "")
+    if not node.get("isCrossRepository"):
+        return ref
+    owner = (node.get("headRepositoryOwner") or {}).get("login")
+    return f"{owner}:{ref}" if owner else f"fork:{ref}"
 
 
 _TIMELINE_KINDS = {

@@ -41,7 +41,7 @@ class PullRequestSnapshot:
     github_id: int | None
     title: str
     body: str
-    head_branch: str
+    head_branch: str  # `owner:branch` for a PR from a fork
     base_branch: str
     head_sha: str | None
     merge_commit_sha: str | None
@@ -214,7 +214,7 @@ def pull_request_snapshot(payload: dict[str, Any], repo: str) -> PullRequestSnap
         github_id=integer(pr, "id", p, optional=True),
         title=required_text(pr, "title", p),
         body=text(pr, "body", p, optional=True) or "",
-        head_branch=required_text(head, "ref", f"{p}.head"),
+        head_branch=_head_branch(head, repo, f"{p}.head"),
         base_branch=required_text(base, "ref", f"{p}.base"),
         head_sha=_sha(text(head, "sha", f"{p}.head", optional=True)),
         merge_commit_sha=_sha(text(pr, "merge_commit_sha", p, optional=True)),
@@ -309,6 +309,20 @@ def deployment_status(payload: dict[str, Any], repo: str) -> DeploymentStatusEve
         at=_required_time(status, "created_at", "deployment_status"),
         sha=_sha(text(deployment, "sha", "deployment", optional=True)),
     )
+
+
+def _head_branch(head: dict[str, Any], repo: str, path: str) -> str:
+    """The PR's head branch; from a fork, `owner:branch` (GitHub's head label), so pushes to
+    a same-named branch of this repository are never taken for the PR's commits."""
+    ref = required_text(head, "ref", path)
+    head_repo = head.get("repo")
+    if head_repo is not None and not isinstance(head_repo, dict):
+        raise PayloadError(f"{path}.repo must be an object")
+    same = head_repo is not None and str(head_repo.get("full_name", "")).lower() == repo
+    if same:
+        return ref
+    label = text(head, "label", path, optional=True)
+    return label if label and ":" in label else f"fork:{ref}"
 
 
 def _required_time(parent: dict[str, Any], key: str, path: str) -> datetime:

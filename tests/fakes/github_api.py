@@ -74,6 +74,7 @@ class FakePullRequest:
     commits: list[FakeCommit] = field(default_factory=list)
     reviews: list[FakeReview] = field(default_factory=list)
     timeline: list[FakeTimelineItem] = field(default_factory=list)
+    fork_owner: str | None = None  # set for a PR from a fork
 
 
 @dataclass
@@ -251,6 +252,8 @@ class FakeGitHub:
             "headRefName": pr.head_ref,
             "baseRefName": pr.base_ref,
             "headRefOid": pr.head_oid,
+            "isCrossRepository": pr.fork_owner is not None,
+            "headRepositoryOwner": {"login": pr.fork_owner} if pr.fork_owner else None,
             "mergeCommit": {"oid": pr.merge_oid} if pr.merge_oid else None,
             "author": {"login": pr.author, "__typename": pr.author_typename},
         }

@@ -162,6 +162,7 @@ class PullRequestState:
     merged_at: str | None = None
     head_sha: str = ""
     merge_commit_sha: str | None = None
+    fork_owner: str | None = None  # set for a PR from a fork
 
     def payload(self) -> dict[str, Any]:
         base = f"{API}/repos/{self.repo}"
@@ -197,14 +198,16 @@ class PullRequestState:
             "comments_url": f"{base}/issues/{self.number}/comments",
             "statuses_url": f"{base}/statuses/{head_sha}",
             "head": {
-                "label": f"acme:{self.head_branch}",
+                "label": f"{self.fork_owner or self.repo.split('/')[0]}:{self.head_branch}",
                 "ref": self.head_branch,
                 "sha": head_sha,
-                "user": user(self.repo.split("/")[0], "Organization"),
-                "repo": repository(self.repo),
+                "user": user(self.fork_owner or self.repo.split("/")[0], "Organization"),
+                "repo": repository(
+                    f"{self.fork_owner}/{self.repo.split('/')[1]}" if self.fork_owner else self.repo
+                ),
             },
             "base": {
-                "label": f"acme:{self.base_branch}",
+                "label": f"{self.repo.split('/')[0]}:{self.base_branch}",
                 "ref": self.base_branch,
                 "sha": sha(f"{self.repo}:{self.base_branch}"),
                 "user": user(self.repo.split("/")[0], "Organization"),
