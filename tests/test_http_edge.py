@@ -562,6 +562,22 @@ def test_a_stalled_body_times_out_without_holding_the_server(served: tuple[str, 
     assert "408 body not received" in log.read_text()
 
 
+def test_connections_stalled_mid_header_do_not_hold_the_threads(served: tuple[str, Path]) -> None:
+    url, log = served
+    stalled = []
+    for _ in range(6):  # more than the 4 threads, each sending half a header
+        sock = socket.create_connection(address(url), timeout=10)
+        sock.sendall(b"POST /webhooks/jira HTTP/1.1\r\nHost: x\r\nContent-Le")
+        stalled.append(sock)
+    started = time.monotonic()
+    _health(url)  # answered once the stalled connections are dropped (2 s), not never
+    assert time.monotonic() - started < 6
+    for sock in stalled:
+        assert sock.recv(100) == b""  # dropped without an answer
+        sock.close()
+    assert "client stopped sending" in log.read_text()
+
+
 def test_a_trickled_body_is_cut_at_the_deadline(served: tuple[str, Path]) -> None:
     """One byte every 0.3 s never trips a per-read timeout; the whole-body deadline cuts it."""
     url, _log = served

@@ -100,7 +100,14 @@ class RateLimitedRefusals(logging.Filter):
         self._bucket = TokenBucket(per_minute)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not str(record.msg).startswith("Invalid request from"):
+        timed_out = record.exc_info is not None and isinstance(record.exc_info[1], TimeoutError)
+        if timed_out:
+            # A client that stopped sending mid-request: gunicorn logs it as a socket error
+            # with a traceback; it is a refusal like the others, one line.
+            record.msg, record.args = "Invalid request: client stopped sending (read timeout)", None
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        elif not str(record.msg).startswith("Invalid request from"):
             return True
         suppressed = self._bucket.take()
         if suppressed is None:

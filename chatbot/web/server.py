@@ -29,12 +29,13 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         cfg: dict[str, Any] = {
             "bind": f"{self.host}:{self.settings.port}",
             "workers": self.settings.web_concurrency,
-            "worker_class": "gthread",
+            # gthread with a read timeout on each connection (a stalled header frees its thread).
+            "worker_class": "chatbot.web.edge_worker.EdgeThreadWorker",
             "threads": self.settings.web_threads,
-            # gthread: a worker whose main loop stalls this long is restarted. A slow request
-            # body cannot hold a thread that long: the router cuts it at
-            # HTTP_BODY_TIMEOUT_SECONDS (10 s), and gunicorn waits at most 5 s for a new
-            # connection's first bytes before handing the thread back.
+            # gthread: a worker whose main loop stalls this long is restarted. A slow client
+            # cannot hold a thread that long: gunicorn waits at most 5 s for a new connection's
+            # first bytes, a stalled header is dropped and the router cuts a body after
+            # HTTP_BODY_TIMEOUT_SECONDS (10 s; edge_worker.py, body.py).
             "timeout": 30,
             "graceful_timeout": 20,
             "keepalive": 5,
@@ -50,6 +51,10 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
         }
         for key, value in cfg.items():
             self.cfg.set(key, value)
+        from chatbot.web import edge_worker
+
+        # Set in the master before the workers fork, so every worker's connections use it.
+        edge_worker.READ_TIMEOUT_SECONDS = self.settings.http_body_timeout_seconds
 
     def load(self) -> Any:
         # Runs once in each worker process, after the fork: a database pool and the clock's
