@@ -188,6 +188,14 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
                 f"{r['digest_cpu_ms']:.0f} ms | {r['slowest_ms']:.0f} ms | "
                 f"{r['with_warnings_ms']:.0f} ms |"
             )
+    lines += [
+        "",
+        "Digest = `weekly_digest_for` without the data-health warnings (all metrics, previous "
+        "week, baseline, 8-week trend); *with warnings* adds `chatbot team doctor`'s checks. "
+        "Client CPU is the benchmark process's CPU time (it includes SQLite's work, not "
+        "PostgreSQL's). Wall times depend on the machine's load; history k× longer at the "
+        "same rate.",
+    ]
     return "\n".join(lines)
 
 

@@ -6,9 +6,11 @@ the commits seen on the PR's head branch (pushes, or the backfill); with none, t
 creation (counted in `fallback`). A negative span (clock skew) is left out.
 
 Which deployment ships which PR follows `chatbot.deploys.shipping` (listed PR, exact merge or
-head commit, or a Jira key the PR names when it was merged by then). The queries here are
-driven from the asked weeks' deployments, then from those PRs to every deployment that
-shipped them, so each step is an index lookup and the cost follows the weeks asked for.
+head commit, or a Jira key the PR names when it was merged by then), evaluated here in
+steps that each read an index with a short list of values: the asked weeks' deployments
+and what they list → the PRs those values name (candidates) → every listing of a
+candidate, at any time, and its deployment → the first successful production one per PR.
+So the cost follows the weeks asked for, not the length of the history.
 
 Only when the team has no production deployment on record at all, cycle time comes from
 Jira: per work item whose last move to done fell in the week, its first move into an

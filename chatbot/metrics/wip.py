@@ -259,6 +259,7 @@ def _count(
 ) -> None:
     members = set(team.members)
     in_progress = {name for name, found in categories.items() if found == IN_PROGRESS}
+    steps: dict[tuple[str, str], list[int]] = {}
     for item in items:
         for after, until, status, assignee in _segments(item, in_progress):
             first = bisect.bisect_right(instants, after)
@@ -273,14 +274,15 @@ def _count(
             else:
                 reason = None
             person = name or account or ""
-            for t in instants[first:last]:
-                snap = snapshots[t]
-                if reason:
-                    snap.excluded[reason] = snap.excluded.get(reason, 0) + 1
-                else:
-                    snap.by_person[person] = snap.by_person.get(person, 0) + 1
-                if explain:
-                    snap.items.append(
+            # +1 from the first instant covered, −1 after the last: summed once per range
+            # below, so an item in progress for months costs one entry, not one per day.
+            key = ("excluded", reason) if reason else ("person", person)
+            changes = steps.setdefault(key, [0] * (len(instants) + 1))
+            changes[first] += 1
+            changes[last] -= 1
+            if explain:
+                for t in instants[first:last]:
+                    snapshots[t].items.append(
                         ExplainItem(
                             ref=item.key,
                             counted=reason is None,
@@ -290,6 +292,13 @@ def _count(
                             detail=f"{status}, {person or 'unassigned'}",
                         )
                     )
+    for (kind, name_or_reason), changes in steps.items():
+        running = 0
+        for index, t in enumerate(instants):
+            running += changes[index]
+            if running:
+                target = snapshots[t].excluded if kind == "excluded" else snapshots[t].by_person
+                target[name_or_reason] = target.get(name_or_reason, 0) + running
 
 
 def _mean(team: TeamScope, snap: _Snapshot) -> float | None:
