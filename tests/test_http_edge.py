@@ -270,6 +270,24 @@ def test_a_get_body_is_never_read(bot: Bot) -> None:
     assert response.status == 200 and response.elapsed < 2
 
 
+def test_chunked_body_where_the_server_cannot_delimit_it_is_411(
+    bot: Bot, logs: pytest.LogCaptureFixture
+) -> None:
+    # The test server (wsgiref) does not decode chunked bodies; gunicorn does (tested below).
+    headers = [("Transfer-Encoding", "chunked")]
+    raw = request_bytes("POST", "/webhooks/jira", headers, b"2\r\n{}\r\n0\r\n\r\n", None)
+    _refused_once(logs, send(bot.server.url, raw), 411, "Content-Length")
+
+
+def test_slack_ssl_check_is_answered_unsigned_and_touches_nothing(bot: Bot) -> None:
+    before = _rows(bot)
+    body = b"ssl_check=1&token=x"
+    assert _post(bot, "/slack/events", body, [("Content-Type", FORM)]).status == 200
+    with_payload = b"ssl_check=1&payload=%7B%7D"
+    assert _post(bot, "/slack/events", with_payload, [("Content-Type", FORM)]).status == 401
+    assert _rows(bot) == before
+
+
 def test_body_shorter_than_its_length_is_400(bot: Bot, logs: pytest.LogCaptureFixture) -> None:
     with socket.create_connection(address(bot.server.url), timeout=5) as sock:
         sock.sendall(request_bytes("POST", "/webhooks/jira", [], b'{"a":', "100"))
