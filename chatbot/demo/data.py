@@ -405,73 +405,28 @@ def _insert_deployments(
                 pending[repo] = [p for p in pending[repo] if p["merged"] > at]
                 number += 1
                 failed = rng.random() < 0.06 * pressure[k]
-                dep = Deployment(
-                    source="webhook",
-                    external_id=f"d-{number}",
-                    service=SERVICES[repo],
-                    environment="production",
-                    status="failure" if failed else "success",
-                    deployed_at=at,
-                    first_seen_at=at,
-                    updated_at=at,
+                dep = _deployment(
+                    f"d-{number}", repo, "production", "failure" if failed else "success", at
                 )
                 deployments.append((dep, [f"{repo}#{p['number']}" for p in shipped]))
                 if not failed and pressure[k] > 1.3 and not rolled_back:
                     rolled_back = True
                     number += 1
                     back = at + timedelta(hours=2)
-                    deployments.append(
-                        (
-                            Deployment(
-                                source="webhook",
-                                external_id=f"d-{number}",
-                                service=SERVICES[repo],
-                                environment="production",
-                                status="success",
-                                deployed_at=back,
-                                rollback_of=dep.external_id,
-                                first_seen_at=back,
-                                updated_at=back,
-                            ),
-                            [],
-                        )
-                    )
+                    rollback = _deployment(f"d-{number}", repo, "production", "success", back)
+                    rollback.rollback_of = dep.external_id
+                    deployments.append((rollback, []))
                 elif failed and not hotfixed:
                     hotfixed = True
                     number += 1
                     fix = at + timedelta(hours=3)
-                    deployments.append(
-                        (
-                            Deployment(
-                                source="webhook",
-                                external_id=f"d-{number}",
-                                service=SERVICES[repo],
-                                environment="production",
-                                status="success",
-                                deployed_at=fix,
-                                hotfix_of=dep.external_id,
-                                first_seen_at=fix,
-                                updated_at=fix,
-                            ),
-                            [],
-                        )
-                    )
+                    hotfix = _deployment(f"d-{number}", repo, "production", "success", fix)
+                    hotfix.hotfix_of = dep.external_id
+                    deployments.append((hotfix, []))
                 # Staging gets the same change first; it is not production, so it never counts.
                 stage = at - timedelta(hours=1)
                 deployments.append(
-                    (
-                        Deployment(
-                            source="webhook",
-                            external_id=f"s-{number}",
-                            service=SERVICES[repo],
-                            environment="staging",
-                            status="success",
-                            deployed_at=stage,
-                            first_seen_at=stage,
-                            updated_at=stage,
-                        ),
-                        [],
-                    )
+                    (_deployment(f"s-{number}", repo, "staging", "success", stage), [])
                 )
         day += timedelta(days=1)
     with db.session() as s:
@@ -483,6 +438,22 @@ def _insert_deployments(
             for value in values
         )
     return sum(1 for d, _ in deployments if d.environment == "production")
+
+
+def _deployment(
+    external_id: str, repo: str, environment: str, status: str, at: datetime
+) -> Deployment:
+    """A deployment of the repo's service as its webhook would have stored it, seen when made."""
+    return Deployment(
+        source="webhook",
+        external_id=external_id,
+        service=SERVICES[repo],
+        environment=environment,
+        status=status,
+        deployed_at=at,
+        first_seen_at=at,
+        updated_at=at,
+    )
 
 
 def _insert_checkins(
