@@ -20,11 +20,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import percentile, pg_schema, publish  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
 from chatbot.db.migrate import upgrade  # noqa: E402
 from chatbot.decisions.models import Decision, DecisionJiraLink  # noqa: E402
@@ -225,11 +223,6 @@ def make_queries(count: int, rng: random.Random) -> list[str]:
     return queries
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
 def measure(db: Database, queries: list[str]) -> dict[str, float]:
     search = DecisionSearch(db)
     for q in queries[:20]:  # warm caches
@@ -249,7 +242,7 @@ def measure(db: Database, queries: list[str]) -> dict[str, float]:
         pack_times.append((time.perf_counter() - started) * 1000)
     return {
         "p50": statistics.median(times),
-        "p95": pct(times, 95),
+        "p95": percentile(times, 0.95),
         "max": max(times),
         "pack_p50": statistics.median(pack_times),
         "pack_max": max(pack_times),
@@ -275,19 +268,12 @@ def main() -> None:
         results["SQLite (FTS5)"] = {**measure(db, queries), "load": load}
         db.engine.dispose()
 
-    schema = f"bench_decisions_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-        db = Database(make_engine(f"{base}?options=-csearch_path%3D{schema}"))
+    with pg_schema("bench_decisions", PG_ADMIN) as (url, _schema):
+        db = Database(make_engine(url))
         upgrade(db.engine)
         load = fill(db, rows)
         results["PostgreSQL (tsvector + GIN)"] = {**measure(db, queries), "load": load}
         db.engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
     lines = [
         f"{args.rows:,} decisions, {len(queries)} queries (decision + intent search, privacy "
@@ -305,9 +291,8 @@ def main() -> None:
             f"{r['load']:.0f} s |"
         )
     table = "\n".join(lines)
-    print("\n" + table)
-    if args.write_readme:
-        write_section("decisions_search", table)
+    print()
+    publish("decisions_search", table, args.write_readme)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import publish  # noqa: E402
 
 
 def main() -> None:
@@ -60,9 +60,7 @@ def main() -> None:
             f"{statistics.median(inner):.1f} s | {max(inner):.1f} s |"
         )
     table = "\n".join(lines)
-    print(table)
-    if args.write_readme:
-        write_section("demo", table)
+    publish("demo", table, args.write_readme)
 
 
 if __name__ == "__main__":

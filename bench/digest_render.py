@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import publish  # noqa: E402
 from chatbot.demo.cli import run_demo  # noqa: E402
 from chatbot.digest.chart import render_chart  # noqa: E402
 from chatbot.prompts import Prompts  # noqa: E402
@@ -76,9 +76,7 @@ def main() -> None:
     for name, times in rows:
         lines.append(f"| {name} | {statistics.median(times):.1f} ms | {max(times):.1f} ms |")
     table = "\n".join(lines)
-    print(table)
-    if args.write_readme:
-        write_section("digest_render", table)
+    publish("digest_render", table, args.write_readme)
 
 
 if __name__ == "__main__":

@@ -14,28 +14,25 @@ Usage: .venv/bin/python bench/github_backfill.py [--prs 1000] [--sqlite]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import psycopg  # noqa: E402
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import markdown_table, pg_schema, publish  # noqa: E402
 from chatbot.clock import SystemClock  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
 from chatbot.db.migrate import upgrade  # noqa: E402
 from chatbot.github.api import GitHubClient  # noqa: E402
-from chatbot.github.backfill import GitHubBackfill  # noqa: E402
+from chatbot.github.backfill import GitHubBackfill, RepoResult  # noqa: E402
 from tests.fakes.github_api import TOKEN, FakeGitHubServer, history  # noqa: E402
 
-PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = "acme/payments"
 
 
@@ -48,16 +45,38 @@ def main() -> None:
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
 
-    schema = None
-    tmp = tempfile.TemporaryDirectory()
-    if args.sqlite:
-        url = f"sqlite:///{tmp.name}/bench.db"
-    else:
-        schema = f"bench_ghb_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-        url = f"{base}?options=-csearch_path%3D{schema}"
+    with contextlib.ExitStack() as stack:
+        if args.sqlite:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory())
+            url = f"sqlite:///{tmp}/bench.db"
+        else:
+            url, _schema = stack.enter_context(pg_schema("bench_ghb"))
+        result, requests, wall, incremental, wall_again = _backfill_twice(url, args)
+
+    minimum = math.ceil(args.prs / 100)
+    rest = minimum + 3 * args.prs
+    database = "SQLite" if args.sqlite else "PostgreSQL"
+    rows = [
+        (
+            f"PRs stored ({args.reviews} reviews, {args.commits} commits each)",
+            f"{result.pull_requests} PRs, {result.commits} commits, {result.reviews} reviews",
+            "",
+        ),
+        ("GraphQL requests made", str(requests), f"minimum {minimum} (100 PRs per page)"),
+        ("the same history over REST (for comparison)", f"{rest} requests", ""),
+        (f"wall time, local fake GitHub, {database}", f"{wall:.1f} s", ""),
+        ("incremental run with nothing changed", f"{incremental} request, {wall_again:.2f} s", ""),
+    ]
+    publish(
+        "github_backfill", markdown_table(("measure", "result", "note"), rows), args.write_readme
+    )
+
+
+def _backfill_twice(
+    url: str, args: argparse.Namespace
+) -> tuple[RepoResult, int, float, int, float]:
+    """A full backfill, then an incremental one with nothing changed: the first's result,
+    requests and wall time, the second's requests and wall time."""
     engine = make_engine(url)
     try:
         upgrade(engine)
@@ -77,31 +96,7 @@ def main() -> None:
             wall_again = time.perf_counter() - started_again
     finally:
         engine.dispose()
-        if schema is not None:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        tmp.cleanup()
-
-    minimum = math.ceil(args.prs / 100)
-    rest = minimum + 3 * args.prs
-    database = "SQLite" if args.sqlite else "PostgreSQL"
-    rows = [
-        (
-            f"PRs stored ({args.reviews} reviews, {args.commits} commits each)",
-            f"{result.pull_requests} PRs, {result.commits} commits, {result.reviews} reviews",
-            "",
-        ),
-        ("GraphQL requests made", str(requests), f"minimum {minimum} (100 PRs per page)"),
-        ("the same history over REST (for comparison)", f"{rest} requests", ""),
-        (f"wall time, local fake GitHub, {database}", f"{wall:.1f} s", ""),
-        ("incremental run with nothing changed", f"{incremental} request, {wall_again:.2f} s", ""),
-    ]
-    table = "| measure | result | note |\n|---|---|---|\n" + "\n".join(
-        f"| {a} | {b} | {c} |" for a, b, c in rows
-    )
-    print(table)
-    if args.write_readme:
-        write_section("github_backfill", table)
+    return result, requests, wall, incremental, wall_again
 
 
 if __name__ == "__main__":

@@ -21,8 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +28,18 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench._readme import write_section  # noqa: E402
-from bench.serve_ack import free_port, percentile  # noqa: E402
+from bench.support import (  # noqa: E402
+    PG_ADMIN,
+    free_port,
+    markdown_table,
+    percentile,
+    pg_schema,
+    publish,
+    serve_env,
+    start_fake,
+    stop_fake,
+    wait_healthy,
+)
 from tests.fakes.github_events import (  # noqa: E402
     PullRequestState,
     deployment_status_event,
@@ -42,10 +50,8 @@ from tests.fakes.github_events import (  # noqa: E402
     sha,
     signed_headers,
 )
-from tests.slack_driver import SIGNING_SECRET  # noqa: E402
 
 SECRET = "bench-github-secret"
-PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REPOS = [f"acme/service-{i}" for i in range(4)]
 PER_PR = 10  # deliveries in one pull request's life, see `pull_request_life`
 
@@ -173,62 +179,44 @@ def main() -> None:
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
-    schema = f"bench_gh_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-    db_url = f"{base}?options=-csearch_path%3D{schema}"
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.slack_api"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert fake.stdout is not None and fake.stdin is not None
-    api_url = fake.stdout.readline().strip()
-    proc = None
-    try:
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": db_url,
-            "GITHUB_WEBHOOK_SECRET": SECRET,
-            "WEB_CONCURRENCY": str(args.workers),
-            "LOG_LEVEL": "WARNING",
-        }
-        team_cmd = [sys.executable, "-m", "chatbot", "team", "add", "bench", "--channel", "CB1"]
-        for repo in REPOS:
-            team_cmd += ["--repo", repo]
-        subprocess.run(team_cmd, env=env, check=True, capture_output=True, cwd=ROOT)
-        port = free_port()
-        env["PORT"] = str(port)
-        with tempfile.TemporaryDirectory() as tmp:
-            # No clock: the benchmark measures the webhook, not periodic jobs.
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chatbot", "serve", "--no-clock", "--host", "127.0.0.1"],
-                env=env,
-                cwd=tmp,
+    with pg_schema("bench_gh") as (db_url, schema):
+        fake, api_url = start_fake("tests.fakes.slack_api")
+        proc = None
+        try:
+            env = serve_env(
+                api_url,
+                db_url,
+                GITHUB_WEBHOOK_SECRET=SECRET,
+                WEB_CONCURRENCY=str(args.workers),
+                LOG_LEVEL="WARNING",
             )
-            _wait_ready(port)
-            warm = [d for n in range(40) for d in pull_request_life(100_000 + n)]
-            run(port, warm, 8)
-            results = []
-            for phase, clients in enumerate(int(c) for c in args.clients.split(",")):
-                first = (phase + 1) * 10_000
-                work = [d for n in range(args.prs) for d in pull_request_life(first + n)]
-                results.append((clients, *run(port, work, clients)))
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        fake.stdin.close()
-        fake.wait(timeout=10)
-        stored = _stored(db_url_plain=PG_ADMIN, schema=schema)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            team_cmd = [sys.executable, "-m", "chatbot", "team", "add", "bench", "--channel", "CB1"]
+            for repo in REPOS:
+                team_cmd += ["--repo", repo]
+            subprocess.run(team_cmd, env=env, check=True, capture_output=True, cwd=ROOT)
+            port = free_port()
+            env["PORT"] = str(port)
+            with tempfile.TemporaryDirectory() as tmp:
+                # No clock: the benchmark measures the webhook, not periodic jobs.
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "chatbot", "serve", "--no-clock", "--host", "127.0.0.1"],
+                    env=env,
+                    cwd=tmp,
+                )
+                wait_healthy(f"http://127.0.0.1:{port}")
+                warm = [d for n in range(40) for d in pull_request_life(100_000 + n)]
+                run(port, warm, 8)
+                results = []
+                for phase, clients in enumerate(int(c) for c in args.clients.split(",")):
+                    first = (phase + 1) * 10_000
+                    work = [d for n in range(args.prs) for d in pull_request_life(first + n)]
+                    results.append((clients, *run(port, work, clients)))
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+            stop_fake(fake)
+            stored = _stored(db_url_plain=PG_ADMIN, schema=schema)
 
     rows = []
     for clients, latencies, wall, statuses in results:
@@ -252,28 +240,13 @@ def main() -> None:
         ]
     rows.append(("stored in all (PRs, commits, reviews, deployments)", stored, ""))
     table = (
-        "| measure | result | target |\n|---|---|---|\n"
-        + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+        markdown_table(("measure", "result", "target"), rows)
         + "\n\nMix per pull request: opened, 2 pushes of 3 commits, 2 synchronize, 2 reviews, "
         "closed (merged), deployment in_progress and success; full-size payloads (~10-30 KB). "
         f"Clients, server and PostgreSQL share the machine's {os.cpu_count()} cores "
         f"(load average {load:.1f} when the run started)."
     )
-    print(table)
-    if args.write_readme:
-        write_section("github_webhooks", table)
-
-
-def _wait_ready(port: int) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit("server did not become ready in 30 s")
+    publish("github_webhooks", table, args.write_readme)
 
 
 def _stored(db_url_plain: str, schema: str) -> str:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import itertools
-import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,22 +31,20 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import (  # noqa: E402
+    free_port,
+    markdown_table,
+    percentile,
+    publish,
+    serve_env,
+    start_fake,
+    stop_fake,
+    wait_healthy,
+)
 from tests.http_raw import request_bytes, send  # noqa: E402
-from tests.slack_driver import SIGNING_SECRET, SlackDriver, sign  # noqa: E402
+from tests.slack_driver import SlackDriver, sign  # noqa: E402
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def garbage(n: int) -> bytes:
@@ -142,31 +138,21 @@ def main() -> None:
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
 
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.slack_api"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    api_url = fake.stdout.readline().strip()
+    fake, api_url = start_fake("tests.fakes.slack_api")
     fake_root = api_url.removesuffix("api/")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         log_path = Path(tmp) / "serve.log"
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "PORT": str(port),
-            "LOG_LEVEL": "INFO",
-            "JIRA_WEBHOOK_SECRET": "bench-jira",
-            "GITHUB_WEBHOOK_SECRET": "bench-github",
-            "DEPLOY_WEBHOOK_TOKEN": "bench-deploy",
-            "CONTEXT_HTTP_TOKEN": "bench-context",
-        }
+        env = serve_env(
+            api_url,
+            f"sqlite:///{tmp}/bench.db",
+            PORT=str(port),
+            LOG_LEVEL="INFO",
+            JIRA_WEBHOOK_SECRET="bench-jira",
+            GITHUB_WEBHOOK_SECRET="bench-github",
+            DEPLOY_WEBHOOK_TOKEN="bench-deploy",
+            CONTEXT_HTTP_TOKEN="bench-context",
+        )
         with log_path.open("w") as log_file:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
@@ -180,30 +166,16 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
-    fake.stdin.close()
-    fake.wait(timeout=10)
+    stop_fake(fake)
 
-    table = "| measure | quiet | during the flood | after |\n|---|---|---|---|\n" + "\n".join(
-        f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows
-    )
-    table += "\n\n" + summary
-    print(table)
-    if args.write_readme:
-        write_section("http_flood", table)
+    header = ("measure", "quiet", "during the flood", "after")
+    publish("http_flood", markdown_table(header, rows) + "\n\n" + summary, args.write_readme)
 
 
 def run(
     args: argparse.Namespace, url: str, fake_root: str, log_path: Path
 ) -> tuple[list[tuple[str, str, str, str]], str]:
-    started = time.perf_counter()
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                break
-        except OSError:
-            if time.perf_counter() - started > 30:
-                raise SystemExit("server did not become ready in 30 s") from None
-            time.sleep(0.05)
+    wait_healthy(url)
     driver = SlackDriver(url, fake_root + "api/respond/flood")
     Probe(url, driver).run(20)  # warm-up: lazy imports, auth.test
     quiet = Probe(url, driver).run(args.probes)

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,7 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import (  # noqa: E402
+    free_port,
+    percentile,
+    publish,
+    serve_env,
+    start_fake,
+    wait_healthy,
+)
 from chatbot.outbox.jobs import outbox_kicker  # noqa: E402
 from chatbot.services import build_services  # noqa: E402
 from chatbot.slack.executor import TrackedExecutor  # noqa: E402
@@ -39,7 +44,7 @@ from tests.factories import posted_intent  # noqa: E402
 from tests.fakes.jira_api import FakeJiraServer  # noqa: E402
 from tests.fakes.slack_api import FakeSlackServer  # noqa: E402
 from tests.jira_fixtures import jira_settings  # noqa: E402
-from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver  # noqa: E402
+from tests.slack_driver import AppServer, SlackDriver  # noqa: E402
 
 CHANNEL = "CBENCH1"
 
@@ -49,33 +54,15 @@ class _Bot:  # what tests.factories.posted_intent needs
         self.services = services
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
     """Part 1, out of process: `chatbot serve` (gunicorn), fake Slack and a fake Jira that
     answers after 5 s each run in their own process; clicks arrive in bursts."""
     fakes: list[subprocess.Popen[str]] = []
 
     def start(*cmd: str) -> str:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", *cmd],
-            cwd=ROOT,
-            text=True,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        proc, url = start_fake(*cmd)
         fakes.append(proc)
-        assert proc.stdout is not None
-        return proc.stdout.readline().strip()
+        return url
 
     api_url = start("tests.fakes.slack_api")
     jira_url = start("tests.fakes.jira_api", "--delay", "5", "--issues", "40")
@@ -89,30 +76,22 @@ def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
     ]
     services.db.engine.dispose()
     port = free_port()
-    env = {
-        **os.environ,
-        "SLACK_BOT_TOKEN": "xoxb-bench",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": api_url,
-        "DATABASE_URL": db_url,
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "JIRA_URL": jira_url,
-        "JIRA_EMAIL": str(settings.jira_email),
-        "JIRA_API_TOKEN": settings.jira_api_token.get_secret_value()
+    env = serve_env(
+        api_url,
+        db_url,
+        PORT=str(port),
+        LOG_LEVEL="WARNING",
+        JIRA_URL=jira_url,
+        JIRA_EMAIL=str(settings.jira_email),
+        JIRA_API_TOKEN=settings.jira_api_token.get_secret_value()
         if settings.jira_api_token
         else "",
-    }
+    )
     server = subprocess.Popen(
         [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1):
-                break
-        except OSError:
-            time.sleep(0.05)
+    wait_healthy(url)
     driver = SlackDriver(url, api_url + "respond/bench")
 
     def click(n: int) -> float:
@@ -233,9 +212,7 @@ def main() -> None:
             *counts,
         ]
     )
-    print(table)
-    if args.write_readme:
-        write_section("jira_ack", table)
+    publish("jira_ack", table, args.write_readme)
     sys.stdout.flush()
     os._exit(0)
 

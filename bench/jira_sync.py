@@ -27,12 +27,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_section  # noqa: E402
+from bench.support import pg_schema, publish  # noqa: E402
 from chatbot.clock import SystemClock  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
 from chatbot.db.migrate import upgrade  # noqa: E402
@@ -43,7 +41,6 @@ from chatbot.teams.service import TeamService  # noqa: E402
 from tests.fakes.jira_api import FakeJira, FakeJiraServer  # noqa: E402
 from tests.jira_fixtures import jira_settings  # noqa: E402
 
-PG_ADMIN = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2024, 11, 1, 8, 0, tzinfo=UTC)
 STATUSES = ["In Progress", "In Review", "Done", "To Do"]
 PEOPLE = [(f"acc-{n}", f"Person {n}") for n in range(12)]
@@ -81,18 +78,11 @@ def database(kind: str) -> Iterator[Database]:
             yield db
             db.engine.dispose()
         return
-    schema = f"bench_jira_{os.getpid()}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-        db = Database(make_engine(f"{base}?options=-csearch_path%3D{schema}"))
+    with pg_schema("bench_jira") as (url, _schema):
+        db = Database(make_engine(url))
         upgrade(db.engine)
         yield db
         db.engine.dispose()
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def gateway_for(server: FakeJiraServer, flavour: str) -> JiraGateway:
@@ -184,9 +174,8 @@ def main() -> None:
         "per page is read twice."
     )
     table = "\n".join(lines)
-    print("\n" + table)
-    if args.write_readme:
-        write_section("jira_sync", table)
+    print()
+    publish("jira_sync", table, args.write_readme)
 
 
 if __name__ == "__main__":

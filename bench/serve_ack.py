@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,14 +25,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._readme import write_section  # noqa: E402
-from tests.slack_driver import SIGNING_SECRET, SlackDriver  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench.support import (  # noqa: E402
+    free_port,
+    markdown_table,
+    percentile,
+    publish,
+    serve_env,
+    start_fake,
+    stop_fake,
+    wait_healthy,
+)
+from tests.slack_driver import SlackDriver  # noqa: E402
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -63,11 +64,6 @@ def children(pid: int) -> list[int]:
     return [int(x) for x in out.split()]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
@@ -75,44 +71,21 @@ def main() -> None:
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args()
 
-    # The fake Slack API runs in its own process so it does not share a GIL with the client.
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.slack_api"],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    api_url = fake.stdout.readline().strip()
+    fake, api_url = start_fake("tests.fakes.slack_api")
     fake_root = api_url.removesuffix("api/")
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": "xoxb-bench",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": api_url,
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-            "PORT": str(port),
-            "LOG_LEVEL": "WARNING",
-        }
+        env = serve_env(api_url, f"sqlite:///{tmp}/bench.db", PORT=str(port), LOG_LEVEL="WARNING")
         started = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
         )
         url = f"http://127.0.0.1:{port}"
-        ready = None
-        while time.perf_counter() - started < 30:
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
-                    if resp.status == 200:
-                        ready = time.perf_counter() - started
-                        break
-            except OSError:
-                time.sleep(0.02)
-        if ready is None:
+        try:
+            ready = wait_healthy(url, since=started)
+        except SystemExit:
             proc.kill()
-            raise SystemExit("server did not become ready in 30 s")
+            raise
         driver = SlackDriver(url, fake_root + "api/respond/bench")
         # Warm-up: first requests pay for lazy imports and auth.test.
         for i in range(20):
@@ -159,8 +132,7 @@ def main() -> None:
         rss_end = memory_mb(proc.pid, "Rss")
         proc.terminate()
         proc.wait(timeout=30)
-    fake.stdin.close()
-    fake.wait(timeout=10)
+    stop_fake(fake)
     latencies = burst
 
     rows = [
@@ -185,12 +157,7 @@ def main() -> None:
             "",
         ),
     ]
-    table = "| measure | result | target |\n|---|---|---|\n" + "\n".join(
-        f"| {a} | {b} | {c} |" for a, b, c in rows
-    )
-    print(table)
-    if args.write_readme:
-        write_section("serve_ack", table)
+    publish("serve_ack", markdown_table(("measure", "result", "target"), rows), args.write_readme)
 
 
 if __name__ == "__main__":
