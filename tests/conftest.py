@@ -64,6 +64,28 @@ def pytest_configure(config: pytest.Config) -> None:
     chosen = config.getoption("--databases", default=None)
     if chosen:
         DATABASES[:] = _databases(chosen)
+    config.addinivalue_line(
+        "markers",
+        "postgresql: needs a PostgreSQL server (TEST_PG_URL); left out when TEST_DATABASES "
+        "leaves PostgreSQL out",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without PostgreSQL, leave out (deselect, not skip) the tests that need it: those marked
+    `postgresql` and those parametrized with the value "postgresql" themselves."""
+    if "postgresql" in DATABASES:
+        return
+    keep: list[pytest.Item] = []
+    left_out: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        needs_pg = item.get_closest_marker("postgresql") is not None or "postgresql" in params
+        (left_out if needs_pg else keep).append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = keep
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

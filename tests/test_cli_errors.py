@@ -58,6 +58,7 @@ def test_db_upgrade_with_postgresql_unreachable(tmp_path: Path) -> None:
     assert "s3cret-pw" not in line
 
 
+@pytest.mark.postgresql
 def test_db_upgrade_with_a_role_postgresql_does_not_know(tmp_path: Path) -> None:
     url = "postgresql+psycopg://no_such_role_here@127.0.0.1:5432/test"
     one_line(

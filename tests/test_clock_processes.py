@@ -241,6 +241,7 @@ def pg_url() -> Iterator[str]:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.mark.postgresql
 def test_two_serves_and_a_scheduler_on_postgresql_deliver_it_exactly_once(
     tmp_path: Path,
     pg_url: str,
