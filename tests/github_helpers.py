@@ -5,19 +5,36 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import sqlmodel
 from sqlalchemy import func, select
 
 from chatbot.db.engine import Database
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
+from tests.fakes.github_api import FakeGitHub, FakeGitHubServer
 from tests.fakes.github_events import encode, signed_headers
 
 SECRET = "gh-webhook-secret"
 REPO = "acme/payments"
+
+
+@pytest.fixture(scope="module", name="github_server")
+def github_server_fixture() -> Iterator[FakeGitHubServer]:
+    """The local fake GitHub API, one per test module."""
+    with FakeGitHubServer() as server:
+        yield server
+
+
+@pytest.fixture(name="github")
+def github_fixture(github_server: FakeGitHubServer) -> FakeGitHub:
+    """The fake GitHub's state, empty for each test."""
+    github_server.fake.reset()
+    return github_server.fake
 
 
 @dataclass

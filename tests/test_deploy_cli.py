@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,21 +10,13 @@ from sqlmodel import col, select
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
+from tests.cli_helpers import run_chatbot
 
 SHA = "ab" * 20
 
 
 def _chatbot(db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
-    env["DATABASE_URL"] = db_url
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", "deploy", "record", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=60,
-    )
+    return run_chatbot("deploy", "record", *args, cwd=tmp, env={"DATABASE_URL": db_url})
 
 
 def _rows(db: Database) -> list[Deployment]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,23 +31,16 @@ from tests.fakes.github_api import (
     FakeTimelineItem,
     history,
 )
-from tests.github_helpers import count, rows
+from tests.github_helpers import (  # noqa: F401  (fixtures)
+    count,
+    github_fixture,
+    github_server_fixture,
+    rows,
+)
 
 REPO = "acme/payments"
 EARLY = datetime(2026, 1, 1, tzinfo=UTC)
 NOW_EPOCH = RESET_EPOCH - 600.0  # ten minutes before the fake's rate-limit window resets
-
-
-@pytest.fixture(scope="module")
-def github_server() -> Iterator[FakeGitHubServer]:
-    with FakeGitHubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def github(github_server: FakeGitHubServer) -> FakeGitHub:
-    github_server.fake.reset()
-    return github_server.fake
 
 
 class Sleeps(list[float]):

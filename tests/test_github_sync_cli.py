@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,22 +12,16 @@ from chatbot.clock import SystemClock
 from chatbot.db.engine import Database
 from chatbot.github.models import PullRequest
 from chatbot.teams.service import TeamService
+from tests.cli_helpers import run_chatbot
 from tests.fakes.github_api import TOKEN, FakeGitHub, FakeGitHubServer, history
-from tests.github_helpers import count, rows
+from tests.github_helpers import (  # noqa: F401  (fixtures)
+    count,
+    github_fixture,
+    github_server_fixture,
+    rows,
+)
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture(scope="module")
-def github_server() -> Iterator[FakeGitHubServer]:
-    with FakeGitHubServer() as server:
-        yield server
-
-
-@pytest.fixture
-def github(github_server: FakeGitHubServer) -> FakeGitHub:
-    github_server.fake.reset()
-    return github_server.fake
 
 
 @pytest.fixture
@@ -38,21 +30,13 @@ def run(db_url: str, tmp_path: Path, github_server: FakeGitHubServer) -> Run:
         *args: str, token: str | None = TOKEN, api_url: str | None = None
     ) -> subprocess.CompletedProcess[str]:
         env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("SLACK_", "DATABASE_", "GITHUB_"))
+            "DATABASE_URL": db_url,
+            "GITHUB_API_URL": api_url or github_server.url,
+            "COLUMNS": "200",
         }
-        env.update(DATABASE_URL=db_url, GITHUB_API_URL=api_url or github_server.url, COLUMNS="200")
         if token is not None:
             env["GITHUB_TOKEN"] = token
-        return subprocess.run(
-            [sys.executable, "-m", "chatbot", "sync", "github", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=120,
-        )
+        return run_chatbot("sync", "github", *args, cwd=tmp_path, env=env, timeout=120)
 
     return _chatbot
 

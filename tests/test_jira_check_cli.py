@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.cli_helpers import run_chatbot
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, DC_PAT, FakeJira, FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -16,16 +15,8 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
 
 
 def _check(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "DATABASE_"))}
-    base["DATABASE_URL"] = f"sqlite:///{tmp / 'check.db'}"
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", "jira", "check"],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        cwd=tmp,
-        timeout=60,
-    )
+    database = f"sqlite:///{tmp / 'check.db'}"
+    return run_chatbot("jira", "check", cwd=tmp, env={"DATABASE_URL": database, **env})
 
 
 def _creds(flavour: str) -> dict[str, str]:

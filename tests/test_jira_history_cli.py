@@ -3,9 +3,7 @@ Jira and both databases."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.scheduler import jobs_for
 from chatbot.teams.service import TeamService
+from tests.cli_helpers import run_chatbot
 from tests.conftest import Bot
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, FakeJiraServer
 from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401  (fixture)
@@ -26,18 +25,7 @@ T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
 
 def _chatbot(db_url: str, tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {
-        k: v for k, v in os.environ.items() if not k.startswith(("JIRA_", "DATABASE_", "SLACK_"))
-    }
-    base["DATABASE_URL"] = db_url
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        capture_output=True,
-        text=True,
-        env={**base, **env},
-        cwd=tmp,
-        timeout=120,
-    )
+    return run_chatbot(*args, cwd=tmp, env={"DATABASE_URL": db_url, **env}, timeout=120)
 
 
 @pytest.fixture

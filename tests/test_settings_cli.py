@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
+
+from tests.cli_helpers import OUR_VARIABLES, run_chatbot
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_", "PORT"))
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **env},
-        timeout=60,
-        cwd="/tmp",
-    )
+    return run_chatbot(*args, cwd="/tmp", env=env, drop=(*OUR_VARIABLES, "PORT"))
 
 
 def test_missing_token_names_the_variable() -> None:

@@ -3,9 +3,7 @@ databases. Every refusal is one line, exit code 2, and changes nothing."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,22 +12,15 @@ from chatbot.clock import SystemClock
 from chatbot.db.engine import Database
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
+from tests.cli_helpers import run_chatbot
 
 
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     def _chatbot(*args: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
-        env["DATABASE_URL"] = db_url
-        env["COLUMNS"] = "250"  # one table row per line, whatever the terminal
-        return subprocess.run(
-            [sys.executable, "-m", "chatbot", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        # COLUMNS: one table row per line, whatever the terminal
+        env = {"DATABASE_URL": db_url, "COLUMNS": "250"}
+        return run_chatbot(*args, cwd=tmp_path, env=env)
 
     return _chatbot
 
