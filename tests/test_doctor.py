@@ -4,6 +4,7 @@ databases. Each check has a case that warns and a case that does not."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
@@ -47,18 +48,32 @@ def _healthy(db: Database, clock: FrozenClock) -> Team:
         s.add(
             JiraStatus(status_id="1", name="In Progress", category="indeterminate", updated_at=now)
         )
+    _deployed(db, clock, "d-1", at=now - timedelta(days=1), prs=[f"{REPO}#1"])
+    return team
+
+
+def _deployed(
+    db: Database,
+    clock: FrozenClock,
+    external_id: str,
+    *,
+    source: str = "webhook",
+    environment: str = "production",
+    status: str = "success",
+    **details: Any,
+) -> None:
+    """Records a deployment; by default a successful production one of payments-api."""
+    if "repo" not in details:
+        details.setdefault("service", "payments-api")
     record_deployment(
         db,
         clock,
-        source="webhook",
-        external_id="d-1",
-        environment="production",
-        status="success",
-        service="payments-api",
-        at=now - timedelta(days=1),
-        prs=[f"{REPO}#1"],
+        source=source,
+        external_id=external_id,
+        environment=environment,
+        status=status,
+        **details,
     )
-    return team
 
 
 def _item(
@@ -130,15 +145,7 @@ def test_deployments_only_to_other_environments(db: Database, clock: FrozenClock
 
 def test_pending_deployments_do_not_count(db: Database, clock: FrozenClock) -> None:
     team = _team(db, clock)
-    record_deployment(
-        db,
-        clock,
-        source="cli",
-        external_id="d-9",
-        environment="production",
-        status="in_progress",
-        service="payments-api",
-    )
+    _deployed(db, clock, "d-9", source="cli", status="in_progress")
     assert any(w.startswith("No deployment seen") for w in data_health(db, team, clock.now()))
 
 
@@ -169,27 +176,9 @@ def test_prs_without_commit_data(db: Database, clock: FrozenClock) -> None:
 def test_deployments_shipping_nothing_known(db: Database, clock: FrozenClock) -> None:
     team = _healthy(db, clock)
     for ext, changes in (("d-2", {"issues": ["PAY-404"]}), ("d-3", {})):
-        record_deployment(
-            db,
-            clock,
-            source="webhook",
-            external_id=ext,
-            environment="production",
-            status="success",
-            service="payments-api",
-            at=clock.now() - timedelta(hours=int(ext[-1])),
-            **changes,  # type: ignore[arg-type]
-        )
+        _deployed(db, clock, ext, at=clock.now() - timedelta(hours=int(ext[-1])), **changes)
     # A failed or staging deployment shipping nothing is not a gap in the cycle-time data.
-    record_deployment(
-        db,
-        clock,
-        source="webhook",
-        external_id="d-4",
-        environment="staging",
-        status="success",
-        service="payments-api",
-    )
+    _deployed(db, clock, "d-4", environment="staging")
     [warning] = [w for w in data_health(db, team, clock.now()) if "no known PR" in w]
     assert warning.startswith(
         "2 production deployments in the last 28 days ship no known PR (for example d-2)"
@@ -249,24 +238,8 @@ def test_no_bug_matches_the_escape_rule(db: Database, clock: FrozenClock) -> Non
 def test_deployments_of_no_team(db: Database, clock: FrozenClock) -> None:
     team = _healthy(db, clock)
     for ext, service in (("d-7", "billing"), ("d-8", "billing"), ("d-9", "search")):
-        record_deployment(
-            db,
-            clock,
-            source="webhook",
-            external_id=ext,
-            environment="production",
-            status="success",
-            service=service,
-        )
-    record_deployment(
-        db,
-        clock,
-        source="github",
-        external_id="77",
-        environment="production",
-        status="success",
-        repo="acme/unknown",
-    )
+        _deployed(db, clock, ext, service=service)
+    _deployed(db, clock, "77", source="github", repo="acme/unknown")
     [warning] = [w for w in data_health(db, team, clock.now()) if "belong to no team" in w]
     assert warning.startswith(
         "4 deployments in the last 28 days belong to no team (acme/unknown, billing, search)"
