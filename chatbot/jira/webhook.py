@@ -126,6 +126,6 @@ def on_status(services: Services, key: str, status: str, category: str) -> None:
             client,
             view.intent.channel_id,
             text,
-            done_question(text, view.intent.id or 0, all_verified),
+            done_question(services.prompts, text, view.intent.id or 0, all_verified),
             thread_ts=thread,
         )

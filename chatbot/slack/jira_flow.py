@@ -199,7 +199,11 @@ class JiraFlow:
             client.views_open(
                 trigger_id=trigger_id,
                 view=create_modal(
-                    view.intent.id or 0, view.ref, channel, thread_ts or view.intent.thread_ts
+                    self.services.prompts,
+                    view.intent.id or 0,
+                    view.ref,
+                    channel,
+                    thread_ts or view.intent.thread_ts,
                 ),
             )
             return
@@ -210,11 +214,17 @@ class JiraFlow:
                 client,
                 channel,
                 text,
-                choose_project(text, view.intent.id or 0),
+                choose_project(self.services.prompts, text, view.intent.id or 0),
                 thread_ts=thread_ts,
             )
         else:
-            ephemeral(client, channel, user, text, choose_project(text, view.intent.id or 0))
+            ephemeral(
+                client,
+                channel,
+                user,
+                text,
+                choose_project(self.services.prompts, text, view.intent.id or 0),
+            )
 
     def _enqueue(
         self,

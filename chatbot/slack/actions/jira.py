@@ -36,7 +36,9 @@ def register(app: App, services: Services) -> None:
         elif not jira._already_linked(client, view, user, channel, thread_ts, None):
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=link_modal(view.intent.id or 0, view.ref, channel, thread_ts),
+                view=link_modal(
+                    services.prompts, view.intent.id or 0, view.ref, channel, thread_ts
+                ),
             )
 
     services.jira_button = jira_button

@@ -5,30 +5,40 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, plain, section, text_input
 from chatbot.slack.ids import IntentId, JiraId
 
 
-def link_modal(intent_id: int, ref: str, channel: str, thread_ts: str | None) -> dict[str, Any]:
+def _t(prompts: Prompts, name: str, **values: object) -> str:
+    return prompts.text(f"jira.modal.{name}", **values)
+
+
+def link_modal(
+    prompts: Prompts, intent_id: int, ref: str, channel: str, thread_ts: str | None
+) -> dict[str, Any]:
     meta = {"intent_id": intent_id, "channel": channel, "thread_ts": thread_ts}
     return {
         "type": "modal",
         "callback_id": JiraId.LINK,
-        "title": plain("Link Jira ticket"),
-        "submit": plain("Link"),
-        "close": plain("Cancel"),
+        "title": plain(_t(prompts, "link_title")),
+        "submit": plain(_t(prompts, "link_submit")),
+        "close": plain(_t(prompts, "cancel")),
         "private_metadata": json.dumps(meta),
         "blocks": [
-            section(
-                f"Link *{ref}* to an existing Jira ticket. A comment carrying the intent and "
-                "a link back to the Slack thread go on the ticket and follow every edit."
+            section(_t(prompts, "link_intro", intent_ref=ref)),
+            text_input(
+                "key",
+                _t(prompts, "key_label"),
+                max_length=64,
+                placeholder=_t(prompts, "key_placeholder"),
             ),
-            text_input("key", "Ticket key", max_length=64, placeholder="PAY-123"),
         ],
     }
 
 
 def create_modal(
+    prompts: Prompts,
     intent_id: int,
     ref: str,
     channel: str,
@@ -40,40 +50,39 @@ def create_modal(
     return {
         "type": "modal",
         "callback_id": JiraId.CREATE,
-        "title": plain("Create Jira ticket"),
-        "submit": plain("Create"),
-        "close": plain("Cancel"),
+        "title": plain(_t(prompts, "create_title")),
+        "submit": plain(_t(prompts, "create_submit")),
+        "close": plain(_t(prompts, "cancel")),
         "private_metadata": json.dumps(meta),
         "blocks": [
-            section(
-                f"Create a ticket for *{ref}*: the summary is its title, the description "
-                "holds outcome, why, constraints, checks, out of scope and a link back here."
-            ),
+            section(_t(prompts, "create_intro", intent_ref=ref)),
             text_input(
                 "project",
-                "Project key",
+                _t(prompts, "project_label"),
                 project,
-                hint="Set it once per team: chatbot team set <team> --jira-project PAY",
+                hint=_t(prompts, "project_hint"),
                 max_length=32,
-                placeholder="PAY",
+                placeholder=_t(prompts, "project_placeholder"),
             ),
-            text_input("issue_type", "Issue type", issue_type, max_length=64, placeholder="Story"),
+            text_input(
+                "issue_type",
+                _t(prompts, "issue_type_label"),
+                issue_type,
+                max_length=64,
+                placeholder=_t(prompts, "issue_type_placeholder"),
+            ),
         ],
     }
 
 
-def choose_project(text: str, intent_id: int) -> list[Block]:
-    return [section(text, button("Create Jira ticket", IntentId.JIRA_CREATE, str(intent_id)))]
+def choose_project(prompts: Prompts, text: str, intent_id: int) -> list[Block]:
+    label = _t(prompts, "create_button")
+    return [section(text, button(label, IntentId.JIRA_CREATE, str(intent_id)))]
 
 
-def done_question(text: str, intent_id: int, all_verified: bool) -> list[Block]:
+def done_question(prompts: Prompts, text: str, intent_id: int, all_verified: bool) -> list[Block]:
     blocks = [section(text)]
     if not all_verified:
-        blocks.append(
-            actions(
-                button(
-                    "Review and verify checks", IntentId.ALL_CHECKS, str(intent_id), style="primary"
-                )
-            )
-        )
+        label = _t(prompts, "review_checks_button")
+        blocks.append(actions(button(label, IntentId.ALL_CHECKS, str(intent_id), style="primary")))
     return blocks
