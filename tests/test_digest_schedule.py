@@ -74,6 +74,16 @@ def _add(services: Services, name: str, channel: str, tz: str, **fields: Any) ->
     return TeamService(services.db, services.clock).add(name, channel, tz=tz, **fields)
 
 
+def _berlin_at_its_slot(
+    services: Services, clock: FrozenClock, channel: str = "CBERLIN1", **fields: Any
+) -> Team:
+    """The Berlin team, with the clock at its first digest slot (Monday 16 Nov 2026, 09:00
+    in Berlin)."""
+    team = _add(services, "berlin", channel, "Europe/Berlin", **fields)
+    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    return team
+
+
 @pytest.mark.parametrize(
     ("start", "end"),
     [
@@ -194,8 +204,7 @@ def test_racing_posts_of_one_slot_post_once(
     services: Services,
 ) -> None:
     """Eight processes post the same week at the same instant (clock and `/digest post`)."""
-    team = _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    team = _berlin_at_its_slot(services, clock)
     clocks = [_services(db_url, slack_server, clock) for _ in range(8)]
     barrier = threading.Barrier(len(clocks))
     results: list[str] = []
@@ -237,8 +246,7 @@ def test_manual_post_takes_the_slot(
 def test_chart_in_the_thread_and_leaders_dm(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    _add(services, "berlin", "CBERLIN1", "Europe/Berlin", leaders=["ULEAD1", "ULEAD2"])
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    _berlin_at_its_slot(services, clock, leaders=["ULEAD1", "ULEAD2"])
     _tick(services)
     post = _digest_posts(fake_slack, "CBERLIN1")[0]
     ts = post.response["ts"]
@@ -261,8 +269,7 @@ def test_chart_in_the_thread_and_leaders_dm(
 def test_slack_errors_are_retried_without_double_posting(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    _add(services, "berlin", "CBERLIN1", "Europe/Berlin", orchestrators=["UORCH"])
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    _berlin_at_its_slot(services, clock, orchestrators=["UORCH"])
     fake_slack.fail_next("chat.postMessage", "ratelimited", retry_after=300)
     assert _tick(services) == 0
     clock.advance(minutes=2)
@@ -303,8 +310,7 @@ def test_not_in_channel_tells_orchestrators_then_posts_once_invited(
 def test_channel_not_found_is_reported_and_not_retried(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    _add(services, "berlin", "CGONE001", "Europe/Berlin", admins=["UADMIN"])
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    _berlin_at_its_slot(services, clock, channel="CGONE001", admins=["UADMIN"])
     fake_slack.fail_next("chat.postMessage", "channel_not_found")
     _tick(services)
     for _ in range(4):
@@ -318,8 +324,7 @@ def test_channel_not_found_is_reported_and_not_retried(
 def test_a_clock_that_died_mid_post_is_taken_over(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    team = _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    team = _berlin_at_its_slot(services, clock)
     from chatbot.db.claims import claim_run
 
     assert claim_run(services.db, clock, f"digest:{team.id}:2026-W46", "digest", "dead:1")
@@ -332,8 +337,7 @@ def test_a_clock_that_died_mid_post_is_taken_over(
 def test_retries_give_up_within_the_day_and_tell_the_orchestrators(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    _add(services, "berlin", "CBERLIN1", "Europe/Berlin", orchestrators=["UORCH1", "UORCH2"])
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    _berlin_at_its_slot(services, clock, orchestrators=["UORCH1", "UORCH2"])
     # Slack is down for the first nine tries (a tenth would go through).
     fake_slack.fail_next("chat.postMessage", "service_unavailable", times=9)
     for _ in range(24 * 4):
@@ -357,8 +361,7 @@ def test_the_clock_runs_the_digest_job_every_minute(
 
     [job] = [j for j in jobs_for(services) if j.name == "digests"]
     assert job.seconds == 60
-    _add(services, "berlin", "CBERLIN1", "Europe/Berlin")
-    clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
+    _berlin_at_its_slot(services, clock)
     assert job.run(services) == 1  # the metrics engine's digest of an empty team
     assert job.run(services) == 0
     [post] = _digest_posts(fake_slack, "CBERLIN1")
