@@ -70,7 +70,7 @@ def _number(value: Any, headline: str) -> str:
         return f"{value * 100:.1f}%"
     if headline.endswith("hours"):
         return f"{value:.1f} h"
-    return f"{value:g}"
+    return f"{round(value, 2):g}"
 
 
 def _change(current: Any, other: Any) -> str:
@@ -78,7 +78,8 @@ def _change(current: Any, other: Any) -> str:
         return "—"
     if other == 0:
         return "±0" if current == 0 else "from 0"
-    return f"{(current - other) / abs(other) * 100:+.0f}%"
+    percent = round((current - other) / abs(other) * 100)
+    return "±0%" if percent == 0 else f"{percent:+d}%"
 
 
 def _print_table(result: dict[str, Any]) -> None:
@@ -110,10 +111,12 @@ def _print_explain(metric: str, items: list[dict[str, Any]], as_json: bool) -> N
         sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"{metric}: {len(items)} items")
-    for column in ("item", "counted", "value", "reason", "times", "detail"):
+    # The item's reference is what a reader looks up elsewhere: never cut it.
+    table.add_column("item", no_wrap=True)
+    for column in ("counted", "value", "reason", "times", "detail"):
         table.add_column(column)
     for item in items:
-        times = " · ".join(f"{k} {v}" for k, v in item["times"].items() if v)
+        times = "\n".join(f"{k} {v}" for k, v in item["times"].items() if v)
         table.add_row(
             Text(item["ref"]),
             "yes" if item["counted"] else "no",
