@@ -227,7 +227,8 @@ def test_no_bug_matches_the_escape_rule(db: Database, clock: FrozenClock) -> Non
     _item(db, team, "PAY-2", issue_type="Story", labels=["escaped"])  # not a bug
     [warning] = [w for w in data_health(db, team, clock.now()) if "escaped-defect" in w]
     assert warning.startswith(
-        "None of the team's 1 bug matches the escaped-defect rule (label:escaped)"
+        "None of the 1 bug the team created in the last 28 days matches the escaped-defect "
+        "rule (label:escaped)"
     )
     _item(db, team, "PAY-3", issue_type="Bug", fields={"customfield_1": {"value": "Prod"}})
     TeamService(db, clock).update("payments", escape_rule="field:customfield_1=prod")

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, and_, cast, literal, select, true, union
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, select, true, union
 from sqlalchemy.sql import ColumnElement, CompoundSelect
 
 from chatbot.db.engine import Database
@@ -52,12 +52,24 @@ def shipped_prs_query(
             .where(condition)
         )
 
-    pr_ref = PullRequest.repo + literal("#") + cast(PullRequest.number, String)  # type: ignore[operator]
-    by_listed_pr = (
-        base()
-        .join(PullRequest, pr_ref == DeploymentChange.value)
-        .where(DeploymentChange.kind == "pr", PullRequest.repo.in_(repos))  # type: ignore[attr-defined]
-    )
+    def by_listed_pr(repo: str) -> Any:
+        # `owner/repo#12` is split by the known repo's length, so the PR is found through
+        # its (repo, number) key; the whole reference is still compared, exactly. The CASE
+        # keeps the number's cast away from values of other repos and kinds.
+        prefix = repo + "#"
+        names_repo = func.substr(DeploymentChange.value, 1, len(prefix)) == prefix
+        number = case(
+            (names_repo, cast(func.substr(DeploymentChange.value, len(prefix) + 1), Integer))
+        )
+        pr_ref = PullRequest.repo + literal("#") + cast(PullRequest.number, String)  # type: ignore[operator]
+        return (
+            base()
+            .join(
+                PullRequest,
+                and_(PullRequest.repo == repo, PullRequest.number == number),  # type: ignore[arg-type]
+            )
+            .where(DeploymentChange.kind == "pr", names_repo, pr_ref == DeploymentChange.value)
+        )
 
     def by_commit(sha_column: Any) -> Any:
         # One branch per column (not an OR) so each uses its own index.
@@ -87,7 +99,7 @@ def shipped_prs_query(
     )
     # UNION (not UNION ALL): a PR both listed and matched by its commit counts once.
     return union(
-        by_listed_pr,
+        *(by_listed_pr(repo) for repo in sorted(set(repos))),
         by_commit(PullRequest.merge_commit_sha),
         by_commit(PullRequest.head_sha),
         by_jira_key,

@@ -3,8 +3,9 @@ the digest JSON's `warnings`).
 
 Each check is a small query over the stored sources; each message names the problem, its
 size and the command or setting that fixes it. The checks look back a fixed window from
-`now` (deployments and PRs: 28 days; "no deployment": 14 days; webhooks: 7 days), so an
-old gap stops nagging once it is behind the team.
+`now` (deployments, PRs, status changes and bugs: 28 days; "no deployment": 14 days;
+webhooks: 7 days), so an old gap stops nagging once it is behind the team, and each check
+reads its window through an index: its cost follows the window, not the team's history.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import exists, false, func, or_, select, text
 from sqlmodel import Session, col
 
 from chatbot.db.engine import Database
@@ -75,8 +76,8 @@ def data_health(db: Database, team: Team | Any, now: datetime) -> list[str]:
             _prs_without_commits(session, scope, now),
             _deployments_shipping_nothing(session, scope, now),
             _repos_without_delivery(session, scope, now),
-            _statuses_without_category(session, scope),
-            _escape_rule_matches_nothing(session, scope),
+            _statuses_without_category(session, scope, now),
+            _escape_rule_matches_nothing(session, scope, now),
             _deployments_of_no_team(session, now),
         )
         return [message for check in checks for message in check]
@@ -157,23 +158,25 @@ def _prs_without_commits(session: Session, scope: _Team, now: datetime) -> list[
 def _deployments_shipping_nothing(session: Session, scope: _Team, now: datetime) -> list[str]:
     if not scope.repos:
         return []
-    production = and_(
-        _team_deployments(scope),
-        col(Deployment.status) == DeploymentStatus.SUCCESS,
-        col(Deployment.deployed_at) >= now - timedelta(days=RECENT_DAYS),
-        func.lower(Deployment.environment).in_([e.casefold() for e in scope.production_envs]),
-    )
-    shipped = shipped_prs_query(scope.repos, production).subquery("shipped")
-    ids = (
-        session.execute(
-            select(Deployment.external_id)
-            .where(production)
-            .where(col(Deployment.id).not_in(select(shipped.c.deployment_id)))
-            .order_by(col(Deployment.deployed_at).desc())
+    since = now - timedelta(days=RECENT_DAYS)
+    # The window's production deployments first (a range of the service/repo indexes), then
+    # what those few ship, joined outward from them: the cost follows the window, not the
+    # team's whole history of PRs.
+    recent = session.execute(
+        select(Deployment.id, Deployment.external_id)
+        .where(
+            _team_deployments(scope),
+            col(Deployment.status) == DeploymentStatus.SUCCESS,
+            col(Deployment.deployed_at) >= since,
+            func.lower(Deployment.environment).in_([e.casefold() for e in scope.production_envs]),
         )
-        .scalars()
-        .all()
-    )
+        .order_by(col(Deployment.deployed_at).desc(), col(Deployment.id).desc())
+    ).all()
+    if not recent:
+        return []
+    shipped = shipped_prs_query(scope.repos, col(Deployment.id).in_([r.id for r in recent]))
+    shipping = {row.deployment_id for row in session.execute(shipped).all()}
+    ids = [r.external_id for r in recent if r.id not in shipping]
     if not ids:
         return []
     many = len(ids) != 1
@@ -209,15 +212,28 @@ def _repos_without_delivery(session: Session, scope: _Team, now: datetime) -> li
     ]
 
 
-def _statuses_without_category(session: Session, scope: _Team) -> list[str]:
+def _statuses_without_category(session: Session, scope: _Team, now: datetime) -> list[str]:
+    """The statuses the team's live items are in (each distinct one found by one index
+    probe, however many items), and those its changes of the last 28 days went through."""
     names: set[str] = set(
         session.execute(
-            select(WorkItem.status).where(WorkItem.team_id == scope.id, ~col(WorkItem.deleted))
+            text(
+                "WITH RECURSIVE seen(status) AS ("
+                " SELECT MIN(status) FROM work_item"
+                "  WHERE team_id = :team AND status IS NOT NULL AND deleted = :no"
+                " UNION ALL"
+                " SELECT (SELECT MIN(w.status) FROM work_item w"
+                "  WHERE w.team_id = :team AND w.status > seen.status AND w.deleted = :no)"
+                " FROM seen WHERE seen.status IS NOT NULL)"
+                " SELECT status FROM seen WHERE status IS NOT NULL"
+            ),
+            {"team": scope.id, "no": False},
         ).scalars()
     )
     for from_value, to_value in session.execute(
         select(WorkItemChange.from_value, WorkItemChange.to_value)
         .where(WorkItemChange.team_id == scope.id, WorkItemChange.field == "status")
+        .where(col(WorkItemChange.at) >= now - timedelta(days=RECENT_DAYS))
         .distinct()
     ).all():
         names.update(v for v in (from_value, to_value) if v)
@@ -235,10 +251,12 @@ def _statuses_without_category(session: Session, scope: _Team) -> list[str]:
     ]
 
 
-def _escape_rule_matches_nothing(session: Session, scope: _Team) -> list[str]:
+def _escape_rule_matches_nothing(session: Session, scope: _Team, now: datetime) -> list[str]:
+    """The bugs created in the last 28 days (a range of the team's creation-time index)."""
     bugs = session.execute(
         select(WorkItem.labels, WorkItem.fields, WorkItem.escaped).where(
             WorkItem.team_id == scope.id,
+            col(WorkItem.created_at) >= now - timedelta(days=RECENT_DAYS),
             ~col(WorkItem.deleted),
             func.lower(WorkItem.issue_type) == "bug",
         )
@@ -249,8 +267,8 @@ def _escape_rule_matches_nothing(session: Session, scope: _Team) -> list[str]:
     if any(is_escaped(rule, labels, fields, flagged) for labels, fields, flagged in bugs):
         return []
     return [
-        f"None of the team's {len(bugs)} bug{'s' if len(bugs) != 1 else ''} matches the "
-        "escaped-defect rule "
+        f"None of the {len(bugs)} bug{'s' if len(bugs) != 1 else ''} the team created in the "
+        f"last {RECENT_DAYS} days matches the escaped-defect rule "
         f"({describe_escape_rule(rule)}), so the defect escape rate stays 0. If bugs found "
         f"after release are marked otherwise: `chatbot team set {scope.name} --escape-rule "
         "label:NAME` (or field:FIELD_ID=VALUE, or jql:QUERY)."
