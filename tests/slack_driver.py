@@ -137,15 +137,16 @@ class SlackDriver:
         container: dict[str, Any] | None = None,
         view: dict[str, Any] | None = None,
         action_type: str = "button",
+        block_id: str = "b",
     ) -> HttpResult:
         n = next(self._ids)
         action: dict[str, Any] = {
             "action_id": action_id,
-            "block_id": "b",
+            "block_id": block_id,
             "type": action_type,
             "action_ts": "1.1",
         }
-        if action_type == "overflow":
+        if action_type in ("overflow", "static_select"):
             action["selected_option"] = {
                 "text": {"type": "plain_text", "text": "x"},
                 "value": value,

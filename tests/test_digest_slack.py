@@ -14,7 +14,6 @@ from chatbot.digest.models import CheckIn, DigestPost
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
-from tests.slack_driver import TEAM
 
 # The fixtures' clock is Wednesday 18 Nov 2026: the last complete week is 2026-W46.
 WEEK = "2026-W46"
@@ -36,27 +35,17 @@ def _posts(bot: Bot, channel: str = "C1") -> list[Any]:
 
 
 def _select(bot: Bot, action_id: str, value: str, user: str, ts: str = "5.0") -> None:
-    payload = {
-        "type": "block_actions",
-        "team": {"id": TEAM},
-        "user": {"id": user, "team_id": TEAM},
-        "api_app_id": "A1",
-        "token": "x",
-        "trigger_id": "trig-select",
-        "channel": {"id": "D" + user},
-        "container": {"type": "message", "message_ts": ts, "channel_id": "D" + user},
-        "message": {"ts": ts, "text": ""},
-        "actions": [
-            {
-                "action_id": action_id,
-                "block_id": action_id,
-                "type": "static_select",
-                "selected_option": {"text": {"type": "plain_text", "text": "x"}, "value": value},
-                "action_ts": "1.1",
-            }
-        ],
-    }
-    assert bot.slack.interactive(payload).status == 200
+    """Picks `value` in the select `action_id` of a DM message the bot sent to `user`."""
+    chosen = bot.slack.action(
+        action_id,
+        value,
+        user=user,
+        channel="D" + user,
+        message_ts=ts,
+        action_type="static_select",
+        block_id=action_id,
+    )
+    assert chosen.status == 200
     bot.settle()
 
 
