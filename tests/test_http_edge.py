@@ -30,6 +30,7 @@ from chatbot.db.models import metadata
 from chatbot.web.refusals import RefusalLog
 from chatbot.web.routes import Router, WebRequest, WebResponse
 from chatbot.web.wsgi import build_web
+from tests.cli_helpers import free_port, wait_until_serving
 from tests.conftest import Bot, make_settings
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.http_raw import RawResponse, address, read_response, request_bytes, send
@@ -472,18 +473,12 @@ def test_refusal_lines_are_rate_limited() -> None:
 # --- under gunicorn: chunked, slow and trickled bodies ----------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(
     tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack
 ) -> Iterator[tuple[str, Path]]:
     """`chatbot serve` with a 2 s body deadline and 4 threads; yields its URL and its log."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "serve.log"
     env = {
         **os.environ,
@@ -504,16 +499,7 @@ def served(
             stderr=log_file,
         )
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:  # waiting for the port to open, not for a job
-            try:
-                with urllib.request.urlopen(url + "/healthz", timeout=1):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"chatbot serve did not start: {log_path.read_text()}")
-                time.sleep(0.05)
+        wait_until_serving(proc, url, log_path.read_text)
         try:
             yield url, log_path
         finally:

@@ -3,29 +3,21 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import free_port, wait_until_serving
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SLACK_BOT_TOKEN": "xoxb-serve-test",
@@ -44,19 +36,7 @@ def served(tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack)
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:  # waiting for a port to open, not for a job
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
-                assert resp.status == 200
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(
-                    f"chatbot serve did not start: {proc.stderr.read() if proc.stderr else ''}"
-                )
-            time.sleep(0.05)
+    assert wait_until_serving(proc, url, lambda: proc.stderr.read() if proc.stderr else "") == 200
     try:
         yield url
     finally:
@@ -86,7 +66,7 @@ def test_unreachable_database_stops_serve_with_one_clear_line(tmp_path: Path) ->
         "SLACK_BOT_TOKEN": "xoxb-x",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
     }
     result = subprocess.run(
         [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
