@@ -11,6 +11,8 @@ import pytest
 from sqlmodel import select
 
 from chatbot.decisions.models import Decision, DecisionRevision, DecisionStatus
+from chatbot.prompts import Prompts
+from chatbot.settings import DEFAULT_PROMPTS_DIR
 from chatbot.slack.blockkit import problems
 from chatbot.slack.blocks.decision import decision_card
 from chatbot.teams.service import TeamService
@@ -447,7 +449,7 @@ def test_card_stays_within_block_kit_limits() -> None:
         jira_keys=["PAY-1"] * 20,
         tags=["a"] * 20,
     )
-    assert problems(decision_card(d, "https://jira.example")) == []
+    assert problems(decision_card(Prompts(DEFAULT_PROMPTS_DIR), d, "https://jira.example")) == []
 
 
 def test_private_intents_stay_in_their_channel(bot: Bot) -> None:

@@ -21,6 +21,7 @@ from chatbot.decisions.service import (
 )
 from chatbot.jira.writes import enqueue_comment
 from chatbot.outbox.jobs import outbox_kicker
+from chatbot.prompts import Prompts
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
 from chatbot.slack.channels import channel_is_private
@@ -131,8 +132,8 @@ class DecisionFlow:
         result = post(
             client,
             d.channel_id,
-            card_fallback(d),
-            decision_card(d, self.jira_url),
+            card_fallback(self.services.prompts, d),
+            decision_card(self.services.prompts, d, self.jira_url),
             thread_ts=thread_ts,
         )
         if result.ok and result.ts:
@@ -146,8 +147,8 @@ class DecisionFlow:
         return post(
             client,
             d.card_channel,
-            card_fallback(d),
-            decision_card(d, self.jira_url),
+            card_fallback(self.services.prompts, d),
+            decision_card(self.services.prompts, d, self.jira_url),
             update_ts=d.card_ts,
         )
 
@@ -171,8 +172,8 @@ class DecisionFlow:
             client,
             channel,
             user,
-            card_fallback(d),
-            decision_card(d, self.jira_url),
+            card_fallback(self.services.prompts, d),
+            decision_card(self.services.prompts, d, self.jira_url),
             respond=respond,
         )
 
@@ -189,23 +190,33 @@ class DecisionFlow:
                 self.services.clock,
                 key,
                 f"decision:{d.id}:{key}",
-                jira_comment_text(d),
+                jira_comment_text(self.services.prompts, d),
             )
             kicker.kick(row_id)
 
 
-def jira_comment_text(d: Decision) -> str:
-    lines = [f"Decision {decision_ref(d.id)} ({status_label(d)}): {d.title}", "", d.decision]
-    for label, body in (
-        ("Why", d.why),
-        ("Alternatives considered", d.alternatives),
-        ("Consequences", d.consequences),
+def jira_comment_text(prompts: Prompts, d: Decision) -> str:
+    def t(name: str, **values: object) -> str:
+        return prompts.text(f"decisions.{name}", **values)
+
+    heading = t(
+        "jira_comment.heading",
+        ref=decision_ref(d.id),
+        status=status_label(prompts, d),
+        title=d.title,
+    )
+    lines = [heading, "", d.decision]
+    for name, body in (
+        ("why", d.why),
+        ("alternatives", d.alternatives),
+        ("consequences", d.consequences),
     ):
         if body.strip():
-            lines += ["", f"{label}: {body.strip()}"]
-    lines += ["", f"Logged in Slack by {d.author} on {d.created_at:%Y-%m-%d}."]
+            lines += ["", t("jira_comment.field", label=t(f"card.{name}"), body=body.strip())]
+    logged = t("jira_comment.logged", user=d.author, date=f"{d.created_at:%Y-%m-%d}")
+    lines += ["", logged]
     if d.permalink:
-        lines.append(f"Slack: {d.permalink}")
+        lines.append(t("jira_comment.link", url=d.permalink))
     return "\n".join(lines)
 
 

@@ -188,7 +188,7 @@ class IntentFlow:
 
     # --- cards --------------------------------------------------------------------------------
     def card_blocks(self, view: IntentView) -> list[dict[str, Any]]:
-        return intent_card(view, self.coach.review(view.fields()), self.jira_url)
+        return intent_card(self.prompts, view, self.coach.review(view.fields()), self.jira_url)
 
     def post_card(
         self, client: WebClient, view: IntentView, thread_ts: str | None = None
@@ -196,7 +196,7 @@ class IntentFlow:
         result = post(
             client,
             view.intent.channel_id,
-            card_fallback(view),
+            card_fallback(self.prompts, view),
             self.card_blocks(view),
             thread_ts=thread_ts,
         )
@@ -211,7 +211,7 @@ class IntentFlow:
         return post(
             client,
             view.intent.channel_id,
-            card_fallback(view),
+            card_fallback(self.prompts, view),
             self.card_blocks(view),
             update_ts=view.intent.card_ts,
         )
@@ -220,7 +220,12 @@ class IntentFlow:
         self, client: WebClient, view: IntentView, channel: str, user: str, respond: Respond
     ) -> None:
         ephemeral(
-            client, channel, user, card_fallback(view), self.card_blocks(view), respond=respond
+            client,
+            channel,
+            user,
+            card_fallback(self.prompts, view),
+            self.card_blocks(view),
+            respond=respond,
         )
 
 

@@ -50,7 +50,9 @@ def register(app: App, services: Services) -> None:
         if d is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=decision_form(DecisionDraft.of(d), d.channel_id, decision_id=d.id),
+                view=decision_form(
+                    services.prompts, DecisionDraft.of(d), d.channel_id, decision_id=d.id
+                ),
             )
 
     @app.action(DecisionId.SUPERSEDE)
@@ -61,6 +63,9 @@ def register(app: App, services: Services) -> None:
             client.views_open(
                 trigger_id=body["trigger_id"],
                 view=decision_form(
-                    DecisionDraft.of(d, with_content=False), d.channel_id, supersedes=d
+                    services.prompts,
+                    DecisionDraft.of(d, with_content=False),
+                    d.channel_id,
+                    supersedes=d,
                 ),
             )

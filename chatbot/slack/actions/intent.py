@@ -73,7 +73,9 @@ def register(app: App, services: Services) -> None:
         if view is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],
-                view=intent_form(view.fields(), view.intent.channel_id, view.intent.id),
+                view=intent_form(
+                    flow.prompts, view.fields(), view.intent.channel_id, view.intent.id
+                ),
             )
 
     @app.action(IntentId.VERIFY_CHECK)
@@ -94,7 +96,8 @@ def register(app: App, services: Services) -> None:
         if container.get("type") == "view" and body.get("view", {}).get("type") == "modal":
             page = int(json.loads(body["view"].get("private_metadata") or "{}").get("page", 0))
             client.views_update(
-                view_id=body["view"]["id"], view=checks_page(view, page, flow.jira_url)
+                view_id=body["view"]["id"],
+                view=checks_page(flow.prompts, view, page, flow.jira_url),
             )
         elif container.get("type") == "view":
             _republish_home(flow, client, user)
@@ -107,7 +110,8 @@ def register(app: App, services: Services) -> None:
         view = load(client, body, _value(body))
         if view is not None:
             client.views_open(
-                trigger_id=body["trigger_id"], view=checks_page(view, 0, flow.jira_url)
+                trigger_id=body["trigger_id"],
+                view=checks_page(flow.prompts, view, 0, flow.jira_url),
             )
 
     @app.action(IntentId.CHECKS_PAGE)
@@ -117,7 +121,8 @@ def register(app: App, services: Services) -> None:
         view = load(client, body, intent_id)
         if view is not None:
             client.views_update(
-                view_id=body["view"]["id"], view=checks_page(view, int(page or 0), flow.jira_url)
+                view_id=body["view"]["id"],
+                view=checks_page(flow.prompts, view, int(page or 0), flow.jira_url),
             )
 
     @app.action(IntentId.SET_STATUS)
@@ -159,7 +164,7 @@ def register(app: App, services: Services) -> None:
     @app.action(HomeId.NEW_INTENT)
     def home_new(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        client.views_open(trigger_id=body["trigger_id"], view=intent_form())
+        client.views_open(trigger_id=body["trigger_id"], view=intent_form(services.prompts))
 
     @app.action(HomeId.SETUP)
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -176,6 +181,9 @@ def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:
     client.views_publish(
         user_id=user,
         view=home_view(
-            flow.intents.open_for_user(user), [fn(user) for fn in sections], flow.jira_url
+            flow.prompts,
+            flow.intents.open_for_user(user),
+            [fn(user) for fn in sections],
+            flow.jira_url,
         ),
     )

@@ -93,7 +93,7 @@ def text_input(
     return block
 
 
-def channel_select(default_to_current: bool = False) -> Block:
+def channel_select(label: str, default_to_current: bool = False) -> Block:
     """An input asking which channel, for forms opened outside one (App Home, shortcuts)."""
     element: dict[str, Any] = {
         "type": "conversations_select",
@@ -102,4 +102,4 @@ def channel_select(default_to_current: bool = False) -> Block:
     }
     if default_to_current:
         element["default_to_current_conversation"] = True
-    return {"type": "input", "block_id": "channel", "label": plain("Channel"), "element": element}
+    return {"type": "input", "block_id": "channel", "label": plain(label), "element": element}

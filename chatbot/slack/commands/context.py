@@ -79,8 +79,10 @@ def _linked(
             )
             return True
         return False
-    blocks = intent_context(view, decisions, ref, flow.jira_url)
-    ephemeral(client, channel, user, f"Context for {ref}", blocks, respond=respond)
+    blocks = intent_context(flow.services.prompts, view, decisions, ref, flow.jira_url)
+    ephemeral(
+        client, channel, user, flow.msg("results.ephemeral", ref=ref), blocks, respond=respond
+    )
     return True
 
 
@@ -97,8 +99,8 @@ def _search(
     if not decisions and not intents:
         respond(text=flow.msg("no_results", echo=flow.echo(query)), response_type="ephemeral")
         return
-    blocks = search_results(query, decisions, intents, flow.jira_url)
-    text = f"{len(decisions)} decisions and {len(intents)} intents found"
+    blocks = search_results(flow.services.prompts, query, decisions, intents, flow.jira_url)
+    text = flow.msg("results.found", decisions=len(decisions), intents=len(intents))
     ephemeral(client, channel, user, text, blocks, respond=respond)
 
 
@@ -121,7 +123,7 @@ def _pack(
         if team is not None:
             scope = team_scope(team, viewer_channel=channel)
         else:
-            title = f"channel #{names.channel(channel)}"
+            title = flow.msg("results.channel_scope", channel=names.channel(channel))
             scope = PackScope(title, channels=[channel], viewer_channel=channel)
     content = load_pack(services.db, scope)
     markdown = render_pack(content, names)
@@ -131,7 +133,7 @@ def _pack(
             channel=channel,
             content=markdown,
             filename=f"context-pack-{slug}.md",
-            title=f"Context pack: {scope.title}",
+            title=flow.msg("results.pack_title", scope=scope.title),
             initial_comment=flow.msg(
                 "pack_uploaded",
                 scope=scope.title,

@@ -25,7 +25,10 @@ def register(app: App, services: Services) -> None:
         text = (body.get("text") or "").strip()
         channel, user = body["channel_id"], body["user_id"]
         if not text:
-            client.views_open(trigger_id=body["trigger_id"], view=decision_form(channel_id=channel))
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=decision_form(services.prompts, channel_id=channel),
+            )
             return
         if text.lower() in {"help", "?"}:
             respond(text=flow.msg("decision_usage"), response_type="ephemeral")

@@ -27,12 +27,15 @@ def register(app: App, services: Services) -> None:
         word, _, rest = text.partition(" ")
         verb = word.lower()
         if not text:
-            client.views_open(trigger_id=body["trigger_id"], view=intent_form(channel_id=channel))
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=intent_form(services.prompts, channel_id=channel),
+            )
         elif verb == "list" and not rest:
             views = flow.intents.list_open(channel)
             respond(
                 text=flow.msg("open_intents", count=len(views)),
-                blocks=intent_list(views, flow.msg("no_intents"), flow.jira_url),
+                blocks=intent_list(flow.prompts, views, flow.jira_url),
                 response_type="ephemeral",
             )
         elif verb == "show" and rest:

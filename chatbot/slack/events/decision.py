@@ -86,6 +86,8 @@ def register(app: App, services: Services) -> None:
         log.info("reaction by %s logged %s", user, decision_ref(d.id))
 
     def recent_decisions(user_id: str) -> list[dict[str, Any]]:
-        return home_section(flow.decisions.recent_for_user(user_id), flow.jira_url)
+        return home_section(
+            flow.services.prompts, flow.decisions.recent_for_user(user_id), flow.jira_url
+        )
 
     services.home_sections.append(recent_decisions)

@@ -70,6 +70,9 @@ def register(app: App, services: Services) -> None:
         user = event["user"]
         sections = services.home_sections
         view = home_view(
-            flow.intents.open_for_user(user), [fn(user) for fn in sections], flow.jira_url
+            flow.prompts,
+            flow.intents.open_for_user(user),
+            [fn(user) for fn in sections],
+            flow.jira_url,
         )
         client.views_publish(user_id=user, view=view)

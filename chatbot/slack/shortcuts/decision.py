@@ -38,10 +38,12 @@ def register(app: App, services: Services) -> None:
         if not text:
             # A file-only message, or one whose text Slack did not give us.
             names = [f.get("title") or f.get("name") or "file" for f in message.get("files") or []]
-            text = "\n".join(f"File: {name}" for name in names)
+            text = "\n".join(
+                services.prompts.text("decisions.form.file_line", name=name) for name in names
+            )
             note = flow.msg("shortcut_no_text")
         elif len(text) > FORM_FIELD_MAX:
-            note = f"_The message has {len(text):,} characters; the form holds the first 3,000._"
+            note = flow.msg("form.long_message", length=f"{len(text):,}")
             text = text[: FORM_FIELD_MAX - 1].rstrip() + "…"
         draft = DecisionDraft.from_text(text) if text else DecisionDraft()
         source = {
@@ -53,5 +55,7 @@ def register(app: App, services: Services) -> None:
         }
         client.views_open(
             trigger_id=body["trigger_id"],
-            view=decision_form(draft, channel, source=source if ts else None, note=note),
+            view=decision_form(
+                services.prompts, draft, channel, source=source if ts else None, note=note
+            ),
         )
