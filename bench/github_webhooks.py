@@ -37,7 +37,9 @@ from bench.support import (  # noqa: E402
     publish,
     serve_env,
     start_fake,
+    start_serve,
     stop_fake,
+    stop_serve,
     wait_healthy,
 )
 from tests.fakes.github_events import (  # noqa: E402
@@ -198,11 +200,7 @@ def main() -> None:
             env["PORT"] = str(port)
             with tempfile.TemporaryDirectory() as tmp:
                 # No clock: the benchmark measures the webhook, not periodic jobs.
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "chatbot", "serve", "--no-clock", "--host", "127.0.0.1"],
-                    env=env,
-                    cwd=tmp,
-                )
+                proc = start_serve(env, tmp, "--no-clock")
                 wait_healthy(f"http://127.0.0.1:{port}")
                 warm = [d for n in range(40) for d in pull_request_life(100_000 + n)]
                 run(port, warm, 8)
@@ -213,8 +211,7 @@ def main() -> None:
                     results.append((clients, *run(port, work, clients)))
         finally:
             if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_serve(proc)
             stop_fake(fake)
             stored = _stored(db_url_plain=PG_ADMIN, schema=schema)
 

@@ -18,7 +18,6 @@ import argparse
 import collections
 import itertools
 import random
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,7 +37,9 @@ from bench.support import (  # noqa: E402
     publish,
     serve_env,
     start_fake,
+    start_serve,
     stop_fake,
+    stop_serve,
     wait_healthy,
 )
 from tests.http_raw import request_bytes, send  # noqa: E402
@@ -154,18 +155,11 @@ def main() -> None:
             CONTEXT_HTTP_TOKEN="bench-context",
         )
         with log_path.open("w") as log_file:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"],
-                env=env,
-                cwd=tmp,
-                stderr=log_file,
-                stdout=log_file,
-            )
+            proc = start_serve(env, tmp, stderr=log_file, stdout=log_file)
             try:
                 rows, summary = run(args, f"http://127.0.0.1:{port}", fake_root, log_path)
             finally:
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_serve(proc)
     stop_fake(fake)
 
     header = ("measure", "quiet", "during the flood", "after")

@@ -31,6 +31,8 @@ from bench.support import (  # noqa: E402
     publish,
     serve_env,
     start_fake,
+    start_serve,
+    stop_serve,
     wait_healthy,
 )
 from chatbot.outbox.jobs import outbox_kicker  # noqa: E402
@@ -87,9 +89,7 @@ def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
         if settings.jira_api_token
         else "",
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
-    )
+    server = start_serve(env, tmp)
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url)
     driver = SlackDriver(url, api_url + "respond/bench")
@@ -125,8 +125,7 @@ def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
 
     base = bursts(show)
     acks = bursts(click)
-    server.terminate()
-    server.wait(timeout=30)
+    stop_serve(server)
     for proc in fakes:
         assert proc.stdin is not None
         proc.stdin.close()

@@ -32,7 +32,9 @@ from bench.support import (  # noqa: E402
     publish,
     serve_env,
     start_fake,
+    start_serve,
     stop_fake,
+    stop_serve,
     wait_healthy,
 )
 from tests.slack_driver import SlackDriver  # noqa: E402
@@ -77,9 +79,7 @@ def main() -> None:
         port = free_port()
         env = serve_env(api_url, f"sqlite:///{tmp}/bench.db", PORT=str(port), LOG_LEVEL="WARNING")
         started = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1"], env=env, cwd=tmp
-        )
+        proc = start_serve(env, tmp)
         url = f"http://127.0.0.1:{port}"
         try:
             ready = wait_healthy(url, since=started)
@@ -130,8 +130,7 @@ def main() -> None:
         drained()
         pss_end = memory_mb(proc.pid, "Pss")
         rss_end = memory_mb(proc.pid, "Rss")
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_serve(proc)
     stop_fake(fake)
     latencies = burst
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -66,6 +67,23 @@ def serve_env(api_url: str, database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         **extra,
     }
+
+
+def start_serve(
+    env: dict[str, str], cwd: str | Path, *flags: str, **popen: Any
+) -> subprocess.Popen[Any]:
+    """`chatbot serve` (gunicorn) on 127.0.0.1, on the PORT that `env` names."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatbot", "serve", "--host", "127.0.0.1", *flags],
+        env=env,
+        cwd=cwd,
+        **popen,
+    )
+
+
+def stop_serve(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    proc.wait(timeout=30)
 
 
 def wait_healthy(url: str, since: float | None = None, timeout: float = 30.0) -> float:
