@@ -156,7 +156,7 @@ def test_checkin_and_home_and_setup_fit() -> None:
     blocks = checkin_blocks("payments", 1, "2026-W47", PROMPTS, 0.4, None, note="saved")
     _valid_message("x", blocks)
     assert blocks[1]["accessory"]["initial_option"]["value"] == "1|2026-W47|40"
-    home = home_digest_section([("payments", digest_samples.every_metric_worse())] * 12)
+    home = home_digest_section(PROMPTS, [("payments", digest_samples.every_metric_worse())] * 12)
     assert len(home) == 11 and message_problems("x", home) == []
     from types import SimpleNamespace
 

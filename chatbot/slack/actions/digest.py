@@ -78,7 +78,9 @@ def register(app: App, services: Services) -> None:
                 ephemeral(client, channel, user, checkins.late_text(team, week))
                 return
             if answer.status != "saved" or team is None:
-                name = team.name if team is not None else "this team"
+                name = (
+                    team.name if team is not None else prompts.text("digest.checkin.unknown_team")
+                )
                 ephemeral(
                     client, channel, user, prompts.text("digest.checkin.not_senior", team=name)
                 )
@@ -123,7 +125,7 @@ def register(app: App, services: Services) -> None:
                 ).first()
                 if row is not None:
                     posted.append((team.name, row.digest))
-        return home_digest_section(posted)
+        return home_digest_section(prompts, posted)
 
     services.home_sections.append(latest_digests)
 

@@ -106,16 +106,20 @@ def _period(digest: dict[str, Any], prompts: Prompts) -> str:
 
 def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, names: bool) -> str:
     """The headline value with the figures that explain it (never a name unless `names`)."""
+
+    def detail(name: str, **values: object) -> str:
+        return prompts.text(f"digest.detail.{name}", **values)
+
     value = fmt(view.value(metric), view.unit)
     if view.name == "cycle_time":
         p85 = _number(metric, "p85_hours")
-        extra = f" (p85 {fmt(p85, 'hours')})" if p85 is not None else ""
+        extra = detail("p85", value=fmt(p85, "hours")) if p85 is not None else ""
         if metric.get("fallback"):
-            extra += f", {metric['fallback']} from PR creation"
+            extra += detail("fallback", count=metric["fallback"])
         return value + extra
     if view.name == "review_rounds":
         mean = _number(metric, "mean")
-        return value + (f" (mean {mean:.1f})" if mean is not None else "")
+        return value + (detail("mean", value=f"{mean:.1f}") if mean is not None else "")
     if view.name == "wip":
         over = metric.get("over_limit") or []
         limit = metric.get("limit", "?")
@@ -131,16 +135,16 @@ def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, name
         total = metric.get("total")
         if part is not None and total is not None:
             noun = "deployments" if view.name == "change_failure_rate" else "bugs"
-            return f"{value} ({part} of {total} {noun})"
+            return detail(noun, value=value, part=part, total=total)
         return value
     if view.name == "orchestration":
         interrupts = _number(metric, "interrupt_share")
-        return f"{value} · interrupts {fmt(interrupts, 'ratio')}"
+        return detail("interrupts", value=value, share=fmt(interrupts, "ratio"))
     if view.name == "late_intent_churn":
-        return f"{value} revisions on {metric.get('intents', 0)} intents"
+        return detail("churn", value=value, intents=metric.get("intents", 0))
     if view.name == "checks_verified_at_done":
         done = metric.get("done")
-        return value + (f" of {done} done" if done is not None else "")
+        return value + (detail("done", done=done) if done is not None else "")
     return value
 
 
@@ -152,7 +156,7 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
     parts = [
         f"{fmt_change(current, previous, view.unit)} {prompts.text('digest.digest.vs_last_week')}",
         f"{fmt_change(current, baseline, view.unit)} {prompts.text('digest.digest.vs_baseline')}",
-        f"n = {n if n is not None else 0}",
+        prompts.text("digest.digest.sample", n=n if n is not None else 0),
     ]
     return " · ".join(parts)
 
@@ -407,7 +411,7 @@ def explain_modal(
         "type": "modal",
         "callback_id": "digest_explain",
         "title": plain(prompts.text("digest.explain.title")[:24]),
-        "close": plain("Close"),
+        "close": plain(prompts.text("digest.explain.close")),
         "private_metadata": metadata,
         "blocks": blocks,
     }
@@ -462,11 +466,13 @@ def checkin_blocks(
 # --- App Home -------------------------------------------------------------------------------------
 
 
-def home_digest_section(posted: Sequence[tuple[str, dict[str, Any]]]) -> list[Block]:
+def home_digest_section(
+    prompts: Prompts, posted: Sequence[tuple[str, dict[str, Any]]]
+) -> list[Block]:
     """The latest posted digest's headlines for each of my teams."""
     if not posted:
         return []
-    blocks: list[Block] = [section("*Latest digests*")]
+    blocks: list[Block] = [section(prompts.text("digest.digest.home_title"))]
     for team, digest in posted[:10]:
         line = f"*{escape(team)}* · {escape(str(digest.get('week', '')))}\n"
         line += " · ".join(
@@ -478,7 +484,6 @@ def home_digest_section(posted: Sequence[tuple[str, dict[str, Any]]]) -> list[Bl
 
 # --- /digest setup ----------------------------------------------------------------------------
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The form's fields in order (labels and hints in prompts/digest.toml [setup.*]).
 SETUP_TEXT_FIELDS: tuple[str, ...] = (
     "tz",
@@ -502,7 +507,8 @@ SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
 
 def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
     label = prompts.text(f"digest.setup.labels.{block_id}")
-    options = [{"text": plain(name), "value": str(i)} for i, name in enumerate(WEEKDAYS)]
+    weekdays = prompts.get("digest.setup.weekdays")
+    options = [{"text": plain(name), "value": str(i)} for i, name in enumerate(weekdays)]
     return {
         "type": "input",
         "block_id": block_id,
@@ -547,7 +553,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
         {
             "type": "input",
             "block_id": "channel_id",
-            "label": plain("Channel"),
+            "label": plain(prompts.text("digest.setup.channel_label")),
             "element": channel_element,
         }
     )
@@ -590,7 +596,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
         "callback_id": "digest_setup",
         "title": plain(prompts.text("digest.setup.title")[:24]),
         "submit": plain(prompts.text("digest.setup.submit")[:24]),
-        "close": plain("Cancel"),
+        "close": plain(prompts.text("digest.setup.cancel")),
         "private_metadata": metadata,
         "blocks": blocks,
     }
