@@ -226,15 +226,11 @@ def replace_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
 
 def add_keys(conn: Connection, prs: list[PullRequestSnapshot]) -> None:
     rows = sorted({(pr.repo, pr.number, k[:64]) for pr in prs for k in pr.jira_keys})
-    _many(
+    _insert_new(
         conn,
-        _prepared(
-            conn,
-            "keys",
-            lambda insert: insert(PR_KEY).on_conflict_do_nothing(
-                index_elements=["repo", "number", "jira_key"]
-            ),
-        ),
+        "keys",
+        PR_KEY,
+        ["repo", "number", "jira_key"],
         [{"repo": r, "number": n, "jira_key": k} for r, n, k in rows],
     )
 
@@ -245,16 +241,26 @@ def add_timeline(conn: Connection, repo: str, number: int, events: Iterable[Time
 
 def add_timelines(conn: Connection, events: Iterable[tuple[str, int, TimelineEvent]]) -> None:
     rows = sorted({(repo, number, e.kind, e.at) for repo, number, e in events})
+    _insert_new(
+        conn,
+        "timeline",
+        PR_EVENT,
+        ["repo", "number", "kind", "at"],
+        [{"repo": r, "number": n, "kind": k, "at": at} for r, n, k, at in rows],
+    )
+
+
+def _insert_new(
+    conn: Connection, name: str, table: Any, key: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Inserts the rows whose `key` columns are not stored yet; the others are left as they
+    are (these tables hold facts that never change once seen)."""
     _many(
         conn,
         _prepared(
-            conn,
-            "timeline",
-            lambda insert: insert(PR_EVENT).on_conflict_do_nothing(
-                index_elements=["repo", "number", "kind", "at"]
-            ),
+            conn, name, lambda insert: insert(table).on_conflict_do_nothing(index_elements=key)
         ),
-        [{"repo": r, "number": n, "kind": k, "at": at} for r, n, k, at in rows],
+        rows,
     )
 
 
@@ -339,14 +345,10 @@ def _commit_upsert(insert: Any) -> Any:
 def link_branches(conn: Connection, repo: str, pairs: Iterable[tuple[str, str]]) -> None:
     """(branch, sha): the commit was seen on that branch."""
     rows = sorted({(branch[:255], sha) for branch, sha in pairs if branch})
-    _many(
+    _insert_new(
         conn,
-        _prepared(
-            conn,
-            "branch",
-            lambda insert: insert(BRANCH_COMMIT).on_conflict_do_nothing(
-                index_elements=["repo", "branch", "sha"]
-            ),
-        ),
+        "branch",
+        BRANCH_COMMIT,
+        ["repo", "branch", "sha"],
         [{"repo": repo, "branch": b, "sha": sha} for b, sha in rows],
     )
