@@ -73,7 +73,7 @@ def register(app: App, services: Services) -> None:
             guarded = team is not None and (team.orchestrators or team.admins)
             if guarded and team is not None and not can_manage(team, user):
                 who = managers_text(services, team)
-                action = "edit the settings"
+                action = prompts.text("digest.command.action_setup")
                 say(respond, prompts.text("digest.command.not_allowed", action=action, who=who))
                 return
             open_setup(services, client, body["trigger_id"], team, channel)
@@ -124,7 +124,9 @@ def _post(services: Services, team: Team, user: str, again: bool, respond: Respo
     prompts = services.prompts
     if not can_manage(team, user):
         who = managers_text(services, team)
-        text = prompts.text("digest.command.not_allowed", action="post the digest", who=who)
+        text = prompts.text(
+            "digest.command.not_allowed", action=prompts.text("digest.command.action_post"), who=who
+        )
         respond(text=text, response_type="ephemeral", replace_original=False)
         return
     publisher = publisher_of(services)
