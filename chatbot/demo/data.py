@@ -253,14 +253,13 @@ def _insert_jira(db: Database, team_id: int, items: list[dict[str, Any]], now: d
             if assignee_at < now:
                 history += 1
                 changes.append(
-                    WorkItemChange(
-                        team_id=team_id,
-                        work_item_id=record.id or 0,
-                        history_id=str(history),
-                        field="assignee",
+                    _change(
+                        record,
+                        history,
+                        "assignee",
+                        assignee_at,
                         to_id=item["person"][1],
                         to_value=item["person"][0],
-                        at=assignee_at,
                     )
                 )
             for name, at in steps:
@@ -268,21 +267,34 @@ def _insert_jira(db: Database, team_id: int, items: list[dict[str, Any]], now: d
                     break
                 history += 1
                 changes.append(
-                    WorkItemChange(
-                        team_id=team_id,
-                        work_item_id=record.id or 0,
-                        history_id=str(history),
-                        field="status",
+                    _change(
+                        record,
+                        history,
+                        "status",
+                        at,
                         from_id=STATUSES[previous][0],
                         from_value=previous,
                         to_id=STATUSES[name][0],
                         to_value=name,
-                        at=at,
                     )
                 )
                 previous = name
         s.add_all(changes)
     return len(items)
+
+
+def _change(
+    record: WorkItem, history: int, field: str, at: datetime, **values: str
+) -> WorkItemChange:
+    """The item's `history`-th changelog entry (Jira numbers them per issue)."""
+    return WorkItemChange(
+        team_id=record.team_id,
+        work_item_id=record.id or 0,
+        history_id=str(history),
+        field=field,
+        at=at,
+        **values,
+    )
 
 
 def _insert_github(
