@@ -35,7 +35,7 @@ from bench.support import (  # noqa: E402
     stop_serve,
     wait_healthy,
 )
-from chatbot.outbox.jobs import outbox_kicker  # noqa: E402
+from chatbot.outbox.jobs import outbox_kicker, outbox_worker  # noqa: E402
 from chatbot.services import build_services  # noqa: E402
 from chatbot.slack.executor import TrackedExecutor  # noqa: E402
 from chatbot.slack.intent_flow import intent_flow  # noqa: E402
@@ -164,7 +164,7 @@ def main() -> None:
 
         # Requests per action, Jira answering at once (in-process: a count, not a timing).
         kicker = outbox_kicker(services)
-        outbox = services.extras["outbox_worker"]
+        outbox = outbox_worker(services)
         flow = intent_flow(services)
 
         def count(label: str, do: object) -> None:

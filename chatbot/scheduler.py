@@ -128,6 +128,7 @@ class JobClock:
         """Look for due jobs every tick on background threads; a slow job delays no other."""
         # APScheduler logs every run at INFO; this clock logs what matters (failures).
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler.scheduler").addFilter(_still_running_is_expected)
         scheduler = BackgroundScheduler(timezone="UTC")
         for job in self.jobs:
             scheduler.add_job(
@@ -151,6 +152,12 @@ class JobClock:
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=wait)
         self._scheduler = None
+
+
+def _still_running_is_expected(record: logging.LogRecord) -> bool:
+    """A job that outlasts the tick (a long Jira sync) is simply not started again until it
+    ends; APScheduler would warn about it on every tick."""
+    return "maximum number of running instances reached" not in record.getMessage()
 
 
 def wait_until_stopped() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from datetime import timedelta
@@ -216,3 +217,23 @@ def test_the_procfile_splits_web_and_clock() -> None:
     for command in ("serve", "socket"):
         help_text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
         assert "--no-clock" in help_text
+
+
+def test_a_job_still_running_at_the_next_tick_logs_nothing(
+    db: Database, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A long Jira sync outlasts the 5-second tick; APScheduler's warning about it on every
+    tick would fill the log, so the started clock drops it (and only it)."""
+    ticker = JobClock(_services(db, clock), [])
+    ticker.start()
+    try:
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        with caplog.at_level(logging.WARNING, logger="apscheduler.scheduler"):
+            scheduler_log.warning(
+                'Execution of job "clock: jira-history" skipped: maximum number of running '
+                "instances reached (1)"
+            )
+            scheduler_log.warning("Run time of job missed by 0:00:07")
+    finally:
+        ticker.stop()
+    assert [r.getMessage() for r in caplog.records] == ["Run time of job missed by 0:00:07"]
