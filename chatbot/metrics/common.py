@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select, union
+from sqlalchemy import String, and_, cast, false, func, or_, select, union
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
 from chatbot.deploys.models import Deployment, DeploymentStatus
@@ -90,6 +91,21 @@ def team_deployment_ids(team: TeamScope, ranges: Sequence[tuple[datetime, dateti
     if not branches:
         return select(_D.id).where(false())
     return union(*branches)
+
+
+def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
+    """The rows (columns[0][i], columns[1][i], ...) as a FROM item to join on, for a long
+    list of wanted values on PostgreSQL: `unnest(:array, ...)` is one index lookup per row,
+    where `column IN (hundreds of values)` may turn into a parallel scan of the table once
+    it is large. None on SQLite, whose `IN` lists are index lookups already."""
+    if dialect != "postgresql":
+        return None
+    names = list(columns)
+    arrays = [
+        cast(postgresql.array(list(values)), postgresql.ARRAY(String))
+        for values in columns.values()
+    ]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
 
 
 def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, union_all
+from sqlalchemy import and_, func, select, true, union_all
 from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
@@ -39,6 +39,7 @@ from chatbot.metrics.common import (
     hours,
     in_ranges,
     iso,
+    listed_values,
     merged_ranges,
     production,
     rounded,
@@ -187,12 +188,7 @@ def _first_shipments(
         ).where(PR.id.in_(sorted(candidate_ids)))
     ).all()
     keys: dict[tuple[str, int], set[str]] = {}
-    for repo, number, key in conn.execute(
-        select(PRK.repo, PRK.number, PRK.jira_key)
-        .select_from(TABLE["PR"])
-        .join(TABLE["PRK"], and_(PRK.repo == PR.repo, PRK.number == PR.number))
-        .where(PR.id.in_(sorted(candidate_ids)))
-    ).all():
+    for repo, number, key in conn.execute(_keys_of(conn, candidate_ids)).all():
         keys.setdefault((repo, number), set()).add(key)
     # What would ship each PR, as (kind, value) → the PRs it names.
     wanted: dict[tuple[str, str], list[Any]] = {}
@@ -206,13 +202,7 @@ def _first_shipments(
     # The listings through the (kind, value) index, then their deployments by id: two
     # index-driven steps rather than a join a planner might turn into table scans.
     listings = conn.execute(
-        union_all(
-            *(
-                select(DC.deployment_id, DC.kind, DC.value).where(DC.kind == kind, DC.value.in_(v))
-                for kind, v in values.items()
-                if v
-            )
-        )
+        union_all(*(_listings_of(conn, kind, v) for kind, v in values.items() if v))
     ).all()
     shipped_by = {
         row.id: row
@@ -237,13 +227,7 @@ def _first_shipments(
     branches = {(p.repo, p.head_branch) for p in prs if p.head_branch}
     first_commit: dict[tuple[str, str], datetime] = {}
     if branches:
-        for repo, branch, authored in conn.execute(
-            select(BC.repo, BC.branch, func.min(GC.authored_at))
-            .select_from(TABLE["BC"])
-            .join(TABLE["GC"], and_(GC.repo == BC.repo, GC.sha == BC.sha))
-            .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
-            .group_by(BC.repo, BC.branch)
-        ).all():
+        for repo, branch, authored in conn.execute(_first_commits(conn, sorted(branches))).all():
             if (repo, branch) in branches and authored is not None:
                 first_commit[(repo, branch)] = _aware(authored)  # type: ignore[assignment]
     samples = []
@@ -266,6 +250,69 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=UTC)
+
+
+def _listings_of(conn: Connection, kind: str, values: set[str]) -> Any:
+    """SELECT deployment_id, kind, value of the listings of one kind with these values,
+    each found through the (kind, value) index. On PostgreSQL one lookup per wanted value
+    (LATERAL; OFFSET 0 keeps the planner from flattening it into a hash join that scans
+    the whole table, which it prefers once half the listings share the kind)."""
+    wanted = listed_values(conn.dialect.name, value=sorted(values))
+    if wanted is None:
+        return select(DC.deployment_id, DC.kind, DC.value).where(
+            DC.kind == kind, DC.value.in_(values)
+        )
+    found = (
+        select(DC.deployment_id, DC.kind, DC.value)
+        .where(DC.kind == kind, DC.value == wanted.c.value)
+        .offset(0)
+        .lateral("listing")
+    )
+    return select(found.c.deployment_id, found.c.kind, found.c.value).select_from(
+        wanted.join(found, true())
+    )
+
+
+def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
+    """SELECT repo, number, jira_key the candidate PRs name, each PR's through the
+    (repo, number, jira_key) key (on PostgreSQL a LATERAL lookup per PR, as above)."""
+    same_pr = and_(PRK.repo == PR.repo, PRK.number == PR.number)
+    if conn.dialect.name != "postgresql":
+        return (
+            select(PRK.repo, PRK.number, PRK.jira_key)
+            .select_from(TABLE["PR"])
+            .join(TABLE["PRK"], same_pr)
+            .where(PR.id.in_(sorted(candidate_ids)))
+        )
+    found = select(PRK.repo, PRK.number, PRK.jira_key).where(same_pr).offset(0).lateral("named")
+    return (
+        select(found.c.repo, found.c.number, found.c.jira_key)
+        .select_from(TABLE["PR"].join(found, true()))
+        .where(PR.id.in_(sorted(candidate_ids)))
+    )
+
+
+def _first_commits(conn: Connection, branches: list[tuple[str, str]]) -> Any:
+    """SELECT repo, branch, earliest author time of the commits seen on each branch, each
+    branch found through the (repo, branch, sha) key."""
+    columns = (BC.repo, BC.branch, func.min(GC.authored_at))
+    commits = and_(GC.repo == BC.repo, GC.sha == BC.sha)
+    wanted = listed_values(
+        conn.dialect.name, repo=[r for r, _ in branches], branch=[b for _, b in branches]
+    )
+    if wanted is None:
+        found = (
+            select(*columns)
+            .select_from(TABLE["BC"])
+            .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
+        )
+    else:
+        found = (
+            select(*columns)
+            .select_from(wanted)
+            .join(TABLE["BC"], and_(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch))
+        )
+    return found.join(TABLE["GC"], commits).group_by(BC.repo, BC.branch)
 
 
 def _pr_sample(
