@@ -221,6 +221,36 @@ def test_statuses_with_no_category(db: Database, clock: FrozenClock) -> None:
     assert not [w for w in data_health(db, team, clock.now()) if "no category" in w]
 
 
+def test_statuses_of_live_items_and_of_the_last_28_days_changes(
+    db: Database, clock: FrozenClock
+) -> None:
+    # Every distinct current status of a live item counts, whatever its place in the
+    # alphabet; a deleted item's status and a status only left long ago do not.
+    team = _healthy(db, clock)
+    _item(db, team, "PAY-1", status="Blocked")
+    parked = _item(db, team, "PAY-2", status="Parked")
+    _item(db, team, "PAY-3", status="Waiting")
+    gone = _item(db, team, "PAY-4", status="Cancelled")
+    with db.session() as s:
+        item = s.get(WorkItem, gone)
+        assert item is not None
+        item.deleted = True
+        for at, old in ((clock.now() - timedelta(days=40), "Ancient"), (clock.now(), "Parked")):
+            s.add(
+                WorkItemChange(
+                    team_id=team.id or 0,
+                    work_item_id=parked,
+                    history_id=old,
+                    field="status",
+                    from_value=old,
+                    to_value="Parked",
+                    at=at,
+                )
+            )
+    [warning] = [w for w in data_health(db, team, clock.now()) if "no category" in w]
+    assert warning.startswith("Jira statuses with no category: Blocked, Parked, Waiting.")
+
+
 def test_no_bug_matches_the_escape_rule(db: Database, clock: FrozenClock) -> None:
     team = _healthy(db, clock)
     _item(db, team, "PAY-1", issue_type="Bug", labels=["customer"])
