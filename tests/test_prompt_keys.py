@@ -13,6 +13,7 @@ from chatbot.errors import UserError
 from chatbot.intent.service import IntentError
 from chatbot.prompts import Prompts
 from chatbot.settings import DEFAULT_PROMPTS_DIR
+from chatbot.teams.settings import TeamError, check
 
 CODE = Path(chatbot.__file__).parent
 ERROR_KEY = re.compile(r"Error\(\s*\"([a-z_]+\.errors\.[a-z_]+)\"")
@@ -41,3 +42,21 @@ def test_an_error_renders_its_values_from_the_prompts_given(tmp_path: Path) -> N
     (tmp_path / "decisions.toml").write_text('[errors]\nalready_superseded = "{ref} → {by}"\n')
     assert error.text(Prompts(tmp_path)) == "D-1 → D-2"
     assert isinstance(IntentError("intent.errors.gone"), UserError)
+
+
+def test_every_team_error_key_in_the_code_has_a_text() -> None:
+    keys = {key for key in _error_keys() if key.startswith("teams.")}
+    assert len(keys) >= 25
+    for key in keys:
+        assert Prompts(DEFAULT_PROMPTS_DIR).get(key).strip()
+
+
+def test_a_team_setting_error_is_worded_by_the_prompts_given(tmp_path: Path) -> None:
+    with pytest.raises(TeamError) as caught:
+        check("wip-limit", "many")
+    assert str(caught.value) == "--wip-limit must be a whole number, got 'many'"
+    (tmp_path / "teams.toml").write_text('[errors]\nnot_a_number = "{setting}: {value}?"\n')
+    assert caught.value.text(Prompts(tmp_path)) == "wip-limit: many?"
+    with pytest.raises(TeamError) as caught:
+        check("escape-rule", "label:two words")
+    assert caught.value.key == "teams.errors.escape_label_spaces"

@@ -111,7 +111,7 @@ def team_add(
                 check(key, value)  # typed empty: refused when the setting needs a value
         team = TeamService(services.db, services.clock).add(name, channel, **settings)
     except TeamError as exc:
-        raise _refuse(str(exc)) from None
+        raise _refuse(exc.text(services.prompts)) from None
     console.print(
         f"Team [bold]{escape(team.name)}[/bold] added (channel {team.channel_id}, "
         f"tz {escape(team.tz)}).",
@@ -185,12 +185,12 @@ def _pairs(pairs: list[str]) -> dict[str, Any]:
     items = iter(pairs)
     for token in items:
         if not token.startswith("--") or token == "--":
-            raise TeamError(f"Expected --key value, got {token!r}; valid settings: {valid_keys()}")
+            raise TeamError("teams.errors.expected_pair", token=token, valid=valid_keys())
         key, eq, value = token[2:].partition("=")
         if not eq:
             following = next(items, None)
             if following is None:
-                raise TeamError(f"--{key} needs a value")
+                raise TeamError("teams.errors.needs_value", setting=key)
             value = following
         setting = setting_for(key)
         many = setting.field in {
@@ -206,13 +206,13 @@ def _pairs(pairs: list[str]) -> dict[str, Any]:
             "status_overrides",
         }
         if setting.key in changes and not many:
-            raise TeamError(f"--{setting.key} is given twice")
+            raise TeamError("teams.errors.given_twice", setting=setting.key)
         if many:
             changes.setdefault(setting.key, []).append(value)
         else:
             changes[setting.key] = value
     if not changes:
-        raise TeamError(f"Nothing to change; valid settings: {valid_keys()}")
+        raise TeamError("teams.errors.nothing_to_change", valid=valid_keys())
     return changes
 
 
@@ -230,12 +230,14 @@ def team_set(
     try:
         changes = _pairs(pairs or [])
     except TeamError as exc:
+        # Read before the settings are loaded, so a typo is named even without a .env:
+        # the default prompts word it.
         raise _refuse(str(exc)) from None
     services = services_or_exit()
     try:
         team = TeamService(services.db, services.clock).update(name, **changes)
     except TeamError as exc:
-        raise _refuse(str(exc)) from None
+        raise _refuse(exc.text(services.prompts)) from None
     console.print(
         f"Team [bold]{escape(team.name)}[/bold] updated: "
         + ", ".join(f"--{key}" for key in changes)
@@ -253,7 +255,7 @@ def team_doctor(name: str) -> None:
     services = services_or_exit()
     team = TeamService(services.db, services.clock).get(name)
     if team is None:
-        raise _refuse(f"No team named {name!r}; see `chatbot team list`.")
+        raise _refuse(services.prompts.text("teams.errors.no_team", name=name))
     warnings = data_health(services.db, team, services.clock.now())
     if not warnings:
         console.print(

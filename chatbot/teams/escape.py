@@ -14,12 +14,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chatbot.errors import UserError
+
 DEFAULT_RULE: dict[str, str] = {"label": "escaped"}
 SYNTAX = "label:NAME, field:FIELD_ID=VALUE or jql:QUERY"
 
 
-class EscapeRuleError(ValueError):
-    pass
+class EscapeRuleError(UserError, ValueError):
+    """A rule that cannot be read; worded in prompts/teams.toml."""
 
 
 def parse_escape_rule(text: str) -> dict[str, str]:
@@ -27,21 +29,21 @@ def parse_escape_rule(text: str) -> dict[str, str]:
     kind, sep, rest = (text or "").strip().partition(":")
     kind, rest = kind.strip().lower(), rest.strip()
     if not sep or not rest:
-        raise EscapeRuleError(f"The escape rule must be {SYNTAX}; got {text!r}")
+        raise EscapeRuleError("teams.errors.escape_rule_syntax", syntax=SYNTAX, value=text)
     if kind == "label":
         if re.search(r"\s", rest):
-            raise EscapeRuleError("A Jira label has no spaces; e.g. --escape-rule label:escaped")
+            raise EscapeRuleError("teams.errors.escape_label_spaces")
         return {"label": rest}
     if kind == "field":
         field, eq, value = rest.partition("=")
         if not eq or not field.strip() or not value.strip():
-            raise EscapeRuleError("Write a field rule as field:customfield_10010=Production")
+            raise EscapeRuleError("teams.errors.escape_field_syntax")
         return {"field": field.strip(), "value": value.strip()}
     if kind == "jql":
         if len(rest) > 2000:
-            raise EscapeRuleError("The escape rule's JQL is longer than 2000 characters")
+            raise EscapeRuleError("teams.errors.escape_jql_too_long")
         return {"jql": rest}
-    raise EscapeRuleError(f"The escape rule must be {SYNTAX}; got {text!r}")
+    raise EscapeRuleError("teams.errors.escape_rule_syntax", syntax=SYNTAX, value=text)
 
 
 def describe_escape_rule(rule: dict[str, Any] | None) -> str:

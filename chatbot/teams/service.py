@@ -64,7 +64,7 @@ class TeamService:
             with self.db.session() as s:
                 s.add(team)
         except IntegrityError:
-            raise TeamError(f"A team named {name!r} exists already; use `team set`.") from None
+            raise TeamError("teams.errors.team_exists", name=name) from None
         return team
 
     def get(self, name: str) -> Team | None:
@@ -89,7 +89,7 @@ class TeamService:
             with self.db.session() as s:
                 team = s.exec(select(Team).where(Team.name == team_name).with_for_update()).first()
                 if team is None:
-                    raise TeamError(f"No team named {team_name!r}; see `chatbot team list`.")
+                    raise TeamError("teams.errors.no_team", name=team_name)
                 for field, value in checked:
                     if field == "status_overrides":
                         value = _merged_overrides(dict(team.status_overrides or {}), value)
@@ -98,6 +98,4 @@ class TeamService:
                 s.flush()
                 return team
         except IntegrityError:
-            raise TeamError(
-                f"A team named {dict(checked).get('name')!r} exists already; pick another name."
-            ) from None
+            raise TeamError("teams.errors.rename_taken", name=dict(checked).get("name")) from None

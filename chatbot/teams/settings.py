@@ -11,13 +11,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chatbot.errors import UserError
 from chatbot.jira.keys import PROJECT_KEY
 from chatbot.teams.escape import SYNTAX as ESCAPE_SYNTAX
 from chatbot.teams.escape import EscapeRuleError, parse_escape_rule
 
 
-class TeamError(Exception):
-    """A setting or team operation is refused; the message says what to type instead."""
+class TeamError(UserError):
+    """A setting or team operation is refused; its text (prompts/teams.toml) says what to
+    type instead."""
 
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -51,7 +53,7 @@ def _items(value: Any, split_spaces: bool = True) -> list[str]:
 def _required_text(key: str, value: Any, example: str) -> str:
     text = "" if value is None else str(value).strip()
     if not text:
-        raise TeamError(f"--{key} cannot be empty; e.g. --{key} {example}")
+        raise TeamError("teams.errors.empty", setting=key, example=example)
     return text
 
 
@@ -63,7 +65,7 @@ def _optional_text(value: Any) -> str | None:
 def _channel(key: str, value: Any) -> str:
     text = _required_text(key, value, "C0123ABCD").strip("<>#").split("|")[0]
     if not re.fullmatch(r"[CGD][A-Z0-9]+", text):
-        raise TeamError("--channel must be a Slack channel id like C0123ABCD")
+        raise TeamError("teams.errors.bad_channel")
     return text
 
 
@@ -72,7 +74,7 @@ def _tz(key: str, value: Any) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise TeamError(f"{text!r} is not a time zone; use a name like Europe/Berlin") from None
+        raise TeamError("teams.errors.bad_tz", value=text) from None
     return text
 
 
@@ -80,7 +82,7 @@ def _time(key: str, value: Any) -> str:
     text = _required_text(key, value, "09:00")
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
     if not match:
-        raise TeamError(f"--{key} must be a time like 09:00 (24-hour clock)")
+        raise TeamError("teams.errors.bad_time", setting=key)
     return f"{int(match.group(1)):02d}:{match.group(2)}"
 
 
@@ -91,7 +93,7 @@ def _weekday(key: str, value: Any) -> int:
     for number, name in enumerate(WEEKDAYS):
         if len(text) >= 3 and name.startswith(text):
             return number
-    raise TeamError(f"--{key} must be a day like monday (or 0 for Monday to 6 for Sunday)")
+    raise TeamError("teams.errors.bad_weekday", setting=key)
 
 
 def _wip_limit(key: str, value: Any) -> int:
@@ -99,9 +101,9 @@ def _wip_limit(key: str, value: Any) -> int:
     try:
         number = int(text)
     except ValueError:
-        raise TeamError(f"--{key} must be a whole number, got {text!r}") from None
+        raise TeamError("teams.errors.not_a_number", setting=key, value=text) from None
     if not 1 <= number <= 50:
-        raise TeamError(f"--{key} must be between 1 and 50")
+        raise TeamError("teams.errors.wip_out_of_range", setting=key)
     return number
 
 
@@ -110,21 +112,21 @@ def _jira_project(key: str, value: Any) -> str | None:
     if text is None:
         return None
     if not PROJECT_KEY.fullmatch(text.upper()):
-        raise TeamError(f"--{key} must be a Jira project key like PAY")
+        raise TeamError("teams.errors.bad_jira_project", setting=key)
     return text.upper()
 
 
 def _jql(key: str, value: Any) -> str | None:
     text = _optional_text(value)
     if text is not None and len(text) > 2000:
-        raise TeamError(f"--{key} is longer than 2000 characters")
+        raise TeamError("teams.errors.too_long", setting=key, limit=2000)
     return text
 
 
 def _issue_type(key: str, value: Any) -> str:
     text = _required_text(key, value, "Story")
     if len(text) > 64:
-        raise TeamError(f"--{key} is longer than 64 characters")
+        raise TeamError("teams.errors.too_long", setting=key, limit=64)
     return text
 
 
@@ -134,14 +136,14 @@ def _baseline_week(key: str, value: Any) -> str | None:
         return None
     match = re.fullmatch(r"(\d{4})-?W(\d{2})", text.upper())
     if not match or not 1 <= int(match.group(2)) <= 53:
-        raise TeamError(f"--{key} must be an ISO week like 2026-W40 (or empty to choose it)")
+        raise TeamError("teams.errors.bad_baseline_week", setting=key)
     return f"{match.group(1)}-W{match.group(2)}"
 
 
 def _reaction(key: str, value: Any) -> str:
     text = _required_text(key, value, "memo").strip(":").lower()
     if not re.fullmatch(r"[a-z0-9_+'-]{1,64}", text):
-        raise TeamError(f"--{key} must be an emoji name like memo or pushpin")
+        raise TeamError("teams.errors.bad_reaction", setting=key)
     return text
 
 
@@ -150,9 +152,7 @@ def _users(key: str, value: Any) -> list[str]:
     for item in _items(value):
         match = _USER_ID.fullmatch(item)
         if not match:
-            raise TeamError(
-                f"--{key} takes Slack user ids like U0123ABCD (comma-separated); got {item!r}"
-            )
+            raise TeamError("teams.errors.bad_user", setting=key, value=item)
         found.append(match.group(1))
     return list(dict.fromkeys(found))
 
@@ -162,7 +162,7 @@ def _repos(key: str, value: Any) -> list[str]:
     for item in _items(value):
         repo = item.lower().removeprefix("https://github.com/").removesuffix(".git").strip("/")
         if not _REPO.fullmatch(repo):
-            raise TeamError(f"--{key} takes GitHub repositories like acme/payments; got {item!r}")
+            raise TeamError("teams.errors.bad_repo", setting=key, value=item)
         found.append(repo)
     return list(dict.fromkeys(found))
 
@@ -170,7 +170,7 @@ def _repos(key: str, value: Any) -> list[str]:
 def _names(key: str, value: Any) -> list[str]:
     found = _items(value)
     if any(len(n) > 200 for n in found):
-        raise TeamError(f"--{key}: a name is longer than 200 characters")
+        raise TeamError("teams.errors.name_too_long", setting=key)
     return found
 
 
@@ -199,7 +199,7 @@ def _escape_rule(key: str, value: Any) -> dict[str, str]:
     try:
         return parse_escape_rule(str(value or ""))
     except EscapeRuleError as exc:
-        raise TeamError(str(exc)) from None
+        raise TeamError(exc.key, **exc.values) from None
 
 
 def category_of(text: str) -> str:
@@ -207,7 +207,7 @@ def category_of(text: str) -> str:
     key = text.strip().lower()
     key = _CATEGORY_ALIASES.get(key, key)
     if key not in CATEGORIES:
-        raise TeamError(f"A status category is new, indeterminate or done; got {text!r}")
+        raise TeamError("teams.errors.bad_category", value=text)
     return key
 
 
@@ -221,9 +221,7 @@ def parse_status_overrides(value: Any) -> dict[str, str | None]:
         for text in texts:
             name, eq, category = str(text or "").partition("=")
             if not eq or not name.strip():
-                raise TeamError(
-                    'Write a status override as --status-category "In Review=indeterminate"'
-                )
+                raise TeamError("teams.errors.bad_status_override")
             pairs.append((name, category))
     parsed: dict[str, str | None] = {}
     for name, category in pairs:
@@ -309,14 +307,14 @@ def setting_for(key: str) -> Setting:
     normal = _ALIASES.get(normal, by_field.get(normal, normal))
     setting = BY_KEY.get(normal)
     if setting is None:
-        raise TeamError(f"Unknown setting --{normal}; valid settings: {valid_keys()}")
+        raise TeamError("teams.errors.unknown_setting", setting=normal, valid=valid_keys())
     return setting
 
 
 def check_team_name(value: Any) -> str:
     name = "" if value is None else str(value).strip()
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", name):
-        raise TeamError("A team name uses letters, digits, - _ . (at most 80), e.g. payments")
+        raise TeamError("teams.errors.bad_team_name")
     return name
 
 

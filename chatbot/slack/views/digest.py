@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from chatbot.prompts import Prompts
 from chatbot.services import Services
 from chatbot.slack.blocks.digest import setup_values
 from chatbot.slack.commands.digest import can_manage
@@ -33,7 +34,7 @@ def _field_of(message: str, fields: list[str]) -> str:
     return fields[0]
 
 
-def _field_errors(changes: dict[str, Any]) -> dict[str, str]:
+def _field_errors(changes: dict[str, Any], prompts: Prompts) -> dict[str, str]:
     """Each field checked alone, so every bad one is reported at once."""
     errors: dict[str, str] = {}
     for field, value in changes.items():
@@ -42,7 +43,7 @@ def _field_errors(changes: dict[str, Any]) -> dict[str, str]:
         try:
             check_setting(field, value)
         except TeamError as exc:
-            errors[field] = str(exc)[:150]
+            errors[field] = exc.text(prompts)[:150]
     return errors
 
 
@@ -68,7 +69,7 @@ def register(app: App, services: Services) -> None:
             meta = {}
         name = meta.get("team") if isinstance(meta, dict) else None
         new_name = str(changes.pop("name", "") or "").strip()
-        errors = _field_errors(changes)
+        errors = _field_errors(changes, prompts)
         if name is None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}", new_name):
             errors["name"] = prompts.text("digest.setup.bad_name")
         if errors:
@@ -99,8 +100,9 @@ def register(app: App, services: Services) -> None:
             else:
                 saved = teams.update(str(name), **changes)
         except TeamError as exc:
-            field = "name" if name is None else _field_of(str(exc), list(changes) or ["channel_id"])
-            ack(response_action="errors", errors={field: str(exc)[:150]})
+            reason = exc.text(prompts)
+            field = "name" if name is None else _field_of(reason, list(changes) or ["channel_id"])
+            ack(response_action="errors", errors={field: reason[:150]})
             return
         ack()
         log.info("team %s settings saved from Slack by %s", saved.name, user)
