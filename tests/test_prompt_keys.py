@@ -51,6 +51,29 @@ def test_every_team_error_key_in_the_code_has_a_text() -> None:
         assert Prompts(DEFAULT_PROMPTS_DIR).get(key).strip()
 
 
+# Keys named as string literals by the modules that word through Prompts directly.
+NAMED_KEY = re.compile(r"\"((?:teams|doctor)\.[a-z_]+\.[a-z_]+)\"")
+
+
+def _named_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in CODE.rglob("*.py"):
+        keys |= set(NAMED_KEY.findall(path.read_text()))
+    return keys
+
+
+def test_the_doctor_words_its_warnings_by_key() -> None:
+    assert len({key for key in _named_keys() if key.startswith("doctor.")}) >= 12
+
+
+@pytest.mark.parametrize("key", sorted(_named_keys()))
+def test_every_named_key_has_a_text(key: str) -> None:
+    """A plain text, or (counted warnings) a `one` and an `other` wording."""
+    found = Prompts(DEFAULT_PROMPTS_DIR).get(key)
+    texts = [found["one"], found["other"]] if isinstance(found, dict) else [found]
+    assert all(isinstance(text, str) and text.strip() for text in texts)
+
+
 def test_a_team_setting_error_is_worded_by_the_prompts_given(tmp_path: Path) -> None:
     with pytest.raises(TeamError) as caught:
         check("wip-limit", "many")

@@ -256,7 +256,7 @@ def team_doctor(name: str) -> None:
     team = TeamService(services.db, services.clock).get(name)
     if team is None:
         raise _refuse(services.prompts.text("teams.errors.no_team", name=name))
-    warnings = data_health(services.db, team, services.clock.now())
+    warnings = data_health(services.db, team, services.clock.now(), services.prompts)
     if not warnings:
         console.print(
             f"Team {escape(team.name)}: the digest has the data it needs.", highlight=False

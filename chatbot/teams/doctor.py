@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import exists, false, func, or_, select, text
@@ -23,6 +24,7 @@ from chatbot.deploys.models import Deployment, DeploymentStatus
 from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.prompts import Prompts
 from chatbot.teams.escape import describe_escape_rule, is_escaped
 from chatbot.teams.models import Team
 
@@ -31,6 +33,14 @@ RECENT_DAYS = 28
 NO_DELIVERY_DAYS = 7
 DEFAULT_PRODUCTION_ENVS = ("production", "prod")
 _FINAL = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
+
+
+@cache
+def _default_prompts() -> Prompts:
+    """The project's prompts/, for callers that hold no `Prompts` (the metrics engine)."""
+    from chatbot.settings import DEFAULT_PROMPTS_DIR
+
+    return Prompts(DEFAULT_PROMPTS_DIR)
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,9 @@ class _Team:
         )
 
 
-def data_health(db: Database, team: Team | Any, now: datetime) -> list[str]:
+def data_health(
+    db: Database, team: Team | Any, now: datetime, prompts: Prompts | None = None
+) -> list[str]:
     """Warnings about the data the team's digest reads, each with how to fix it; `[]` when
     all is well. `team` is a `Team` row or a `chatbot.metrics.base.TeamScope`; `now` is an
     aware datetime (the digest's computation time).
@@ -67,18 +79,20 @@ def data_health(db: Database, team: Team | Any, now: datetime) -> list[str]:
     services/repos set); merged PRs without commit data; production deployments shipping no
     known PR; team repos with no GitHub webhook delivery in 7 days; Jira statuses with no
     category; bugs of which none match the escaped-defect rule; deployments of no team.
-    The messages are plain text (no Slack markup) for the terminal, the JSON and Slack.
+    The messages are plain text (no Slack markup) for the terminal, the JSON and Slack,
+    worded by prompts/doctor.toml (`prompts`, or the project's own prompts when not given).
     """
+    say = prompts or _default_prompts()
     scope = _Team.of(team)
     with db.session() as session:
         checks = (
-            _deployments_seen(session, scope, now),
-            _prs_without_commits(session, scope, now),
-            _deployments_shipping_nothing(session, scope, now),
-            _repos_without_delivery(session, scope, now),
-            _statuses_without_category(session, scope, now),
-            _escape_rule_matches_nothing(session, scope, now),
-            _deployments_of_no_team(session, now),
+            _deployments_seen(session, scope, now, say),
+            _prs_without_commits(session, scope, now, say),
+            _deployments_shipping_nothing(session, scope, now, say),
+            _repos_without_delivery(session, scope, now, say),
+            _statuses_without_category(session, scope, now, say),
+            _escape_rule_matches_nothing(session, scope, now, say),
+            _deployments_of_no_team(session, now, say),
         )
         return [message for check in checks for message in check]
 
@@ -88,13 +102,14 @@ def _team_deployments(scope: _Team) -> Any:
     return or_(_in(Deployment.service, scope.services), _in(Deployment.repo, scope.repos))
 
 
-def _deployments_seen(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _counted(say: Prompts, key: str, count: int, **values: object) -> str:
+    """The `one` or `other` wording of a warning, by its count."""
+    return say.text(f"{key}.{'one' if count == 1 else 'other'}", count=count, **values)
+
+
+def _deployments_seen(session: Session, scope: _Team, now: datetime, say: Prompts) -> list[str]:
     if not scope.services and not scope.repos:
-        return [
-            f"No services or repos are set, so no deployment belongs to {scope.name}: "
-            f"`chatbot team set {scope.name} --service NAME` (the service your deploy step "
-            "sends) or `--repo owner/name`."
-        ]
+        return [say.text("doctor.warnings.no_services_or_repos", team=scope.name)]
     since = now - timedelta(days=NO_DEPLOYMENT_DAYS)
     envs = session.execute(
         select(Deployment.environment)
@@ -107,25 +122,25 @@ def _deployments_seen(session: Session, scope: _Team, now: datetime) -> list[str
     if any(env.casefold() in wanted for env in seen):
         return []
     if not seen:
+        services = ", ".join(scope.services) or say.text("doctor.warnings.no_services_yet")
         return [
-            f"No deployment seen for {NO_DEPLOYMENT_DAYS} days: add `chatbot deploy record` "
-            "(or POST /webhooks/deploy) to the deploy pipeline, with a --service the team "
-            f"lists ({', '.join(scope.services) or 'none yet'})."
+            say.text("doctor.warnings.no_deployment", days=NO_DEPLOYMENT_DAYS, services=services)
         ]
     return [
-        f"No production deployment in {NO_DEPLOYMENT_DAYS} days: deployments went to "
-        f"{', '.join(seen)}, and production is {', '.join(scope.production_envs)}. If one of "
-        f"those is production: `chatbot team set {scope.name} --production-envs "
-        f"{','.join([*scope.production_envs, seen[0]])}`."
+        say.text(
+            "doctor.warnings.no_production_deployment",
+            days=NO_DEPLOYMENT_DAYS,
+            seen=", ".join(seen),
+            production=", ".join(scope.production_envs),
+            team=scope.name,
+            suggested=",".join([*scope.production_envs, seen[0]]),
+        )
     ]
 
 
-def _prs_without_commits(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _prs_without_commits(session: Session, scope: _Team, now: datetime, say: Prompts) -> list[str]:
     if not scope.repos:
-        return [
-            f"No GitHub repos are set: cycle time and review time need them: "
-            f"`chatbot team set {scope.name} --repo owner/name`."
-        ]
+        return [say.text("doctor.warnings.no_repos", team=scope.name)]
     on_branch = exists().where(
         BranchCommit.repo == PullRequest.repo,
         BranchCommit.branch == PullRequest.head_branch,
@@ -148,14 +163,19 @@ def _prs_without_commits(session: Session, scope: _Team, now: datetime) -> list[
     if not count:
         return []
     return [
-        f"{count} PR{'s' if count != 1 else ''} merged in the last {RECENT_DAYS} days "
-        f"{'have' if count != 1 else 'has'} no commit data: cycle time starts at PR creation. "
-        "Send `push` events to the GitHub webhook, or run "
-        f"`chatbot sync github --team {scope.name}`."
+        _counted(
+            say,
+            "doctor.warnings.prs_without_commits",
+            count,
+            days=RECENT_DAYS,
+            team=scope.name,
+        )
     ]
 
 
-def _deployments_shipping_nothing(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _deployments_shipping_nothing(
+    session: Session, scope: _Team, now: datetime, say: Prompts
+) -> list[str]:
     if not scope.repos:
         return []
     since = now - timedelta(days=RECENT_DAYS)
@@ -179,16 +199,20 @@ def _deployments_shipping_nothing(session: Session, scope: _Team, now: datetime)
     ids = [r.external_id for r in recent if r.id not in shipping]
     if not ids:
         return []
-    many = len(ids) != 1
     return [
-        f"{len(ids)} production deployment{'s' if many else ''} in the last {RECENT_DAYS} days "
-        f"ship{'' if many else 's'} no known PR (for example {ids[0]}): list the PRs "
-        "(--pr owner/repo#12), full commit SHAs (--commit) or Jira keys (--issue) in the "
-        "deploy step, and check the team's repos are synced."
+        _counted(
+            say,
+            "doctor.warnings.deployments_shipping_nothing",
+            len(ids),
+            days=RECENT_DAYS,
+            example=ids[0],
+        )
     ]
 
 
-def _repos_without_delivery(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _repos_without_delivery(
+    session: Session, scope: _Team, now: datetime, say: Prompts
+) -> list[str]:
     if not scope.repos:
         return []
     last = dict(
@@ -203,16 +227,19 @@ def _repos_without_delivery(session: Session, scope: _Team, now: datetime) -> li
     if not quiet:
         return []
     described = ", ".join(
-        f"{r} (last {last[r]:%Y-%m-%d})" if r in last else f"{r} (never)" for r in quiet
+        say.text("doctor.warnings.repo_last_delivery", repo=r, date=f"{last[r]:%Y-%m-%d}")
+        if r in last
+        else say.text("doctor.warnings.repo_never_delivered", repo=r)
+        for r in quiet
     )
     return [
-        f"No GitHub webhook delivery for {NO_DELIVERY_DAYS} days from {described}: in the "
-        "repository's Settings → Webhooks, point a webhook at /webhooks/github with "
-        "GITHUB_WEBHOOK_SECRET and check its recent deliveries."
+        say.text("doctor.warnings.repos_without_delivery", days=NO_DELIVERY_DAYS, repos=described)
     ]
 
 
-def _statuses_without_category(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _statuses_without_category(
+    session: Session, scope: _Team, now: datetime, say: Prompts
+) -> list[str]:
     """The statuses the team's live items are in (each distinct one found by one index
     probe, however many items), and those its changes of the last 28 days went through."""
     names: set[str] = set(
@@ -242,16 +269,19 @@ def _statuses_without_category(session: Session, scope: _Team, now: datetime) ->
     missing = sorted(n for n in names if n and n.casefold() not in known)
     if not missing:
         return []
-    example = missing[0]
     return [
-        f"Jira statuses with no category: {', '.join(missing)}. Run "
-        f"`chatbot sync jira --team {scope.name}` to read Jira's categories, or map them: "
-        f'`chatbot team set {scope.name} --status-category "{example}=indeterminate"` '
-        "(new, indeterminate or done)."
+        say.text(
+            "doctor.warnings.statuses_without_category",
+            statuses=", ".join(missing),
+            team=scope.name,
+            example=missing[0],
+        )
     ]
 
 
-def _escape_rule_matches_nothing(session: Session, scope: _Team, now: datetime) -> list[str]:
+def _escape_rule_matches_nothing(
+    session: Session, scope: _Team, now: datetime, say: Prompts
+) -> list[str]:
     """The bugs created in the last 28 days (a range of the team's creation-time index)."""
     bugs = session.execute(
         select(WorkItem.labels, WorkItem.fields, WorkItem.escaped).where(
@@ -267,15 +297,18 @@ def _escape_rule_matches_nothing(session: Session, scope: _Team, now: datetime) 
     if any(is_escaped(rule, labels, fields, flagged) for labels, fields, flagged in bugs):
         return []
     return [
-        f"None of the {len(bugs)} bug{'s' if len(bugs) != 1 else ''} the team created in the "
-        f"last {RECENT_DAYS} days matches the escaped-defect rule "
-        f"({describe_escape_rule(rule)}), so the defect escape rate stays 0. If bugs found "
-        f"after release are marked otherwise: `chatbot team set {scope.name} --escape-rule "
-        "label:NAME` (or field:FIELD_ID=VALUE, or jql:QUERY)."
+        _counted(
+            say,
+            "doctor.warnings.escape_rule_matches_nothing",
+            len(bugs),
+            days=RECENT_DAYS,
+            rule=describe_escape_rule(rule),
+            team=scope.name,
+        )
     ]
 
 
-def _deployments_of_no_team(session: Session, now: datetime) -> list[str]:
+def _deployments_of_no_team(session: Session, now: datetime, say: Prompts) -> list[str]:
     services: set[str] = set()
     repos: set[str] = set()
     for team_services, team_repos in session.execute(select(Team.services, Team.repos)).all():
@@ -290,12 +323,18 @@ def _deployments_of_no_team(session: Session, now: datetime) -> list[str]:
     if not orphans:
         return []
     names = sorted({service or repo or "?" for service, repo in orphans})
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    shown = ", ".join(names[:5])
+    if len(names) > 5:
+        shown = say.text("doctor.warnings.and_more", shown=shown, more=len(names) - 5)
     return [
-        f"{len(orphans)} deployment{'s' if len(orphans) != 1 else ''} in the last "
-        f"{RECENT_DAYS} days belong to no team ({shown}): add the service to its team, "
-        "listing all of its services, e.g. `chatbot team set NAME --service " + names[0] + ",...`"
-        " (or --repo for GitHub)."
+        _counted(
+            say,
+            "doctor.warnings.deployments_of_no_team",
+            len(orphans),
+            days=RECENT_DAYS,
+            shown=shown,
+            example=names[0],
+        )
     ]
 
 
