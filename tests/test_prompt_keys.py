@@ -9,6 +9,7 @@ import pytest
 
 import chatbot
 from chatbot.decisions.service import DecisionError
+from chatbot.digest.catalogue import BY_NAME, HEADLINES, METRICS
 from chatbot.errors import UserError
 from chatbot.intent.service import IntentError
 from chatbot.prompts import Prompts
@@ -83,3 +84,17 @@ def test_a_team_setting_error_is_worded_by_the_prompts_given(tmp_path: Path) -> 
     with pytest.raises(TeamError) as caught:
         check("escape-rule", "label:two words")
     assert caught.value.key == "teams.errors.escape_label_spaces"
+
+
+def test_every_metric_the_digest_shows_is_named_in_the_prompts(tmp_path: Path) -> None:
+    prompts = Prompts(DEFAULT_PROMPTS_DIR)
+    assert [view.label_in(prompts) for view in HEADLINES] == [
+        "Cycle time",
+        "Review time",
+        "Change failure rate",
+        "Escaped defects",
+    ]
+    for view in METRICS:
+        assert view.label_in(prompts).strip() and view.label == view.label_in(prompts)
+    (tmp_path / "digest.toml").write_text('[metrics.wip]\nlabel = "Work in progress"\n')
+    assert BY_NAME["wip"].label_in(Prompts(tmp_path)) == "Work in progress"

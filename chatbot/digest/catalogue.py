@@ -1,4 +1,5 @@
-"""What the digest shows of each metric: its label, headline field, unit and good direction.
+"""What the digest shows of each metric: its headline field, unit and good direction; its
+name as people read it is `digest.metrics.<name>.label` in prompts/digest.toml.
 
 One list shared by the Slack message, the leaders' DM, the chart and the demo, so they all
 present the metrics in the same order with the same units.
@@ -7,17 +8,36 @@ present the metrics in the same order with the same units.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
+
+from chatbot.prompts import Prompts
+
+
+@cache
+def _default_prompts() -> Prompts:
+    from chatbot.settings import DEFAULT_PROMPTS_DIR
+
+    return Prompts(DEFAULT_PROMPTS_DIR)
 
 
 @dataclass(frozen=True)
 class MetricView:
     name: str  # the key in the digest JSON's `metrics`
-    label: str
     headline: str  # the field carrying the headline value
     unit: str  # hours · ratio · count · number
     lower_is_better: bool = True
     is_headline: bool = False  # among the four numbers shown first
+
+    def label_in(self, prompts: Prompts) -> str:
+        """The metric's name as the digest shows it (prompts/digest.toml `[metrics.<name>]`)."""
+        return prompts.text(f"digest.metrics.{self.name}.label")
+
+    @property
+    def label(self) -> str:
+        """The name in the project's own prompts, for what is drawn without a `Prompts` (the
+        chart)."""
+        return self.label_in(_default_prompts())
 
     def value(self, metric: dict[str, Any] | None) -> float | None:
         if not metric:
@@ -36,15 +56,15 @@ class MetricView:
 
 
 METRICS: tuple[MetricView, ...] = (
-    MetricView("cycle_time", "Cycle time", "median_hours", "hours", is_headline=True),
-    MetricView("review_time", "Review time", "median_hours", "hours", is_headline=True),
-    MetricView("change_failure_rate", "Change failure rate", "value", "ratio", is_headline=True),
-    MetricView("defect_escape_rate", "Escaped defects", "value", "ratio", is_headline=True),
-    MetricView("review_rounds", "Review rounds", "median", "number"),
-    MetricView("wip", "WIP per engineer", "mean", "number"),
-    MetricView("orchestration", "Orchestration share", "orchestration_share", "ratio", False),
-    MetricView("late_intent_churn", "Late intent churn", "revisions", "count"),
-    MetricView("checks_verified_at_done", "Checks verified at done", "value", "ratio", False),
+    MetricView("cycle_time", "median_hours", "hours", is_headline=True),
+    MetricView("review_time", "median_hours", "hours", is_headline=True),
+    MetricView("change_failure_rate", "value", "ratio", is_headline=True),
+    MetricView("defect_escape_rate", "value", "ratio", is_headline=True),
+    MetricView("review_rounds", "median", "number"),
+    MetricView("wip", "mean", "number"),
+    MetricView("orchestration", "orchestration_share", "ratio", False),
+    MetricView("late_intent_churn", "revisions", "count"),
+    MetricView("checks_verified_at_done", "value", "ratio", False),
 )
 BY_NAME = {m.name: m for m in METRICS}
 HEADLINES = tuple(m for m in METRICS if m.is_headline)

@@ -174,9 +174,9 @@ def metric_text(
     """One metric's section: value, change vs last week and baseline, n, and the hint."""
     if view.name == "orchestration" and checkin_hidden(metric):
         few = prompts.text("digest.digest.few_answers")
-        return f"*{view.label}*  {few}"
+        return f"*{view.label_in(prompts)}*  {few}"
     lines = [
-        f"*{view.label}*  {_value_text(view, metric, prompts, names)}",
+        f"*{view.label_in(prompts)}*  {_value_text(view, metric, prompts, names)}",
         _changes(view, metric, prompts),
     ]
     if worsened(view, metric):
@@ -186,15 +186,17 @@ def metric_text(
     return truncate("\n".join(lines), SECTION_MAX)
 
 
-def _headline_field(view: MetricView, metric: dict[str, Any] | None) -> dict[str, Any]:
+def _headline_field(
+    view: MetricView, metric: dict[str, Any] | None, prompts: Prompts
+) -> dict[str, Any]:
     value = fmt(view.value(metric), view.unit)
     change = fmt_change(view.value(metric), _number(metric or {}, "previous"), view.unit)
     mark = " :warning:" if worsened(view, metric) else ""
-    return {"type": "mrkdwn", "text": f"*{view.label}*\n{value}  {change}{mark}"}
+    return {"type": "mrkdwn", "text": f"*{view.label_in(prompts)}*\n{value}  {change}{mark}"}
 
 
-def _headlines(digest: dict[str, Any]) -> Block:
-    fields = [_headline_field(v, _metric(digest, v.name)) for v in HEADLINES]
+def _headlines(digest: dict[str, Any], prompts: Prompts) -> Block:
+    fields = [_headline_field(v, _metric(digest, v.name), prompts) for v in HEADLINES]
     return {"type": "section", "fields": fields}
 
 
@@ -240,7 +242,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     if not has_data(digest):
         blocks.append(section(prompts.text("digest.digest.no_data", team=team)))
         return blocks + _warnings(digest, prompts)
-    blocks.append(_headlines(digest))
+    blocks.append(_headlines(digest, prompts))
     blocks.append(divider())
     for view in METRICS:
         metric = _metric(digest, view.name)
@@ -262,13 +264,14 @@ def digest_fallback(digest: dict[str, Any], prompts: Prompts) -> str:
         "digest.digest.fallback",
         team=escape(str(digest.get("team", ""))),
         week=digest.get("week", ""),
-        summary=headline_summary(digest),
+        summary=headline_summary(digest, prompts),
     )
 
 
-def headline_summary(digest: dict[str, Any]) -> str:
+def headline_summary(digest: dict[str, Any], prompts: Prompts) -> str:
     return ", ".join(
-        f"{v.label.lower()} {fmt(v.value(_metric(digest, v.name)), v.unit)}" for v in HEADLINES
+        f"{v.label_in(prompts).lower()} {fmt(v.value(_metric(digest, v.name)), v.unit)}"
+        for v in HEADLINES
     )
 
 
@@ -302,7 +305,7 @@ def leader_dm_blocks(
         team = escape(str(digest.get("team", "")))
         blocks.append(section(prompts.text("digest.digest.no_data", team=team)))
     else:
-        blocks.append(_headlines(digest))
+        blocks.append(_headlines(digest, prompts))
         worse = worse_metrics(digest)
         if worse:
             lines = [prompts.text("digest.digest.leader_worse")]
@@ -310,9 +313,8 @@ def leader_dm_blocks(
                 metric = _metric(digest, view.name) or {}
                 change = fmt_change(view.value(metric), _number(metric, "previous"), view.unit)
                 hint = truncate(hint_for(view, prompts), 300)
-                lines.append(
-                    f"• *{view.label}* {fmt(view.value(metric), view.unit)} ({change}): {hint}"
-                )
+                value = fmt(view.value(metric), view.unit)
+                lines.append(f"• *{view.label_in(prompts)}* {value} ({change}): {hint}")
             blocks.append(section(truncate("\n".join(lines), SECTION_MAX)))
         else:
             blocks.append(section(prompts.text("digest.digest.leader_none_worse")))
@@ -364,7 +366,7 @@ def explain_modal(
     it belongs to travel in `private_metadata`."""
     rows = [i.as_dict() if hasattr(i, "as_dict") else dict(i) for i in items]
     view = BY_NAME.get(metric)
-    label = view.label if view else metric
+    label = view.label_in(prompts) if view else metric
     unit = view.unit if view else "number"
     pages = explain_pages(len(rows))
     page = min(max(1, page), pages)
@@ -476,7 +478,8 @@ def home_digest_section(
     for team, digest in posted[:10]:
         line = f"*{escape(team)}* · {escape(str(digest.get('week', '')))}\n"
         line += " · ".join(
-            f"{v.label} {fmt(v.value(_metric(digest, v.name)), v.unit)}" for v in HEADLINES
+            f"{v.label_in(prompts)} {fmt(v.value(_metric(digest, v.name)), v.unit)}"
+            for v in HEADLINES
         )
         blocks.append(section(truncate(line, SECTION_MAX)))
     return blocks
