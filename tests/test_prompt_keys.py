@@ -98,3 +98,15 @@ def test_every_metric_the_digest_shows_is_named_in_the_prompts(tmp_path: Path) -
         assert view.label_in(prompts).strip() and view.label == view.label_in(prompts)
     (tmp_path / "digest.toml").write_text('[metrics.wip]\nlabel = "Work in progress"\n')
     assert BY_NAME["wip"].label_in(Prompts(tmp_path)) == "Work in progress"
+
+
+def test_the_chart_description_is_worded_by_the_prompts_given(tmp_path: Path) -> None:
+    from chatbot.digest.chart import chart_alt_text
+    from tests import digest_samples
+
+    own = (DEFAULT_PROMPTS_DIR / "digest.toml").read_text()
+    assert 'alt_no_data = "{metric}: no data"' in own
+    (tmp_path / "digest.toml").write_text(own.replace("{metric}: no data", "{metric} – none"))
+    digest = digest_samples.no_data()
+    assert "cycle time: no data" in chart_alt_text(digest)
+    assert "cycle time – none" in chart_alt_text(digest, Prompts(tmp_path))

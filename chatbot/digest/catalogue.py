@@ -15,7 +15,9 @@ from chatbot.prompts import Prompts
 
 
 @cache
-def _default_prompts() -> Prompts:
+def default_prompts() -> Prompts:
+    """The project's prompts/, for what is drawn without a `Prompts` at hand (the demo's
+    chart, benchmarks)."""
     from chatbot.settings import DEFAULT_PROMPTS_DIR
 
     return Prompts(DEFAULT_PROMPTS_DIR)
@@ -35,9 +37,8 @@ class MetricView:
 
     @property
     def label(self) -> str:
-        """The name in the project's own prompts, for what is drawn without a `Prompts` (the
-        chart)."""
-        return self.label_in(_default_prompts())
+        """The name in the project's own prompts."""
+        return self.label_in(default_prompts())
 
     def value(self, metric: dict[str, Any] | None) -> float | None:
         if not metric:

@@ -10,8 +10,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from chatbot.digest.catalogue import HEADLINES, MetricView, fmt
+from chatbot.digest.catalogue import HEADLINES, MetricView, default_prompts, fmt
 from chatbot.metrics.week import Week, WeekError
+from chatbot.prompts import Prompts
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 7.0, 110
 _LINE, _WORSE_BG = "#1d3557", "#fff4e5"
@@ -25,37 +26,52 @@ def _trend(view: MetricView, digest: dict[str, Any]) -> list[float]:
     return [v * scale if isinstance(v, int | float) else math.nan for v in values]
 
 
-def _week_labels(digest: dict[str, Any]) -> list[str]:
+def _week_labels(digest: dict[str, Any], prompts: Prompts) -> list[str]:
     try:
         week = Week.parse(str(digest.get("week", "")), "UTC")
     except WeekError:
-        return [f"-{k}" for k in range(7, 0, -1)] + ["now"]
+        return [f"-{k}" for k in range(7, 0, -1)] + [prompts.text("digest.chart.now")]
     return [f"W{w.number:02d}" for w in week.trend(8)]
 
 
-def chart_alt_text(digest: dict[str, Any]) -> str:
-    """What the chart shows, in words: first and last known value of each panel."""
+def chart_alt_text(digest: dict[str, Any], prompts: Prompts | None = None) -> str:
+    """What the chart shows, in words: first and last known value of each panel (worded by
+    `prompts`, or the project's own prompts)."""
+    prompts = prompts or default_prompts()
     parts = []
     for view in HEADLINES:
         metric = (digest.get("metrics") or {}).get(view.name) or {}
         known = [v for v in metric.get("trend") or [] if isinstance(v, int | float)]
         if known:
             first, last = fmt(float(known[0]), view.unit), fmt(float(known[-1]), view.unit)
-            parts.append(f"{view.label.lower()} from {first} to {last}")
+            parts.append(
+                prompts.text(
+                    "digest.chart.alt_metric",
+                    metric=view.label_in(prompts).lower(),
+                    first=first,
+                    last=last,
+                )
+            )
         else:
-            parts.append(f"{view.label.lower()}: no data")
-    return f"8-week trend for {digest.get('team', '')}, {digest.get('week', '')}: " + "; ".join(
-        parts
+            parts.append(
+                prompts.text("digest.chart.alt_no_data", metric=view.label_in(prompts).lower())
+            )
+    return prompts.text(
+        "digest.chart.alt",
+        team=digest.get("team", ""),
+        week=digest.get("week", ""),
+        metrics="; ".join(parts),
     )
 
 
-def render_chart(digest: dict[str, Any]) -> bytes:
-    """The PNG bytes of the 2×2 trend chart."""
+def render_chart(digest: dict[str, Any], prompts: Prompts | None = None) -> bytes:
+    """The PNG bytes of the 2×2 trend chart (worded by `prompts`, or the project's own)."""
+    prompts = prompts or default_prompts()
     # Fixed margins: a layout engine would double the drawing time.
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.06, hspace=0.42, wspace=0.25)
     FigureCanvasAgg(figure)
-    labels = _week_labels(digest)
+    labels = _week_labels(digest, prompts)
     axes = figure.subplots(2, 2)
     for ax, view in zip(axes.flat, HEADLINES, strict=True):
         values = _trend(view, digest)
@@ -64,9 +80,9 @@ def render_chart(digest: dict[str, Any]) -> bytes:
         last = values[-1]
         if not math.isnan(last):
             ax.plot([x[-1]], [last], marker="o", markersize=10, color="#e63946")
-        unit = {"hours": "hours", "ratio": "%"}.get(view.unit, "")
+        unit = prompts.text(f"digest.chart.axis.{view.unit}")
         metric = (digest.get("metrics") or {}).get(view.name) or {}
-        title = f"{view.label}: {fmt(view.value(metric), view.unit)}"
+        title = f"{view.label_in(prompts)}: {fmt(view.value(metric), view.unit)}"
         ax.set_title(title, fontsize=16, fontweight="bold", loc="left")
         ax.set_ylabel(unit, fontsize=12)
         ax.set_xticks([0, 3, 7], [labels[0], labels[3], labels[7]], fontsize=12)
@@ -77,7 +93,7 @@ def render_chart(digest: dict[str, Any]) -> bytes:
             ax.text(
                 0.5,
                 0.5,
-                "no data",
+                prompts.text("digest.chart.no_data"),
                 ha="center",
                 va="center",
                 fontsize=14,
@@ -87,9 +103,10 @@ def render_chart(digest: dict[str, Any]) -> bytes:
             ax.set_yticks([])
         else:
             ax.set_ylim(bottom=0)
-    figure.suptitle(
-        f"{digest.get('team', '')} · {digest.get('week', '')} · last 8 weeks", fontsize=15, y=0.98
+    title = prompts.text(
+        "digest.chart.title", team=digest.get("team", ""), week=digest.get("week", "")
     )
+    figure.suptitle(title, fontsize=15, y=0.98)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()

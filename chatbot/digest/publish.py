@@ -274,7 +274,7 @@ class DigestPublisher:
                 file=self.chart(record.digest),
                 filename=f"digest-{record.week}.png",
                 title=self.prompts.text("digest.digest.chart_comment"),
-                alt_txt=chart_alt_text(record.digest)[:1000],
+                alt_txt=chart_alt_text(record.digest, self.prompts)[:1000],
                 request_file_info=False,
             )
         except SlackApiError as exc:
