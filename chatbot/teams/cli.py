@@ -113,8 +113,12 @@ def team_add(
     except TeamError as exc:
         raise _refuse(exc.text(services.prompts)) from None
     console.print(
-        f"Team [bold]{escape(team.name)}[/bold] added (channel {team.channel_id}, "
-        f"tz {escape(team.tz)}).",
+        services.prompts.text(
+            "teams.cli.added",
+            team=escape(team.name),
+            channel=escape(team.channel_id),
+            tz=escape(team.tz),
+        ),
         highlight=False,
     )
 
@@ -239,9 +243,11 @@ def team_set(
     except TeamError as exc:
         raise _refuse(exc.text(services.prompts)) from None
     console.print(
-        f"Team [bold]{escape(team.name)}[/bold] updated: "
-        + ", ".join(f"--{key}" for key in changes)
-        + ".",
+        services.prompts.text(
+            "teams.cli.updated",
+            team=escape(team.name),
+            settings=", ".join(f"--{key}" for key in changes),
+        ),
         highlight=False,
     )
 
@@ -259,12 +265,13 @@ def team_doctor(name: str) -> None:
     warnings = data_health(services.db, team, services.clock.now(), services.prompts)
     if not warnings:
         console.print(
-            f"Team {escape(team.name)}: the digest has the data it needs.", highlight=False
+            services.prompts.text("doctor.cli.healthy", team=escape(team.name)), highlight=False
         )
         return
+    lacks = "doctor.cli.lacks"
+    count = "one" if len(warnings) == 1 else "other"
     console.print(
-        f"Team {escape(team.name)}: {len(warnings)} thing{'s' if len(warnings) != 1 else ''} "
-        "the digest lacks:",
+        services.prompts.text(f"{lacks}.{count}", team=escape(team.name), count=len(warnings)),
         highlight=False,
     )
     for warning in warnings:
