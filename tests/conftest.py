@@ -178,10 +178,11 @@ def fake_slack(slack_server: FakeSlackServer) -> FakeSlack:
 
 
 def make_settings(db_url: str, slack_api_url: str, **extra: Any) -> Settings:
+    # A test may override the signing secret too (None: a server where it is not set).
+    extra = {"slack_signing_secret": SIGNING_SECRET} | extra
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         slack_bot_token="xoxb-test-token",
-        slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack_api_url,
         database_url=db_url,
         **extra,

@@ -41,11 +41,19 @@ def _seed(bot: Bot) -> None:
 
 def test_http_pack_needs_the_token_and_shows_public_only(bot: Bot) -> None:
     _seed(bot)
-    assert bot.slack.get("/context/payments.md").status == 401
+    refused = bot.slack.get("/context/payments.md")
+    assert refused.status == 401
+    assert refused.json() == {"ok": False, "error": "bearer token required"}
     wrong = {"Authorization": "Bearer nope"}
     assert bot.slack.get("/context/payments.md", wrong).status == 401
     ok = {"Authorization": "Bearer pack-token"}
-    assert bot.slack.get("/context/nobody.md", ok).status == 404
+    unknown = bot.slack.get("/context/nobody.md", ok)
+    assert unknown.status == 404
+    assert unknown.json() == {"ok": False, "error": "unknown team"}
+    for path in ("/context/payments", "/context/payments/x.md", "/context/a%2Fpayments.md"):
+        misnamed = bot.slack.get(path, ok)
+        assert misnamed.status == 404, path
+        assert misnamed.json() == {"ok": False, "error": "use /context/<team>.md"}, path
     resp = bot.slack.get("/context/payments.md", ok)
     assert resp.status == 200
     body = resp.body.decode()

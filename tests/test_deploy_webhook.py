@@ -66,7 +66,13 @@ def _changes(bot: Bot) -> set[tuple[str, str]]:
 def test_a_deployment_is_stored_with_its_changes(bot: Bot) -> None:
     answer = _post(bot, _event())
     assert answer.status == 201, answer.body
-    assert answer.json()["deployed_at"] == "2026-11-18T10:00:00+00:00"
+    assert answer.json() == {
+        "ok": True,
+        "id": "d-118",
+        "status": "success",
+        "deployed_at": "2026-11-18T10:00:00+00:00",
+        "changes_added": 3,
+    }
     [row] = _deployments(bot)
     assert (row.source, row.external_id, row.service, row.environment) == (
         "webhook",
@@ -91,7 +97,9 @@ def test_an_offset_is_converted_to_utc(bot: Bot) -> None:
 
 @pytest.mark.parametrize("token", [None, "wrong", "deploy-token-", "deploy-token-12", ""])
 def test_a_bad_or_missing_token_is_401_and_stores_nothing(bot: Bot, token: str | None) -> None:
-    assert _post(bot, _event(), token=token).status == 401
+    answer = _post(bot, _event(), token=token)
+    assert answer.status == 401
+    assert answer.json() == {"ok": False, "error": "bad or missing bearer token"}
     assert _deployments(bot) == []
 
 
@@ -217,3 +225,14 @@ def test_without_a_configured_token_everything_is_refused() -> None:
         assert not authorized(request, None) and not authorized(request, "")
     good = WebRequest("POST", "/webhooks/deploy", {"authorization": f"bearer  {TOKEN} "}, b"{}")
     assert authorized(good, TOKEN)
+
+
+class TestWithoutAConfiguredToken:
+    @pytest.fixture
+    def bot_settings(self) -> dict[str, Any]:
+        return {}
+
+    def test_every_request_is_401_not_a_server_error(self, bot: Bot) -> None:
+        for token in (None, "", "None", TOKEN):
+            assert _post(bot, _event(), token=token).status == 401
+        assert _deployments(bot) == []
