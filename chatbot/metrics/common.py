@@ -68,6 +68,16 @@ def in_week(instant: datetime | None, week: Week) -> bool:
     return start <= instant < end
 
 
+def merged_in(rows: Iterable[Any], week: Week) -> list[Any]:
+    """The PR rows merged in `week`, in (repo, number) order: how review metrics list them."""
+    return sorted((r for r in rows if in_week(r.merged_at, week)), key=lambda r: (r.repo, r.number))
+
+
+def bot_authored(team: TeamScope, row: Any) -> bool:
+    """A PR by a bot (flagged at ingest, or in the team's `bots` setting) has no human review."""
+    return bool(row.author_is_bot) or team.is_bot(row.author_login)
+
+
 def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
     """A deployment is the team's when it names a team service, or (GitHub) a team repo."""
     c = table.c if table is not None else _D

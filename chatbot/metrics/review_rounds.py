@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, select
 from chatbot.db.engine import Database
 from chatbot.github.models import PullRequestReview
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
-from chatbot.metrics.common import count, in_week, iso, rounded
+from chatbot.metrics.common import bot_authored, count, iso, merged_in, rounded
 from chatbot.metrics.review_time import PR, counted_review, merged_in_weeks
 from chatbot.metrics.stats import mean, median
 from chatbot.metrics.week import Week
@@ -56,10 +56,10 @@ def _figure(team: TeamScope, week: Week, rows: Sequence[Any], explain: bool) -> 
     values: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
-    mine = sorted((r for r in rows if in_week(r.merged_at, week)), key=lambda r: (r.repo, r.number))
+    mine = merged_in(rows, week)
     for row in mine:
         value = None
-        if row.author_is_bot or team.is_bot(row.author_login):
+        if bot_authored(team, row):
             reason: str | None = "bot_author"
         elif not row.reviews:
             reason = "no_review"

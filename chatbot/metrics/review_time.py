@@ -20,12 +20,13 @@ from chatbot.db.engine import Database
 from chatbot.github.models import PullRequest, PullRequestEvent, PullRequestReview
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import (
+    bot_authored,
     count,
     hours,
     human_reviewer,
     in_ranges,
-    in_week,
     iso,
+    merged_in,
     merged_ranges,
     rounded,
 )
@@ -102,11 +103,11 @@ def _figure(team: TeamScope, week: Week, rows: Sequence[Any], explain: bool) -> 
     values: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
-    mine = sorted((r for r in rows if in_week(r.merged_at, week)), key=lambda r: (r.repo, r.number))
+    mine = merged_in(rows, week)
     for row in mine:
         start = row.ready_at if row.opened_as_draft else row.created_at
         value = None
-        if row.author_is_bot or team.is_bot(row.author_login):
+        if bot_authored(team, row):
             reason: str | None = "bot_author"
         elif start is None:
             reason = "no_ready_for_review"
