@@ -9,48 +9,58 @@ items, and non-members' items when the team sets members, are `excluded`. `mean`
 people (the members when set, else the assignees holding at least one item); no people →
 null. Deleted items are left out.
 
-How the rows are found without reading the whole history, for each range of asked weeks
-(the 8 trend weeks; the baseline week), from whichever side of the history is shorter:
-either the changes since the range's start plus the items in progress now (every other
-item kept its current values through the range), or the items created by the range's end
-with their changes before it and, for items not changed by then, their first later change.
-Both read the changelog as a chain (each change's `from` is the previous `to`), which
-Jira's changelog is.
+The database counts, one statement per range of asked weeks (the 8 trend weeks; the
+baseline week). Jira's changelog is a chain (each change's `from` is the previous `to`), so
+an item's state just before any instant is the `from` of its first change at or after it,
+or its current values when it has none; and a count at an instant is the count when the
+range starts plus what changed since. The statement returns, per assignee, the items in
+progress when the range starts, then one +1/−1 per event inside the range, bucketed to the
+first instant that sees it: an item created in progress; a status change into or out of
+progress (for the assignee the item has once that moment's changes are made); an assignee
+change while in progress (−1 for the old assignee, +1 for the new). The items in progress
+when the range starts are found from whichever side of the history is shorter: among the
+items changed since then plus those in progress now (every other item kept its current
+values), or among the items created before then (an early baseline).
+
+`--explain` lists the items in progress at the week's end the same way, item by item.
 """
 
 from __future__ import annotations
 
 import bisect
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter, itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    text,
+    union,
+    union_all,
+)
+from sqlalchemy.sql import ColumnElement
 
 from chatbot.db.engine import Database
-from chatbot.db.types import UTCDateTime
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
-from chatbot.metrics.categories import IN_PROGRESS, status_categories, statuses_in
+from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses, status_categories
 from chatbot.metrics.common import iso, merged_ranges, rounded
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
-WI = WorkItem.__table__.c  # type: ignore[attr-defined]
-WIC = WorkItemChange.__table__.c  # type: ignore[attr-defined]
+WORK_ITEM = WorkItem.__table__  # type: ignore[attr-defined]
+CHANGE = WorkItemChange.__table__  # type: ignore[attr-defined]
+WI = WORK_ITEM.c
+WIC = CHANGE.c
 FIELDS = ("status", "assignee")
-Assignee = tuple[str | None, str | None]  # (account id, display name)
-
-
-@dataclass
-class _Item:
-    key: str
-    created_at: datetime
-    status: str | None
-    assignee: Assignee
-    changes: dict[str, list[Any]] = field(default_factory=lambda: {"status": [], "assignee": []})
+ONE, ZERO = literal_column("1", Integer), literal_column("0", Integer)
 
 
 @dataclass
@@ -62,6 +72,26 @@ class _Snapshot:
     items: list[ExplainItem] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Statuses:
+    """The in-progress status names, for `lower(status) IN (...)`: lower-cased as Python
+    does, and as a database that folds ASCII letters only would lower the names as Jira
+    and the team spell them (SQLite; PostgreSQL under the C locale)."""
+
+    folded: list[str]
+
+    @classmethod
+    def of(cls, lowered: list[str], spelled: list[str]) -> _Statuses:
+        ascii_lower = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+        return cls(sorted({*lowered, *(name.translate(ascii_lower) for name in spelled)}))
+
+    def match(self, column: Any) -> ColumnElement[bool]:
+        return func.lower(column).in_(self.folded)
+
+    def flag(self, column: Any) -> Any:
+        return case((self.match(column), ONE), else_=ZERO)
+
+
 class Wip:
     name = "wip"
     headline = "mean"
@@ -71,22 +101,45 @@ class Wip:
         self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
     ) -> dict[str, WeekFigure]:
         categories = status_categories(db, team)
-        in_progress = set(statuses_in(categories, IN_PROGRESS))
+        spelled = spelled_statuses(db, team, IN_PROGRESS)
+        statuses = _Statuses.of(
+            sorted(name for name, found in categories.items() if found == IN_PROGRESS), spelled
+        )
         instants = sorted({t for w in weeks for t in w.day_ends()})
         snapshots = {t: _Snapshot() for t in instants}
-        ranges = merged_ranges(weeks)
         with db.engine.connect() as conn:
-            earliest, latest = _history_span(conn, team)
-            for start, end in ranges:
-                # Read the shorter side of the history: what happened since the range began
-                # (recent weeks), or what existed by its end (an early baseline).
-                since_cost = (latest - start) if latest else timedelta(0)
-                until_cost = (end - earliest) if earliest else timedelta(0)
-                loader = _items_since if since_cost <= until_cost else _items_until
-                items = loader(conn, team, start, end, in_progress)
+            span = _history_span(conn, team)
+            for start, end in merged_ranges(weeks):
                 inside = [t for t in instants if start < t <= end]
-                _count(team, items, inside, snapshots, categories, explain)
-        return {w.label: _figure(team, w, snapshots, explain) for w in weeks}
+                if _reads_recent_side(start, end, span):
+                    # Items not changed since `start` are as they are now: those in progress
+                    # now count from the start (or their creation) under their assignee.
+                    changed = _changed_since(team, start)
+                    open_now = conn.execute(_open_now(conn, team, spelled)).all()
+                    rows = [*_unchanged(open_now, start, inside)]
+                else:
+                    changed = select(WI.id).where(
+                        WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < end
+                    )
+                    open_now, rows = None, []
+                statement = _changes(team, changed, start, inside, statuses, spelled, open_now)
+                rows += conn.execute(statement).all()
+                _count(team, rows, inside, snapshots)
+            if explain:
+                for week in weeks:
+                    at = week.end
+                    if _reads_recent_side(at, at, span):
+                        open_ids = [r.id for r in conn.execute(_open_now(conn, team, spelled))]
+                        candidates = _changed_since(
+                            team, at, select(WI.id).where(WI.id.in_(open_ids))
+                        )
+                    else:
+                        candidates = select(WI.id).where(
+                            WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < at
+                        )
+                    rows = conn.execute(_items_at(team, candidates, at, statuses)).all()
+                    snapshots[at].items = _explained(team, rows, at)
+        return {w.label: _figure(team, w, snapshots) for w in weeks}
 
 
 def _history_span(conn: Any, team: TeamScope) -> tuple[datetime | None, datetime | None]:
@@ -106,214 +159,269 @@ def _history_span(conn: Any, team: TeamScope) -> tuple[datetime | None, datetime
     return earliest, latest
 
 
-def _status_names(in_progress: set[str], team: TeamScope) -> list[str]:
-    """Current statuses to look up by index: the lower-cased names, their title-cased and
-    upper-cased forms, and the names as the team wrote them in its overrides."""
-    names = set(in_progress) | {n.title() for n in in_progress} | {n.upper() for n in in_progress}
-    names |= {n for n in team.status_overrides if n.lower() in in_progress}
-    return sorted(names)
+def _reads_recent_side(
+    since: datetime, until: datetime, span: tuple[datetime | None, datetime | None]
+) -> bool:
+    """Whether the history since `since` is shorter than the history before `until`: then
+    the items that may be in progress in between are found among those changed since
+    `since` and those in progress now (every other item kept its current values all along);
+    else among those created before `until` (an early baseline)."""
+    earliest, latest = span
+    since_cost = (latest - since) if latest else timedelta(0)
+    until_cost = (until - earliest) if earliest else timedelta(0)
+    return since_cost <= until_cost
 
 
-def _change_rows(conn: Any, team: TeamScope, *where: Any) -> Sequence[Any]:
-    """Status and assignee changes; each item's lists are put in order by `_attach`."""
-    return conn.execute(
-        select(
-            WIC.id,
-            WIC.work_item_id,
-            WIC.field,
-            WIC.at,
-            WIC.from_id,
-            WIC.from_value,
-            WIC.to_id,
-            WIC.to_value,
-        ).where(WIC.team_id == team.team_id, WIC.field.in_(FIELDS), *where)
-    ).all()
+def _changed_since(team: TeamScope, instant: datetime, *more: Any) -> Any:
+    """Ids of the items changed since `instant` (and those of `more`): a range of the
+    (team, field, at) index per field (a DISTINCT would have SQLite walk the whole changelog
+    in item order)."""
+    return union(
+        *(
+            select(WIC.work_item_id.label("id")).where(
+                WIC.team_id == team.team_id, WIC.field == name, WIC.at >= instant
+            )
+            for name in FIELDS
+        ),
+        *more,
+    )
 
 
-_BY_TIME_THEN_FIELD = itemgetter(0, 1)
-_BY_TIME_THEN_ID = attrgetter("at", "id")
+def _unchanged(open_now: Sequence[Any], start: datetime, instants: list[datetime]) -> Any:
+    """The items in progress now, counted as if unchanged since `start` (`_changes` takes
+    back the ones that did change): from the start, or from their creation."""
+    for row in open_now:
+        if row.created_at >= instants[-1]:
+            continue
+        k = 0 if row.created_at < start else bisect.bisect_right(instants, row.created_at) + 1
+        yield _Row(k, row.assignee_id, row.assignee_name, 1)
 
 
-def _attach(items: dict[int, _Item], changes: Sequence[Any]) -> list[_Item]:
-    """Each item's changes per field, in the order they were made (ties: as recorded)."""
-    for change in changes:
-        item = items.get(change.work_item_id)
-        if item is not None:
-            item.changes[change.field].append(change)
-    for item in items.values():
-        for field_changes in item.changes.values():
-            field_changes.sort(key=_BY_TIME_THEN_ID)
-    return list(items.values())
+@dataclass(frozen=True)
+class _Row:
+    k: int
+    a_id: str | None
+    a_name: str | None
+    delta: int
 
 
-def _items_since(
-    conn: Any, team: TeamScope, start: datetime, end: datetime, in_progress: set[str]
-) -> list[_Item]:
-    """Changes since `start` (to now) and the items they touch, plus the items in progress
-    now: every other item kept its current values through the range. The items are read
-    by id and by current status, two index lookups (a join would let a planner scan them)."""
-    changes = _change_rows(conn, team, WIC.at >= start)
-    columns = (WI.id, WI.key, WI.created_at, WI.status, WI.assignee_id, WI.assignee_name)
-    live = (WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < end)
-    touched = sorted({c.work_item_id for c in changes})
-    rows = list(conn.execute(select(*columns).where(WI.id.in_(touched), *live)).all())
-    rows += conn.execute(_open_now(conn.dialect.name, team, in_progress)).all()
-    items = {
-        r.id: _Item(r.key, r.created_at, r.status, (r.assignee_id, r.assignee_name)) for r in rows
-    }
-    return _attach(items, changes)
-
-
-def _open_now(dialect: str, team: TeamScope, in_progress: set[str]) -> Any:
-    """The team's items in progress now, through the (team, status) index. SQLite's
-    statistics average over statuses (most items are done), so it would rather scan the
-    table; there the index is named."""
-    names = _status_names(in_progress, team)
-    if dialect != "sqlite":
-        return select(
-            WI.id, WI.key, WI.created_at, WI.status, WI.assignee_id, WI.assignee_name
-        ).where(WI.team_id == team.team_id, WI.status.in_(names), WI.deleted.is_(False))
+def _open_now(conn: Any, team: TeamScope, spelled: list[str]) -> Any:
+    """The team's items in progress now (by the status names as spelled), through the
+    (team, status) index. SQLite's statistics average over statuses (most items are done),
+    so it would rather scan the table; there the index is named."""
+    columns = (WI.id, WI.created_at, WI.assignee_id, WI.assignee_name)
+    if conn.dialect.name != "sqlite":
+        return select(*columns).where(
+            WI.team_id == team.team_id, WI.status.in_(spelled), WI.deleted.is_(False)
+        )
     return (
         text(
-            "SELECT id, key, created_at, status, assignee_id, assignee_name "
+            "SELECT id, created_at, assignee_id, assignee_name "
             "FROM work_item INDEXED BY ix_work_item_team_status "
             "WHERE team_id = :team AND status IN :names AND deleted = 0"
         )
         .bindparams(bindparam("names", expanding=True))
-        .bindparams(team=team.team_id, names=names)
-        .columns(created_at=UTCDateTime())
+        .bindparams(team=team.team_id, names=spelled)
+        .columns(*columns)
     )
 
 
-def _items_until(
-    conn: Any, team: TeamScope, start: datetime, end: datetime, in_progress: set[str]
-) -> list[_Item]:
-    """Items created before `end` with their changes before it; an item not changed before
-    `end` takes the `from` values of its first later change (or its current values)."""
+class _StateAt:
+    """An item's status or assignee just before `when` (or, `after`, once the changes made
+    at `when` are applied): the `from` of its first change from then on, else its current
+    values. Each value is one index lookup on (work item, field, at): a missing value reads
+    as "" inside the lookup, so NULL means "no change" (no status named "" is in progress,
+    and an empty assignee id or name is taken as none)."""
 
-    def first_after(field_name: str, column: Any) -> Any:
-        return (
-            select(column)
-            .where(WIC.work_item_id == WI.id, WIC.field == field_name, WIC.at >= end)
-            .order_by(WIC.at, WIC.id)
+    def __init__(self, item: Any, when: Any, after: bool = False) -> None:
+        self.item, self.when, self.after = item, when, after
+
+    def _value(self, field_name: str, column_name: str, current: Any) -> Any:
+        c = CHANGE.alias(f"{field_name}_{column_name}")
+        later = c.c.at > self.when if self.after else c.c.at >= self.when
+        first = (
+            select(func.coalesce(c.c[column_name], ""))
+            .where(c.c.work_item_id == self.item.c.id, c.c.field == field_name, later)
+            .order_by(c.c.at, c.c.id)
             .limit(1)
             .scalar_subquery()
         )
+        return func.coalesce(first, current)
 
-    rows = conn.execute(
+    def status(self) -> Any:
+        return self._value("status", "from_value", self.item.c.status)
+
+    def assignee(self) -> tuple[Any, Any]:
+        return (
+            func.nullif(self._value("assignee", "from_id", self.item.c.assignee_id), ""),
+            func.nullif(self._value("assignee", "from_value", self.item.c.assignee_name), ""),
+        )
+
+
+def _instant_index(column: Any, instants: list[datetime]) -> Any:
+    """1-based index of the first instant strictly after `column` (len + 1 past the last):
+    the first instant that sees an event at `column`. A balanced CASE, so each row costs a
+    handful of comparisons however many instants there are."""
+
+    def pick(lo: int, hi: int) -> Any:  # the answer lies in lo..hi
+        if lo == hi:
+            return literal_column(str(lo), Integer)
+        mid = (lo + hi) // 2  # the answer is at most mid iff column < instants[mid - 1]
+        return case((column < instants[mid - 1], pick(lo, mid)), else_=pick(mid + 1, hi))
+
+    return pick(1, len(instants) + 1)
+
+
+def _live(item: Any, team: TeamScope) -> tuple[ColumnElement[bool], ...]:
+    return item.c.team_id == team.team_id, item.c.deleted.is_(False)
+
+
+def _changes(
+    team: TeamScope,
+    candidates: Any,
+    start: datetime,
+    instants: list[datetime],
+    st: _Statuses,
+    spelled: list[str],
+    open_now: Sequence[Any] | None,
+) -> Any:
+    """Rows of (k, assignee id, assignee name, delta) for the `candidates` items: k = 0 for
+    the items in progress when the range starts, else the 1-based instant from which the
+    event counts. With `open_now` (counted by `_unchanged`), the candidates in it are taken
+    back first."""
+    end = instants[-1]
+    item = WORK_ITEM.alias("wi")
+    # `id IN (...)`, not a join: joined, SQLite may first scan the whole table to build a
+    # Bloom filter for a few thousand lookups.
+    items = (
         select(
-            WI.id,
-            WI.key,
-            WI.created_at,
-            WI.status,
-            WI.assignee_id,
-            WI.assignee_name,
-            first_after("status", WIC.from_value).label("status_then"),
-            first_after("status", WIC.id).label("status_later"),
-            first_after("assignee", WIC.from_id).label("assignee_id_then"),
-            first_after("assignee", WIC.from_value).label("assignee_name_then"),
-            first_after("assignee", WIC.id).label("assignee_later"),
-        ).where(WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < end)
-    ).all()
-    items: dict[int, _Item] = {}
-    for r in rows:
-        status = r.status_then if r.status_later is not None else r.status
-        if r.assignee_later is not None:
-            assignee = (r.assignee_id_then, r.assignee_name_then)
-        else:
-            assignee = (r.assignee_id, r.assignee_name)
-        items[r.id] = _Item(r.key, r.created_at, status, assignee)
-    return _attach(items, _change_rows(conn, team, WIC.at < end))
-
-
-def _segments(
-    item: _Item, in_progress: set[str]
-) -> list[tuple[datetime, datetime | None, str | None, Assignee]]:
-    """(after, until, status, assignee) for the item's in-progress states: the state of every
-    instant t with after < t <= until (None = unbounded), once the item exists."""
-    statuses, assignees = item.changes["status"], item.changes["assignee"]
-    # Before its first change an item has that change's `from` value.
-    status = statuses[0].from_value if statuses else item.status
-    seen = {status, *(c.to_value for c in statuses)}
-    if not any((name or "").lower() in in_progress for name in seen):
-        return []  # never in progress: nothing to count
-    assignee: Assignee = (
-        (assignees[0].from_id, assignees[0].from_value) if assignees else item.assignee
+            item.c.id, item.c.created_at, item.c.status, item.c.assignee_id, item.c.assignee_name
+        )
+        .where(item.c.id.in_(candidates), *_live(item, team), item.c.created_at < end)
+        .cte("items")
     )
-    # Both lists are in order already; a stable sort interleaves them by time.
-    events = [(c.at, 0, c) for c in statuses] + [(c.at, 1, c) for c in assignees]
-    events.sort(key=_BY_TIME_THEN_FIELD)
-    segments = []
-    lo: datetime | None = None
-    for at, kind, change in events:
-        if at != lo:
-            segments.append((lo, at, status, assignee))
-            lo = at
-        if kind == 0:
-            status = change.to_value
-        else:
-            assignee = (change.to_id, change.to_value)
-    segments.append((lo, None, status, assignee))
-    kept = []
-    for after, until, state, person in segments:
-        if (state or "").lower() not in in_progress:
-            continue
-        begin = after if after is not None and after > item.created_at else item.created_at
-        if until is None or until > begin:
-            kept.append((begin, until, state, person))
-    return kept
+    # Each item enters the range when it starts, or when it is created within it.
+    before_start = items.c.created_at < start
+    entry = _StateAt(items, case((before_start, start), else_=items.c.created_at))
+    k_entry = case((before_start, ZERO), else_=_instant_index(items.c.created_at, instants))
+    entered = select(*_event(k_entry, *entry.assignee(), ONE)).where(st.match(entry.status()))
+    parts = [entered]
+    if open_now is not None:
+        current = (items.c.assignee_id, items.c.assignee_name)
+        parts.append(select(*_event(k_entry, *current, -ONE)).where(items.c.status.in_(spelled)))
+
+    # A change counts once its item exists; earlier ones (clock skew) are in the state the
+    # item was created with. The changes are read by (team, field, at); the `+ 0` keeps
+    # SQLite from reading them item by item instead, after a scan of the whole changelog to
+    # build a Bloom filter.
+    def in_range(field_name: str) -> tuple[Any, Any]:
+        c = CHANGE.alias(f"in_range_{field_name}")
+        return c, (
+            select()
+            .select_from(c.join(items, items.c.id == c.c.work_item_id + 0))
+            .where(
+                c.c.team_id == team.team_id,
+                c.c.field == field_name,
+                c.c.at >= start,
+                c.c.at < end,
+                c.c.at >= items.c.created_at,
+            )
+        )
+
+    s, status_changes = in_range("status")
+    s_delta = st.flag(s.c.to_value) - st.flag(s.c.from_value)
+    new_assignee = _StateAt(items, s.c.at, after=True).assignee()
+    status_moves = status_changes.add_columns(
+        *_event(_instant_index(s.c.at, instants), *new_assignee, s_delta)
+    ).where(s_delta != 0)
+
+    a, assignee_changes = in_range("assignee")
+    handovers = (
+        assignee_changes.add_columns(
+            _instant_index(a.c.at, instants).label("k"),
+            a.c.from_id,
+            a.c.from_value,
+            a.c.to_id,
+            a.c.to_value,
+        )
+        .where(st.match(_StateAt(items, a.c.at).status()))
+        .cte("handovers")
+    )
+    h = handovers.c
+    handed_over = select(*_event(h.k, h.from_id, h.from_value, -ONE))
+    taken_over = select(*_event(h.k, h.to_id, h.to_value, ONE))
+    events = union_all(*parts, status_moves, handed_over, taken_over).subquery("events")
+    e = events.c
+    return select(e.k, e.a_id, e.a_name, func.sum(e.delta).label("delta")).group_by(
+        e.k, e.a_id, e.a_name
+    )
+
+
+def _labelled(assignee: tuple[Any, Any]) -> tuple[Any, Any]:
+    return assignee[0].label("a_id"), assignee[1].label("a_name")
+
+
+def _event(k: Any, a_id: Any, a_name: Any, delta: Any) -> tuple[Any, ...]:
+    return k.label("k"), a_id.label("a_id"), a_name.label("a_name"), delta.label("delta")
+
+
+def _items_at(team: TeamScope, candidates: Any, instant: datetime, st: _Statuses) -> Any:
+    """The items in progress at `instant`, with their status and assignee then."""
+    item = WORK_ITEM.alias("wi")
+    state = _StateAt(item, instant)
+    status = state.status()
+    return select(
+        item.c.key, item.c.created_at, status.label("status"), *_labelled(state.assignee())
+    ).where(
+        item.c.id.in_(candidates), *_live(item, team), item.c.created_at < instant, st.match(status)
+    )
+
+
+def _reason(team: TeamScope, account: str | None, name: str | None) -> str | None:
+    if account is None and name is None:
+        return "unassigned"
+    if team.members and name not in team.members and account not in team.members:
+        return "non_member"
+    return None
 
 
 def _count(
     team: TeamScope,
-    items: list[_Item],
+    rows: Sequence[Any],
     instants: list[datetime],
     snapshots: dict[datetime, _Snapshot],
-    categories: dict[str, str],
-    explain: bool,
 ) -> None:
-    members = set(team.members)
-    in_progress = {name for name, found in categories.items() if found == IN_PROGRESS}
+    """Each assignee's count when the range starts plus the events up to each instant."""
     steps: dict[tuple[str, str], list[int]] = {}
-    for item in items:
-        for after, until, status, assignee in _segments(item, in_progress):
-            first = bisect.bisect_right(instants, after)
-            last = bisect.bisect_right(instants, until) if until is not None else len(instants)
-            if first >= last:
-                continue
-            account, name = assignee
-            if account is None and name is None:
-                reason: str | None = "unassigned"
-            elif members and name not in members and account not in members:
-                reason = "non_member"
-            else:
-                reason = None
-            person = name or account or ""
-            # +1 from the first instant covered, −1 after the last: summed once per range
-            # below, so an item in progress for months costs one entry, not one per day.
-            key = ("excluded", reason) if reason else ("person", person)
-            changes = steps.setdefault(key, [0] * (len(instants) + 1))
-            changes[first] += 1
-            changes[last] -= 1
-            if explain:
-                for t in instants[first:last]:
-                    snapshots[t].items.append(
-                        ExplainItem(
-                            ref=item.key,
-                            counted=reason is None,
-                            value=1.0 if reason is None else None,
-                            reason=reason,
-                            times={"created": iso(item.created_at), "at": iso(t)},
-                            detail=f"{status}, {person or 'unassigned'}",
-                        )
-                    )
+    for row in rows:
+        reason = _reason(team, row.a_id, row.a_name)
+        key = ("excluded", reason) if reason else ("person", row.a_name or row.a_id or "")
+        steps.setdefault(key, [0] * (len(instants) + 1))[row.k] += int(row.delta)
     for (kind, name_or_reason), changes in steps.items():
-        running = 0
-        for index, t in enumerate(instants):
+        running = changes[0]
+        for index, t in enumerate(instants, 1):
             running += changes[index]
             if running:
                 target = snapshots[t].excluded if kind == "excluded" else snapshots[t].by_person
                 target[name_or_reason] = target.get(name_or_reason, 0) + running
+
+
+def _explained(team: TeamScope, rows: Sequence[Any], instant: datetime) -> list[ExplainItem]:
+    items = []
+    for row in rows:
+        reason = _reason(team, row.a_id, row.a_name)
+        person = row.a_name or row.a_id or "unassigned"
+        items.append(
+            ExplainItem(
+                ref=row.key,
+                counted=reason is None,
+                value=1.0 if reason is None else None,
+                reason=reason,
+                times={"created": iso(row.created_at), "at": iso(instant)},
+                detail=f"{row.status}, {person}",
+            )
+        )
+    return sorted(items, key=lambda i: i.ref)
 
 
 def _mean(team: TeamScope, snap: _Snapshot) -> float | None:
@@ -321,9 +429,7 @@ def _mean(team: TeamScope, snap: _Snapshot) -> float | None:
     return rate(sum(snap.by_person.values()), people)
 
 
-def _figure(
-    team: TeamScope, week: Week, snapshots: dict[datetime, _Snapshot], explain: bool
-) -> WeekFigure:
+def _figure(team: TeamScope, week: Week, snapshots: dict[datetime, _Snapshot]) -> WeekFigure:
     end = snapshots[week.end]
     mean = rounded(_mean(team, end))
     by_person = dict(sorted(end.by_person.items()))
@@ -338,7 +444,7 @@ def _figure(
             "n": sum(by_person.values()),
             "excluded": dict(sorted(end.excluded.items())),
         },
-        items=sorted(end.items, key=lambda i: i.ref) if explain else [],
+        items=end.items,
     )
 
 
