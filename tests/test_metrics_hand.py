@@ -477,6 +477,54 @@ def test_wip_with_members_counts_members_only(db: Database) -> None:
     assert figure["mean"] == 1.5
 
 
+# WIP reads whichever side of the history is shorter: the changes since the weeks asked
+# (here when an old item makes the history long) or the items created before their end.
+@pytest.mark.parametrize("first_item", [at(1), datetime(2024, 1, 8, tzinfo=UTC)])
+def test_wip_changes_at_one_instant_clock_skew_spelling_and_items_changed_since(
+    db: Database, first_item: datetime
+) -> None:
+    h = history()
+    h["statuses"] = [*STATUSES, {"id": "7", "name": "En révision", "category": "indeterminate"}]
+    h["work_items"] = [
+        item("PAY-0", first_item, "Done", "Ann"),
+        item("PAY-1", at(1), "In Progress", "Bob"),  # status and assignee set at one instant
+        item("PAY-2", at(12), "In Progress", "Carol"),  # a change stamped before its creation
+        item("PAY-3", at(1), "IN PROGRESS", "Dan"),  # spelled otherwise than the catalogue
+        item("PAY-4", at(1), "In Progress", "Eve"),  # in progress all along, handed over
+        item("PAY-5", at(1), "In Progress", "Ann"),  # in progress now, not at the week's end
+        item("PAY-6", at(1), "Done", "Ann"),  # in progress only from Wednesday's end
+        item("PAY-7", at(12, 23), "In Progress", "Carol"),  # created at Thursday's end
+        item("PAY-8", at(1), "EN RÉVISION", "Fay"),  # SQLite's lower() folds ASCII only
+    ]
+    h["changes"] = [
+        status("PAY-1", at(11), "To Do", "In Progress"),
+        assignee("PAY-1", at(11), "Ann", "Bob"),
+        status("PAY-2", at(11), "To Do", "In Progress"),
+        assignee("PAY-4", at(11), "Dan", "Eve"),
+        status("PAY-5", at(14), "In Progress", "Done"),
+        status("PAY-5", at(17), "Done", "In Progress"),
+        status("PAY-6", at(11, 23), "To Do", "In Progress"),  # Wednesday's end, to the second
+        status("PAY-6", at(12, 2), "In Progress", "Done"),
+    ]
+    figure = digest(db, h)["metrics"]["wip"]
+    assert figure["by_person"] == {"Bob": 1, "Carol": 2, "Dan": 1, "Eve": 1, "Fay": 1}
+    # Monday's end (23:00 UTC): Dan holds PAY-3 and PAY-4, Ann PAY-5, Fay PAY-8.
+    assert figure["daily"][0] == round(4 / 3, 4)
+    # Wednesday's end: Bob, Dan, Eve, Ann, Fay one each (PAY-6 moves at that very instant,
+    # so it counts from the next one); Thursday's: Carol's PAY-2 too, and Ann's PAY-6 is done.
+    # PAY-7, created at Thursday's end, counts from Friday's.
+    assert figure["daily"][2:5] == [1.0, 1.0, round(7 / 6, 4)]
+    held = {(i.ref, i.detail) for i in explain(db, "pay", "2026-W46", "wip", now=NOW)}
+    assert held == {
+        ("PAY-1", "In Progress, Bob"),
+        ("PAY-2", "In Progress, Carol"),
+        ("PAY-3", "IN PROGRESS, Dan"),
+        ("PAY-4", "In Progress, Eve"),
+        ("PAY-7", "In Progress, Carol"),
+        ("PAY-8", "EN RÉVISION, Fay"),
+    }
+
+
 def test_defect_escape_window_edges_reopened_and_deleted_bugs(db: Database) -> None:
     start = datetime(2026, 11, 1, 23, tzinfo=UTC)  # Monday 2 Nov 00:00 CET, 14 days back
     h = history()
