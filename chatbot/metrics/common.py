@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, cast, false, func, or_, select, union
+from sqlalchemy import String, and_, bindparam, false, func, or_, select, union
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
@@ -111,9 +111,11 @@ def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
     if dialect != "postgresql":
         return None
     names = list(columns)
+    # One array parameter per column: thousands of separate parameters cost more to build
+    # and send than the lookups themselves.
     arrays = [
-        cast(postgresql.array(list(values)), postgresql.ARRAY(String))
-        for values in columns.values()
+        bindparam(f"wanted_{name}", list(values), type_=postgresql.ARRAY(String), unique=True)
+        for name, values in columns.items()
     ]
     return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
 
