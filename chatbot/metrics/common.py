@@ -68,9 +68,17 @@ def in_week(instant: datetime | None, week: Week) -> bool:
     return start <= instant < end
 
 
-def merged_in(rows: Iterable[Any], week: Week) -> list[Any]:
-    """The PR rows merged in `week`, in (repo, number) order: how review metrics list them."""
-    return sorted((r for r in rows if in_week(r.merged_at, week)), key=lambda r: (r.repo, r.number))
+def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any]]:
+    """The PR rows merged in each asked week, in (repo, number) order: how review metrics
+    list them. One pass over the rows, however many weeks are asked."""
+    found: dict[Week, list[Any]] = {week: [] for week in weeks}
+    for row in rows:
+        week = week_of(row.merged_at, weeks)
+        if week is not None:
+            found[week].append(row)
+    for listed in found.values():
+        listed.sort(key=lambda r: (r.repo, r.number))
+    return found
 
 
 def bot_authored(team: TeamScope, row: Any) -> bool:

@@ -49,14 +49,14 @@ class ReviewRounds:
         ).where(*merged_in_weeks(team, weeks))
         with db.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return {w.label: _figure(team, w, rows, explain) for w in weeks}
+        merged = merged_in(rows, weeks)
+        return {w.label: _figure(team, w, merged[w], explain) for w in weeks}
 
 
-def _figure(team: TeamScope, week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
+def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> WeekFigure:
     values: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
-    mine = merged_in(rows, week)
     for row in mine:
         value = None
         if bot_authored(team, row):
