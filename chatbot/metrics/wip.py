@@ -36,15 +36,18 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    any_,
     bindparam,
     case,
     func,
     literal_column,
     select,
     text,
+    true,
     union,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
 from chatbot.db.engine import Database
@@ -114,29 +117,21 @@ class Wip:
                 if _reads_recent_side(start, end, span):
                     # Items not changed since `start` are as they are now: those in progress
                     # now count from the start (or their creation) under their assignee.
-                    changed = _changed_since(team, start)
+                    changed = _changed_since(conn, team, start)
                     open_now = conn.execute(_open_now(conn, team, spelled)).all()
                     rows = [*_unchanged(open_now, start, inside)]
                 else:
-                    changed = select(WI.id).where(
-                        WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < end
-                    )
-                    open_now, rows = None, []
+                    changed, open_now, rows = None, None, []
                 statement = _changes(team, changed, start, inside, statuses, spelled, open_now)
                 rows += conn.execute(statement).all()
                 _count(team, rows, inside, snapshots)
             if explain:
                 for week in weeks:
                     at = week.end
+                    candidates = None
                     if _reads_recent_side(at, at, span):
                         open_ids = [r.id for r in conn.execute(_open_now(conn, team, spelled))]
-                        candidates = _changed_since(
-                            team, at, select(WI.id).where(WI.id.in_(open_ids))
-                        )
-                    else:
-                        candidates = select(WI.id).where(
-                            WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < at
-                        )
+                        candidates = _changed_since(conn, team, at, open_ids)
                     rows = conn.execute(_items_at(team, candidates, at, statuses)).all()
                     snapshots[at].items = _explained(team, rows, at)
         return {w.label: _figure(team, w, snapshots) for w in weeks}
@@ -172,19 +167,34 @@ def _reads_recent_side(
     return since_cost <= until_cost
 
 
-def _changed_since(team: TeamScope, instant: datetime, *more: Any) -> Any:
-    """Ids of the items changed since `instant` (and those of `more`): a range of the
-    (team, field, at) index per field (a DISTINCT would have SQLite walk the whole changelog
-    in item order)."""
-    return union(
+def _changed_since(conn: Any, team: TeamScope, instant: datetime, more: Sequence[int] = ()) -> Any:
+    """The items changed since `instant` (and those of `more`), for `_among`. Read as a
+    range of the (team, field, at) index per field: a DISTINCT would have SQLite walk the
+    whole changelog in item order. PostgreSQL gets the ids as a list: from a subquery it
+    would guess tens of thousands and scan the whole work item table to join them."""
+    changed = union(
         *(
             select(WIC.work_item_id.label("id")).where(
                 WIC.team_id == team.team_id, WIC.field == name, WIC.at >= instant
             )
             for name in FIELDS
         ),
-        *more,
+        select(WI.id).where(WI.id.in_(list(more))),
     )
+    if conn.dialect.name != "postgresql":
+        return changed
+    return [row.id for row in conn.execute(changed)]
+
+
+def _among(column: Any, candidates: Any) -> ColumnElement[bool]:
+    """`column` is one of the candidate ids: all (None), a subquery, or a list (one array
+    parameter on PostgreSQL)."""
+    if candidates is None:
+        return true()
+    if isinstance(candidates, list):
+        ids = bindparam("candidate_ids", candidates, type_=postgresql.ARRAY(Integer), unique=True)
+        return column == any_(ids)
+    return column.in_(candidates)
 
 
 def _unchanged(open_now: Sequence[Any], start: datetime, instants: list[datetime]) -> Any:
@@ -285,7 +295,8 @@ def _changes(
     spelled: list[str],
     open_now: Sequence[Any] | None,
 ) -> Any:
-    """Rows of (k, assignee id, assignee name, delta) for the `candidates` items: k = 0 for
+    """Rows of (k, assignee id, assignee name, delta) for the `candidates` items (None: all
+    those created before the range's end): k = 0 for
     the items in progress when the range starts, else the 1-based instant from which the
     event counts. With `open_now` (counted by `_unchanged`), the candidates in it are taken
     back first."""
@@ -297,7 +308,7 @@ def _changes(
         select(
             item.c.id, item.c.created_at, item.c.status, item.c.assignee_id, item.c.assignee_name
         )
-        .where(item.c.id.in_(candidates), *_live(item, team), item.c.created_at < end)
+        .where(_among(item.c.id, candidates), *_live(item, team), item.c.created_at < end)
         .cte("items")
     )
     # Each item enters the range when it starts, or when it is created within it.
@@ -373,7 +384,10 @@ def _items_at(team: TeamScope, candidates: Any, instant: datetime, st: _Statuses
     return select(
         item.c.key, item.c.created_at, status.label("status"), *_labelled(state.assignee())
     ).where(
-        item.c.id.in_(candidates), *_live(item, team), item.c.created_at < instant, st.match(status)
+        _among(item.c.id, candidates),
+        *_live(item, team),
+        item.c.created_at < instant,
+        st.match(status),
     )
 
 
