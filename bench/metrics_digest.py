@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -173,6 +174,36 @@ def _counts(engine: Engine) -> dict[str, int]:
         }
 
 
+TABLES = {
+    "work_item",
+    "work_item_change",
+    "pull_request",
+    "pull_request_key",
+    "pull_request_event",
+    "pull_request_review",
+    "git_commit",
+    "branch_commit",
+    "deployment",
+    "deployment_change",
+}
+
+
+def index_use(plan: str, sql: str) -> tuple[list[str], list[str]]:
+    """(indexes the plan reads, tables it reads whole) from SQLite's or PostgreSQL's plan;
+    scans of the statement's own CTEs and subqueries are not table reads."""
+    used = re.findall(
+        r"(?:USING (?:COVERING |AUTOMATIC COVERING |AUTOMATIC )?INDEX|Index Scan using|"
+        r"Index Only Scan using|Bitmap Index Scan on) (\w+)",
+        plan,
+    )
+    if re.search(r"INTEGER PRIMARY KEY|_pkey", plan):
+        used.append("primary key")
+    table_of = {t: t for t in TABLES}
+    table_of |= {alias: t for t, alias in re.findall(r"\b(\w+) AS (\w+)", sql) if t in TABLES}
+    scanned = re.findall(r"(?:^|\n)[\s>-]*(?:SCAN|Seq Scan on) (\w+)(?! USING)", plan)
+    return sorted(set(used)), sorted({table_of[n] for n in scanned if n in table_of})
+
+
 def table(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| database | history | work items | changes | PRs | deployments | digest (median) "
@@ -190,6 +221,21 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
                 f"{r['digest_cpu_ms']:.0f} ms | {r['slowest_ms']:.0f} ms | "
                 f"{r['warnings_ms']:.0f} ms | {r['with_warnings_ms']:.0f} ms |"
             )
+    for name, rows in results.items():
+        largest = rows[-1]
+        used, scanned = index_use(largest["plan"], largest["slowest_sql"])
+        first_line = largest["slowest_sql"].strip().splitlines()[0][:70]
+        lines += [
+            "",
+            f"Slowest statement on {name} with {2 * largest['scale']} years of history "
+            f"({largest['slowest_ms']:.0f} ms, `{first_line} …`): its plan reads the indexes "
+            + ", ".join(f"`{u}`" for u in used)
+            + (
+                "; no table is read whole."
+                if not scanned
+                else "; it reads whole: " + ", ".join(f"`{t}`" for t in scanned) + "."
+            ),
+        ]
     lines += [
         "",
         "Digest = `weekly_digest_for` without the data-health warnings (all metrics, previous "
