@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, false, func, or_, select, union
+from sqlalchemy import String, and_, any_, bindparam, false, func, or_, select, union
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
@@ -126,6 +126,18 @@ def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
         for name, values in columns.items()
     ]
     return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
+
+
+def one_of(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however
+    many values (hundreds of separate parameters cost more to build and send than the
+    lookups themselves)."""
+    listed = sorted(set(values))
+    if dialect != "postgresql":
+        return column.in_(listed)
+    return column == any_(
+        bindparam("one_of", listed, type_=postgresql.ARRAY(column.type), unique=True)
+    )
 
 
 def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

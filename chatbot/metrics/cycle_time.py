@@ -41,6 +41,7 @@ from chatbot.metrics.common import (
     iso,
     listed_values,
     merged_ranges,
+    one_of,
     production,
     rounded,
     team_deployment,
@@ -121,6 +122,7 @@ def _candidates(
     """The PRs the weeks' successful production deployments list (by PR, exact merge or
     head commit, or a Jira key the PR names, merged by then): short lists of values looked
     up through indexes, so no planner is tempted to scan the pull requests."""
+    dialect = conn.dialect.name
     in_weeks = team_deployment_ids(team, merged_ranges(weeks))
     listed = conn.execute(
         select(DC.kind, DC.value, D.deployed_at)
@@ -146,21 +148,25 @@ def _candidates(
         rows = conn.execute(
             select(PR.id, PR.repo, PR.number).where(
                 PR.repo.in_({repo for repo, _ in pairs}),
-                PR.number.in_({number for _, number in pairs}),
+                one_of(dialect, PR.number, {number for _, number in pairs}),
             )
         ).all()
         found |= {row.id for row in rows if (row.repo, row.number) in pairs}
     if shas:
         for column in (PR.merge_commit_sha, PR.head_sha):
             found |= set(
-                conn.execute(select(PR.id).where(column.in_(shas), PR.repo.in_(repos))).scalars()
+                conn.execute(
+                    select(PR.id).where(one_of(dialect, column, shas), PR.repo.in_(repos))
+                ).scalars()
             )
     if keys:
         rows = conn.execute(
             select(PR.id, PR.merged_at, PRK.jira_key)
             .select_from(TABLE["PRK"])
             .join(TABLE["PR"], and_(PR.repo == PRK.repo, PR.number == PRK.number))
-            .where(PRK.jira_key.in_(keys), PR.repo.in_(repos), PR.merged_at.is_not(None))
+            .where(
+                one_of(dialect, PRK.jira_key, keys), PR.repo.in_(repos), PR.merged_at.is_not(None)
+            )
         ).all()
         found |= {row.id for row in rows if row.merged_at <= keys[row.jira_key]}
     return found
@@ -185,7 +191,7 @@ def _first_shipments(
             PR.head_branch,
             PR.head_sha,
             PR.merge_commit_sha,
-        ).where(PR.id.in_(sorted(candidate_ids)))
+        ).where(one_of(conn.dialect.name, PR.id, candidate_ids))
     ).all()
     keys: dict[tuple[str, int], set[str]] = {}
     for repo, number, key in conn.execute(_keys_of(conn, candidate_ids)).all():
@@ -208,7 +214,7 @@ def _first_shipments(
         row.id: row
         for row in conn.execute(
             select(D.id, D.external_id, D.deployed_at).where(
-                D.id.in_(sorted({dep for dep, _, _ in listings})), shipping
+                one_of(conn.dialect.name, D.id, {dep for dep, _, _ in listings}), shipping
             )
         ).all()
     }
@@ -288,31 +294,39 @@ def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
     return (
         select(found.c.repo, found.c.number, found.c.jira_key)
         .select_from(TABLE["PR"].join(found, true()))
-        .where(PR.id.in_(sorted(candidate_ids)))
+        .where(one_of(conn.dialect.name, PR.id, candidate_ids))
     )
 
 
 def _first_commits(conn: Connection, branches: list[tuple[str, str]]) -> Any:
     """SELECT repo, branch, earliest author time of the commits seen on each branch, each
-    branch found through the (repo, branch, sha) key."""
-    columns = (BC.repo, BC.branch, func.min(GC.authored_at))
+    branch found through the (repo, branch, sha) key (on PostgreSQL a LATERAL lookup per
+    branch: joined, it hashes the whole branch_commit table once it guesses enough rows)."""
     commits = and_(GC.repo == BC.repo, GC.sha == BC.sha)
     wanted = listed_values(
         conn.dialect.name, repo=[r for r, _ in branches], branch=[b for _, b in branches]
     )
     if wanted is None:
-        found = (
-            select(*columns)
+        return (
+            select(BC.repo, BC.branch, func.min(GC.authored_at))
             .select_from(TABLE["BC"])
             .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
+            .join(TABLE["GC"], commits)
+            .group_by(BC.repo, BC.branch)
         )
-    else:
-        found = (
-            select(*columns)
-            .select_from(wanted)
-            .join(TABLE["BC"], and_(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch))
-        )
-    return found.join(TABLE["GC"], commits).group_by(BC.repo, BC.branch)
+    first = (
+        select(func.min(GC.authored_at).label("authored"))
+        .select_from(TABLE["BC"])
+        .join(TABLE["GC"], commits)
+        .where(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch)
+        .offset(0)
+        .lateral("first")
+    )
+    return (
+        select(wanted.c.repo, wanted.c.branch, first.c.authored)
+        .select_from(wanted.join(first, true()))
+        .where(first.c.authored.is_not(None))
+    )
 
 
 def _pr_sample(

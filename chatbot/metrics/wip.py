@@ -36,7 +36,6 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
-    any_,
     bindparam,
     case,
     func,
@@ -47,14 +46,13 @@ from sqlalchemy import (
     union,
     union_all,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
 from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses, status_categories
-from chatbot.metrics.common import iso, merged_ranges, rounded
+from chatbot.metrics.common import iso, merged_ranges, one_of, rounded
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
@@ -192,8 +190,7 @@ def _among(column: Any, candidates: Any) -> ColumnElement[bool]:
     if candidates is None:
         return true()
     if isinstance(candidates, list):
-        ids = bindparam("candidate_ids", candidates, type_=postgresql.ARRAY(Integer), unique=True)
-        return column == any_(ids)
+        return one_of("postgresql", column, candidates)
     return column.in_(candidates)
 
 
