@@ -236,10 +236,10 @@ def _every_digest_block(p: Prompts) -> list[Any]:
 
 
 # What the digest shows besides its prompts: the catalogue's metric names (also lower-cased in
-# the fallback summary), its change unit, Slack's :warning: emoji and strftime's day and month.
+# the fallback summary), Slack's :warning: emoji and strftime's day and month.
 DIGEST_WORDS = {
     w for m in METRICS for w in WORD.findall(m.label) + WORD.findall(m.label.lower())
-} | {"pts", "warning", "UTC", "Sun", "Nov"}
+} | {"warning", "UTC", "Sun", "Nov"}
 BUILDERS = [
     (_every_intent_block, set()),
     (_every_decision_block, set()),

@@ -73,36 +73,41 @@ HEADLINES = tuple(m for m in METRICS if m.is_headline)
 MIN_CHECKIN_RESPONSES = 3
 
 
-def fmt(value: float | None, unit: str) -> str:
-    """A value as people read it: 30.5 h, 12%, 1.4, 3."""
+def fmt(value: float | None, unit: str, prompts: Prompts) -> str:
+    """A value as people read it: 30.5 h, 12%, 1.4, 3 (words from `[units]` in
+    prompts/digest.toml)."""
     if value is None:
-        return "–"
+        return prompts.text("digest.units.none")
     if unit == "hours":
-        if abs(value) >= 48:
-            return f"{value / 24:.1f} d"
-        return f"{value:.1f} h"
+        return _duration(value, prompts)
     if unit == "ratio":
-        return f"{value * 100:.0f}%"
+        return prompts.text("digest.units.percent", value=f"{value * 100:.0f}")
     if unit == "count":
         return f"{value:.0f}"
     return f"{value:.1f}"
 
 
-def fmt_change(current: float | None, other: float | None, unit: str) -> str:
-    """The change from `other` to `current` with an arrow: ▲ +2.5 h, ▼ −4 pts, = 0."""
+def fmt_change(current: float | None, other: float | None, unit: str, prompts: Prompts) -> str:
+    """The change from `other` to `current` with an arrow: ▲ +2.5 h, ▼ −4 pts, = no change."""
     if current is None or other is None:
-        return "–"
+        return prompts.text("digest.units.none")
     delta = current - other
     if abs(delta) < 1e-9:
-        return "= no change"
+        return prompts.text("digest.units.no_change")
     arrow = "▲" if delta > 0 else "▼"
     sign = "+" if delta > 0 else "−"
     size = abs(delta)
     if unit == "ratio":
-        return f"{arrow} {sign}{size * 100:.0f} pts"
+        return f"{arrow} {sign}" + prompts.text("digest.units.points", value=f"{size * 100:.0f}")
     if unit == "hours":
-        text = f"{size / 24:.1f} d" if size >= 48 else f"{size:.1f} h"
-        return f"{arrow} {sign}{text}"
+        return f"{arrow} {sign}{_duration(size, prompts)}"
     if unit == "count":
         return f"{arrow} {sign}{size:.0f}"
     return f"{arrow} {sign}{size:.1f}"
+
+
+def _duration(hours: float, prompts: Prompts) -> str:
+    """Hours, or days from 48 hours on."""
+    if abs(hours) >= 48:
+        return prompts.text("digest.units.days", value=f"{hours / 24:.1f}")
+    return prompts.text("digest.units.hours", value=f"{hours:.1f}")

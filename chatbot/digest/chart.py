@@ -43,7 +43,10 @@ def chart_alt_text(digest: dict[str, Any], prompts: Prompts | None = None) -> st
         metric = (digest.get("metrics") or {}).get(view.name) or {}
         known = [v for v in metric.get("trend") or [] if isinstance(v, int | float)]
         if known:
-            first, last = fmt(float(known[0]), view.unit), fmt(float(known[-1]), view.unit)
+            first, last = (
+                fmt(float(known[0]), view.unit, prompts),
+                fmt(float(known[-1]), view.unit, prompts),
+            )
             parts.append(
                 prompts.text(
                     "digest.chart.alt_metric",
@@ -82,7 +85,7 @@ def render_chart(digest: dict[str, Any], prompts: Prompts | None = None) -> byte
             ax.plot([x[-1]], [last], marker="o", markersize=10, color="#e63946")
         unit = prompts.text(f"digest.chart.axis.{view.unit}")
         metric = (digest.get("metrics") or {}).get(view.name) or {}
-        title = f"{view.label_in(prompts)}: {fmt(view.value(metric), view.unit)}"
+        title = f"{view.label_in(prompts)}: {fmt(view.value(metric), view.unit, prompts)}"
         ax.set_title(title, fontsize=16, fontweight="bold", loc="left")
         ax.set_ylabel(unit, fontsize=12)
         ax.set_xticks([0, 3, 7], [labels[0], labels[3], labels[7]], fontsize=12)

@@ -110,10 +110,10 @@ def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, name
     def detail(name: str, **values: object) -> str:
         return prompts.text(f"digest.detail.{name}", **values)
 
-    value = fmt(view.value(metric), view.unit)
+    value = fmt(view.value(metric), view.unit, prompts)
     if view.name == "cycle_time":
         p85 = _number(metric, "p85_hours")
-        extra = detail("p85", value=fmt(p85, "hours")) if p85 is not None else ""
+        extra = detail("p85", value=fmt(p85, "hours", prompts)) if p85 is not None else ""
         if metric.get("fallback"):
             extra += detail("fallback", count=metric["fallback"])
         return value + extra
@@ -139,7 +139,7 @@ def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, name
         return value
     if view.name == "orchestration":
         interrupts = _number(metric, "interrupt_share")
-        return detail("interrupts", value=value, share=fmt(interrupts, "ratio"))
+        return detail("interrupts", value=value, share=fmt(interrupts, "ratio", prompts))
     if view.name == "late_intent_churn":
         return detail("churn", value=value, intents=metric.get("intents", 0))
     if view.name == "checks_verified_at_done":
@@ -153,9 +153,12 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
     previous = _number(metric, "previous")
     baseline = _number(metric, "baseline")
     n = view.sample(metric)
+    last_week, since_baseline = (
+        fmt_change(current, other, view.unit, prompts) for other in (previous, baseline)
+    )
     parts = [
-        f"{fmt_change(current, previous, view.unit)} {prompts.text('digest.digest.vs_last_week')}",
-        f"{fmt_change(current, baseline, view.unit)} {prompts.text('digest.digest.vs_baseline')}",
+        f"{last_week} {prompts.text('digest.digest.vs_last_week')}",
+        f"{since_baseline} {prompts.text('digest.digest.vs_baseline')}",
         prompts.text("digest.digest.sample", n=n if n is not None else 0),
     ]
     return " · ".join(parts)
@@ -189,8 +192,8 @@ def metric_text(
 def _headline_field(
     view: MetricView, metric: dict[str, Any] | None, prompts: Prompts
 ) -> dict[str, Any]:
-    value = fmt(view.value(metric), view.unit)
-    change = fmt_change(view.value(metric), _number(metric or {}, "previous"), view.unit)
+    value = fmt(view.value(metric), view.unit, prompts)
+    change = fmt_change(view.value(metric), _number(metric or {}, "previous"), view.unit, prompts)
     mark = " :warning:" if worsened(view, metric) else ""
     return {"type": "mrkdwn", "text": f"*{view.label_in(prompts)}*\n{value}  {change}{mark}"}
 
@@ -270,7 +273,7 @@ def digest_fallback(digest: dict[str, Any], prompts: Prompts) -> str:
 
 def headline_summary(digest: dict[str, Any], prompts: Prompts) -> str:
     return ", ".join(
-        f"{v.label_in(prompts).lower()} {fmt(v.value(_metric(digest, v.name)), v.unit)}"
+        f"{v.label_in(prompts).lower()} {fmt(v.value(_metric(digest, v.name)), v.unit, prompts)}"
         for v in HEADLINES
     )
 
@@ -311,9 +314,11 @@ def leader_dm_blocks(
             lines = [prompts.text("digest.digest.leader_worse")]
             for view in worse:
                 metric = _metric(digest, view.name) or {}
-                change = fmt_change(view.value(metric), _number(metric, "previous"), view.unit)
+                change = fmt_change(
+                    view.value(metric), _number(metric, "previous"), view.unit, prompts
+                )
                 hint = truncate(hint_for(view, prompts), 300)
-                value = fmt(view.value(metric), view.unit)
+                value = fmt(view.value(metric), view.unit, prompts)
                 lines.append(f"• *{view.label_in(prompts)}* {value} ({change}): {hint}")
             blocks.append(section(truncate("\n".join(lines), SECTION_MAX)))
         else:
@@ -333,12 +338,12 @@ def leader_dm_blocks(
 # --- "Show the work" ------------------------------------------------------------------------------
 
 
-def _item_line(item: dict[str, Any], unit: str) -> str:
+def _item_line(item: dict[str, Any], unit: str, prompts: Prompts) -> str:
     mark = "✓" if item.get("counted") else "✗"
     parts = [f"{mark} *{escape(str(item.get('ref', '?')))}*"]
     value = item.get("value")
     if isinstance(value, int | float):
-        parts.append(fmt(float(value), unit if unit != "ratio" else "number"))
+        parts.append(fmt(float(value), unit if unit != "ratio" else "number", prompts))
     if item.get("reason"):
         parts.append(f"_{escape(str(item['reason']))}_")
     times = item.get("times") or {}
@@ -387,7 +392,7 @@ def explain_modal(
     chunk = rows[(page - 1) * EXPLAIN_PAGE_ITEMS : page * EXPLAIN_PAGE_ITEMS]
     text = ""
     for row in chunk:
-        line = _item_line(row, unit)
+        line = _item_line(row, unit, prompts)
         if len(text) + len(line) + 1 > SECTION_MAX:
             blocks.append(section(text))
             text = ""
@@ -478,7 +483,7 @@ def home_digest_section(
     for team, digest in posted[:10]:
         line = f"*{escape(team)}* · {escape(str(digest.get('week', '')))}\n"
         line += " · ".join(
-            f"{v.label_in(prompts)} {fmt(v.value(_metric(digest, v.name)), v.unit)}"
+            f"{v.label_in(prompts)} {fmt(v.value(_metric(digest, v.name)), v.unit, prompts)}"
             for v in HEADLINES
         )
         blocks.append(section(truncate(line, SECTION_MAX)))
