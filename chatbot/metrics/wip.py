@@ -32,10 +32,12 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Integer,
+    any_,
     bindparam,
     case,
     func,
@@ -46,13 +48,15 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
 from chatbot.db.engine import Database
+from chatbot.db.types import UTCDateTime
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses, status_categories
-from chatbot.metrics.common import iso, merged_ranges, one_of, rounded
+from chatbot.metrics.common import iso, merged_ranges, rounded
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
@@ -62,6 +66,20 @@ WI = WORK_ITEM.c
 WIC = CHANGE.c
 FIELDS = ("status", "assignee")
 ONE, ZERO = literal_column("1", Integer), literal_column("0", Integer)
+
+# The statements are built once per shape (dialect, number of instants, how the items are
+# found) and cached: building one costs more than a database runs it. What varies is bound
+# by name: see `_params`.
+TEAM = bindparam("team_id", type_=Integer())
+START = bindparam("range_start", type_=UTCDateTime())
+IN_PROGRESS_NAMES = bindparam("in_progress", expanding=True)
+SPELLED_NAMES = bindparam("in_progress_spelled", expanding=True)
+ID_LIST = bindparam("candidate_id_list", expanding=True)
+ID_ARRAY = bindparam("candidate_ids", type_=postgresql.ARRAY(Integer()))
+
+
+def _instant(index: int) -> Any:
+    return bindparam(f"instant_{index}", type_=UTCDateTime())
 
 
 @dataclass
@@ -73,24 +91,20 @@ class _Snapshot:
     items: list[ExplainItem] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Statuses:
-    """The in-progress status names, for `lower(status) IN (...)`: lower-cased as Python
+def _folded(lowered: list[str], spelled: list[str]) -> list[str]:
+    """The in-progress status names for `lower(status) IN (...)`: lower-cased as Python
     does, and as a database that folds ASCII letters only would lower the names as Jira
     and the team spell them (SQLite; PostgreSQL under the C locale)."""
+    ascii_lower = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+    return sorted({*lowered, *(name.translate(ascii_lower) for name in spelled)})
 
-    folded: list[str]
 
-    @classmethod
-    def of(cls, lowered: list[str], spelled: list[str]) -> _Statuses:
-        ascii_lower = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-        return cls(sorted({*lowered, *(name.translate(ascii_lower) for name in spelled)}))
+def _in_progress(column: Any) -> ColumnElement[bool]:
+    return func.lower(column).in_(IN_PROGRESS_NAMES)
 
-    def match(self, column: Any) -> ColumnElement[bool]:
-        return func.lower(column).in_(self.folded)
 
-    def flag(self, column: Any) -> Any:
-        return case((self.match(column), ONE), else_=ZERO)
+def _flag(column: Any) -> Any:
+    return case((_in_progress(column), ONE), else_=ZERO)
 
 
 class Wip:
@@ -103,36 +117,48 @@ class Wip:
     ) -> dict[str, WeekFigure]:
         categories = status_categories(db, team)
         spelled = spelled_statuses(db, team, IN_PROGRESS)
-        statuses = _Statuses.of(
-            sorted(name for name, found in categories.items() if found == IN_PROGRESS), spelled
-        )
+        lowered = sorted(name for name, found in categories.items() if found == IN_PROGRESS)
+        names = {"team_id": team.team_id, "in_progress": _folded(lowered, spelled)}
+        names["in_progress_spelled"] = spelled
         instants = sorted({t for w in weeks for t in w.day_ends()})
         snapshots = {t: _Snapshot() for t in instants}
         with db.engine.connect() as conn:
+            dialect = conn.dialect.name
             span = _history_span(conn, team)
             for start, end in merged_ranges(weeks):
                 inside = [t for t in instants if start < t <= end]
+                params = {**names, "range_start": start, **_instants(inside)}
                 if _reads_recent_side(start, end, span):
                     # Items not changed since `start` are as they are now: those in progress
                     # now count from the start (or their creation) under their assignee.
-                    changed = _changed_since(conn, team, start)
                     open_now = conn.execute(_open_now(conn, team, spelled)).all()
                     rows = [*_unchanged(open_now, start, inside)]
+                    found = "changed"
+                    if dialect == "postgresql":
+                        found = "ids"
+                        params["candidate_ids"] = _changed_ids(conn, params)
                 else:
-                    changed, open_now, rows = None, None, []
-                statement = _changes(team, changed, start, inside, statuses, spelled, open_now)
-                rows += conn.execute(statement).all()
+                    found, open_now, rows = "created", None, []
+                statement = _changes(dialect, len(inside), found, open_now is not None)
+                rows += conn.execute(statement, params).all()
                 _count(team, rows, inside, snapshots)
             if explain:
                 for week in weeks:
                     at = week.end
-                    candidates = None
+                    params = {**names, "range_start": at}
+                    found = "created"
                     if _reads_recent_side(at, at, span):
                         open_ids = [r.id for r in conn.execute(_open_now(conn, team, spelled))]
-                        candidates = _changed_since(conn, team, at, open_ids)
-                    rows = conn.execute(_items_at(team, candidates, at, statuses)).all()
+                        ids = sorted({*_changed_ids(conn, params), *open_ids})
+                        params |= {"candidate_ids": ids, "candidate_id_list": ids}
+                        found = "ids"
+                    rows = conn.execute(_items_at(dialect, found), params).all()
                     snapshots[at].items = _explained(team, rows, at)
         return {w.label: _figure(team, w, snapshots) for w in weeks}
+
+
+def _instants(instants: list[datetime]) -> dict[str, datetime]:
+    return {f"instant_{i}": t for i, t in enumerate(instants, 1)}
 
 
 def _history_span(conn: Any, team: TeamScope) -> tuple[datetime | None, datetime | None]:
@@ -165,33 +191,32 @@ def _reads_recent_side(
     return since_cost <= until_cost
 
 
-def _changed_since(conn: Any, team: TeamScope, instant: datetime, more: Sequence[int] = ()) -> Any:
-    """The items changed since `instant` (and those of `more`), for `_among`. Read as a
-    range of the (team, field, at) index per field: a DISTINCT would have SQLite walk the
-    whole changelog in item order. PostgreSQL gets the ids as a list: from a subquery it
-    would guess tens of thousands and scan the whole work item table to join them."""
-    changed = union(
-        *(
-            select(WIC.work_item_id.label("id")).where(
-                WIC.team_id == team.team_id, WIC.field == name, WIC.at >= instant
-            )
-            for name in FIELDS
-        ),
-        select(WI.id).where(WI.id.in_(list(more))),
+CHANGED_SINCE_START = union(
+    *(
+        select(WIC.work_item_id.label("id")).where(
+            WIC.team_id == TEAM, WIC.field == name, WIC.at >= START
+        )
+        for name in FIELDS
     )
-    if conn.dialect.name != "postgresql":
-        return changed
-    return [row.id for row in conn.execute(changed)]
+)
+"""The items changed since the range's start: a range of the (team, field, at) index per
+field (a DISTINCT would have SQLite walk the whole changelog in item order)."""
 
 
-def _among(column: Any, candidates: Any) -> ColumnElement[bool]:
-    """`column` is one of the candidate ids: all (None), a subquery, or a list (one array
-    parameter on PostgreSQL)."""
-    if candidates is None:
+def _changed_ids(conn: Any, params: dict[str, Any]) -> list[int]:
+    return [row.id for row in conn.execute(CHANGED_SINCE_START, params)]
+
+
+def _among(dialect: str, column: Any, found: str) -> ColumnElement[bool]:
+    """`column` is one of the items that may matter: those created before the end (all;
+    the statement bounds them), those changed since the start (a subquery), or a list of
+    ids (on PostgreSQL, which would guess tens of thousands of rows from the subquery and
+    scan the whole work item table to join them, one array parameter)."""
+    if found == "created":
         return true()
-    if isinstance(candidates, list):
-        return one_of("postgresql", column, candidates)
-    return column.in_(candidates)
+    if found == "changed":
+        return column.in_(CHANGED_SINCE_START)
+    return column == any_(ID_ARRAY) if dialect == "postgresql" else column.in_(ID_LIST)
 
 
 def _unchanged(open_now: Sequence[Any], start: datetime, instants: list[datetime]) -> Any:
@@ -265,39 +290,31 @@ class _StateAt:
         )
 
 
-def _instant_index(column: Any, instants: list[datetime]) -> Any:
-    """1-based index of the first instant strictly after `column` (len + 1 past the last):
-    the first instant that sees an event at `column`. A balanced CASE, so each row costs a
-    handful of comparisons however many instants there are."""
+def _instant_index(column: Any, count: int) -> Any:
+    """1-based index of the first of the `count` instants strictly after `column` (count + 1
+    past the last): the first instant that sees an event at `column`. A balanced CASE, so
+    each row costs a handful of comparisons however many instants there are."""
 
     def pick(lo: int, hi: int) -> Any:  # the answer lies in lo..hi
         if lo == hi:
             return literal_column(str(lo), Integer)
-        mid = (lo + hi) // 2  # the answer is at most mid iff column < instants[mid - 1]
-        return case((column < instants[mid - 1], pick(lo, mid)), else_=pick(mid + 1, hi))
+        mid = (lo + hi) // 2  # the answer is at most mid iff column < instant mid
+        return case((column < _instant(mid), pick(lo, mid)), else_=pick(mid + 1, hi))
 
-    return pick(1, len(instants) + 1)
-
-
-def _live(item: Any, team: TeamScope) -> tuple[ColumnElement[bool], ...]:
-    return item.c.team_id == team.team_id, item.c.deleted.is_(False)
+    return pick(1, count + 1)
 
 
-def _changes(
-    team: TeamScope,
-    candidates: Any,
-    start: datetime,
-    instants: list[datetime],
-    st: _Statuses,
-    spelled: list[str],
-    open_now: Sequence[Any] | None,
-) -> Any:
-    """Rows of (k, assignee id, assignee name, delta) for the `candidates` items (None: all
-    those created before the range's end): k = 0 for
-    the items in progress when the range starts, else the 1-based instant from which the
-    event counts. With `open_now` (counted by `_unchanged`), the candidates in it are taken
-    back first."""
-    end = instants[-1]
+def _live(item: Any) -> tuple[ColumnElement[bool], ...]:
+    return item.c.team_id == TEAM, item.c.deleted.is_(False)
+
+
+@lru_cache(maxsize=64)
+def _changes(dialect: str, count: int, found: str, open_now: bool) -> Any:
+    """Rows of (k, assignee id, assignee name, delta) for the items `_among` finds, over
+    `count` instants: k = 0 for the items in progress when the range starts, else the
+    1-based instant from which the event counts. With `open_now` (counted by `_unchanged`),
+    the items among them that are in progress now are taken back first."""
+    end = _instant(count)
     item = WORK_ITEM.alias("wi")
     # `id IN (...)`, not a join: joined, SQLite may first scan the whole table to build a
     # Bloom filter for a few thousand lookups.
@@ -305,18 +322,20 @@ def _changes(
         select(
             item.c.id, item.c.created_at, item.c.status, item.c.assignee_id, item.c.assignee_name
         )
-        .where(_among(item.c.id, candidates), *_live(item, team), item.c.created_at < end)
+        .where(_among(dialect, item.c.id, found), *_live(item), item.c.created_at < end)
         .cte("items")
     )
     # Each item enters the range when it starts, or when it is created within it.
-    before_start = items.c.created_at < start
-    entry = _StateAt(items, case((before_start, start), else_=items.c.created_at))
-    k_entry = case((before_start, ZERO), else_=_instant_index(items.c.created_at, instants))
-    entered = select(*_event(k_entry, *entry.assignee(), ONE)).where(st.match(entry.status()))
+    before_start = items.c.created_at < START
+    entry = _StateAt(items, case((before_start, START), else_=items.c.created_at))
+    k_entry = case((before_start, ZERO), else_=_instant_index(items.c.created_at, count))
+    entered = select(*_event(k_entry, *entry.assignee(), ONE)).where(_in_progress(entry.status()))
     parts = [entered]
-    if open_now is not None:
+    if open_now:
         current = (items.c.assignee_id, items.c.assignee_name)
-        parts.append(select(*_event(k_entry, *current, -ONE)).where(items.c.status.in_(spelled)))
+        parts.append(
+            select(*_event(k_entry, *current, -ONE)).where(items.c.status.in_(SPELLED_NAMES))
+        )
 
     # A change counts once its item exists; earlier ones (clock skew) are in the state the
     # item was created with. The changes are read by (team, field, at); the `+ 0` keeps
@@ -328,31 +347,31 @@ def _changes(
             select()
             .select_from(c.join(items, items.c.id == c.c.work_item_id + 0))
             .where(
-                c.c.team_id == team.team_id,
+                c.c.team_id == TEAM,
                 c.c.field == field_name,
-                c.c.at >= start,
+                c.c.at >= START,
                 c.c.at < end,
                 c.c.at >= items.c.created_at,
             )
         )
 
     s, status_changes = in_range("status")
-    s_delta = st.flag(s.c.to_value) - st.flag(s.c.from_value)
+    s_delta = _flag(s.c.to_value) - _flag(s.c.from_value)
     new_assignee = _StateAt(items, s.c.at, after=True).assignee()
     status_moves = status_changes.add_columns(
-        *_event(_instant_index(s.c.at, instants), *new_assignee, s_delta)
+        *_event(_instant_index(s.c.at, count), *new_assignee, s_delta)
     ).where(s_delta != 0)
 
     a, assignee_changes = in_range("assignee")
     handovers = (
         assignee_changes.add_columns(
-            _instant_index(a.c.at, instants).label("k"),
+            _instant_index(a.c.at, count).label("k"),
             a.c.from_id,
             a.c.from_value,
             a.c.to_id,
             a.c.to_value,
         )
-        .where(st.match(_StateAt(items, a.c.at).status()))
+        .where(_in_progress(_StateAt(items, a.c.at).status()))
         .cte("handovers")
     )
     h = handovers.c
@@ -373,18 +392,20 @@ def _event(k: Any, a_id: Any, a_name: Any, delta: Any) -> tuple[Any, ...]:
     return k.label("k"), a_id.label("a_id"), a_name.label("a_name"), delta.label("delta")
 
 
-def _items_at(team: TeamScope, candidates: Any, instant: datetime, st: _Statuses) -> Any:
-    """The items in progress at `instant`, with their status and assignee then."""
+@lru_cache(maxsize=16)
+def _items_at(dialect: str, found: str) -> Any:
+    """The items in progress at the instant bound as the range's start, with their status
+    and assignee then."""
     item = WORK_ITEM.alias("wi")
-    state = _StateAt(item, instant)
+    state = _StateAt(item, START)
     status = state.status()
     return select(
         item.c.key, item.c.created_at, status.label("status"), *_labelled(state.assignee())
     ).where(
-        _among(item.c.id, candidates),
-        *_live(item, team),
-        item.c.created_at < instant,
-        st.match(status),
+        _among(dialect, item.c.id, found),
+        *_live(item),
+        item.c.created_at < START,
+        _in_progress(status),
     )
 
 
