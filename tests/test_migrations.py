@@ -72,3 +72,14 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(empty_engine: Engine) -
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+
+
+def test_connections_are_set_up_for_short_reads(empty_engine: Engine) -> None:
+    """PostgreSQL without JIT (it spent seconds compiling the digest's statements); SQLite
+    with a page cache and memory map big enough for a digest's scattered lookups."""
+    with empty_engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        else:
+            assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+            assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 268435456
