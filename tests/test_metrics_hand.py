@@ -495,6 +495,7 @@ def test_wip_changes_at_one_instant_clock_skew_spelling_and_items_changed_since(
         item("PAY-6", at(1), "Done", "Ann"),  # in progress only from Wednesday's end
         item("PAY-7", at(12, 23), "In Progress", "Carol"),  # created at Thursday's end
         item("PAY-8", at(1), "EN RÉVISION", "Fay"),  # SQLite's lower() folds ASCII only
+        item("PAY-9", at(1), "Done", "Gus"),  # done at the week's end instant, to the second
     ]
     h["changes"] = [
         status("PAY-1", at(11), "To Do", "In Progress"),
@@ -505,15 +506,17 @@ def test_wip_changes_at_one_instant_clock_skew_spelling_and_items_changed_since(
         status("PAY-5", at(17), "Done", "In Progress"),
         status("PAY-6", at(11, 23), "To Do", "In Progress"),  # Wednesday's end, to the second
         status("PAY-6", at(12, 2), "In Progress", "Done"),
+        status("PAY-9", at(10), "To Do", "In Progress"),
+        status("PAY-9", at(15, 23), "In Progress", "Done"),
     ]
     figure = digest(db, h)["metrics"]["wip"]
-    assert figure["by_person"] == {"Bob": 1, "Carol": 2, "Dan": 1, "Eve": 1, "Fay": 1}
+    assert figure["by_person"] == {"Bob": 1, "Carol": 2, "Dan": 1, "Eve": 1, "Fay": 1, "Gus": 1}
     # Monday's end (23:00 UTC): Dan holds PAY-3 and PAY-4, Ann PAY-5, Fay PAY-8.
     assert figure["daily"][0] == round(4 / 3, 4)
-    # Wednesday's end: Bob, Dan, Eve, Ann, Fay one each (PAY-6 moves at that very instant,
-    # so it counts from the next one); Thursday's: Carol's PAY-2 too, and Ann's PAY-6 is done.
-    # PAY-7, created at Thursday's end, counts from Friday's.
-    assert figure["daily"][2:5] == [1.0, 1.0, round(7 / 6, 4)]
+    # Wednesday's end: Bob, Dan, Eve, Ann, Fay, Gus one each (PAY-6 moves at that very
+    # instant, so it counts from the next one); Thursday's: Carol's PAY-2 too, and Ann's PAY-6
+    # is done. PAY-7, created at Thursday's end, counts from Friday's.
+    assert figure["daily"][2:5] == [1.0, 1.0, round(8 / 7, 4)]
     held = {(i.ref, i.detail) for i in explain(db, "pay", "2026-W46", "wip", now=NOW)}
     assert held == {
         ("PAY-1", "In Progress, Bob"),
@@ -522,6 +525,7 @@ def test_wip_changes_at_one_instant_clock_skew_spelling_and_items_changed_since(
         ("PAY-4", "In Progress, Eve"),
         ("PAY-7", "In Progress, Carol"),
         ("PAY-8", "EN RÉVISION, Fay"),
+        ("PAY-9", "In Progress, Gus"),
     }
 
 
