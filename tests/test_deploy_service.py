@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
-from chatbot.deploys.service import DeploymentError, record_deployment
+from chatbot.deploys.service import DeploymentError, RecordedDeployment, record_deployment
 
 AT = datetime(2026, 11, 18, 9, 30, tzinfo=UTC)
 
@@ -132,27 +132,90 @@ def test_links_may_name_deployments_that_arrive_later(db: Database, clock: Froze
     assert rows["d-2"].rollback_of == "d-0" and rows["d-3"].rollback_of == "d-2"
 
 
+LONG = "x" * 201
+STATUS_LIST = "error, failed, failure, in_progress, inactive, pending, queued, success, waiting"
+
+
 @pytest.mark.parametrize(
     ("kw", "reason"),
     [
-        ({"source": "jenkins"}, "source must be one of"),
-        ({"external_id": " "}, "id must be"),
-        ({"environment": ""}, "environment must be"),
-        ({"status": "done"}, "status must be one of"),
-        ({"service": None}, "needs a service"),
-        ({"service": None, "repo": "not a repo"}, "repo must look like owner/name"),
-        ({"prs": ["acme/payments#0"]}, "is not a pull request"),
-        ({"prs": ["#12"]}, "is not a pull request"),
-        ({"commits": ["g" * 40]}, "is not a full commit SHA"),
-        ({"issues": ["PAY7"]}, "is not a Jira key"),
+        ({"source": "jenkins"}, "source must be one of webhook, cli, github"),
+        ({"external_id": " "}, "id must be 1 to 200 characters"),
+        ({"external_id": None}, "id must be 1 to 200 characters"),
+        ({"external_id": LONG}, "id must be 1 to 200 characters"),
+        ({"environment": ""}, "environment must be 1 to 100 characters"),
+        ({"environment": "x" * 101}, "environment must be 1 to 100 characters"),
+        ({"status": "done"}, f"status must be one of {STATUS_LIST}; got 'done'"),
+        ({"status": None}, f"status must be one of {STATUS_LIST}; got None"),
+        (
+            {"at": datetime(2026, 11, 18, 10, 0)},
+            "the deployment time needs a zone offset, e.g. 2026-11-18T10:00:00Z or +01:00",
+        ),
+        ({"service": LONG}, "service must be at most 200 characters"),
+        ({"service": None}, "a deployment needs a service (or, from GitHub, a repo)"),
+        (
+            {"service": None, "repo": "not a repo"},
+            "repo must look like owner/name; got 'not a repo'",
+        ),
+        ({"rollback_of": LONG}, "rollback_of must be at most 200 characters"),
+        ({"hotfix_of": LONG}, "hotfix_of must be at most 200 characters"),
+        ({"prs": ["acme/payments#0"]}, "acme/payments#0 is not a pull request; use owner/repo#12"),
+        ({"prs": ["#12"]}, "'#12' is not a pull request; write it as owner/repo#12"),
+        ({"commits": ["g" * 40]}, "'" + "g" * 40 + "' is not a full commit SHA (40 hex digits)"),
+        ({"issues": ["PAY7"]}, "'PAY7' is not a Jira key like PAY-7"),
     ],
 )
 def test_malformed_events_are_refused(
     db: Database, clock: FrozenClock, kw: dict[str, object], reason: str
 ) -> None:
-    with pytest.raises(DeploymentError, match=reason):
+    with pytest.raises(DeploymentError) as refused:
         _record(db, clock, **kw)
+    assert str(refused.value) == reason  # the sender sees it as the 400 reason
     assert _rows(db) == [] and _changes(db) == []
+
+
+def test_the_longest_accepted_values_are_stored(db: Database, clock: FrozenClock) -> None:
+    _record(
+        db,
+        clock,
+        external_id="i" * 200,
+        environment="e" * 100,
+        service="s" * 200,
+        rollback_of="r" * 200,
+        hotfix_of="h" * 200,
+    )
+    [row] = _rows(db)
+    assert (row.external_id, row.environment, row.service) == ("i" * 200, "e" * 100, "s" * 200)
+    assert (row.rollback_of, row.hotfix_of) == ("r" * 200, "h" * 200)
+
+
+def test_the_result_says_what_was_stored(db: Database, clock: FrozenClock) -> None:
+    first = _record(db, clock, status="pending")
+    [row] = _rows(db)
+    assert first == RecordedDeployment(
+        id=row.id,  # type: ignore[arg-type]
+        source="webhook",
+        external_id="d-1",
+        status="pending",
+        deployed_at=None,
+        created=True,
+        finalized=False,
+        changes_added=0,
+    )
+    done = _record(db, clock, status="success", at=AT, issues=["PAY-7"])
+    assert (done.id, done.status, done.deployed_at) == (row.id, "success", AT)  # type: ignore[attr-defined]
+    assert done.changes_added == 1  # type: ignore[attr-defined]
+
+
+def test_until_final_a_later_event_may_change_the_service_and_repo(
+    db: Database, clock: FrozenClock
+) -> None:
+    _record(db, clock, status="pending", service="payments-old", repo="acme/old")
+    _record(db, clock, status="queued", service="payments-api", repo="acme/payments")
+    _record(db, clock, status="success", at=AT, service=None, repo="acme/payments")
+    _record(db, clock, status="inactive", service="other", repo="acme/other")
+    [row] = _rows(db)
+    assert (row.service, row.repo) == ("payments-api", "acme/payments")
 
 
 def test_the_same_event_from_three_threads_at_once_is_one_row(

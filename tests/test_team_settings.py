@@ -86,6 +86,7 @@ def test_each_setting_is_normalised(
     }.get(key, key)
     assert getattr(team, field) == stored
     assert getattr(service.get("payments"), field) == stored
+    assert check_setting(key, value) == stored  # what /digest setup checks before saving
 
 
 @pytest.mark.parametrize(
@@ -166,12 +167,34 @@ def test_status_overrides_add_replace_and_remove(db: Database, clock: FrozenCloc
     }
 
 
+def test_teams_are_listed_by_name_and_found_by_channel(db: Database, clock: FrozenClock) -> None:
+    service = TeamService(db, clock)
+    service.add("web", "C0WEB1")
+    service.add("payments", "C0PAY1")
+    service.add("billing", "C0WEB1")  # shares the channel with web, added later
+    assert [t.name for t in service.all()] == ["billing", "payments", "web"]
+    assert service.by_channel("C0WEB1").name == "web"  # type: ignore[union-attr]
+    assert service.by_channel("C0NONE") is None
+
+
 def test_add_treats_empty_values_as_defaults(db: Database, clock: FrozenClock) -> None:
     team = TeamService(db, clock).add(
         "payments", "C0PAY1", production_envs="", jira_project="", repos=[], tz=None
     )
     assert team.production_envs == ["production", "prod"] and team.tz == "UTC"
     assert team.jira_project is None and team.repos == []
+    web = TeamService(db, clock).add(
+        "web",
+        "C0WEB1",
+        tz="",
+        jira_project="",
+        wip_limit="3",
+        status_category=["QA=done", "Parked=", "qa=todo"],
+        name="ignored",  # the name is the first argument
+    )
+    stored = TeamService(db, clock).get("web")
+    assert stored is not None and (stored.tz, stored.wip_limit) == ("UTC", 3)
+    assert web.status_overrides == stored.status_overrides == {"qa": "new"}
 
 
 def test_escape_rule_round_trip_and_matching() -> None:
