@@ -196,7 +196,7 @@ def index_use(plan: str, sql: str) -> tuple[list[str], list[str]]:
         r"Index Only Scan using|Bitmap Index Scan on) (\w+)",
         plan,
     )
-    if re.search(r"INTEGER PRIMARY KEY|_pkey", plan):
+    if "INTEGER PRIMARY KEY" in plan:  # SQLite's rowid; PostgreSQL names its `_pkey` index
         used.append("primary key")
     table_of = {t: t for t in TABLES}
     table_of |= {alias: t for t, alias in re.findall(r"\b(\w+) AS (\w+)", sql) if t in TABLES}
@@ -224,7 +224,7 @@ def table(results: dict[str, list[dict[str, Any]]]) -> str:
     for name, rows in results.items():
         largest = rows[-1]
         used, scanned = index_use(largest["plan"], largest["slowest_sql"])
-        first_line = largest["slowest_sql"].strip().splitlines()[0][:70]
+        first_line = " ".join(largest["slowest_sql"].split())[:40]
         lines += [
             "",
             f"Slowest statement on {name} with {2 * largest['scale']} years of history "
