@@ -34,6 +34,7 @@ class HttpResult:
     status: int
     body: bytes
     elapsed: float
+    content_type: str = ""
 
     def json(self) -> Any:
         return json.loads(self.body or b"null")
@@ -97,9 +98,11 @@ class SlackDriver:
         start = time.perf_counter()
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
-                return HttpResult(resp.status, resp.read(), time.perf_counter() - start)
+                body, kind = resp.read(), resp.headers.get("Content-Type", "")
+                return HttpResult(resp.status, body, time.perf_counter() - start, kind)
         except urllib.error.HTTPError as exc:
-            return HttpResult(exc.code, exc.read(), time.perf_counter() - start)
+            body, kind = exc.read(), exc.headers.get("Content-Type", "")
+            return HttpResult(exc.code, body, time.perf_counter() - start, kind)
 
     # --- payloads ---------------------------------------------------------------------------
     def command(

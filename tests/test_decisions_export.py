@@ -55,7 +55,7 @@ def test_http_pack_needs_the_token_and_shows_public_only(bot: Bot) -> None:
         assert misnamed.status == 404, path
         assert misnamed.json() == {"ok": False, "error": "use /context/<team>.md"}, path
     resp = bot.slack.get("/context/payments.md", ok)
-    assert resp.status == 200
+    assert resp.status == 200 and resp.content_type == "text/markdown; charset=utf-8"
     body = resp.body.decode()
     assert body.startswith("# Context pack: team payments")
     assert "Use Stripe" in body and "Refund cap for PAY-3" in body and "Secret" not in body

@@ -73,7 +73,14 @@ def test_unreadable_bodies_are_400(bot: Bot, raw: bytes, reason: str) -> None:
     add_team(bot)
     answer = deliver(bot, "pull_request", raw=raw)
     assert answer.status == 400 and reason in answer.body["error"]
+    assert answer.body["ok"] is False and set(answer.body) == {"ok", "error"}
     assert nothing_stored(bot)
+
+
+def test_a_body_that_is_not_json_is_told_so_exactly(bot: Bot) -> None:
+    add_team(bot)
+    answer = deliver(bot, "pull_request", raw=b"{not json")
+    assert (answer.status, answer.body) == (400, {"ok": False, "error": "body is not JSON"})
 
 
 def _without(payload: dict[str, Any], *path: str) -> dict[str, Any]:
