@@ -106,6 +106,7 @@ def test_setup_checks_roles_and_validates_inline(bot: Bot) -> None:
     view = json.loads(view) if isinstance(view, str) else view
     assert view["callback_id"] == "digest_setup"
     answer = bot.slack.view_submission(view, {"tz": "Mars/Olympus", "wip_limit": "0"}, "UADMIN")
+    assert answer.content_type == "application/json;charset=utf-8"  # as Bolt writes it
     errors = answer.json()["errors"]
     assert "time zone" in errors["tz"] and "between 1 and 50" in errors["wip_limit"]
     assert bot.slack.view_submission(view, {"tz": "UTC"}, user="U2").json()["response_action"]
