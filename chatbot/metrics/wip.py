@@ -118,8 +118,11 @@ class Wip:
         categories = status_categories(db, team)
         spelled = spelled_statuses(db, team, IN_PROGRESS)
         lowered = sorted(name for name, found in categories.items() if found == IN_PROGRESS)
-        names = {"team_id": team.team_id, "in_progress": _folded(lowered, spelled)}
-        names["in_progress_spelled"] = spelled
+        names = {
+            "team_id": team.team_id,
+            "in_progress": _folded(lowered, spelled),
+            "in_progress_spelled": spelled,
+        }
         instants = sorted({t for w in weeks for t in w.day_ends()})
         snapshots = {t: _Snapshot() for t in instants}
         with db.engine.connect() as conn:
