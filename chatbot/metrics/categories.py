@@ -16,10 +16,7 @@ TO_DO = "new"
 
 def status_categories(db: Database, team: TeamScope) -> dict[str, str]:
     """Lower-cased status name → category key, with the team's overrides applied."""
-    with db.session() as s:
-        found = {row.name.lower(): row.category for row in s.exec(select(JiraStatus)).all()}
-    found.update({name.lower(): category for name, category in team.status_overrides.items()})
-    return found
+    return _categories(_catalogue(db), team)
 
 
 def statuses_in(categories: dict[str, str], category: str) -> list[str]:
@@ -30,12 +27,24 @@ def statuses_in(categories: dict[str, str], category: str) -> list[str]:
 def spelled_statuses(db: Database, team: TeamScope, category: str) -> list[str]:
     """The status names of one category as they may be written in the data: as Jira's
     catalogue and the team's overrides spell them, and lower-, title- and upper-cased (for
-    index lookups by exact name)."""
-    categories = status_categories(db, team)
-    with db.session() as s:
-        catalogue = [row.name for row in s.exec(select(JiraStatus)).all()]
+    index lookups by exact name). Their lower-cased forms are `statuses_in` the category."""
+    catalogue = _catalogue(db)
+    categories = _categories(catalogue, team)
     names = {
-        n for n in [*catalogue, *team.status_overrides] if categories.get(n.lower()) == category
+        n
+        for n in [*(name for name, _ in catalogue), *team.status_overrides]
+        if categories.get(n.lower()) == category
     }
     names |= {variant for n in list(names) for variant in (n.lower(), n.title(), n.upper())}
     return sorted(names)
+
+
+def _catalogue(db: Database) -> list[tuple[str, str]]:
+    with db.session() as s:
+        return [(row.name, row.category) for row in s.exec(select(JiraStatus)).all()]
+
+
+def _categories(catalogue: list[tuple[str, str]], team: TeamScope) -> dict[str, str]:
+    found = {name.lower(): category for name, category in catalogue}
+    found.update({name.lower(): category for name, category in team.status_overrides.items()})
+    return found

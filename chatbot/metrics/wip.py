@@ -55,7 +55,7 @@ from chatbot.db.engine import Database
 from chatbot.db.types import UTCDateTime
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
-from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses, status_categories
+from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses
 from chatbot.metrics.common import iso, merged_ranges, rounded
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
@@ -91,12 +91,12 @@ class _Snapshot:
     items: list[ExplainItem] = field(default_factory=list)
 
 
-def _folded(lowered: list[str], spelled: list[str]) -> list[str]:
-    """The in-progress status names for `lower(status) IN (...)`: lower-cased as Python
-    does, and as a database that folds ASCII letters only would lower the names as Jira
-    and the team spell them (SQLite; PostgreSQL under the C locale)."""
+def _folded(spelled: list[str]) -> list[str]:
+    """The in-progress status names for `lower(status) IN (...)`: lowered as Python does
+    (among `spelled` already) and as a database that folds ASCII letters only would lower
+    them (SQLite; PostgreSQL under the C locale)."""
     ascii_lower = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
-    return sorted({*lowered, *(name.translate(ascii_lower) for name in spelled)})
+    return sorted({name.translate(ascii_lower) for name in spelled})
 
 
 def _in_progress(column: Any) -> ColumnElement[bool]:
@@ -115,12 +115,10 @@ class Wip:
     def compute(
         self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
     ) -> dict[str, WeekFigure]:
-        categories = status_categories(db, team)
         spelled = spelled_statuses(db, team, IN_PROGRESS)
-        lowered = sorted(name for name, found in categories.items() if found == IN_PROGRESS)
         names = {
             "team_id": team.team_id,
-            "in_progress": _folded(lowered, spelled),
+            "in_progress": _folded(spelled),
             "in_progress_spelled": spelled,
         }
         instants = sorted({t for w in weeks for t in w.day_ends()})
