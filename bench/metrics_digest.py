@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._readme import write_section  # noqa: E402
 from bench.generate_history import END, generate  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
+from chatbot.db.models import metadata  # noqa: E402
 from chatbot.metrics.base import TeamScope  # noqa: E402
 from chatbot.metrics.engine import METRICS, baseline_week, team_row, weekly_digest_for  # noqa: E402
 from chatbot.metrics.week import Week  # noqa: E402
@@ -174,18 +175,7 @@ def _counts(engine: Engine) -> dict[str, int]:
         }
 
 
-TABLES = {
-    "work_item",
-    "work_item_change",
-    "pull_request",
-    "pull_request_key",
-    "pull_request_event",
-    "pull_request_review",
-    "git_commit",
-    "branch_commit",
-    "deployment",
-    "deployment_change",
-}
+TABLES = set(metadata.tables)
 
 
 def index_use(plan: str, sql: str) -> tuple[list[str], list[str]]:
