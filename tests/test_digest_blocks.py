@@ -103,6 +103,17 @@ def test_one_item_shows_it_without_comparisons() -> None:
     assert ":warning:" not in _text(blocks)
 
 
+def test_long_times_read_in_days_and_share_changes_in_points() -> None:
+    digest = digest_samples.one_item()
+    digest["metrics"]["cycle_time"].update(median_hours=60.0, previous=12.0)
+    digest["metrics"]["change_failure_rate"].update(value=0.25, previous=0.1, total=4)
+    blocks = digest_blocks(digest, PROMPTS)
+    cycle = next(b for b in blocks if b.get("block_id") == "digest_cycle_time")["text"]["text"]
+    assert "2.5 d" in cycle and "▲ +2.0 d vs last week" in cycle
+    failure = _text([b for b in blocks if b.get("block_id") == "digest_change_failure_rate"])
+    assert "25%" in failure and "▲ +15 pts vs last week" in failure
+
+
 def test_oversize_is_cut_escaped_and_counted() -> None:
     digest = digest_samples.oversize()
     blocks = digest_blocks(digest, PROMPTS)

@@ -378,6 +378,21 @@ def test_review_time_counts_only_a_valid_human_approval(db: Database) -> None:
     assert items[f"{REPO}#5"].times["ready_for_review"] == "2026-11-09T10:00:00Z"
 
 
+def test_review_explanations_list_prs_by_repo_and_number_whatever_the_stored_order(
+    db: Database,
+) -> None:
+    h = history(repos=[REPO, "acme/admin"])
+    h["prs"] = [
+        pr(12, at(10, 8), at(10, 12)),
+        pr(3, at(10, 8), at(11, 12)),
+        pr(7, at(10, 8), at(12, 12), repo="acme/admin"),
+    ]
+    digest(db, h)
+    for metric in ("review_time", "review_rounds"):
+        refs = [i.ref for i in explain(db, "pay", "2026-W46", metric, now=NOW)]
+        assert refs == ["acme/admin#7", f"{REPO}#3", f"{REPO}#12"], metric
+
+
 def test_review_rounds_count_every_human_change_request_before_the_merge(db: Database) -> None:
     h = history()
     merged = at(11)
