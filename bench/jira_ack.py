@@ -35,12 +35,10 @@ from bench.support import (  # noqa: E402
     stop_serve,
     wait_healthy,
 )
-from chatbot.outbox.jobs import outbox_kicker, outbox_worker  # noqa: E402
+from chatbot.background import TrackedExecutor  # noqa: E402
+from chatbot.root import Root, build_root, build_web  # noqa: E402
 from chatbot.services import build_services  # noqa: E402
-from chatbot.slack.executor import TrackedExecutor  # noqa: E402
-from chatbot.slack.intent_flow import intent_flow  # noqa: E402
 from chatbot.teams.service import TeamService  # noqa: E402
-from chatbot.web.wsgi import build_web  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
 from tests.factories import posted_intent  # noqa: E402
 from tests.fakes.jira_api import FakeJiraServer  # noqa: E402
@@ -52,8 +50,9 @@ CHANNEL = "CBENCH1"
 
 
 class _Bot:  # what tests.factories.posted_intent needs
-    def __init__(self, services: object) -> None:
-        self.services = services
+    def __init__(self, root: Root) -> None:
+        self.root = root
+        self.services = root.services
 
 
 def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
@@ -73,7 +72,7 @@ def serve_and_click(args: argparse.Namespace, tmp: str) -> list[str]:
     services = build_services(settings, migrate=True)
     TeamService(services.db, services.clock).add("bench", CHANNEL, jira_project="PAY")
     intents = [
-        posted_intent(_Bot(services), channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
+        posted_intent(_Bot(build_root(services)), channel=CHANNEL, title=f"Intent {n}")  # type: ignore[arg-type]
         for n in range(args.requests)
     ]
     services.db.engine.dispose()
@@ -156,16 +155,17 @@ def main() -> None:
         )
         services = build_services(settings, migrate=True)
         TeamService(services.db, services.clock).add("bench", CHANNEL, jira_project="PAY")
-        bot = _Bot(services)
         executor = TrackedExecutor(max_workers=settings.web_threads)
-        router, _app = build_web(services, executor)
+        root = build_root(services, executor)
+        bot = _Bot(root)
+        router, _app = build_web(root)
         server = AppServer(router)
         driver = SlackDriver(server.url, slack.response_url("bench"))
 
         # Requests per action, Jira answering at once (in-process: a count, not a timing).
-        kicker = outbox_kicker(services)
-        outbox = outbox_worker(services)
-        flow = intent_flow(services)
+        kicker = root.kicker
+        outbox = root.outbox
+        flow = root.slack.intents
 
         def count(label: str, do: object) -> None:
             before = len(jira.fake.requests)

@@ -35,11 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._readme import write_section  # noqa: E402
 from bench.generate_history import END, generate  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
-from chatbot.db.models import metadata  # noqa: E402
 from chatbot.metrics.base import TeamScope  # noqa: E402
+from chatbot.metrics.data_health import data_health  # noqa: E402
 from chatbot.metrics.engine import METRICS, baseline_week, team_row, weekly_digest_for  # noqa: E402
 from chatbot.metrics.week import Week  # noqa: E402
-from chatbot.teams.doctor import data_health  # noqa: E402
+from chatbot.schema import metadata  # noqa: E402
 
 PG_ADMIN = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 NOW = END + timedelta(hours=10)

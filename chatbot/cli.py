@@ -58,7 +58,7 @@ NoClock = Annotated[
 def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
     """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT, with the clock inside."""
     from chatbot.logging_setup import configure_logging
-    from chatbot.web.server import ThroughlineServer
+    from chatbot.server import ThroughlineServer
 
     settings = settings_or_exit()
     try:
@@ -77,8 +77,8 @@ def socket(no_clock: NoClock = False) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from chatbot.logging_setup import configure_logging
-    from chatbot.scheduler import JobClock, wait_until_stopped
-    from chatbot.slack.app import build_app
+    from chatbot.root import build_bolt, build_root, job_clock
+    from chatbot.scheduler import wait_until_stopped
 
     settings = settings_or_exit()
     try:
@@ -91,8 +91,9 @@ def socket(no_clock: NoClock = False) -> None:
     with slack_errors(settings, "SLACK_BOT_TOKEN"):
         services.slack.auth_test()
     socket_log = logging.getLogger("chatbot.socket_mode")
+    root = build_root(services)
     handler = SocketModeHandler(
-        build_app(services), settings.slack_app_token.get_secret_value(), logger=socket_log
+        build_bolt(root), settings.slack_app_token.get_secret_value(), logger=socket_log
     )
     socket_log.disabled = True  # a failure to connect is told below, in one line
     try:
@@ -107,9 +108,8 @@ def socket(no_clock: NoClock = False) -> None:
         )
     # Logging starts once connected, so a failed start prints only the line that says why.
     configure_logging(settings.log_level)
-    clock = None if no_clock else JobClock(services)
+    clock = None if no_clock else job_clock(root)
     if clock is not None:
-        services.embedded_clock = clock
         clock.start()
     console.print("Connected to Slack in Socket Mode.")
     try:
@@ -124,11 +124,17 @@ def socket(no_clock: NoClock = False) -> None:
 def scheduler() -> None:
     """The clock alone: digests, check-ins, Jira sync and outbox retries."""
     from chatbot.logging_setup import configure_logging
-    from chatbot.scheduler import run_scheduler
+    from chatbot.root import build_root, job_clock
+    from chatbot.scheduler import wait_until_stopped
 
     settings = settings_or_exit()
     configure_logging(settings.log_level)
-    run_scheduler(services_or_exit(settings))
+    clock = job_clock(build_root(services_or_exit(settings)))
+    clock.start()
+    try:
+        wait_until_stopped()
+    finally:
+        clock.stop()
 
 
 @db_app.command("upgrade")

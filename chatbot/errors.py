@@ -11,12 +11,11 @@ from __future__ import annotations
 from functools import cache
 
 from chatbot.prompts import Prompts
+from chatbot.settings import DEFAULT_PROMPTS_DIR
 
 
 @cache
 def _default_prompts() -> Prompts:
-    from chatbot.settings import DEFAULT_PROMPTS_DIR
-
     return Prompts(DEFAULT_PROMPTS_DIR)
 
 

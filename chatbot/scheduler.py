@@ -1,5 +1,6 @@
-"""The clock: every periodic job, run inside `chatbot serve` / `chatbot socket` by default, or
-alone by `chatbot scheduler`.
+"""The clock that runs periodic jobs, inside `chatbot serve` / `chatbot socket` by default, or
+alone in `chatbot scheduler`. It knows no domain: each domain offers its jobs as `Job`s and
+the composition root (`chatbot.root`) hands them to the clock.
 
 Any number of clocks may run against one database. Each tick a clock looks at every job's
 lease (`chatbot.db.leases`) and runs the jobs that are due and that it wins, so each run
@@ -13,28 +14,28 @@ import logging
 import signal
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatbot.clock import Clock
 from chatbot.db.claims import process_name
-from chatbot.db.dedupe import forget_deliveries_before
+from chatbot.db.engine import Database
 from chatbot.db.leases import is_due, lease_of, release_lease, take_lease
-from chatbot.services import Services
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Job:
-    """`run(services)` every `seconds`, by one clock at a time."""
+    """`run()` every `seconds`, by one clock at a time."""
 
     name: str
     seconds: int
-    run: Callable[[Services], object]
+    run: Callable[[], object]
     # How long a run may take before another clock may start the job again (a clock that
     # died mid-run holds it this long).
     lease_seconds: int | None = None
@@ -48,50 +49,21 @@ class Job:
         return timedelta(seconds=self.lease_seconds or max(2 * self.seconds, 60))
 
 
-def forget_old_deliveries(services: Services) -> int:
-    # Slack retries for minutes and webhooks for hours; a week is far beyond either.
-    return forget_deliveries_before(services.db, services.clock.now() - timedelta(days=7))
-
-
-def _sync_jira_history(services: Services) -> object:
-    from chatbot.jira.history import sync_all_teams
-
-    return sync_all_teams(services)
-
-
-def _digest_schedule(services: Services) -> int:
-    from chatbot.digest.schedule import run_digest_schedule
-
-    return run_digest_schedule(services)
-
-
-def jobs_for(services: Services) -> list[Job]:
-    """Every periodic job; a domain adds its own with one line here.
-
-    Imports are local so that a domain's job module may import `Job` from here.
-    """
-    from chatbot.outbox.jobs import OUTBOX_EVERY_SECONDS, send_due_outbox
-
-    found: list[Job] = [Job("forget-old-deliveries", 3600, forget_old_deliveries)]
-    found.append(Job("outbox", OUTBOX_EVERY_SECONDS, send_due_outbox))
-    found.append(Job("jira-history", 600, _sync_jira_history))
-    found.append(Job("digests", 60, _digest_schedule, lease_seconds=600))
-    return found
-
-
 class JobClock:
     """Runs `jobs` on a background thread pool; `tick()` is one look at what is due."""
 
     def __init__(
         self,
-        services: Services,
-        jobs: list[Job] | None = None,
-        tick_seconds: float | None = None,
+        db: Database,
+        clock: Clock,
+        jobs: Sequence[Job],
+        tick_seconds: float,
         holder: str | None = None,
     ) -> None:
-        self.services = services
-        self.jobs = jobs if jobs is not None else jobs_for(services)
-        self.tick_seconds = tick_seconds or services.settings.clock_tick_seconds
+        self.db = db
+        self.clock = clock
+        self.jobs = tuple(jobs)
+        self.tick_seconds = tick_seconds
         # Unique per clock, even for two clocks in one process.
         self.holder = holder or f"{process_name()}:{uuid.uuid4().hex[:6]}"
         self.last_tick: datetime | None = None
@@ -102,24 +74,23 @@ class JobClock:
         return [job.name for job in self.jobs if self.run_if_due(job)]
 
     def run_if_due(self, job: Job) -> bool:
-        services = self.services
-        now = services.clock.now()
+        now = self.clock.now()
         self.last_tick = now
         try:
-            if not is_due(lease_of(services.db, job.name), now, job.every):
+            if not is_due(lease_of(self.db, job.name), now, job.every):
                 return False
-            if not take_lease(services.db, now, job.name, job.every, job.hold, self.holder):
+            if not take_lease(self.db, now, job.name, job.every, job.hold, self.holder):
                 return False
         except SQLAlchemyError as exc:
             log.warning("clock: cannot reach the database for job %s: %s", job.name, _first(exc))
             return False
         try:
-            job.run(services)
+            job.run()
         except Exception:
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
         finally:
             try:
-                release_lease(services.db, job.name, self.holder)
+                release_lease(self.db, job.name, self.holder)
             except SQLAlchemyError as exc:
                 log.warning("clock: could not free the lease of %s: %s", job.name, _first(exc))
         return True
@@ -170,16 +141,6 @@ def wait_until_stopped() -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     stopped.wait()
-
-
-def run_scheduler(services: Services) -> None:
-    """`chatbot scheduler`: the clock alone, until SIGTERM or Ctrl-C."""
-    clock = JobClock(services)
-    clock.start()
-    try:
-        wait_until_stopped()
-    finally:
-        clock.stop()
 
 
 def _first(exc: BaseException) -> str:

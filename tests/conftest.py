@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from chatbot.background import TrackedExecutor
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database, make_engine
 from chatbot.db.migrate import upgrade
-from chatbot.db.models import metadata
+from chatbot.root import Root, build_root, build_web
+from chatbot.schema import metadata
 from chatbot.services import Services, build_services
 from chatbot.settings import Settings
-from chatbot.slack.executor import TrackedExecutor
-from chatbot.web.wsgi import build_web
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver
 
@@ -191,11 +191,15 @@ def make_settings(db_url: str, slack_api_url: str, **extra: Any) -> Settings:
 
 @dataclass
 class Bot:
-    services: Services
+    root: Root
     slack: SlackDriver
     fake: FakeSlack
     executor: TrackedExecutor
     server: AppServer
+
+    @property
+    def services(self) -> Services:
+        return self.root.services
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until all work started after acks has finished."""
@@ -219,11 +223,12 @@ def bot(
     settings = make_settings(db_url, slack_server.api_url, **bot_settings)
     services = build_services(settings, clock=clock, migrate=False)
     executor = TrackedExecutor(max_workers=8)
-    router, _app = build_web(services, executor)
+    root = build_root(services, executor)
+    router, _app = build_web(root)
     server = AppServer(router)
     driver = SlackDriver(server.url, slack_server.response_url("cmd"))
     try:
-        yield Bot(services, driver, fake_slack, executor, server)
+        yield Bot(root, driver, fake_slack, executor, server)
         executor.wait_idle(10)
         broken = [
             c

@@ -112,12 +112,10 @@ def reply(bot: Bot, root: str, text: str, user: str = "U2", **kw: object) -> Non
 
 def posted_intent(bot: Bot, channel: str = "C1", title: str = "Refunds in one click") -> IntentView:
     """A saved intent with its card posted (so it has a thread), as after the form."""
-    from chatbot.slack.intent_flow import intent_flow
-
     services = bot.services
     view = make_intent(services.db, services.clock, title, channel=channel, saved=True)
     assert services.slack is not None
-    intent_flow(services).post_card(services.slack, view)
+    bot.root.slack.intents.post_card(services.slack, view)
     refreshed = IntentService(services.db, services.clock).get(view.intent.id or 0)
     assert refreshed is not None and refreshed.intent.thread_ts
     return refreshed
@@ -135,11 +133,10 @@ def told(bot: Bot, words: str) -> list[str]:
 
 def settle(bot: Bot) -> None:
     """Wait for after-ack work and for the outbox sends it kicked off (and their notices)."""
-    from chatbot.outbox.jobs import outbox_kicker
 
     for _ in range(3):
         bot.settle()
-        assert outbox_kicker(bot.services).wait_idle(10), "outbox sends did not finish"
+        assert bot.root.kicker.wait_idle(10), "outbox sends did not finish"
     bot.settle()
 
 

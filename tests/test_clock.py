@@ -16,7 +16,8 @@ from chatbot.db.engine import Database
 from chatbot.db.leases import lease_of, release_lease, take_lease
 from chatbot.outbox.models import OutboxStatus
 from chatbot.prompts import Prompts
-from chatbot.scheduler import Job, JobClock, jobs_for
+from chatbot.root import build_root, job_clock
+from chatbot.scheduler import Job, JobClock
 from chatbot.services import Services
 from chatbot.settings import Settings
 from tests.conftest import Bot
@@ -28,6 +29,8 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     jira_server_fixture,
     jira_settings,
 )
+
+TICK = 5.0
 
 
 def _services(db: Database, clock: FrozenClock) -> Services:
@@ -43,7 +46,7 @@ class Runs:
         self._lock = threading.Lock()
 
     def job(self, name: str, seconds: int, fail: bool = False) -> Job:
-        def run(_services: Services) -> None:
+        def run() -> None:
             with self._lock:
                 self.count[name] += 1
             if fail:
@@ -54,9 +57,8 @@ class Runs:
 
 def test_a_tick_runs_due_jobs_and_only_those(db: Database, clock: FrozenClock) -> None:
     runs = Runs()
-    services = _services(db, clock)
     jobs = [runs.job("every-10s", 10), runs.job("hourly", 3600)]
-    ticker = JobClock(services, jobs)
+    ticker = JobClock(db, clock, jobs, TICK)
     assert ticker.tick() == ["every-10s", "hourly"]  # never run before: due at once
     assert ticker.last_tick == clock.now()
     assert ticker.tick() == []
@@ -75,9 +77,8 @@ def test_clocks_sharing_a_database_run_each_job_once_per_interval(
     db: Database, clock: FrozenClock
 ) -> None:
     runs = Runs()
-    services = _services(db, clock)
     jobs = [runs.job("outbox-like", 10), runs.job("sync-like", 120)]
-    clocks = [JobClock(services, jobs) for _ in range(3)]
+    clocks = [JobClock(db, clock, jobs, TICK) for _ in range(3)]
     assert len({c.holder for c in clocks}) == 3
     for second in range(0, 240):  # 4 minutes, every clock ticking every second
         for ticker in clocks[second % 3 :] + clocks[: second % 3]:
@@ -88,9 +89,8 @@ def test_clocks_sharing_a_database_run_each_job_once_per_interval(
 
 def test_racing_clocks_on_threads_run_a_due_job_once(db: Database, clock: FrozenClock) -> None:
     runs = Runs()
-    services = _services(db, clock)
     jobs = [runs.job("race", 10)]
-    clocks = [JobClock(services, jobs) for _ in range(6)]
+    clocks = [JobClock(db, clock, jobs, TICK) for _ in range(6)]
     for _round in range(5):
         start = threading.Barrier(len(clocks))
 
@@ -132,7 +132,7 @@ def test_a_held_lease_blocks_other_clocks_until_it_runs_out(
     every, hold = timedelta(seconds=10), timedelta(seconds=60)
     assert take_lease(db, clock.now(), "outbox", every, hold, "dead-clock")
     runs = Runs()
-    survivor = JobClock(_services(db, clock), [runs.job("outbox", 10)])
+    survivor = JobClock(db, clock, [runs.job("outbox", 10)], TICK)
     clock.advance(seconds=59)
     assert survivor.tick() == []
     clock.advance(seconds=1)
@@ -144,7 +144,7 @@ def test_a_failing_job_frees_its_lease_and_runs_again_next_interval(
     db: Database, clock: FrozenClock
 ) -> None:
     runs = Runs()
-    ticker = JobClock(_services(db, clock), [runs.job("broken", 10, fail=True)])
+    ticker = JobClock(db, clock, [runs.job("broken", 10, fail=True)], TICK)
     assert ticker.tick() == ["broken"]
     lease = lease_of(db, "broken")
     assert lease is not None and lease.locked_until is None
@@ -156,7 +156,7 @@ def test_a_failing_job_frees_its_lease_and_runs_again_next_interval(
 def test_every_clock_runs_the_outbox_and_forgets_old_deliveries(
     db: Database, clock: FrozenClock
 ) -> None:
-    names = {job.name: job.seconds for job in jobs_for(_services(db, clock))}
+    names = {job.name: job.seconds for job in build_root(_services(db, clock)).jobs}
     assert names["outbox"] <= 10
     assert "forget-old-deliveries" in names
 
@@ -177,7 +177,7 @@ def test_the_clock_delivers_a_write_made_during_an_outage_within_a_minute_of_jir
     bot.slack.command("/intent", f"link {view.ref} PAY-3")
     settle(bot)
     assert not fake_jira.issues["PAY-3"].comments
-    ticker = JobClock(bot.services)  # every real job, as `chatbot serve` runs them
+    ticker = job_clock(bot.root)  # every real job, as `chatbot serve` runs them
     ticking_until = clock.now() + timedelta(seconds=outage_seconds)
     while clock.now() < ticking_until:  # the clock keeps trying during the outage
         ticker.tick()
@@ -224,7 +224,7 @@ def test_a_job_still_running_at_the_next_tick_logs_nothing(
 ) -> None:
     """A long Jira sync outlasts the 5-second tick; APScheduler's warning about it on every
     tick would fill the log, so the started clock drops it (and only it)."""
-    ticker = JobClock(_services(db, clock), [])
+    ticker = JobClock(db, clock, [], TICK)
     ticker.start()
     try:
         scheduler_log = logging.getLogger("apscheduler.scheduler")

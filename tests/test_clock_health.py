@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import pytest
 
 from chatbot.clock import FrozenClock
+from chatbot.root import build_root, build_web
 from chatbot.scheduler import Job, JobClock
 from chatbot.services import Services, build_services
-from chatbot.web.wsgi import build_web
 from tests.conftest import Bot, make_settings
 from tests.fakes.slack_api import FakeSlackServer
 from tests.slack_driver import AppServer, SlackDriver
@@ -30,14 +30,20 @@ def test_health_without_an_embedded_clock(bot: Bot) -> None:
 def test_health_reports_the_embedded_clocks_last_tick_and_each_jobs_last_run(
     bot: Bot, clock: FrozenClock
 ) -> None:
-    ticker = JobClock(bot.services, [Job("hourly", 3600, lambda _s: None)])
-    bot.services.embedded_clock = ticker
-    assert bot.slack.get("/healthz").json()["clock"] == {"embedded": True, "last_tick": None}
-    ran_at = clock.now()
-    ticker.tick()
-    clock.advance(minutes=5)
-    ticker.tick()  # looks again; nothing is due
-    report = bot.slack.get("/healthz").json()
+    services = bot.services
+    ticker = JobClock(services.db, clock, [Job("hourly", 3600, lambda: None)], 5.0)
+    router, _app = build_web(bot.root, ticker)
+    server = AppServer(router)
+    try:
+        web = SlackDriver(server.url, "")
+        assert web.get("/healthz").json()["clock"] == {"embedded": True, "last_tick": None}
+        ran_at = clock.now()
+        ticker.tick()
+        clock.advance(minutes=5)
+        ticker.tick()  # looks again; nothing is due
+        report = web.get("/healthz").json()
+    finally:
+        server.close()
     assert report["clock"] == {"embedded": True, "last_tick": clock.now().isoformat()}
     assert report["jobs"] == {"hourly": ran_at.isoformat()}
 
@@ -51,7 +57,7 @@ def unreachable(slack_server: FakeSlackServer, clock: FrozenClock) -> Iterator[S
     services: Services = build_services(
         make_settings(url, slack_server.api_url), clock=clock, migrate=False
     )
-    router, _app = build_web(services)
+    router, _app = build_web(build_root(services))
     server = AppServer(router)
     try:
         yield SlackDriver(server.url, slack_server.response_url("health"))

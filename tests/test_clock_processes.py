@@ -27,8 +27,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatbot.db.engine import Database, make_engine
 from chatbot.db.leases import lease_of
 from chatbot.intent.service import IntentFields
+from chatbot.root import build_root
 from chatbot.services import build_services
-from chatbot.slack.intent_flow import intent_flow
 from tests.conftest import PG_ADMIN, _pg_schema_url, make_settings
 from tests.fakes.jira_api import DC_PAT, FakeJira, FakeJiraServer
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
@@ -147,7 +147,7 @@ def _saved_intent(db_url: str, slack: FakeSlackServer, jira: FakeJiraServer) -> 
     settings = make_settings(db_url, slack.api_url, jira_url=jira.url, jira_pat=DC_PAT)
     services = build_services(settings, migrate=True)
     try:
-        flow = intent_flow(services)
+        flow = build_root(services).slack.intents
         view = flow.intents.create(
             IntentFields(
                 title="Refunds in one click",

@@ -12,7 +12,6 @@ import pytest
 from chatbot.decisions.service import DecisionDraft, DecisionService, Origin
 from chatbot.jira.writes import comment_row_key
 from chatbot.outbox import store
-from chatbot.slack.decision_flow import decision_flow
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
 from tests.factories import settle
@@ -116,7 +115,7 @@ def test_decision_with_a_key_is_written_to_jira_through_the_outbox(
     # a private conversation's decision never goes to Jira
     assert store.by_key(bot.services.db, comment_row_key("decision:2:PAY-12")) is None
     # an edit updates the same comment (same row, re-armed), never a second one
-    flow = decision_flow(bot.services)
+    flow = bot.root.slack.decisions
     flow.write_to_jira(flow.decisions.edit(1, "U1", why="better API"))
     again = store.by_key(bot.services.db, comment_row_key("decision:1:PAY-12"))
     assert again is not None and again.id == row.id and "better API" in again.payload["text"]

@@ -378,9 +378,8 @@ def test_context_search_syntax_is_harmless(bot: Bot, query: str, finds: bool) ->
 
 def test_context_for_a_key_and_an_intent(bot: Bot) -> None:
     from chatbot.intent.service import IntentFields
-    from chatbot.slack.intent_flow import intent_flow
 
-    intents = intent_flow(bot.services).intents
+    intents = bot.root.slack.intents.intents
     view = intents.create(
         IntentFields(title="Refunds", outcome="One click", checks=["When X, then Y"]), "C1", "U1"
     )

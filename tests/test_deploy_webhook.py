@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import col, select
 
 from chatbot.deploys.models import Deployment, DeploymentChange
-from chatbot.deploys.webhook import authorized
+from chatbot.web.deploy_webhook import authorized
 from chatbot.web.routes import WebRequest
 from tests.conftest import Bot
 from tests.slack_driver import HttpResult

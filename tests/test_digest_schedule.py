@@ -16,9 +16,11 @@ from sqlmodel import select
 
 from chatbot.clock import FrozenClock
 from chatbot.db.core_models import JobRun
+from chatbot.digest.jobs import run_digest_schedule
 from chatbot.digest.models import DigestPost
 from chatbot.digest.publish import DigestPublisher
-from chatbot.digest.schedule import digest_slot, run_digest_schedule
+from chatbot.digest.schedule import digest_slot
+from chatbot.root import build_root
 from chatbot.services import Services, build_services
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
@@ -55,11 +57,21 @@ _TINY_PNG = bytes.fromhex(
 )
 
 
+def _publisher(services: Services) -> DigestPublisher:
+    """The publisher `chatbot serve` builds, with a fixed digest instead of the engine's."""
+    built = build_root(services).digests
+    return DigestPublisher(
+        services.db, services.clock, services.prompts, built.delivery, compute=_sample
+    )
+
+
 def _tick(services: Services, chart: bool = True) -> int:
-    publisher = DigestPublisher(services, compute=_sample)
+    publisher = _publisher(services)
     if not chart:
         publisher.chart = lambda digest: _TINY_PNG
-    return run_digest_schedule(services, publisher)
+    root = build_root(services)
+    teams = TeamService(services.db, services.clock)
+    return run_digest_schedule(teams, services.clock, publisher, root.checkins)
 
 
 def _digest_posts(fake: FakeSlack, channel: str) -> list[Any]:
@@ -210,7 +222,7 @@ def test_racing_posts_of_one_slot_post_once(
     results: list[str] = []
 
     def run(each: Services, reason: str) -> None:
-        publisher = DigestPublisher(each, compute=_sample)
+        publisher = _publisher(each)
         publisher.chart = lambda digest: _TINY_PNG
         barrier.wait()
         results.append(publisher.post_slot(team, "2026-W46", reason=reason).status)
@@ -234,7 +246,7 @@ def test_manual_post_takes_the_slot(
 ) -> None:
     team = _add(services, "berlin", "CBERLIN1", "Europe/Berlin", orchestrators=["UORCH"])
     clock.set(datetime(2026, 11, 16, 7, 0, tzinfo=UTC))  # Monday 08:00, an hour early
-    publisher = DigestPublisher(services, compute=_sample)
+    publisher = _publisher(services)
     assert publisher.post_slot(team, "2026-W46", reason="manual", user="UORCH").status == "posted"
     clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
     assert _tick(services) == 0
@@ -357,12 +369,10 @@ def test_retries_give_up_within_the_day_and_tell_the_orchestrators(
 def test_the_clock_runs_the_digest_job_every_minute(
     services: Services, fake_slack: FakeSlack, clock: FrozenClock
 ) -> None:
-    from chatbot.scheduler import jobs_for
-
-    [job] = [j for j in jobs_for(services) if j.name == "digests"]
+    [job] = [j for j in build_root(services).jobs if j.name == "digests"]
     assert job.seconds == 60
     _berlin_at_its_slot(services, clock)
-    assert job.run(services) == 1  # the metrics engine's digest of an empty team
-    assert job.run(services) == 0
+    assert job.run() == 1  # the metrics engine's digest of an empty team
+    assert job.run() == 0
     [post] = _digest_posts(fake_slack, "CBERLIN1")
     assert "No data for this week yet" in str(post.params["blocks"])

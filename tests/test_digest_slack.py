@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from chatbot.digest.checkin import CheckInService
-from chatbot.digest.models import CheckIn, DigestPost
+from chatbot.digest.models import DigestPost
+from chatbot.metrics.checkins import CheckIn
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
@@ -174,7 +174,7 @@ def test_show_the_work_opens_a_paged_modal(bot: Bot) -> None:
 
 def test_checkin_answer_change_and_late_answer(bot: Bot) -> None:
     team = _team(bot, senior_engineers=["USEN1", "USEN2", "USEN3"])
-    checkins = CheckInService(bot.services)
+    checkins = bot.root.checkins
     # Friday 20 Nov 2026 15:00 Berlin = 14:00 UTC
     assert checkins.run_due(team, datetime(2026, 11, 20, 13, 59, tzinfo=UTC)) == 0
     assert checkins.run_due(team, datetime(2026, 11, 20, 14, 0, tzinfo=UTC)) == 3
@@ -197,10 +197,8 @@ def test_checkin_answer_change_and_late_answer(bot: Bot) -> None:
     assert checkins.run_due(team, datetime(2026, 11, 20, 16, 0, tzinfo=UTC)) == 2
     assert checkins.run_due(team, datetime(2026, 11, 20, 16, 1, tzinfo=UTC)) == 0
 
-    from chatbot.digest.publish import DigestPublisher
-
     bot.services.clock.set(datetime(2026, 11, 23, 8, 0, tzinfo=UTC))  # type: ignore[attr-defined]
-    assert DigestPublisher(bot.services).post_slot(team, week).status == "posted"
+    assert bot.root.digests.post_slot(team, week).status == "posted"
     _select(bot, "checkin_orchestration", f"{team.id}|{week}|90", "USEN1")
     late = bot.fake.wait_for("chat.postEphemeral")[-1].params["text"]
     assert "already posted" in late and "Friday" in late
@@ -212,9 +210,8 @@ def test_checkin_answer_change_and_late_answer(bot: Bot) -> None:
 
 def test_app_home_shows_latest_digest_and_settings_opens_the_form(bot: Bot) -> None:
     team = _team(bot)
-    from chatbot.digest.publish import DigestPublisher
 
-    assert DigestPublisher(bot.services).post_slot(team, WEEK).status == "posted"
+    assert bot.root.digests.post_slot(team, WEEK).status == "posted"
     bot.slack.event({"type": "app_home_opened", "user": "UORCH", "channel": "D1", "tab": "home"})
     bot.settle()
     home = json.dumps(bot.fake.wait_for("views.publish")[0].params["view"])

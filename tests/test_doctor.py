@@ -12,7 +12,7 @@ from chatbot.deploys.service import record_deployment
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.metrics.base import TeamScope
-from chatbot.teams.doctor import data_health
+from chatbot.metrics.data_health import data_health
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 

@@ -11,7 +11,7 @@ import pytest
 
 from chatbot.db.core_models import ProcessedEvent
 from chatbot.github.models import GitCommit, PullRequest, PullRequestReview
-from chatbot.github.webhook import GITHUB_MAX_BODY, register_routes
+from chatbot.web.github_webhook import GITHUB_MAX_BODY, register_routes
 from chatbot.web.routes import Router
 from tests.conftest import Bot
 from tests.fakes.github_events import (

@@ -26,10 +26,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, OperationalError
 
-from chatbot.db.models import metadata
+from chatbot.root import build_root, build_web
+from chatbot.schema import metadata
 from chatbot.web.refusals import RefusalLog
 from chatbot.web.routes import Router, WebRequest, WebResponse
-from chatbot.web.wsgi import build_web
 from tests.cli_helpers import free_port, wait_until_serving
 from tests.conftest import Bot, make_settings
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
@@ -250,7 +250,7 @@ def test_each_endpoint_has_its_cap() -> None:
 
 
 def test_the_real_app_caps_every_webhook(bot: Bot) -> None:
-    router, _app = build_web(bot.services)
+    router, _app = build_web(bot.root)
     caps = {r.path: r.max_body for r in router.routes if r.method == "POST"}
     assert caps["/slack/events"] == 1_000_000
     assert caps["/webhooks/jira"] == 1_000_000
@@ -369,7 +369,7 @@ def test_real_webhook_with_the_database_down_is_503(
         jira_webhook_secret=JIRA_SECRET,
     )
     services = build_services(settings, migrate=False)
-    router, _app = build_web(services)
+    router, _app = build_web(build_root(services))
     server = AppServer(router)
     try:
         event = {

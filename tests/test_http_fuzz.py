@@ -25,10 +25,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from chatbot.db.models import metadata
+from chatbot.root import build_web
+from chatbot.schema import metadata
 from chatbot.settings import Settings
 from chatbot.web.routes import Route
-from chatbot.web.wsgi import build_web
 from tests.conftest import Bot
 from tests.http_raw import request_bytes, send
 from tests.slack_driver import SIGNING_SECRET, TEAM, sign
@@ -393,7 +393,7 @@ def _exercise(bot: Bot, caplog: pytest.LogCaptureFixture, attempt: Attempt) -> N
 
 def test_no_input_makes_any_endpoint_fail(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    router, _app = build_web(bot.services)
+    router, _app = build_web(bot.root)
     routes = router.routes
     assert {r.path for r in routes} >= {"/slack/events", "/healthz", "/webhooks/jira"}
 
@@ -411,7 +411,7 @@ def test_signed_slack_payloads_of_any_shape_are_answered(
     """Correctly signed but malformed Slack requests reach Bolt and the listeners: still no
     5xx and no traceback."""
     caplog.set_level(logging.INFO)
-    router, _app = build_web(bot.services)
+    router, _app = build_web(bot.root)
     (slack,) = [r for r in router.routes if r.path == "/slack/events"]
 
     @settings(PROFILE)

@@ -14,7 +14,6 @@ from sqlmodel import select
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
-from chatbot.scheduler import jobs_for
 from chatbot.teams.service import TeamService
 from tests.cli_helpers import run_chatbot
 from tests.conftest import Bot
@@ -99,8 +98,8 @@ def test_the_clock_syncs_every_ten_minutes(bot: Bot, jira_server: FakeJiraServer
     TeamService(services.db, services.clock).add("payments", "C0PAY1", jira_project="PAY")
     TeamService(services.db, services.clock).add("nojira", "C0NOJ1")
     jira_server.fake.add_issue("PAY-1", created=T0)
-    [job] = [j for j in jobs_for(services) if j.name == "jira-history"]
+    [job] = [j for j in bot.root.jobs if j.name == "jira-history"]
     assert job.seconds == 600
-    results = job.run(services)
+    results = job.run()
     assert [(r.team, r.issues) for r in results] == [("payments", 1)]  # type: ignore[attr-defined]
     assert _count(services.db, WorkItem) == 1

@@ -10,9 +10,9 @@ import pytest
 from chatbot.clock import FrozenClock
 from chatbot.jira.writes import enqueue_comment, intent_row_key
 from chatbot.outbox import store
-from chatbot.outbox.jobs import outbox_worker
 from chatbot.outbox.models import OutboxStatus
 from chatbot.outbox.worker import OutboxWorker
+from chatbot.root import build_root
 from chatbot.services import build_services
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot
@@ -42,7 +42,7 @@ def test_ten_minute_outage_then_exactly_one_ticket_comment_and_link(
 ) -> None:
     TeamService(bot.services.db, clock).add("payments", "CPAY1", jira_project="PAY")
     view = posted_intent(bot, channel="CPAY1")
-    worker = outbox_worker(bot.services)
+    worker = bot.root.outbox
 
     # Jira is down: 500s, a create that lands but whose answer is lost, 429s, and hangs.
     fake_jira.fail_next(500, times=1000)
@@ -110,7 +110,7 @@ def test_retry_after_is_honoured_with_the_clock(
     settle(bot)
     row = _due_row(bot, view.intent.id or 0)
     assert row.next_attempt_at == clock.now() + timedelta(seconds=120)
-    worker = outbox_worker(bot.services)
+    worker = bot.root.outbox
     clock.advance(seconds=119)
     assert worker.run_due() == 0  # not before Jira said
     clock.advance(seconds=1)
@@ -129,7 +129,7 @@ def test_a_lost_comment_answer_is_found_not_repeated(
     bot.slack.command("/intent", f"link {view.ref} PAY-4")
     settle(bot)
     clock.advance(minutes=1)
-    outbox_worker(bot.services).run_due()
+    bot.root.outbox.run_due()
     settle(bot)
     issue = fake_jira.issues["PAY-4"]
     assert len(issue.comments) == 1 and len(issue.remote_links) == 1
@@ -155,9 +155,10 @@ def test_pending_writes_survive_a_restart(
     )
     try:
         clock.advance(minutes=10)
-        assert outbox_worker(fresh).run_due() == 2
+        worker = build_root(fresh).outbox
+        assert worker.run_due() == 2
         enqueue_comment(fresh.db, clock, "PAY-8", "decision-17", "We chose Adyen instead")
-        outbox_worker(fresh).run_due()
+        worker.run_due()
     finally:
         fresh.db.engine.dispose()
     issue = fake_jira.issues["PAY-8"]

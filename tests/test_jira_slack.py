@@ -72,9 +72,7 @@ def test_link_by_command_then_every_revision_edits_the_same_comment(
     assert len(told(bot, "linked")) == 1
     comment_id = issue.comments[0]["id"]
 
-    from chatbot.slack.intent_flow import intent_flow
-
-    intents = intent_flow(bot.services).intents
+    intents = bot.root.slack.intents.intents
     fake_jira.requests.clear()
     intents.edit(view.intent.id or 0, "U2", outcome="Agents refund in one click, even on mobile")
     settle(bot)

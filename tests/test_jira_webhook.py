@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from chatbot.intent.models import IntentStatus
-from chatbot.jira.webhook import authorized
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.web.jira_webhook import authorized
 from chatbot.web.routes import WebRequest
 from tests.conftest import Bot
 from tests.factories import posted_intent, told
@@ -54,7 +53,7 @@ def test_secret_is_required(bot: Bot) -> None:
 
 def test_in_progress_then_done_in_the_intent_thread(bot: Bot) -> None:
     view = posted_intent(bot)
-    intents = intent_flow(bot.services).intents
+    intents = bot.root.slack.intents.intents
     intents.link(view.intent.id or 0, "PAY-1", "U1")
     assert _send(bot, _event("PAY-1", "In Progress", "indeterminate", "10")) == 200
     after = intents.get(view.intent.id or 0)
@@ -81,7 +80,7 @@ def test_unlinked_ticket_is_ignored(bot: Bot) -> None:
 def test_a_key_that_only_looks_like_an_intent_ref_is_not_that_intent(bot: Bot) -> None:
     """A delivery for issue `I-1` (or `1`) must not move intent I-1: only its linked key may."""
     view = posted_intent(bot)
-    intents = intent_flow(bot.services).intents
+    intents = bot.root.slack.intents.intents
     intents.link(view.intent.id or 0, "PAY-1", "U1")
     for n, key in enumerate((view.ref, str(view.intent.id), f"#{view.intent.id}")):
         assert _send(bot, _event(key, "In Progress", "indeterminate", f"20{n}")) == 200

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatbot.db.engine import Database
-from chatbot.digest.models import CheckIn
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.metrics.base import TeamScope
+from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.checks_verified import METRIC as CHECKS
 from chatbot.metrics.churn import METRIC as CHURN
 from chatbot.metrics.orchestration import METRIC as ORCHESTRATION

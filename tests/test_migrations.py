@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from chatbot.db.engine import make_engine
 from chatbot.db.migrate import alembic_config, upgrade
-from chatbot.db.models import metadata
+from chatbot.schema import metadata
 from tests.conftest import DATABASES, PG_ADMIN
 
 

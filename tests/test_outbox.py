@@ -17,7 +17,6 @@ import pytest
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.outbox import store
-from chatbot.outbox.jobs import send_due_outbox
 from chatbot.outbox.kick import Kicker
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 from chatbot.outbox.worker import (
@@ -31,6 +30,7 @@ from chatbot.outbox.worker import (
     backoff,
 )
 from chatbot.prompts import Prompts
+from chatbot.root import build_root
 from chatbot.services import Services
 from chatbot.settings import DEFAULT_PROMPTS_DIR
 from tests.conftest import make_settings
@@ -371,10 +371,11 @@ def test_the_clock_job_attempts_what_is_due(db: Database, clock: FrozenClock, db
     settings = make_settings(db_url, "http://127.0.0.1:9/api/")
     services = Services(settings, db, clock, Prompts(DEFAULT_PROMPTS_DIR))
     row_id = store.enqueue(db, clock, "kind_of_a_newer_release", "later:1", {})
-    assert send_due_outbox(services) == 1
-    assert send_due_outbox(services) == 0  # retried in five minutes, not before
+    [job] = [j for j in build_root(services).jobs if j.name == "outbox"]
+    assert job.run() == 1
+    assert job.run() == 0  # retried in five minutes, not before
     clock.advance(minutes=5)
-    assert send_due_outbox(services) == 1 and _row(db, row_id).attempts == 2
+    assert job.run() == 1 and _row(db, row_id).attempts == 2
 
 
 def test_rearming_starts_the_attempts_afresh(db: Database, clock: FrozenClock) -> None:

@@ -26,7 +26,7 @@ from chatbot.decisions.models import Decision, DecisionJiraLink, DecisionStatus
 from chatbot.decisions.service import decision_ref, visible_to
 from chatbot.intent.models import STATUS_LABELS, AcceptanceCheck, Intent, IntentStatus
 from chatbot.intent.service import parse_ref
-from chatbot.jira.keys import is_jira_key
+from chatbot.jira_keys import is_jira_key
 from chatbot.teams.models import Team
 
 MAX_DECISIONS = 2000

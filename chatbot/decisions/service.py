@@ -27,7 +27,7 @@ from chatbot.decisions.models import (
 )
 from chatbot.errors import UserError
 from chatbot.intent.models import Intent
-from chatbot.jira.keys import is_jira_key, jira_keys_in
+from chatbot.jira_keys import is_jira_key, jira_keys_in
 
 TITLE_MAX = 200
 TEXT_MAX = 10_000

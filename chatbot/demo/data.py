@@ -15,7 +15,6 @@ from typing import Any
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
-from chatbot.digest.models import CheckIn
 from chatbot.github.models import (
     BranchCommit,
     GitCommit,
@@ -27,6 +26,7 @@ from chatbot.github.models import (
 )
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.week import Week
 from chatbot.teams.models import Team
 

@@ -30,7 +30,7 @@ from sqlmodel import Session, select
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
-from chatbot.jira.keys import is_jira_key
+from chatbot.jira_keys import is_jira_key
 
 SOURCES = ("webhook", "cli", "github")
 NOT_YET = frozenset({"pending", "queued", "in_progress", "waiting"})

@@ -12,14 +12,13 @@ from functools import cache
 from typing import Any
 
 from chatbot.prompts import Prompts
+from chatbot.settings import DEFAULT_PROMPTS_DIR
 
 
 @cache
 def default_prompts() -> Prompts:
     """The project's prompts/, for what is drawn without a `Prompts` at hand (the demo's
     chart, benchmarks)."""
-    from chatbot.settings import DEFAULT_PROMPTS_DIR
-
     return Prompts(DEFAULT_PROMPTS_DIR)
 
 

@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from chatbot.clock import Clock
 from chatbot.db.claims import claim_run, finish_run
-from chatbot.digest.models import CheckIn
+from chatbot.db.engine import Database
+from chatbot.digest.delivery import CheckInQuestion, DigestDelivery, SendFailed
 from chatbot.digest.publish import latest_posted
 from chatbot.digest.schedule import CATCH_UP, latest_slot, slot_in_week
+from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.week import Week
-from chatbot.services import Services
-from chatbot.slack.blocks.digest import checkin_blocks
+from chatbot.prompts import Prompts
 from chatbot.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,13 @@ class Answer:
 
 
 class CheckInService:
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.db = services.db
-        self.clock = services.clock
-        self.prompts = services.prompts
+    def __init__(
+        self, db: Database, clock: Clock, prompts: Prompts, delivery: DigestDelivery | None
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.prompts = prompts
+        self.delivery = delivery
 
     # --- asking -------------------------------------------------------------------------------
 
@@ -84,8 +87,7 @@ class CheckInService:
         return sent
 
     def _dm(self, key: str, team: Team, week: str, user: str, reminder: bool) -> bool:
-        client = self.services.slack
-        if client is None or not claim_run(self.db, self.clock, key, "checkin"):
+        if self.delivery is None or not claim_run(self.db, self.clock, key, "checkin"):
             return False
         current = self.answer_of(team.id or 0, week, user)
         note = (
@@ -93,22 +95,19 @@ class CheckInService:
             if reminder
             else None
         )
-        blocks = checkin_blocks(
+        question = CheckInQuestion(
             team.name,
             team.id or 0,
             week,
-            self.prompts,
             current.orchestration_share if current else None,
             current.interrupt_share if current else None,
             note=note,
         )
-        text = self.prompts.text("digest.checkin.fallback", team=team.name, week=week)
         try:
-            client.chat_postMessage(channel=user, text=text, blocks=blocks)
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-            log.warning("check-in DM for team %s failed: %s", team.name, error)
-            finish_run(self.db, self.clock, key, "failed", error)
+            self.delivery.checkin_dm(user, question)
+        except SendFailed as exc:
+            log.warning("check-in DM for team %s failed: %s", team.name, exc.error)
+            finish_run(self.db, self.clock, key, "failed", exc.error)
             return False
         finish_run(self.db, self.clock, key, "done")
         return True
@@ -174,7 +173,7 @@ class CheckInService:
             )
 
     def digest_posted(self, team_id: int, week: str) -> bool:
-        return latest_posted(self.services, team_id, week) is not None
+        return latest_posted(self.db, team_id, week) is not None
 
     def late_text(self, team: Team, week: str) -> str:
         return self.prompts.text(

@@ -5,13 +5,12 @@ from __future__ import annotations
 import typer
 
 from chatbot.cli_support import console, err
-from chatbot.digest.publish import PostError, post_from_cli
-from chatbot.services import Services
+from chatbot.digest.publish import DigestPublisher, PostError, post_from_cli
 
 
-def post_command(services: Services, team: str, week: str | None, again: bool) -> None:
+def post_command(publisher: DigestPublisher, team: str, week: str | None, again: bool) -> None:
     try:
-        result = post_from_cli(services, team, week, again)
+        result = post_from_cli(publisher, team, week, again)
     except PostError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None

@@ -18,16 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from slack_sdk.errors import SlackApiError
 from sqlmodel import col, select
 
+from chatbot.clock import Clock
 from chatbot.db.claims import claim_run, finish_run, run_status
-from chatbot.digest.chart import chart_alt_text, render_chart
+from chatbot.db.engine import Database
+from chatbot.digest.chart import render_chart
+from chatbot.digest.delivery import DigestDelivery, SendFailed
 from chatbot.digest.models import DigestPost
 from chatbot.digest.source import compute_digest, explain_items
-from chatbot.services import Services
-from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, leader_dm_blocks
+from chatbot.metrics.week import Week, WeekError
+from chatbot.prompts import Prompts
 from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +77,18 @@ def _attempt_key(slot: str, attempt: int) -> str:
 class DigestPublisher:
     def __init__(
         self,
-        services: Services,
+        db: Database,
+        clock: Clock,
+        prompts: Prompts,
+        delivery: DigestDelivery | None,
         compute: Compute | None = None,
         explain: Explain | None = None,
         chart: Callable[[dict[str, Any]], bytes] = render_chart,
     ) -> None:
-        self.services = services
-        self.db = services.db
-        self.clock = services.clock
-        self.prompts = services.prompts
+        self.db = db
+        self.clock = clock
+        self.prompts = prompts
+        self.delivery = delivery
         self.compute: Compute = compute or self._engine
         self.explain: Explain = explain or self._explain
         self.chart = chart
@@ -152,25 +158,16 @@ class DigestPublisher:
         return self._send(team, record, key, attempt)
 
     def _send(self, team: Team, record: DigestPost, key: str | None, attempt: int) -> PostResult:
-        client = self.services.slack
-        message = record.message
-        if client is None:
-            error, retry_after = "slack_not_configured", None
+        retry_after: int | None = None
+        if self.delivery is None:
+            error = "slack_not_configured"
         else:
             try:
-                response = client.chat_postMessage(
-                    channel=record.channel_id,
-                    text=message.get("text", ""),
-                    blocks=message.get("blocks"),
-                    unfurl_links=False,
-                )
-            except SlackApiError as exc:
-                error, retry_after = _error_of(exc)
-            except OSError as exc:
-                log.warning("digest post failed to reach Slack: %s", type(exc).__name__)
-                error, retry_after = "connection_error", None
+                ts = self.delivery.post(record.channel_id, record.message)
+            except SendFailed as exc:
+                error, retry_after = exc.error, exc.retry_after
             else:
-                record = self._mark_posted(record, str(response.get("ts")))
+                record = self._mark_posted(record, ts)
                 if key:
                     finish_run(self.db, self.clock, key, "done", f"ts {record.message_ts}")
                 self._after_post(team, record)
@@ -219,10 +216,7 @@ class DigestPublisher:
             posted_by=user,
             channel_id=team.channel_id,
             digest=digest,
-            message={
-                "text": digest_fallback(digest, self.prompts),
-                "blocks": digest_blocks(digest, self.prompts),
-            },
+            message=self.delivery.digest_message(digest) if self.delivery else {},
             posted_at=self.clock.now(),
         )
         with self.db.session() as s:
@@ -259,43 +253,34 @@ class DigestPublisher:
 
     def posted(self, team: Team, week: str) -> DigestPost | None:
         """The week's digest as Slack accepted it (the first one, when reposted)."""
-        return latest_posted(self.services, team.id or 0, week)
+        return latest_posted(self.db, team.id or 0, week)
 
     # --- after the post: chart in the thread, leaders DMs -------------------------------
 
     def _after_post(self, team: Team, record: DigestPost) -> None:
-        client = self.services.slack
-        if client is None:
+        delivery = self.delivery
+        if delivery is None or record.message_ts is None:
             return
         try:
-            client.files_upload_v2(
-                channel=record.channel_id,
-                thread_ts=record.message_ts,
-                file=self.chart(record.digest),
-                filename=f"digest-{record.week}.png",
-                title=self.prompts.text("digest.digest.chart_comment"),
-                alt_txt=chart_alt_text(record.digest, self.prompts)[:1000],
-                request_file_info=False,
+            png = self.chart(record.digest)
+            delivery.post_chart(
+                record.channel_id, record.message_ts, png, record.week, record.digest
             )
-        except SlackApiError as exc:
-            log.warning("digest chart upload failed: %s", _error_of(exc)[0])
-        blocks = leader_dm_blocks(record.digest, self.prompts, record.channel_id)
-        text = digest_fallback(record.digest, self.prompts)
+        except SendFailed as exc:
+            log.warning("digest chart upload failed: %s", exc.error)
         for leader in team.leaders:
             key = f"digest-dm:{record.id}:{leader}"
             if not claim_run(self.db, self.clock, key, "digest-dm"):
                 continue
             try:
-                client.chat_postMessage(channel=leader, text=text, blocks=blocks)
+                delivery.leader_dm(leader, record.digest, record.channel_id)
                 finish_run(self.db, self.clock, key, "done")
-            except SlackApiError as exc:
-                error = _error_of(exc)[0]
-                log.warning("digest DM to a leader of %s failed: %s", team.name, error)
-                finish_run(self.db, self.clock, key, "failed", error)
+            except SendFailed as exc:
+                log.warning("digest DM to a leader of %s failed: %s", team.name, exc.error)
+                finish_run(self.db, self.clock, key, "failed", exc.error)
 
     def _report(self, team: Team, week: str, kind: str, error: str, attempts: int = 0) -> None:
         """Tell the orchestrators (or else the admins) once per week and kind of failure."""
-        client = self.services.slack
         people = list(team.orchestrators) or list(team.admins)
         text = self.prompts.text(
             f"digest.posting.{kind}",
@@ -305,7 +290,7 @@ class DigestPublisher:
             error=error,
             attempts=attempts,
         )
-        if client is None or not people:
+        if self.delivery is None or not people:
             log.error(
                 "digest of %s for %s not posted and nobody to tell: %s", team.name, week, error
             )
@@ -315,15 +300,15 @@ class DigestPublisher:
             if not claim_run(self.db, self.clock, key, "digest-report"):
                 continue
             try:
-                client.chat_postMessage(channel=person, text=text)
+                self.delivery.tell(person, text)
                 finish_run(self.db, self.clock, key, "done")
-            except SlackApiError as exc:
-                log.error("could not tell %s about a failed digest: %s", person, _error_of(exc)[0])
+            except SendFailed as exc:
+                log.error("could not tell %s about a failed digest: %s", person, exc.error)
                 finish_run(self.db, self.clock, key, "failed")
 
 
-def latest_posted(services: Services, team_id: int, week: str | None = None) -> DigestPost | None:
-    with services.db.session() as s:
+def latest_posted(db: Database, team_id: int, week: str | None = None) -> DigestPost | None:
+    with db.session() as s:
         query = select(DigestPost).where(
             DigestPost.team_id == team_id, col(DigestPost.message_ts).is_not(None)
         )
@@ -332,23 +317,6 @@ def latest_posted(services: Services, team_id: int, week: str | None = None) -> 
         else:
             query = query.order_by(col(DigestPost.week).desc(), col(DigestPost.id).desc())
         return s.exec(query).first()
-
-
-def _error_of(exc: SlackApiError) -> tuple[str, int | None]:
-    response = exc.response
-    error = str(response.get("error") or "unknown_error")
-    status = getattr(response, "status_code", 200)
-    if status >= 500 and error == "unknown_error":
-        error = "http_5xx"
-    retry_after = None
-    headers = getattr(response, "headers", None) or {}
-    for name, value in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                retry_after = int(value if isinstance(value, str) else value[0])
-            except (TypeError, ValueError):
-                retry_after = None
-    return error, retry_after
 
 
 def _seconds(value: int | None) -> timedelta:
@@ -360,26 +328,22 @@ class PostError(Exception):
 
 
 def post_from_cli(
-    services: Services, team_name: str, week: str | None, again: bool = False
+    publisher: DigestPublisher, team_name: str, week: str | None, again: bool = False
 ) -> PostResult:
     """`chatbot digest --post [--again]`: the same slot as the clock and `/digest post`."""
-    from chatbot.metrics.week import Week, WeekError
-    from chatbot.teams.service import TeamService
-
-    team = TeamService(services.db, services.clock).get(team_name)
+    team = TeamService(publisher.db, publisher.clock).get(team_name)
     if team is None:
         raise PostError(f"No team {team_name!r}; `chatbot team list` shows the teams")
-    if services.slack is None:
+    if publisher.delivery is None:
         raise PostError("SLACK_BOT_TOKEN is not set, so the digest cannot be posted")
     try:
         label = (
             Week.parse(week, team.tz).label
             if week
-            else Week.last_complete(services.clock.now(), team.tz).label
+            else Week.last_complete(publisher.clock.now(), team.tz).label
         )
     except WeekError as exc:
         raise PostError(str(exc)) from None
-    publisher = DigestPublisher(services)
     if again:
         return publisher.post_again(team, label, None)
     return publisher.post_slot(team, label, reason="manual")

@@ -12,14 +12,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from chatbot.metrics.week import Week
-
-if TYPE_CHECKING:
-    from chatbot.digest.publish import DigestPublisher
-from chatbot.services import Services
 from chatbot.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -63,35 +58,3 @@ def digest_slot(team: Team, now: datetime) -> Slot | None:
     if now - at > CATCH_UP:
         return None
     return Slot(at, Week.last_complete(at, tz).label)
-
-
-def checkin_slot(team: Team, now: datetime) -> Slot | None:
-    """The team's check-in slot due now, about the week it falls in."""
-    tz = ZoneInfo(team.tz)
-    weekday = getattr(team, "checkin_weekday", 4)
-    at = latest_slot(now, tz, weekday, getattr(team, "checkin_time", "15:00"))
-    if now - at > CATCH_UP:
-        return None
-    return Slot(at, Week.containing(at, tz).label)
-
-
-def run_digest_schedule(services: Services, publisher: DigestPublisher | None = None) -> int:
-    """The every-minute job: post due digests, send due check-ins and reminders. Returns how
-    many digests it posted."""
-    from chatbot.digest.checkin import CheckInService
-    from chatbot.digest.publish import DigestPublisher
-    from chatbot.teams.service import TeamService
-
-    now = services.clock.now()
-    publisher = publisher or DigestPublisher(services)
-    checkins = CheckInService(services)
-    posted = 0
-    for team in TeamService(services.db, services.clock).all():
-        try:
-            slot = digest_slot(team, now)
-            if slot is not None:
-                posted += publisher.post_slot(team, slot.week).status == "posted"
-            checkins.run_due(team, now)
-        except Exception:  # one team's failure never stops the others
-            log.exception("digest schedule failed for team %s", team.name)
-    return posted

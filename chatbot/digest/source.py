@@ -7,18 +7,15 @@ from typing import Any
 
 from chatbot.db.engine import Database
 from chatbot.metrics.base import ExplainItem
+from chatbot.metrics.engine import explain, weekly_digest_for
 from chatbot.teams.models import Team
 
 
 def compute_digest(db: Database, team: Team, week: str | None, now: datetime) -> dict[str, Any]:
     """The digest JSON of spec 6.4; `week` None is the last complete week."""
-    from chatbot.metrics.engine import weekly_digest_for
-
     return weekly_digest_for(db, team, week=week, now=now)
 
 
 def explain_items(db: Database, team: Team, week: str, metric: str) -> list[ExplainItem]:
     """Every item a figure counted or left out (the "Show the work" list)."""
-    from chatbot.metrics.engine import explain
-
     return list(explain(db, team, week, metric))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from chatbot.jira.keys import jira_keys_in
+from chatbot.jira_keys import jira_keys_in
 
 
 class PayloadError(ValueError):

@@ -16,7 +16,7 @@ from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.intent.models import IntentConversation, IntentStatus
 from chatbot.intent.service import IntentFields, IntentService
-from chatbot.jira.keys import is_jira_key
+from chatbot.jira_keys import is_jira_key
 from chatbot.prompts import Prompts
 
 COMMANDS = {"back", "skip", "cancel"}

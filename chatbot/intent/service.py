@@ -16,7 +16,7 @@ from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
-from chatbot.jira.keys import is_jira_key
+from chatbot.jira_keys import is_jira_key
 
 TITLE_MAX = 200
 OPEN_STATUSES = (

@@ -13,6 +13,8 @@ import json
 import uuid
 from typing import Any
 
+from chatbot.clock import Clock
+from chatbot.db.engine import Database
 from chatbot.intent.service import IntentService
 from chatbot.jira import render
 from chatbot.jira.document import Doc, Paragraph
@@ -27,7 +29,6 @@ from chatbot.jira.gateway import JiraGateway
 from chatbot.jira.writes import COMMENT_KIND, INTENT_KIND
 from chatbot.outbox.models import OutboxMessage
 from chatbot.outbox.worker import GiveUp, Handler, Landed, Progress, RetryLater
-from chatbot.services import Services
 
 PROPERTY_KEY = "throughline"
 
@@ -102,8 +103,8 @@ def comment_handler(gateway: JiraGateway) -> Handler:
     return handle
 
 
-def intent_handler(services: Services, gateway: JiraGateway) -> Handler:
-    intents = IntentService(services.db, services.clock)
+def intent_handler(db: Database, clock: Clock, gateway: JiraGateway) -> Handler:
+    intents = IntentService(db, clock)
 
     def handle(row: OutboxMessage, progress: Progress) -> Landed | None:
         p = row.payload
@@ -199,6 +200,9 @@ def _unknown(key: str, ref: str) -> str:
     )
 
 
-def jira_handlers(services: Services) -> dict[str, Handler]:
-    gateway: JiraGateway = services.jira
-    return {INTENT_KIND: intent_handler(services, gateway), COMMENT_KIND: comment_handler(gateway)}
+def jira_handlers(db: Database, clock: Clock, gateway: JiraGateway) -> dict[str, Handler]:
+    """The outbox handlers of the Jira writes (the intent's ticket and comments)."""
+    return {
+        INTENT_KIND: intent_handler(db, clock, gateway),
+        COMMENT_KIND: comment_handler(gateway),
+    }

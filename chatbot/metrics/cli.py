@@ -45,8 +45,9 @@ def digest(
     now = services.clock.now()
     if post:
         from chatbot.digest.cli_post import post_command
+        from chatbot.root import build_root
 
-        post_command(services, team, week, again)
+        post_command(build_root(services).digests, team, week, again)
         return
     try:
         if explain_metric is not None:

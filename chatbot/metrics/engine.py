@@ -29,6 +29,7 @@ from chatbot.metrics import (
 )
 from chatbot.metrics.base import ExplainItem, Metric, TeamScope
 from chatbot.metrics.common import FINAL_STATUSES, iso, team_deployment
+from chatbot.metrics.data_health import data_health
 from chatbot.metrics.week import Week, WeekError
 from chatbot.teams.models import Team
 
@@ -171,6 +172,4 @@ def _first_data(db: Database, scope: TeamScope) -> datetime | None:
 
 
 def _warnings(db: Database, row: Team, now: datetime) -> list[str]:
-    from chatbot.teams.doctor import data_health
-
     return data_health(db, row, now)

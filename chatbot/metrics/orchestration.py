@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 
 from chatbot.db.engine import Database
-from chatbot.digest.models import CheckIn
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.stats import mean
 from chatbot.metrics.week import Week
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from chatbot.db.models import metadata
+from chatbot.schema import metadata
 
 config = context.config
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from chatbot.background import TrackedExecutor
 from chatbot.outbox.worker import OutboxWorker
-from chatbot.slack.executor import TrackedExecutor
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,16 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from chatbot.services import Services
+from chatbot.background import TrackedExecutor
 from chatbot.slack import actions, commands, events, shortcuts, views
-from chatbot.slack.executor import TrackedExecutor
 from chatbot.slack.failures import tell_user_about_failure
+from chatbot.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
 
 
-def build_app(services: Services, executor: TrackedExecutor | None = None) -> App:
+def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
+    services = parts.services
     settings = services.settings
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = (
@@ -33,11 +34,11 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
         # auth.test runs on the first request instead, so a start never waits on Slack.
         token_verification_enabled=False,
         process_before_response=False,
-        listener_executor=executor or TrackedExecutor(max_workers=settings.listener_threads),
+        listener_executor=executor,
         logger=bolt_logger,
     )
     for surface in (commands, views, actions, events, shortcuts):
-        surface.register(app, services)
+        surface.register(app, parts)
 
     @app.error
     def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:

@@ -20,7 +20,7 @@ from chatbot.decisions.service import (
     decision_ref,
 )
 from chatbot.jira.writes import enqueue_comment
-from chatbot.outbox.jobs import outbox_kicker
+from chatbot.outbox.kick import Kicker
 from chatbot.prompts import Prompts
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
@@ -34,8 +34,9 @@ ECHO_MAX = 2500
 
 
 class DecisionFlow:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, kicker: Kicker) -> None:
         self.services = services
+        self.kicker = kicker
         self.decisions = DecisionService(services.db, services.clock)
         self.search = DecisionSearch(services.db)
 
@@ -183,7 +184,7 @@ class DecisionFlow:
         Never for a private conversation's decision: Jira is somewhere else."""
         if self.services.jira is None or not d.jira_keys or d.is_private:
             return
-        kicker = outbox_kicker(self.services)
+        kicker = self.kicker
         for key in d.jira_keys:
             row_id = enqueue_comment(
                 self.services.db,
@@ -218,10 +219,3 @@ def jira_comment_text(prompts: Prompts, d: Decision) -> str:
     if d.permalink:
         lines.append(t("jira_comment.link", url=d.permalink))
     return "\n".join(lines)
-
-
-def decision_flow(services: Services) -> DecisionFlow:
-    """The one DecisionFlow of this process (listeners of every surface share it)."""
-    if services.decision_flow is None:
-        services.decision_flow = DecisionFlow(services)
-    return services.decision_flow

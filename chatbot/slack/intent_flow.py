@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 
-from chatbot.intent.coach import Coach
 from chatbot.intent.conversation import ConversationService, Reply, Step
 from chatbot.intent.models import IntentStatus
-from chatbot.intent.service import IntentError, IntentFields, IntentService, IntentView
+from chatbot.intent.service import IntentError, IntentFields, IntentView
 from chatbot.services import Services
-from chatbot.slack.blocks.intent import card_fallback, intent_card
+from chatbot.slack.blocks.intent import card_fallback
 from chatbot.slack.channels import channel_is_private
+from chatbot.slack.intent_cards import IntentCards
 from chatbot.slack.post import Posted, ephemeral, post
 from chatbot.slack.text import escape, truncate
 from chatbot.teams.service import TeamService
@@ -25,18 +25,32 @@ Respond = Callable[..., Any] | None
 LONG_ANSWER = 3000
 
 
+class JiraRequests(Protocol):
+    def on_thread_request(
+        self,
+        client: WebClient,
+        view: IntentView,
+        request: str,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+    ) -> None: ...
+
+
 class IntentFlow:
-    def __init__(self, services: Services) -> None:
+    def __init__(
+        self, services: Services, cards: IntentCards, jira: JiraRequests | None = None
+    ) -> None:
         self.services = services
         self.prompts = services.prompts
-        self.intents = IntentService(services.db, services.clock)
+        self.cards = cards
+        self.intents = cards.intents
+        self.coach = cards.coach
         self.conversations = ConversationService(
             services.db, services.clock, services.prompts, self.intents
         )
-        self.coach = Coach(services.prompts)
-        #: Called with (client, view, request, user, channel, thread_ts) when a thread answer
-        #: asks for a Jira key or `new`; the Jira integration replaces it.
-        self.on_jira_request: Callable[..., None] | None = None
+        #: Where a thread answer asking for a Jira key or `new` goes; None without Jira.
+        self.jira = jira
 
     @property
     def jira_url(self) -> str | None:
@@ -181,40 +195,22 @@ class IntentFlow:
         view = self.intents.get(reply.intent_id or 0)
         if view is None:
             return
-        if self.on_jira_request is None or self.services.jira is None:
+        if self.jira is None:
             post(client, channel, self.msg("jira_not_configured"), thread_ts=thread_ts)
             return
-        self.on_jira_request(client, view, reply.jira_request, user, channel, thread_ts)
+        self.jira.on_thread_request(client, view, reply.jira_request, user, channel, thread_ts)
 
     # --- cards --------------------------------------------------------------------------------
     def card_blocks(self, view: IntentView) -> list[dict[str, Any]]:
-        return intent_card(self.prompts, view, self.coach.review(view.fields()), self.jira_url)
+        return self.cards.blocks(view)
 
     def post_card(
         self, client: WebClient, view: IntentView, thread_ts: str | None = None
     ) -> Posted:
-        result = post(
-            client,
-            view.intent.channel_id,
-            card_fallback(self.prompts, view),
-            self.card_blocks(view),
-            thread_ts=thread_ts,
-        )
-        if result.ok and result.ts:
-            self.intents.set_card(view.intent.id, result.ts, thread_ts=thread_ts or result.ts)
-        return result
+        return self.cards.post(client, view, thread_ts)
 
     def refresh_card(self, client: WebClient, view: IntentView) -> Posted | None:
-        """Update the card in place after an edit, a save or a verified check."""
-        if not view.intent.card_ts:
-            return None
-        return post(
-            client,
-            view.intent.channel_id,
-            card_fallback(self.prompts, view),
-            self.card_blocks(view),
-            update_ts=view.intent.card_ts,
-        )
+        return self.cards.refresh(client, view)
 
     def show(
         self, client: WebClient, view: IntentView, channel: str, user: str, respond: Respond
@@ -227,10 +223,3 @@ class IntentFlow:
             self.card_blocks(view),
             respond=respond,
         )
-
-
-def intent_flow(services: Services) -> IntentFlow:
-    """The one IntentFlow of this process (listeners of every surface share it)."""
-    if services.intent_flow is None:
-        services.intent_flow = IntentFlow(services)
-    return services.intent_flow

@@ -13,15 +13,16 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from chatbot.intent.service import IntentView
-from chatbot.jira.keys import is_jira_key
+from chatbot.intent.service import IntentService, IntentView
 from chatbot.jira.writes import INTENT_KIND, intent_row_key
+from chatbot.jira_keys import is_jira_key
 from chatbot.outbox import store
-from chatbot.outbox.jobs import outbox_kicker
+from chatbot.outbox.kick import Kicker
 from chatbot.outbox.models import OutboxStatus
 from chatbot.services import Services
-from chatbot.slack.blocks.jira import choose_project, create_modal
-from chatbot.slack.intent_flow import IntentFlow, intent_flow
+from chatbot.slack.blocks.jira import choose_project, create_modal, link_modal
+from chatbot.slack.ids import IntentId
+from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral, post
 from chatbot.slack.text import escape, link_jira_keys, truncate
 from chatbot.teams.service import TeamService
@@ -30,9 +31,10 @@ log = logging.getLogger(__name__)
 
 
 class JiraFlow:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, intents: IntentService, kicker: Kicker) -> None:
         self.services = services
-        self.flow: IntentFlow = intent_flow(services)
+        self.intents = intents
+        self.kicker = kicker
         self.teams = TeamService(services.db, services.clock)
 
     def text(self, name: str, **values: Any) -> str:
@@ -144,7 +146,7 @@ class JiraFlow:
 
     def intent_changed(self, intent_id: int) -> None:
         """After an edit or a (un)verified check: bring the ticket's comment in step."""
-        view = self.flow.intents.get(intent_id)
+        view = self.intents.get(intent_id)
         if view is None:
             return
         key = intent_row_key(intent_id)
@@ -162,7 +164,25 @@ class JiraFlow:
                 thread_url=self._thread_url(None, view, view.intent.thread_ts),
             )
         row_id = store.enqueue(self.services.db, self.services.clock, INTENT_KIND, key, payload)
-        outbox_kicker(self.services).kick(row_id)
+        self.kicker.kick(row_id)
+
+    def on_card_button(self, client: WebClient, body: dict[str, Any], view: IntentView) -> None:
+        """The intent card's Create / Link Jira buttons, after their ack."""
+        action_id = body["actions"][0]["action_id"]
+        at = where(body)
+        user, channel = at.user, at.channel or view.intent.channel_id
+        thread_ts = view.intent.thread_ts
+        if action_id == IntentId.JIRA_CREATE:
+            self.request_create(
+                client, view, user, channel, thread_ts, trigger_id=body.get("trigger_id")
+            )
+        elif not self._already_linked(client, view, user, channel, thread_ts, None):
+            client.views_open(
+                trigger_id=body["trigger_id"],
+                view=link_modal(
+                    self.services.prompts, view.intent.id or 0, view.ref, channel, thread_ts
+                ),
+            )
 
     # --- helpers -----------------------------------------------------------------------------
     def _already_linked(
@@ -253,7 +273,7 @@ class JiraFlow:
             notify=notify,
             reset_state=reset,
         )
-        outbox_kicker(self.services).kick(row_id)
+        self.kicker.kick(row_id)
 
     def _thread_url(
         self, client: WebClient | None, view: IntentView, thread_ts: str | None
@@ -276,9 +296,3 @@ class JiraFlow:
 
 def _failed(row: Any) -> bool:
     return row is not None and row.status == OutboxStatus.FAILED and not row.state.get("issue_key")
-
-
-def jira_flow(services: Services) -> JiraFlow:
-    if services.jira_flow is None:
-        services.jira_flow = JiraFlow(services)
-    return services.jira_flow

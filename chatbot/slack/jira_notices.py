@@ -1,22 +1,27 @@
-"""Telling people in Slack what became of their Jira request (once, when it lands)."""
+"""Telling people in Slack what became of their Jira request (once, when it lands), and what
+a linked ticket's move in Jira means for its intent."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from chatbot.jira.ticket_news import TicketNews
 from chatbot.outbox.models import OutboxMessage
 from chatbot.outbox.worker import Landed
 from chatbot.services import Services
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.blocks.jira import done_question
+from chatbot.slack.intent_cards import IntentCards
 from chatbot.slack.post import ephemeral, post
 from chatbot.slack.text import escape, link_jira_keys, truncate
 
 
 class SlackNotices:
-    """The outbox's notifier: a thread reply when a write lands, ephemeral notes otherwise."""
+    """The outbox's notifier: a thread reply when a write lands, ephemeral notes otherwise.
+    Also the Jira webhook's listener: a ticket's move told in its intent's thread."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, cards: IntentCards) -> None:
         self.services = services
+        self.cards = cards
 
     def _text(self, name: str, **values: Any) -> str:
         return self.services.prompts.text(f"jira.{name}", **values)
@@ -35,10 +40,9 @@ class SlackNotices:
             name, user=notice.get("user", ""), key=linked_key, intent_ref=self._ref(row)
         )
         self._say(notice, text, public=True)
-        flow = intent_flow(self.services)
-        view = flow.intents.get(int(landed.summary.get("intent_id") or 0))
+        view = self.cards.intents.get(int(landed.summary.get("intent_id") or 0))
         if view is not None:
-            flow.refresh_card(client, view)
+            self.cards.refresh(client, view)
 
     def delayed(self, row: OutboxMessage, notice: dict[str, Any], reason: str) -> None:
         self._say(
@@ -59,3 +63,36 @@ class SlackNotices:
         if public and channel and thread_ts and post(client, channel, text, thread_ts=thread_ts).ok:
             return
         ephemeral(client, channel or user, user, text, thread_ts=thread_ts)
+
+    def ticket_moved(self, news: TicketNews) -> None:
+        client = self.services.slack
+        if client is None:
+            return
+        view = news.view
+        values = {
+            "key": link_jira_keys(escape(news.key), self.services.settings.jira_url),
+            "status": escape(news.status),
+            "intent_ref": view.ref,
+            "verified": view.verified_count,
+            "total": len(view.checks),
+        }
+        thread = view.intent.thread_ts or view.intent.card_ts
+        if news.started:
+            self.cards.refresh(client, view)
+            if thread:
+                post(
+                    client,
+                    view.intent.channel_id,
+                    self._text("started", **values),
+                    thread_ts=thread,
+                )
+        elif news.done and thread:
+            all_verified = bool(view.checks) and view.verified_count == len(view.checks)
+            text = self._text("done_all" if all_verified else "done_ask", **values)
+            post(
+                client,
+                view.intent.channel_id,
+                text,
+                done_question(self.services.prompts, text, view.intent.id or 0, all_verified),
+                thread_ts=thread,
+            )

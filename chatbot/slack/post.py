@@ -20,6 +20,7 @@ class Posted:
     ok: bool
     ts: str | None = None
     error: str | None = None
+    retry_after: int | None = None  # seconds, when Slack said `ratelimited`
 
 
 def post(
@@ -48,10 +49,27 @@ def post(
                 kwargs["thread_ts"] = thread_ts
             resp = client.chat_postMessage(**kwargs)
     except SlackApiError as exc:
-        error = str(exc.response.get("error", "unknown_error"))
+        error, retry_after = refusal_of(exc)
         log.warning("Slack refused %s in %s: %s", "update" if update_ts else "post", channel, error)
-        return Posted(False, error=error)
+        return Posted(False, error=error, retry_after=retry_after)
     return Posted(True, ts=resp.get("ts"))
+
+
+def refusal_of(exc: SlackApiError) -> tuple[str, int | None]:
+    """Slack's error code (`http_5xx` for a bare server error) and its Retry-After, if any."""
+    response = exc.response
+    error = str(response.get("error") or "unknown_error")
+    if getattr(response, "status_code", 200) >= 500 and error == "unknown_error":
+        error = "http_5xx"
+    retry_after = None
+    headers = getattr(response, "headers", None) or {}
+    for name, value in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                retry_after = int(value if isinstance(value, str) else value[0])
+            except (TypeError, ValueError):
+                retry_after = None
+    return error, retry_after
 
 
 def ephemeral(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatbot.jira.keys import JIRA_KEY
+from chatbot.jira_keys import JIRA_KEY
 
 
 def escape(text: str) -> str:

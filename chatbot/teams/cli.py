@@ -255,7 +255,7 @@ def team_set(
 @team_app.command("doctor")
 def team_doctor(name: str) -> None:
     """What data the team's digest lacks, and how to fix each gap."""
-    from chatbot.teams.doctor import data_health
+    from chatbot.metrics.data_health import data_health
     from chatbot.teams.service import TeamService
 
     services = services_or_exit()

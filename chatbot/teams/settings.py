@@ -12,9 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.errors import UserError
-from chatbot.jira.keys import PROJECT_KEY
+from chatbot.jira_keys import PROJECT_KEY
 from chatbot.teams.escape import SYNTAX as ESCAPE_SYNTAX
-from chatbot.teams.escape import EscapeRuleError, parse_escape_rule
+from chatbot.teams.escape import EscapeRuleError, describe_escape_rule, parse_escape_rule
 
 
 class TeamError(UserError):
@@ -193,8 +193,6 @@ def _bots(key: str, value: Any) -> list[str]:
 
 def _escape_rule(key: str, value: Any) -> dict[str, str]:
     if isinstance(value, dict):
-        from chatbot.teams.escape import describe_escape_rule
-
         value = describe_escape_rule(value)
     try:
         return parse_escape_rule(str(value or ""))

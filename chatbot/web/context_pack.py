@@ -6,16 +6,15 @@ from __future__ import annotations
 import hmac
 from urllib.parse import unquote
 
-from chatbot.decisions.pack import build_pack, team_scope
+from chatbot.decisions.pack import Names, build_pack, team_scope
 from chatbot.services import Services
-from chatbot.slack.names import slack_names
 from chatbot.teams.service import TeamService
 from chatbot.web.routes import Router, WebRequest, WebResponse
 
 PREFIX = "/context/"
 
 
-def register_routes(router: Router, services: Services) -> None:
+def register_routes(router: Router, services: Services, names: Names | None) -> None:
     def context_pack(request: WebRequest) -> WebResponse:
         expected = services.settings.context_http_token
         given = request.header("authorization").removeprefix("Bearer ").strip()
@@ -30,7 +29,7 @@ def register_routes(router: Router, services: Services) -> None:
         if team is None:
             return WebResponse.json(404, {"ok": False, "error": "unknown team"})
         key = (request.query.get("key") or [None])[0]
-        markdown = build_pack(services.db, team_scope(team, key=key), slack_names(services.slack))
+        markdown = build_pack(services.db, team_scope(team, key=key), names)
         return WebResponse(200, markdown, "text/markdown; charset=utf-8")
 
     router.add_prefix("GET", PREFIX, context_pack)

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from chatbot.db.engine import Database
 from chatbot.db.leases import all_leases
-from chatbot.services import Services
+from chatbot.scheduler import JobClock
 from chatbot.web.routes import Router, WebRequest, WebResponse
 
 
-def health(services: Services) -> tuple[int, dict[str, Any]]:
-    clock = services.embedded_clock
+def health(db: Database, clock: JobClock | None) -> tuple[int, dict[str, Any]]:
     last_tick = clock.last_tick if clock is not None else None
     report: dict[str, Any] = {
         "ok": True,
@@ -30,11 +30,11 @@ def health(services: Services) -> tuple[int, dict[str, Any]]:
         },
     }
     try:
-        with services.db.engine.connect() as connection:
+        with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         report["jobs"] = {
             lease.job: lease.last_run_at.isoformat() if lease.last_run_at else None
-            for lease in all_leases(services.db)
+            for lease in all_leases(db)
         }
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None) or exc
@@ -44,9 +44,9 @@ def health(services: Services) -> tuple[int, dict[str, Any]]:
     return 200, report
 
 
-def register_routes(router: Router, services: Services) -> None:
+def register_routes(router: Router, db: Database, clock: JobClock | None) -> None:
     def healthz(_request: WebRequest) -> WebResponse:
-        status, report = health(services)
+        status, report = health(db, clock)
         return WebResponse.json(status, report)
 
     router.add("GET", "/healthz", healthz)

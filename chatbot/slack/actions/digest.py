@@ -11,14 +11,11 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import col, select
 
-from chatbot.digest.checkin import CheckInService
-from chatbot.digest.models import DigestPost
 from chatbot.services import Services
-from chatbot.slack.blocks import Block, section
-from chatbot.slack.blocks.digest import checkin_blocks, explain_modal, home_digest_section
-from chatbot.slack.commands.digest import publisher_of
+from chatbot.slack.blocks import section
+from chatbot.slack.blocks.digest import checkin_blocks, explain_modal
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
@@ -27,10 +24,11 @@ log = logging.getLogger(__name__)
 _EXPLAIN = re.compile(r"^digest_explain_(?!page$)\w+$")
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
     prompts = services.prompts
     teams = TeamService(services.db, services.clock)
-    checkins = CheckInService(services)
+    checkins = parts.checkins
 
     def explain_view(team_name: str, week: str, metric: str, page: int) -> dict[str, Any]:
         team = teams.get(team_name)
@@ -38,7 +36,7 @@ def register(app: App, services: Services) -> None:
             return explain_modal([], prompts, team_name, week, metric, page) | {
                 "blocks": [section(prompts.text("digest.explain.gone"))]
             }
-        items = publisher_of(services).explain(team, week, metric)
+        items = parts.digests.explain(team, week, metric)
         return explain_modal(items, prompts, team_name, week, metric, page)
 
     @app.action(_EXPLAIN)
@@ -113,22 +111,6 @@ def register(app: App, services: Services) -> None:
     app.action("checkin_orchestration")(on_share("orchestration"))
     app.action("checkin_interrupts")(on_share("interrupts"))
 
-    def latest_digests(user: str) -> list[Block]:
-        mine = [t for t in teams.all() if _has_role(t, user)]
-        posted: list[tuple[str, dict[str, Any]]] = []
-        with services.db.session() as s:
-            for team in mine[:10]:
-                row = s.exec(
-                    select(DigestPost)
-                    .where(DigestPost.team_id == team.id, col(DigestPost.message_ts).is_not(None))
-                    .order_by(col(DigestPost.week).desc(), col(DigestPost.id).desc())
-                ).first()
-                if row is not None:
-                    posted.append((team.name, row.digest))
-        return home_digest_section(prompts, posted)
-
-    services.home_sections.append(latest_digests)
-
 
 def _json(text: Any) -> dict[str, Any]:
     """A button value or private_metadata we wrote; anything else reads as empty."""
@@ -137,13 +119,6 @@ def _json(text: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
-
-
-def _has_role(team: Team, user: str) -> bool:
-    return any(
-        user in people
-        for people in (team.orchestrators, team.admins, team.leaders, team.senior_engineers)
-    )
 
 
 def _team_by_id(services: Services, team_id: int) -> Team | None:

@@ -11,10 +11,10 @@ from slack_sdk import WebClient
 
 from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentView
-from chatbot.services import Services
 from chatbot.slack.blocks.intent import checks_page, intent_form
+from chatbot.slack.commands.digest import open_setup_from_home
 from chatbot.slack.ids import HomeId, IntentId
-from chatbot.slack.intent_flow import IntentFlow, intent_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 
@@ -26,8 +26,9 @@ def _value(body: dict[str, Any]) -> str:
     return str(action.get("value") or (action.get("selected_option") or {}).get("value", ""))
 
 
-def register(app: App, services: Services) -> None:
-    flow = intent_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.intents
 
     def load(client: WebClient, body: dict[str, Any], intent_id: str) -> IntentView | None:
         at = where(body)
@@ -100,7 +101,7 @@ def register(app: App, services: Services) -> None:
                 view=checks_page(flow.prompts, view, page, flow.jira_url),
             )
         elif container.get("type") == "view":
-            _republish_home(flow, client, user)
+            parts.home.publish(client, user)
         elif container.get("is_ephemeral"):
             flow.show(client, view, channel, user, None)
 
@@ -155,11 +156,10 @@ def register(app: App, services: Services) -> None:
             return
         at = where(body)
         channel, user = at.channel, at.user
-        handler = services.jira_button
-        if services.jira is None or handler is None:
+        if parts.jira is None:
             ephemeral(client, channel or user, user, flow.msg("jira_not_configured"))
             return
-        handler(client, body, view)
+        parts.jira.on_card_button(client, body, view)
 
     @app.action(HomeId.NEW_INTENT)
     def home_new(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -169,21 +169,4 @@ def register(app: App, services: Services) -> None:
     @app.action(HomeId.SETUP)
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        from chatbot.slack.commands.digest import open_setup_from_home
-
         open_setup_from_home(services, client, body)
-
-
-def _republish_home(flow: IntentFlow, client: WebClient, user: str) -> None:
-    from chatbot.slack.blocks.home import home_view
-
-    sections = flow.services.home_sections
-    client.views_publish(
-        user_id=user,
-        view=home_view(
-            flow.prompts,
-            flow.intents.open_for_user(user),
-            [fn(user) for fn in sections],
-            flow.jira_url,
-        ),
-    )

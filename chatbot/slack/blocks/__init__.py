@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chatbot.slack.text import truncate
+
 Block = dict[str, Any]
 
 
@@ -31,8 +33,6 @@ def context(*texts: str) -> Block:
 
 
 def header(text: str) -> Block:
-    from chatbot.slack.text import truncate
-
     return {"type": "header", "text": plain(truncate(text, 150))}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from chatbot.intent.coach import CoachNote
 from chatbot.intent.models import STATUS_LABELS, IntentStatus
-from chatbot.intent.service import IntentView
+from chatbot.intent.service import IntentFields, IntentView
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import (
     Block,
@@ -233,8 +233,6 @@ def intent_form(
     title_max: int = 200,
 ) -> dict[str, Any]:
     """The intent modal. A field too long for a form input is shown, kept, and not editable here."""
-    from chatbot.intent.service import IntentFields
-
     f = fields or IntentFields()
     labels = field_labels(prompts)
     kept: list[str] = []

@@ -11,12 +11,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from chatbot.decisions.pack import PackScope, load_pack, render_pack, team_scope
-from chatbot.jira.keys import is_jira_key
+from chatbot.decisions.search import terms
+from chatbot.jira_keys import is_jira_key
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import intent_context, search_results
-from chatbot.slack.decision_flow import DecisionFlow, decision_flow
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.names import slack_names
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.service import TeamService
 
@@ -25,8 +26,9 @@ _INTENT = re.compile(r"^I-\d{1,9}$", re.IGNORECASE)
 _DECISION = re.compile(r"^D-\d{1,9}$", re.IGNORECASE)
 
 
-def register(app: App, services: Services) -> None:
-    flow = decision_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.decisions
 
     @app.command("/context")
     def context_command(
@@ -47,7 +49,7 @@ def register(app: App, services: Services) -> None:
             else:
                 flow.show(client, d, channel, user, respond)
         elif (_INTENT.match(text) or is_jira_key(text.upper())) and _linked(
-            services, flow, client, channel, user, text.upper(), respond
+            parts, flow, client, channel, user, text.upper(), respond
         ):
             return
         else:
@@ -55,7 +57,7 @@ def register(app: App, services: Services) -> None:
 
 
 def _linked(
-    services: Services,
+    parts: SlackParts,
     flow: DecisionFlow,
     client: WebClient,
     channel: str,
@@ -64,7 +66,7 @@ def _linked(
     respond: Respond,
 ) -> bool:
     """`/context PAY-12` or `/context I-3`; False when nothing is linked (search instead)."""
-    view = intent_flow(services).intents.find(ref)
+    view = parts.intents.intents.find(ref)
     if view is not None and view.intent.channel_is_private and view.intent.channel_id != channel:
         view = None  # an intent of a private channel stays there
     intent_ids = [view.intent.id] if view is not None and view.intent.id else []
@@ -89,8 +91,6 @@ def _linked(
 def _search(
     flow: DecisionFlow, client: WebClient, channel: str, user: str, query: str, respond: Respond
 ) -> None:
-    from chatbot.decisions.search import terms
-
     if not terms(query):
         respond(text=flow.msg("no_words", echo=flow.echo(query)), response_type="ephemeral")
         return

@@ -9,13 +9,13 @@ from slack_sdk import WebClient
 
 from chatbot.decisions.models import DecisionSource
 from chatbot.decisions.service import DecisionDraft, Origin
-from chatbot.services import Services
 from chatbot.slack.blocks.decision import decision_form
-from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.parts import SlackParts
 
 
-def register(app: App, services: Services) -> None:
-    flow = decision_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.decisions
 
     @app.command("/decision")
     def decision_command(

@@ -13,15 +13,12 @@ from chatbot.metrics.week import Week
 from chatbot.services import Services
 from chatbot.slack.blocks import context
 from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, setup_modal
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
-
-
-def publisher_of(services: Services) -> DigestPublisher:
-    return DigestPublisher(services)
 
 
 def can_manage(team: Team, user: str) -> bool:
@@ -52,7 +49,8 @@ def open_setup(
     client.views_open(trigger_id=trigger_id, view=setup_modal(team, services.prompts, channel))
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
     prompts = services.prompts
     teams = TeamService(services.db, services.clock)
 
@@ -83,17 +81,23 @@ def register(app: App, services: Services) -> None:
             return
         if sub == "post":
             again = len(words) > 1 and words[1] == "again"
-            _post(services, team, user, again, respond)
+            _post(services, parts.digests, team, user, again, respond)
             return
-        _preview(services, client, team, channel, user, respond)
+        _preview(services, parts.digests, client, team, channel, user, respond)
 
 
 def _preview(
-    services: Services, client: WebClient, team: Team, channel: str, user: str, respond: Respond
+    services: Services,
+    publisher: DigestPublisher,
+    client: WebClient,
+    team: Team,
+    channel: str,
+    user: str,
+    respond: Respond,
 ) -> None:
     prompts = services.prompts
     try:
-        digest = publisher_of(services).compute(team, None)
+        digest = publisher.compute(team, None)
     except Exception as exc:
         log.exception("digest preview for team %s failed", team.name)
         text = prompts.text("digest.command.engine_failed", error=type(exc).__name__)
@@ -120,7 +124,14 @@ def post_result_text(services: Services, team: Team, result: PostResult) -> str:
     return prompts.text("digest.command.post_failed", error=result.error, advice=advice)
 
 
-def _post(services: Services, team: Team, user: str, again: bool, respond: Respond) -> None:
+def _post(
+    services: Services,
+    publisher: DigestPublisher,
+    team: Team,
+    user: str,
+    again: bool,
+    respond: Respond,
+) -> None:
     prompts = services.prompts
     if not can_manage(team, user):
         who = managers_text(services, team)
@@ -129,7 +140,6 @@ def _post(services: Services, team: Team, user: str, again: bool, respond: Respo
         )
         respond(text=text, response_type="ephemeral", replace_original=False)
         return
-    publisher = publisher_of(services)
     week = Week.last_complete(services.clock.now(), team.tz).label
     if again:
         result = publisher.post_again(team, week, user)

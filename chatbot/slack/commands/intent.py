@@ -9,15 +9,15 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from chatbot.intent.service import TITLE_MAX
-from chatbot.services import Services
 from chatbot.slack.blocks.intent import intent_form, intent_list
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
 
 
-def register(app: App, services: Services) -> None:
-    flow = intent_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.intents
 
     @app.command("/intent")
     def intent_command(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
@@ -72,7 +72,9 @@ def _link(
     if view is None or not view.visible_from(channel):
         respond(text=flow.msg("intent_not_found", ref=escape(parts[0])))
         return
-    if flow.services.jira is None or flow.on_jira_request is None:
+    if flow.jira is None:
         ephemeral(client, channel, user, flow.msg("jira_not_configured"), respond=respond)
         return
-    flow.on_jira_request(client, view, parts[1].upper(), user, channel, view.intent.thread_ts)
+    flow.jira.on_thread_request(
+        client, view, parts[1].upper(), user, channel, view.intent.thread_ts
+    )

@@ -1,13 +1,13 @@
-"""Slack events, one module per domain; each has register(app, services)."""
+"""Slack events, one module per domain; each has register(app, parts)."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from chatbot.services import Services
 from chatbot.slack.events import decision, intent
+from chatbot.slack.parts import SlackParts
 
 
-def register(app: App, services: Services) -> None:
-    intent.register(app, services)
-    decision.register(app, services)
+def register(app: App, parts: SlackParts) -> None:
+    intent.register(app, parts)
+    decision.register(app, parts)

@@ -1,6 +1,6 @@
 """A reaction (the team's emoji, default :memo:) logs the reacted message as a decision,
 once however many people react and however often Slack delivers the event.
-Also adds the recent decisions section to App Home."""
+"""
 
 from __future__ import annotations
 
@@ -13,9 +13,7 @@ from slack_sdk import WebClient
 from chatbot.db.dedupe import first_delivery
 from chatbot.decisions.models import DecisionSource
 from chatbot.decisions.service import TEXT_MAX, DecisionDraft, Origin, decision_ref
-from chatbot.services import Services
-from chatbot.slack.blocks.decision import home_section
-from chatbot.slack.decision_flow import decision_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import post
 from chatbot.teams.service import TeamService
 
@@ -28,8 +26,9 @@ def emoji_name(name: str) -> str:
     return name.strip().strip(":").split("::", 1)[0].lower()
 
 
-def register(app: App, services: Services) -> None:
-    flow = decision_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.decisions
     teams = TeamService(services.db, services.clock)
 
     def wanted(channel: str) -> str:
@@ -84,10 +83,3 @@ def register(app: App, services: Services) -> None:
         thread_ts = message.get("thread_ts") or ts
         flow.publish(client, d, user, thread_ts=thread_ts)
         log.info("reaction by %s logged %s", user, decision_ref(d.id))
-
-    def recent_decisions(user_id: str) -> list[dict[str, Any]]:
-        return home_section(
-            flow.services.prompts, flow.decisions.recent_for_user(user_id), flow.jira_url
-        )
-
-    services.home_sections.append(recent_decisions)

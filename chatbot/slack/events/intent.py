@@ -10,17 +10,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from chatbot.db.dedupe import first_delivery
-from chatbot.services import Services
-from chatbot.slack.blocks.home import home_view
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import post
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
 
 
-def register(app: App, services: Services) -> None:
-    flow = intent_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.intents
 
     def once(body: dict[str, Any]) -> bool:
         event_id = body.get("event_id")
@@ -68,11 +67,4 @@ def register(app: App, services: Services) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        sections = services.home_sections
-        view = home_view(
-            flow.prompts,
-            flow.intents.open_for_user(user),
-            [fn(user) for fn in sections],
-            flow.jira_url,
-        )
-        client.views_publish(user_id=user, view=view)
+        parts.home.publish(client, user)

@@ -8,16 +8,16 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from chatbot.decisions.service import DecisionDraft, decision_ref
-from chatbot.services import Services
 from chatbot.slack.blocks.decision import FORM_FIELD_MAX, decision_form
-from chatbot.slack.decision_flow import decision_flow
 from chatbot.slack.ids import DecisionId
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 
 
-def register(app: App, services: Services) -> None:
-    flow = decision_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.decisions
 
     @app.message_shortcut(DecisionId.SHORTCUT)
     def log_as_decision(

@@ -1,15 +1,15 @@
-"""Slack views, one module per domain; each has register(app, services)."""
+"""Slack views, one module per domain; each has register(app, parts)."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
-from chatbot.services import Services
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.views import decision, digest, intent, jira
 
 
-def register(app: App, services: Services) -> None:
-    intent.register(app, services)
-    jira.register(app, services)
-    decision.register(app, services)
-    digest.register(app, services)
+def register(app: App, parts: SlackParts) -> None:
+    intent.register(app, parts)
+    jira.register(app, parts)
+    decision.register(app, parts)
+    digest.register(app, parts)

@@ -19,10 +19,10 @@ from chatbot.decisions.service import (
     intent_ids_in,
     split_list,
 )
-from chatbot.jira.keys import jira_keys_in
-from chatbot.services import Services
-from chatbot.slack.decision_flow import DecisionFlow, decision_flow
+from chatbot.jira_keys import jira_keys_in
+from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.ids import DecisionId
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
 from chatbot.slack.post import post
 from chatbot.slack.text import escape
@@ -43,8 +43,8 @@ def _links(text: str) -> tuple[list[str], int | None, str | None]:
     return keys, (intents[0] if intents else None), None
 
 
-def register(app: App, services: Services) -> None:
-    flow = decision_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    flow = parts.decisions
 
     @app.view(DecisionId.FORM)
     def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:

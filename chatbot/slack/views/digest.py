@@ -12,9 +12,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from chatbot.prompts import Prompts
-from chatbot.services import Services
 from chatbot.slack.blocks.digest import setup_values
 from chatbot.slack.commands.digest import can_manage
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
 from chatbot.teams.service import TeamError, TeamService, check_setting
 
@@ -55,7 +55,8 @@ def _overrides(current: dict[str, str], text: str) -> list[str]:
     return lines + removed
 
 
-def register(app: App, services: Services) -> None:
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
     teams = TeamService(services.db, services.clock)
     prompts = services.prompts
 

@@ -9,17 +9,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from chatbot.intent.service import TITLE_MAX, IntentError, IntentFields
-from chatbot.services import Services
 from chatbot.slack.ids import IntentId
-from chatbot.slack.intent_flow import intent_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
 from chatbot.slack.views.values import input_value
 
 
-def register(app: App, services: Services) -> None:
-    flow = intent_flow(services)
+def register(app: App, parts: SlackParts) -> None:
+    services = parts.services
+    flow = parts.intents
     text = services.prompts.text
 
     @app.view(IntentId.FORM)

@@ -8,10 +8,9 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from chatbot.jira.keys import PROJECT_KEY, is_jira_key
-from chatbot.services import Services
+from chatbot.jira_keys import PROJECT_KEY, is_jira_key
 from chatbot.slack.ids import JiraId
-from chatbot.slack.jira_flow import jira_flow
+from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
 from chatbot.slack.post import ephemeral
 
@@ -22,20 +21,20 @@ def _typed(view: dict[str, Any], block_id: str) -> str:
     ).strip()
 
 
-def register(app: App, services: Services) -> None:
-    if services.jira is None:
+def register(app: App, parts: SlackParts) -> None:
+    jira = parts.jira
+    if jira is None:
         return
-    jira = jira_flow(services)
 
     def _intent(client: WebClient, body: dict[str, Any], meta: dict[str, Any]) -> Any:
         user = where(body).user
-        view = jira.flow.intents.get(int(meta.get("intent_id") or 0))
+        view = jira.intents.get(int(meta.get("intent_id") or 0))
         if view is None:
             ephemeral(
                 client,
                 meta.get("channel") or user,
                 user,
-                jira.flow.msg("intent_not_found", ref=meta.get("intent_id")),
+                parts.intents.msg("intent_not_found", ref=meta.get("intent_id")),
             )
         return view
 

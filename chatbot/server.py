@@ -64,9 +64,8 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
 
         from chatbot.cli_support import database_problem
         from chatbot.logging_setup import configure_logging
-        from chatbot.scheduler import JobClock
+        from chatbot.root import build_root, build_web, job_clock
         from chatbot.services import build_services
-        from chatbot.web.wsgi import build_web
 
         configure_logging(self.settings.log_level)
         # Migrating here (not in the master) keeps the master small; upgrade() is safe to run
@@ -77,9 +76,11 @@ class ThroughlineServer(BaseApplication):  # type: ignore[misc]
             # One clear line, then exit code 3 so gunicorn stops instead of respawning forever.
             print(database_problem(exc, self.settings.database_url), file=sys.stderr)
             sys.exit(_WORKER_BOOT_ERROR)
-        router, _app = build_web(services)
+        root = build_root(services)
         if self.embedded_clock:
-            self.clock = services.embedded_clock = JobClock(services)
+            self.clock = job_clock(root)
+        router, _app = build_web(root, self.clock)
+        if self.clock is not None:
             self.clock.start()
         return router
 

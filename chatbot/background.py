@@ -1,4 +1,4 @@
-"""The pool that runs listener work after the ack; it can report when it is idle."""
+"""A thread pool that runs work after an acknowledgement and can report when it is idle."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 class TrackedExecutor(ThreadPoolExecutor):
     """A ThreadPoolExecutor that knows how many tasks are pending (for tests and shutdown)."""
 
-    def __init__(self, max_workers: int = 16) -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix="listener")
+    def __init__(self, max_workers: int = 16, thread_name_prefix: str = "listener") -> None:
+        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
         self._pending = 0
         self._idle = threading.Condition()
 

@@ -25,6 +25,7 @@ from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.prompts import Prompts
+from chatbot.settings import DEFAULT_PROMPTS_DIR
 from chatbot.teams.escape import describe_escape_rule, is_escaped
 from chatbot.teams.models import Team
 
@@ -38,8 +39,6 @@ _FINAL = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
 @cache
 def _default_prompts() -> Prompts:
     """The project's prompts/, for callers that hold no `Prompts` (the metrics engine)."""
-    from chatbot.settings import DEFAULT_PROMPTS_DIR
-
     return Prompts(DEFAULT_PROMPTS_DIR)
 
 

@@ -1,5 +1,6 @@
-"""POST /webhooks/jira: a linked ticket moving on in Jira is told in the intent's thread,
-and `jira:issue_created|updated|deleted` update the teams' work items at once.
+"""POST /webhooks/jira: a linked ticket moving on in Jira moves its intent and is told to the
+listener (the intent's thread in Slack), and `jira:issue_created|updated|deleted` update the
+teams' work items at once.
 
 The shared secret (JIRA_WEBHOOK_SECRET) comes as `?secret=`, an `X-Throughline-Secret`
 header, or Jira's `X-Hub-Signature: sha256=<hmac of the body>`. Deliveries are deduped.
@@ -13,13 +14,13 @@ import logging
 from typing import Any
 
 from chatbot.db.dedupe import first_delivery
-from chatbot.intent.models import IntentStatus
+from chatbot.intent.service import IntentService
 from chatbot.jira.history_events import ISSUE_EVENTS, apply_issue_event
+from chatbot.jira.ticket_news import TicketNewsListener, ticket_moved
 from chatbot.services import Services
 from chatbot.web.routes import Router, WebRequest, WebResponse
 
 log = logging.getLogger(__name__)
-NOT_STARTED = (IntentStatus.DRAFT, IntentStatus.READY, IntentStatus.LINKED)
 
 
 def authorized(request: WebRequest, secret: str | None) -> bool:
@@ -59,7 +60,11 @@ def _delivery_id(request: WebRequest, payload: dict[str, Any]) -> str:
     return hashlib.sha256(request.body).hexdigest()
 
 
-def register_routes(router: Router, services: Services) -> None:
+def register_routes(
+    router: Router, services: Services, listener: TicketNewsListener | None
+) -> None:
+    intents = IntentService(services.db, services.clock)
+
     def handle(request: WebRequest) -> WebResponse:
         secret = services.settings.jira_webhook_secret
         if not authorized(request, secret.get_secret_value() if secret else None):
@@ -82,50 +87,9 @@ def register_routes(router: Router, services: Services) -> None:
             services.db, services.clock, "jira-webhook:" + _delivery_id(request, payload)
         ):
             return WebResponse.json(200, {"ok": True, "duplicate": True})
-        on_status(services, *change)
+        news = ticket_moved(intents, *change)
+        if news is not None and listener is not None:
+            listener.ticket_moved(news)
         return WebResponse.json(200, {"ok": True})
 
     router.add("POST", "/webhooks/jira", handle)
-
-
-def on_status(services: Services, key: str, status: str, category: str) -> None:
-    from chatbot.slack.blocks.jira import done_question
-    from chatbot.slack.intent_flow import intent_flow
-    from chatbot.slack.post import post
-    from chatbot.slack.text import escape, link_jira_keys
-
-    flow = intent_flow(services)
-    view = flow.intents.find(key)
-    if view is None or view.intent.jira_key != key:
-        return
-    client = services.slack
-    linked = link_jira_keys(escape(key), services.settings.jira_url)
-    values = {
-        "key": linked,
-        "status": escape(status),
-        "intent_ref": view.ref,
-        "verified": view.verified_count,
-        "total": len(view.checks),
-    }
-    thread = view.intent.thread_ts or view.intent.card_ts
-    if category == "indeterminate" and view.intent.status in NOT_STARTED:
-        view = flow.intents.set_status(view.intent.id or 0, IntentStatus.IN_PROGRESS, "jira")
-        if client is not None:
-            flow.refresh_card(client, view)
-            if thread:
-                post(
-                    client,
-                    view.intent.channel_id,
-                    services.prompts.text("jira.started", **values),
-                    thread_ts=thread,
-                )
-    elif category == "done" and client is not None and thread:
-        all_verified = bool(view.checks) and view.verified_count == len(view.checks)
-        text = services.prompts.text("jira.done_all" if all_verified else "jira.done_ask", **values)
-        post(
-            client,
-            view.intent.channel_id,
-            text,
-            done_question(services.prompts, text, view.intent.id or 0, all_verified),
-            thread_ts=thread,
-        )

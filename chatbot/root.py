@@ -1,0 +1,138 @@
+"""The composition root: every part of the running bot is built here, once, in order.
+
+Entry points (`chatbot serve`, `socket`, `scheduler`, the CLI's posting commands, tests)
+call `build_root(services)` and then ask it for what they run: the Bolt app, the WSGI
+router, the job clock. Nothing registers itself anywhere; each part gets what it uses
+through its constructor, so the arrows point down (root -> slack/, web/ -> domains -> db/).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from slack_bolt import App
+
+from chatbot.background import TrackedExecutor
+from chatbot.db.dedupe import forget_deliveries_before
+from chatbot.digest.checkin import CheckInService
+from chatbot.digest.jobs import digest_job
+from chatbot.digest.publish import DigestPublisher
+from chatbot.intent.service import IntentService
+from chatbot.jira.follow import follow_intents
+from chatbot.jira.history import sync_all_teams
+from chatbot.jira.sync import jira_handlers
+from chatbot.outbox.jobs import outbox_job
+from chatbot.outbox.kick import Kicker
+from chatbot.outbox.worker import OutboxWorker
+from chatbot.scheduler import Job, JobClock
+from chatbot.services import Services
+from chatbot.slack.app import build_app
+from chatbot.slack.decision_flow import DecisionFlow
+from chatbot.slack.digest_delivery import SlackDigestDelivery
+from chatbot.slack.home import AppHome
+from chatbot.slack.intent_cards import IntentCards
+from chatbot.slack.intent_flow import IntentFlow
+from chatbot.slack.jira_flow import JiraFlow
+from chatbot.slack.jira_notices import SlackNotices
+from chatbot.slack.names import slack_names
+from chatbot.slack.parts import SlackParts
+from chatbot.teams.service import TeamService
+from chatbot.web import context_pack, deploy_webhook, github_webhook, health, jira_webhook
+from chatbot.web.routes import Router
+
+# Slack retries for minutes and webhooks for hours; a week is far beyond either.
+DELIVERY_MEMORY = timedelta(days=7)
+JIRA_HISTORY_EVERY_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Root:
+    services: Services
+    slack: SlackParts
+    outbox: OutboxWorker
+    kicker: Kicker
+    digests: DigestPublisher
+    checkins: CheckInService
+    notices: SlackNotices
+    jobs: tuple[Job, ...]
+    listener_pool: TrackedExecutor
+
+
+def build_root(services: Services, listener_pool: TrackedExecutor | None = None) -> Root:
+    db, clock, prompts, settings = services.db, services.clock, services.prompts, services.settings
+    intents = IntentService(db, clock)
+    teams = TeamService(db, clock)
+    cards = IntentCards(prompts, intents, settings.jira_url)
+    notices = SlackNotices(services, cards)
+
+    handlers = jira_handlers(db, clock, services.jira) if services.jira is not None else {}
+    outbox = OutboxWorker(db, clock, handlers, notices if services.slack is not None else None)
+    kicker = Kicker(outbox)
+
+    jira = JiraFlow(services, intents, kicker) if services.jira is not None else None
+    if jira is not None:
+        follow_intents(db.engine, jira.intent_changed)
+    decisions = DecisionFlow(services, kicker)
+    delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
+    digests = DigestPublisher(db, clock, prompts, delivery)
+    checkins = CheckInService(db, clock, prompts, delivery)
+    slack = SlackParts(
+        services=services,
+        intents=IntentFlow(services, cards, jira),
+        decisions=decisions,
+        home=AppHome(db, prompts, intents, decisions.decisions, teams, settings.jira_url),
+        digests=digests,
+        checkins=checkins,
+        jira=jira,
+    )
+
+    jobs = [
+        Job(
+            "forget-old-deliveries",
+            3600,
+            lambda: forget_deliveries_before(db, clock.now() - DELIVERY_MEMORY),
+        ),
+        outbox_job(outbox),
+        Job("jira-history", JIRA_HISTORY_EVERY_SECONDS, lambda: sync_all_teams(services)),
+        digest_job(teams, clock, digests, checkins),
+    ]
+    return Root(
+        services=services,
+        slack=slack,
+        outbox=outbox,
+        kicker=kicker,
+        digests=digests,
+        checkins=checkins,
+        notices=notices,
+        jobs=tuple(jobs),
+        listener_pool=listener_pool or TrackedExecutor(max_workers=settings.listener_threads),
+    )
+
+
+def build_bolt(root: Root) -> App:
+    return build_app(root.slack, root.listener_pool)
+
+
+def build_web(root: Root, embedded_clock: JobClock | None = None) -> tuple[Router, App]:
+    """The whole WSGI application: Slack's endpoint, the webhooks, the pack and health."""
+    services = root.services
+    settings = services.settings
+    app = build_bolt(root)
+    secret = settings.slack_signing_secret
+    router = Router(
+        app,
+        signing_secret=secret.get_secret_value() if secret else None,
+        body_timeout=settings.http_body_timeout_seconds,
+    )
+    jira_webhook.register_routes(router, services, root.notices)
+    github_webhook.register_routes(router, services)
+    deploy_webhook.register_routes(router, services)
+    context_pack.register_routes(router, services, slack_names(services.slack))
+    health.register_routes(router, services.db, embedded_clock)
+    return router, app
+
+
+def job_clock(root: Root) -> JobClock:
+    services = root.services
+    return JobClock(services.db, services.clock, root.jobs, services.settings.clock_tick_seconds)
