@@ -341,7 +341,9 @@ class FakeJira:
             time.sleep(self.delay)
         failure = self._failure_for(method, path)
         headers = (
-            {"Retry-After": str(failure.retry_after)} if failure and failure.retry_after else {}
+            {"Retry-After": str(failure.retry_after)}
+            if failure and failure.retry_after is not None
+            else {}
         )
         if failure and not failure.after:
             return failure.status, {"errorMessages": [f"scripted {failure.status}"]}, headers
