@@ -56,7 +56,9 @@ def forget_old_deliveries(services: Services) -> int:
 def _sync_jira_history(services: Services) -> object:
     from chatbot.jira.history import sync_all_teams
 
-    return sync_all_teams(services)
+    if services.jira is None:
+        return []
+    return sync_all_teams(services.db, services.clock, services.jira)
 
 
 def _digest_schedule(services: Services) -> int:

@@ -15,6 +15,7 @@ from chatbot.jira.errors import JiraUnavailable
 from chatbot.jira.gateway import JiraGateway, gateway_from_settings
 from chatbot.jira.history import JiraHistoryError, JiraHistorySync, jql_time, team_jql
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.jira.store import SyncCursor
 from chatbot.settings import Settings
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
@@ -348,3 +349,27 @@ def test_many_issues_in_one_minute_page_by_token(
     result = sync.sync_team(team)
     assert len(_items(db)) == 30
     assert result.requests <= 1 + 4 + 1  # the zone, 3 pages in the minute, then the rest
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {},
+        {"tz": "Europe/Paris"},
+        {"tz": "UTC", "escape_pending": True, "escape_from": None},
+        {"tz": "UTC", "escape_pending": True, "escape_from": "2026-10-01T08:00:00+00:00"},
+        {
+            "full_started": "2026-10-01T08:00:00+00:00",
+            "escape_pending": True,
+            "escape_from": None,
+        },
+    ],
+)
+def test_the_cursor_reads_and_writes_the_json_earlier_runs_stored(
+    stored: dict[str, object],
+) -> None:
+    """Rows saved before the cursor was a dataclass hold these shapes; they must read back."""
+    cursor = SyncCursor.from_json(stored)
+    assert cursor.to_json() == stored
+    if "escape_from" in stored and stored["escape_from"]:
+        assert cursor.escape_from == T0
