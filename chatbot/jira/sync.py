@@ -13,7 +13,9 @@ import json
 import uuid
 from typing import Any
 
-from chatbot.intent.service import IntentService
+from chatbot.clock import Clock
+from chatbot.db.engine import Database
+from chatbot.intent.service import IntentService, IntentView
 from chatbot.jira import render
 from chatbot.jira.document import Doc, Paragraph
 from chatbot.jira.errors import (
@@ -27,7 +29,6 @@ from chatbot.jira.gateway import JiraGateway
 from chatbot.jira.writes import COMMENT_KIND, INTENT_KIND
 from chatbot.outbox.models import OutboxMessage
 from chatbot.outbox.worker import GiveUp, Handler, Landed, Progress, RetryLater
-from chatbot.services import Services
 
 PROPERTY_KEY = "throughline"
 
@@ -102,8 +103,8 @@ def comment_handler(gateway: JiraGateway) -> Handler:
     return handle
 
 
-def intent_handler(services: Services, gateway: JiraGateway) -> Handler:
-    intents = IntentService(services.db, services.clock)
+def intent_handler(db: Database, clock: Clock, gateway: JiraGateway) -> Handler:
+    intents = IntentService(db, clock)
 
     def handle(row: OutboxMessage, progress: Progress) -> Landed | None:
         p = row.payload
@@ -155,7 +156,7 @@ def intent_handler(services: Services, gateway: JiraGateway) -> Handler:
     return handle
 
 
-def _create(gateway: JiraGateway, progress: Progress, view: Any, p: dict[str, Any]) -> str:
+def _create(gateway: JiraGateway, progress: Progress, view: IntentView, p: dict[str, Any]) -> str:
     state = progress.state
     token = state.get("token")
     if token is None:
@@ -199,6 +200,9 @@ def _unknown(key: str, ref: str) -> str:
     )
 
 
-def jira_handlers(services: Services) -> dict[str, Handler]:
-    gateway: JiraGateway = services.jira
-    return {INTENT_KIND: intent_handler(services, gateway), COMMENT_KIND: comment_handler(gateway)}
+def jira_handlers(db: Database, clock: Clock, gateway: JiraGateway) -> dict[str, Handler]:
+    """The outbox handlers for Jira writes, by row kind."""
+    return {
+        INTENT_KIND: intent_handler(db, clock, gateway),
+        COMMENT_KIND: comment_handler(gateway),
+    }

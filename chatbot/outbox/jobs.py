@@ -19,7 +19,7 @@ def outbox_worker(services: Services) -> OutboxWorker:
         if services.jira is not None:
             from chatbot.jira.sync import jira_handlers
 
-            handlers.update(jira_handlers(services))
+            handlers.update(jira_handlers(services.db, services.clock, services.jira))
         notifier = None
         if services.slack is not None:
             from chatbot.slack.jira_notices import SlackNotices
