@@ -50,6 +50,7 @@ from chatbot.jira.store import (
     parse_jira_time,
     save_state,
     state_name,
+    stored_updated,
     upsert_items,
 )
 from chatbot.teams.models import Team
@@ -114,6 +115,20 @@ def jql_time(at: datetime, zone_name: str) -> str:
     if first != second:
         local = (at - timedelta(hours=1)).astimezone(zone)
     return local.strftime("%Y/%m/%d %H:%M")
+
+
+def _embedded_since(raw: dict[str, Any], stored: datetime | None) -> bool:
+    """Whether the issue's embedded changelog holds every entry made after `stored` (its
+    `updated` when we stored it): its oldest embedded entry is no newer than that. An issue
+    unchanged since is always so (its entries are all at or before its `updated`)."""
+    if stored is None:
+        return False
+    times = [
+        t
+        for h in (raw.get("changelog") or {}).get("histories") or []
+        if (t := parse_jira_time(h.get("created"))) is not None
+    ]
+    return bool(times) and min(times) <= stored
 
 
 def _minute(at: datetime) -> datetime:
@@ -188,7 +203,9 @@ class JiraHistorySync:
                 jql + " ORDER BY updated ASC, key ASC", fields, token, self.page_size
             )
             issues = [i for i in page.issues if i.get("id") and i.get("key")]
-            self._complete_changelogs(issues)
+            # A full sync reads every changelog again (it is also the repair); an incremental
+            # one trusts what it stored.
+            self._complete_changelogs(team.id or 0, issues, cursor.full_started is None)
             return page, issues
 
         # The next page is read while this one is stored; pages are still stored in order.
@@ -233,14 +250,27 @@ class JiraHistorySync:
         return result
 
     # --- changelogs ------------------------------------------------------------------------
-    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> None:
-        """Give every issue its whole changelog (as far as status and assignee go)."""
+    def _complete_changelogs(
+        self, team_id: int, issues: list[dict[str, Any]], trust_stored: bool
+    ) -> None:
+        """Give every issue its whole changelog (as far as status and assignee go).
+
+        Only the changes not stored yet matter (a changelog entry never changes), so with
+        `trust_stored` an issue whose embedded entries reach back to its stored `updated`
+        (every issue the overlap re-reads unchanged, and most changed ones) is not fetched
+        again: everything newer came embedded, everything older is stored."""
         partial = [
             raw
             for raw in issues
             if int((raw.get("changelog") or {}).get("total") or 0)
             > len((raw.get("changelog") or {}).get("histories") or [])
         ]
+        if partial and trust_stored:
+            with self.db.session() as s:
+                stored = stored_updated(s, team_id, [str(raw["id"]) for raw in partial])
+            partial = [
+                raw for raw in partial if not _embedded_since(raw, stored.get(str(raw["id"])))
+            ]
         if not partial:
             return
         fetched: dict[str, list[dict[str, Any]]] = {}
