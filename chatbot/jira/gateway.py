@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -77,6 +77,8 @@ class Issue:
     status: str = ""
     status_category: str = ""
     raw: dict[str, Any] | None = None
+    #: Entity properties, when asked for (`get_issue(..., properties=[...])`).
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -190,11 +192,28 @@ class JiraGateway:
     def myself(self) -> dict[str, Any]:
         return self._request("GET", f"{self.config.api}/myself") or {}
 
-    def get_issue(self, key: str, fields: str = "summary,status") -> Issue:
-        raw = self._request(
-            "GET", f"{self.config.api}/issue/{quote(key)}", params={"fields": fields}
-        )
+    def get_issue(
+        self, key: str, fields: str = "summary,status", properties: list[str] | None = None
+    ) -> Issue:
+        """One issue by key or id, read from Jira's database (not the search index), so it
+        is there as soon as its create returned; `properties`: entity properties to include."""
+        params = {"fields": fields}
+        if properties:
+            params["properties"] = ",".join(properties)
+        raw = self._request("GET", f"{self.config.api}/issue/{quote(key)}", params=params)
         return _issue(raw)
+
+    def highest_key_number(self, project: str) -> int:
+        """The number of the project's highest key that search knows (0 for none). Search lags
+        writes, so Jira may have handed out higher numbers; never lower ones. One request."""
+        newest = self.search(
+            f"project = {project} ORDER BY key DESC", ["summary"], 1, wait_on_429=False
+        )
+        found = next(iter(newest), None)
+        if found is None:
+            return 0
+        number = str(found.get("key", "")).rpartition("-")[2]
+        return int(number) if number.isdigit() else 0
 
     def search(
         self,
@@ -422,6 +441,7 @@ def _issue(raw: dict[str, Any] | None) -> Issue:
         status=status.get("name", ""),
         status_category=(status.get("statusCategory") or {}).get("key", ""),
         raw=raw,
+        properties=dict(raw.get("properties") or {}),
     )
 
 
