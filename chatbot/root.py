@@ -94,9 +94,17 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
             lambda: forget_deliveries_before(db, clock.now() - DELIVERY_MEMORY),
         ),
         outbox_job(outbox),
-        Job("jira-history", JIRA_HISTORY_EVERY_SECONDS, lambda: sync_all_teams(services)),
         digest_job(teams, clock, digests, checkins),
     ]
+    gateway = services.jira
+    if gateway is not None:
+        jobs.append(
+            Job(
+                "jira-history",
+                JIRA_HISTORY_EVERY_SECONDS,
+                lambda: sync_all_teams(db, clock, gateway),
+            )
+        )
     return Root(
         services=services,
         slack=slack,

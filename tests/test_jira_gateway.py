@@ -191,3 +191,80 @@ def test_comment_listing_is_paged(
     texts = [c.text for c in gateway.comments("PAY-1", page_size=2)]
     assert [t.strip() for t in texts] == [f"c{n}" for n in range(5)]
     assert len(fake_jira.of("GET", "/comment$")) == 3
+
+
+# --- the one retry loop, as every repeatable read meets it -----------------------------------
+READS = {
+    "search": lambda g: [i["key"] for i in g.search("project = PAY")],
+    "search_page": lambda g: [i["key"] for i in g.search_page("project = PAY", ["summary"]).issues],
+    "statuses": lambda g: sorted({s["name"] for s in g.statuses()} & {"To Do"}),
+}
+
+
+def _recording(server: FakeJiraServer, flavour: str, sleeps: list[float]) -> JiraGateway:
+    settings = Settings(_env_file=None, **jira_settings(server.url, flavour))  # type: ignore[call-arg]
+    return gateway_from_settings(settings, sleep=sleeps.append)
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+@pytest.mark.parametrize(
+    ("status", "retry_after", "waited"),
+    [
+        (429, 0, [0.0, 0.0, 0.0]),  # "again now", three times: still retried
+        (429, 7, [7.0, 7.0, 7.0]),  # exactly as long as Jira asks
+        (503, None, [1.0, 2.0, 4.0]),  # no Retry-After: back off 1, 2, 4 s
+        (500, None, [1.0, 2.0, 4.0]),
+    ],
+)
+def test_every_read_waits_as_jira_asks_and_tries_again(
+    jira_server: FakeJiraServer,
+    fake_jira: FakeJira,
+    flavour: str,
+    read: str,
+    status: int,
+    retry_after: int | None,
+    waited: list[float],
+) -> None:
+    fake_jira.add_issue("PAY-1")
+    sleeps: list[float] = []
+    gateway = _recording(jira_server, flavour, sleeps)
+    fake_jira.fail_next(status, times=3, retry_after=retry_after)
+    expected = ["To Do"] if read == "statuses" else ["PAY-1"]
+    assert READS[read](gateway) == expected
+    assert sleeps == waited
+    assert len(fake_jira.requests) == 4  # three refused tries, then the answer
+
+
+def test_a_read_gives_up_after_its_attempts_with_jiras_answer(
+    jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str
+) -> None:
+    sleeps: list[float] = []
+    gateway = _recording(jira_server, flavour, sleeps)
+    fake_jira.fail_next(503, times=100)
+    with pytest.raises(JiraUnavailable) as err:
+        list(gateway.search("project = PAY"))
+    assert err.value.status == 503
+    assert len(fake_jira.requests) == gateway.read_attempts == 6
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]  # no wait after the last try
+
+
+def test_a_huge_retry_after_is_capped(
+    jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str
+) -> None:
+    sleeps: list[float] = []
+    gateway = _recording(jira_server, flavour, sleeps)
+    fake_jira.fail_next(429, retry_after=86400)
+    gateway.statuses()
+    assert sleeps == [300.0]
+
+
+def test_the_outbox_search_tries_once_and_leaves_the_wait_to_its_clock(
+    jira_server: FakeJiraServer, fake_jira: FakeJira, flavour: str
+) -> None:
+    sleeps: list[float] = []
+    gateway = _recording(jira_server, flavour, sleeps)
+    fake_jira.fail_next(429, retry_after=0)
+    with pytest.raises(JiraUnavailable) as err:
+        list(gateway.search("project = PAY", wait_on_429=False))
+    assert err.value.retry_after == 0.0
+    assert sleeps == [] and len(fake_jira.requests) == 1

@@ -15,6 +15,7 @@ from chatbot.jira.errors import JiraUnavailable
 from chatbot.jira.gateway import JiraGateway, gateway_from_settings
 from chatbot.jira.history import JiraHistoryError, JiraHistorySync, jql_time, team_jql
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.jira.store import SyncCursor
 from chatbot.settings import Settings
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
@@ -348,3 +349,80 @@ def test_many_issues_in_one_minute_page_by_token(
     result = sync.sync_team(team)
     assert len(_items(db)) == 30
     assert result.requests <= 1 + 4 + 1  # the zone, 3 pages in the minute, then the rest
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {},
+        {"tz": "Europe/Paris"},
+        {"tz": "UTC", "escape_pending": True, "escape_from": None},
+        {"tz": "UTC", "escape_pending": True, "escape_from": "2026-10-01T08:00:00+00:00"},
+        {
+            "full_started": "2026-10-01T08:00:00+00:00",
+            "escape_pending": True,
+            "escape_from": None,
+        },
+    ],
+)
+def test_the_cursor_reads_and_writes_the_json_earlier_runs_stored(
+    stored: dict[str, object],
+) -> None:
+    """Rows saved before the cursor was a dataclass hold these shapes; they must read back."""
+    cursor = SyncCursor.from_json(stored)
+    assert cursor.to_json() == stored
+    if "escape_from" in stored and stored["escape_from"]:
+        assert cursor.escape_from == T0
+
+
+KNOWN = ["In Progress", "In Review", "Done"]  # statuses in the catalogue: no /status read
+
+
+@pytest.mark.parametrize("bulk_fetch", [True, False], ids=["bulk", "pages"])
+def test_the_overlap_does_not_fetch_stored_changelogs_again(
+    db: Database,
+    clock: FrozenClock,
+    fake_jira: FakeJira,
+    sync: JiraHistorySync,
+    bulk_fetch: bool,
+) -> None:
+    team = _team(db, clock)
+    fake_jira.embed_limit = 100  # both flavours embed the newest 100 entries only
+    if not bulk_fetch:
+        fake_jira.fail_next(404, times=1000, path_contains="bulkfetch")
+    _story(fake_jira, "PAY-1", T0, steps=250)
+    first = sync.sync_team(team)
+    assert first.changes == 250
+
+    before = len(fake_jira.requests)
+    again = sync.sync_team(team)  # PAY-1 is in the overlap, unchanged
+    assert [r.path for r in fake_jira.requests[before:]] == [
+        f"/rest/api/{fake_jira.api}/search" + ("/jql" if fake_jira.api == "3" else "")
+    ]
+    assert (again.requests, again.changes) == (1, 0)
+
+    # A few new entries all come embedded: still one request, and every change stored.
+    for n in range(3):
+        fake_jira.transition("PAY-1", KNOWN[n % 3], at=T0 + timedelta(days=1, minutes=n))
+    third = sync.sync_team(team)
+    assert (third.requests, third.changes) == (1, 3)
+
+    # More new entries than Jira embeds: the older ones must be fetched, and are.
+    for n in range(120):
+        fake_jira.transition("PAY-1", KNOWN[n % 3], at=T0 + timedelta(days=2, minutes=n))
+    fourth = sync.sync_team(team)
+    assert fourth.changes == 120 and fourth.requests > 1
+    assert len(_changes(db, "PAY-1")) == 373
+
+
+def test_a_full_sync_reads_every_changelog_again(
+    db: Database, clock: FrozenClock, fake_jira: FakeJira, sync: JiraHistorySync
+) -> None:
+    team = _team(db, clock)
+    fake_jira.embed_limit = 100
+    _story(fake_jira, "PAY-1", T0, steps=250)
+    sync.sync_team(team)
+    with db.session() as s:  # a change lost (say, by a webhook-only window): full repairs it
+        s.delete(s.exec(select(WorkItemChange).order_by(col(WorkItemChange.at))).first())
+    assert sync.sync_team(team).changes == 0
+    assert sync.sync_team(team, full=True).changes == 1

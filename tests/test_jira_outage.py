@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from chatbot.clock import FrozenClock
+from chatbot.intent.service import IntentService
 from chatbot.jira.writes import enqueue_comment, intent_row_key
 from chatbot.outbox import store
 from chatbot.outbox.models import OutboxStatus
@@ -61,11 +62,12 @@ def test_ten_minute_outage_then_exactly_one_ticket_comment_and_link(
         if minute < 3:
             fake_jira.fail_next(500, times=1000)
         elif minute < 6:
-            # Searches answer, but the create lands in Jira with its answer lost, and the
+            # Reads answer, but the create lands in Jira with its answer lost, and the
             # comment and remote link calls fail.
             if not fake_jira.issues:
                 fake_jira.fail_next(502, method="POST", path_contains="/issue", after=True)
-            fake_jira.fail_next(503, times=1000, path_contains="/issue/")
+            fake_jira.fail_next(503, times=1000, path_contains="/comment")
+            fake_jira.fail_next(503, times=1000, path_contains="/remotelink")
         elif minute < 8:
             gate = fake_jira.hold()  # Jira never answers: the client times out
         else:
@@ -187,3 +189,51 @@ def test_two_clock_processes_never_send_the_same_row(
     assert store.claim(bot.services.db, clock, row_id, "clock-b") is not None
     idle = OutboxWorker(bot.services.db, clock, {})
     assert idle.run_due() == 0
+
+
+@pytest.mark.parametrize(
+    "landed, someone_else_after, reads_expected",
+    [(True, False, 1), (True, True, 3), (False, True, 3)],
+    ids=["landed", "landed-then-another", "never-landed"],
+)
+def test_a_lost_create_answer_makes_one_ticket_though_search_lags(
+    bot: Bot,
+    fake_jira: FakeJira,
+    clock: FrozenClock,
+    landed: bool,
+    someone_else_after: bool,
+    reads_expected: int,
+) -> None:
+    """Jira's search does not see a ticket created seconds ago; the retry must still find it
+    (or know it was never made) and never make a second one, reading only the tickets made
+    since its first try (the keys above what search knows, then back to an older one)."""
+    TeamService(bot.services.db, clock).add("payments", "CPAY1", jira_project="PAY")
+    for n in range(1, 6):
+        fake_jira.add_issue(f"PAY-{n}", created=clock.now() - timedelta(days=3))
+    view = posted_intent(bot, channel="CPAY1")
+    fake_jira.search_lags = True
+    fake_jira.fail_next(502, method="POST", path_contains="/issue", after=landed)
+    bot.slack.action("intent_jira_create", str(view.intent.id), channel="CPAY1")
+    settle(bot)
+    assert len(fake_jira.issues) == (6 if landed else 5)
+    if someone_else_after:  # a ticket made after ours, which search already shows
+        number = len(fake_jira.issues) + 1
+        fake_jira.add_issue(f"PAY-{number}", created=clock.now())
+    ours = "PAY-6" if landed else f"PAY-{len(fake_jira.issues) + 1}"
+
+    clock.advance(minutes=1)
+    bot.root.outbox.run_due()
+    settle(bot)
+
+    row = _due_row(bot, view.intent.id or 0)
+    assert row.status == OutboxStatus.SENT, row.last_error
+    assert len(fake_jira.issues) == 6 + someone_else_after  # 5 older, ours, maybe another
+    tickets = [i for i in fake_jira.issues.values() if "throughline" in i.properties]
+    assert [t.key for t in tickets] == [ours]
+    assert len(tickets[0].comments) == 1 and len(tickets[0].remote_links) == 1
+    linked = IntentService(bot.services.db, clock).get(view.intent.id or 0)
+    assert linked is not None and linked.intent.jira_key == ours
+    reads = fake_jira.of("GET", r"/issue/PAY-\d+$")
+    assert len(reads) == reads_expected
+    assert all(r.query.get("properties") == "throughline" for r in reads)
+    assert len(told(bot, "created")) == 1

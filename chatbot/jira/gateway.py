@@ -5,7 +5,9 @@ REST v2, wiki markup) is chosen by the settings, so starting never waits on Jira
 client's own retries are off (`max_retries=0`): its ResilientSession would sleep in the
 request thread, while the outbox retries with a stored `next_attempt_at` instead.
 
-Every method is one HTTP request (search: one per page), so request counts are exact.
+Every method is one HTTP request (search: one per page) per try, so request counts are exact;
+the reads that may be repeated go through one retry loop, `_read`, whose waits go through the
+injected `sleep`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -36,9 +38,13 @@ log = logging.getLogger(__name__)
 
 CLOUD = "Cloud"
 DATA_CENTER = "Data Center"
-SEARCH_RETRIES_ON_429 = 5
-#: Tries of one read by the history sync before it gives up (it resumes from its watermark).
+#: Tries of one repeatable read before it gives up (the history sync resumes from its
+#: watermark; a caller of `search` sees JiraUnavailable).
 READ_ATTEMPTS = 6
+#: The longest back-off between two tries when Jira gives no Retry-After.
+MAX_BACKOFF_SECONDS = 60.0
+#: The longest wait a Retry-After may impose on one try (a larger one is capped, not obeyed).
+MAX_RETRY_AFTER_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,8 @@ class Issue:
     status: str = ""
     status_category: str = ""
     raw: dict[str, Any] | None = None
+    #: Entity properties, when asked for (`get_issue(..., properties=[...])`).
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,11 +192,28 @@ class JiraGateway:
     def myself(self) -> dict[str, Any]:
         return self._request("GET", f"{self.config.api}/myself") or {}
 
-    def get_issue(self, key: str, fields: str = "summary,status") -> Issue:
-        raw = self._request(
-            "GET", f"{self.config.api}/issue/{quote(key)}", params={"fields": fields}
-        )
+    def get_issue(
+        self, key: str, fields: str = "summary,status", properties: list[str] | None = None
+    ) -> Issue:
+        """One issue by key or id, read from Jira's database (not the search index), so it
+        is there as soon as its create returned; `properties`: entity properties to include."""
+        params = {"fields": fields}
+        if properties:
+            params["properties"] = ",".join(properties)
+        raw = self._request("GET", f"{self.config.api}/issue/{quote(key)}", params=params)
         return _issue(raw)
+
+    def highest_key_number(self, project: str) -> int:
+        """The number of the project's highest key that search knows (0 for none). Search lags
+        writes, so Jira may have handed out higher numbers; never lower ones. One request."""
+        newest = self.search(
+            f"project = {project} ORDER BY key DESC", ["summary"], 1, wait_on_429=False
+        )
+        found = next(iter(newest), None)
+        if found is None:
+            return 0
+        number = str(found.get("key", "")).rpartition("-")[2]
+        return int(number) if number.isdigit() else 0
 
     def search(
         self,
@@ -197,11 +222,14 @@ class JiraGateway:
         page_size: int = 100,
         wait_on_429: bool = True,
     ) -> Iterator[dict[str, Any]]:
-        """Every issue matching `jql`, page by page; waits out a 429's Retry-After.
+        """Every issue matching `jql`, page by page, each page read with `_read` (waiting out
+        429s, 5xx and silence). `wait_on_429=False`: one try per page, for a caller that keeps
+        its own clock (the outbox).
 
         Cloud: token-paged `/rest/api/3/search/jql`. Data Center: `/rest/api/2/search`
-        with startAt/total. The outbox passes `wait_on_429=False`: it keeps its own clock.
+        with startAt/total.
         """
+        attempts = self.read_attempts if wait_on_429 else 1
         field_list = ",".join(fields or ["summary", "status", "updated"])
         if self.is_cloud:
             token: str | None = None
@@ -209,7 +237,7 @@ class JiraGateway:
                 params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": field_list}
                 if token:
                     params["nextPageToken"] = token
-                page = self._patiently("GET", "3/search/jql", params, wait_on_429)
+                page = self._read("GET", "3/search/jql", params, attempts=attempts) or {}
                 yield from page.get("issues", [])
                 token = page.get("nextPageToken")
                 if page.get("isLast", token is None) or not token:
@@ -217,42 +245,36 @@ class JiraGateway:
         start = 0
         while True:
             params = {"jql": jql, "startAt": start, "maxResults": page_size, "fields": field_list}
-            page = self._patiently("GET", "2/search", params, wait_on_429)
+            page = self._read("GET", "2/search", params, attempts=attempts) or {}
             issues = page.get("issues", [])
             yield from issues
             start += len(issues)
             if not issues or start >= int(page.get("total", 0)):
                 return
 
-    def _patiently(self, method: str, path: str, params: dict[str, Any], wait: bool) -> Any:
-        """A read that may wait: on 429 sleep as long as Jira asks, a few times at most."""
-        for attempt in range(SEARCH_RETRIES_ON_429 + 1):
-            try:
-                return self._request(method, path, params=params)
-            except JiraUnavailable as exc:
-                if not wait or exc.status != 429 or attempt == SEARCH_RETRIES_ON_429:
-                    raise
-                wait = exc.retry_after if exc.retry_after is not None else 2**attempt
-                log.info("Jira rate-limited %s; waiting %ss as asked", path, wait)
-                self._sleep(min(wait, 300))
-        raise AssertionError("unreachable")
-
-    # --- history sync: single pages, each read retried on 429/5xx ----------------------------
+    # --- the one retry loop: every repeatable read goes through it ---------------------------
     def _read(
-        self, method: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        attempts: int | None = None,
     ) -> Any:
-        """A read the sync can repeat: on 429, 5xx or no answer, wait as long as Jira asks
-        (Retry-After) or back off 1, 2, 4 … s, a few times, then raise JiraUnavailable."""
-        for attempt in range(self.read_attempts):
+        """A read that can be repeated: on 429, 5xx or no answer, wait as long as Jira asks
+        (Retry-After, 0 included) or back off 1, 2, 4 … s, up to `attempts` tries in all
+        (default `read_attempts`), then raise the last JiraUnavailable."""
+        tries = max(1, attempts if attempts is not None else self.read_attempts)
+        for attempt in range(1, tries + 1):
             try:
                 return self._request(method, path, body, params)
             except JiraUnavailable as exc:
-                if attempt == self.read_attempts - 1:
+                if attempt == tries:
                     raise
-                wait = exc.retry_after if exc.retry_after is not None else min(2**attempt, 60)
-                log.info("Jira answered %s on %s; trying again in %ss", exc.status, path, wait)
-                self._sleep(min(wait, 300))
-        raise AssertionError("unreachable")
+                delay = backoff_seconds(attempt, exc.retry_after)
+                log.info("Jira answered %s on %s; trying again in %ss", exc.status, path, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def search_page(
         self,
@@ -419,6 +441,7 @@ def _issue(raw: dict[str, Any] | None) -> Issue:
         status=status.get("name", ""),
         status_category=(status.get("statusCategory") or {}).get("key", ""),
         raw=raw,
+        properties=dict(raw.get("properties") or {}),
     )
 
 
@@ -440,6 +463,14 @@ def _plain(body: Any) -> str:
 
     walk(body)
     return "\n".join(parts)
+
+
+def backoff_seconds(attempt: int, retry_after: float | None) -> float:
+    """How long to wait after failed try number `attempt` (1-based): what Jira asked, capped,
+    else 1, 2, 4 … s up to MAX_BACKOFF_SECONDS."""
+    if retry_after is not None:
+        return min(max(retry_after, 0.0), MAX_RETRY_AFTER_SECONDS)
+    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
 
 
 def _retry_after(exc: JIRAError) -> float | None:
@@ -484,6 +515,9 @@ def config_from_settings(settings: Settings) -> JiraConfig:
     )
 
 
-def gateway_from_settings(settings: Settings) -> JiraGateway:
-    """Cloud when JIRA_EMAIL + JIRA_API_TOKEN are set, Data Center when JIRA_PAT is."""
-    return JiraGateway(config_from_settings(settings))
+def gateway_from_settings(
+    settings: Settings, sleep: Callable[[float], None] = time.sleep
+) -> JiraGateway:
+    """Cloud when JIRA_EMAIL + JIRA_API_TOKEN are set, Data Center when JIRA_PAT is; `sleep`
+    is how the retry loop waits (tests pass one that records instead)."""
+    return JiraGateway(config_from_settings(settings), sleep)

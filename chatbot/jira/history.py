@@ -14,36 +14,51 @@ minute precision, so a page entirely within one minute is followed by its page t
 
 A search embeds only part of a long changelog (Cloud: the newest 100 entries); the rest
 comes from Cloud's bulk changelog fetch, or from `/issue/{id}/changelog` pages fetched in
-parallel. Only the gateway talks to Jira; this module knows nothing of the jira client.
+parallel. Only the gateway talks to Jira; this module knows nothing of the jira client, and
+the storing is `chatbot.jira.store`'s (shared with the webhook).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, insert, or_, update
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from chatbot.clock import Clock
 from chatbot.db.core_models import SyncState
 from chatbot.db.engine import Database
-from chatbot.jira.errors import JiraNotFound
+from chatbot.jira.errors import JiraError, JiraNotFound
 from chatbot.jira.gateway import JiraGateway, SearchPage
-from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
+from chatbot.jira.models import JiraStatus, WorkItem
+from chatbot.jira.store import (
+    BUG_TYPE,
+    CHANGE_FIELDS,
+    SyncCursor,
+    escape_field,
+    escape_jql,
+    escape_recheck_name,
+    insert_changes,
+    load_state,
+    parse_jira_time,
+    save_state,
+    state_name,
+    stored_updated,
+    upsert_items,
+)
 from chatbot.teams.models import Team
 
 log = logging.getLogger(__name__)
 
 OVERLAP = timedelta(minutes=5)  # Jira's search index can lag a write by a few seconds
 PAGE_SIZE = 100
-CHANGE_FIELDS = ("status", "assignee")
 BASE_FIELDS = [
     "summary",
     "status",
@@ -54,7 +69,6 @@ BASE_FIELDS = [
     "updated",
     "project",
 ]
-BUG_TYPE = "Bug"
 
 #: Called after each stored page with (issues stored so far, total when Jira tells it).
 ProgressFn = Callable[[int, int | None], None]
@@ -74,20 +88,6 @@ class SyncResult:
     requests: int = 0
 
 
-def state_name(team_id: int) -> str:
-    return f"jira:{team_id}"
-
-
-def escape_recheck_name(team_id: int) -> str:
-    """The sync_state row asking the next sync to re-evaluate the JQL escape rule for bugs
-    updated since its watermark (a webhook stored them, so the sync sees no change)."""
-    return f"jira-escape:{team_id}"
-
-
-def _time_or_none(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None
-
-
 def team_jql(team: Team) -> str:
     """The team's JQL without any ORDER BY (the sync adds its own ordering)."""
     if team.jira_jql and team.jira_jql.strip():
@@ -98,22 +98,6 @@ def team_jql(team: Team) -> str:
         f"Team {team.name} has no Jira project or JQL; set one with "
         f"`chatbot team set {team.name} jira_project KEY`."
     )
-
-
-def parse_jira_time(value: str | None) -> datetime | None:
-    """Jira's `2026-11-18T10:00:00.000+0000` (or ISO with a colon or Z) as UTC."""
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
 
 
 def jql_time(at: datetime, zone_name: str) -> str:
@@ -133,6 +117,20 @@ def jql_time(at: datetime, zone_name: str) -> str:
     return local.strftime("%Y/%m/%d %H:%M")
 
 
+def _embedded_since(raw: dict[str, Any], stored: datetime | None) -> bool:
+    """Whether the issue's embedded changelog holds every entry made after `stored` (its
+    `updated` when we stored it): its oldest embedded entry is no newer than that. An issue
+    unchanged since is always so (its entries are all at or before its `updated`)."""
+    if stored is None:
+        return False
+    times = [
+        t
+        for h in (raw.get("changelog") or {}).get("histories") or []
+        if (t := parse_jira_time(h.get("created"))) is not None
+    ]
+    return bool(times) and min(times) <= stored
+
+
 def _minute(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
@@ -140,18 +138,6 @@ def _minute(at: datetime) -> datetime:
 def _status_ids(issues: list[dict[str, Any]]) -> set[str]:
     found = {str(((i.get("fields") or {}).get("status") or {}).get("id") or "") for i in issues}
     return found - {""}
-
-
-def escape_jql(team: Team) -> str | None:
-    rule = team.escape_rule or {}
-    jql = rule.get("jql") if isinstance(rule, dict) else None
-    return str(jql).strip() if jql and str(jql).strip() else None
-
-
-def escape_field(team: Team) -> str | None:
-    rule = team.escape_rule or {}
-    field = rule.get("field") if isinstance(rule, dict) else None
-    return str(field) if field else None
 
 
 class JiraHistorySync:
@@ -185,22 +171,21 @@ class JiraHistorySync:
             # Everything again: a fresh account zone and catalogue, and at the end every
             # item this run did not see is marked deleted (gone, or moved out of the JQL).
             watermark = None
-            cursor = {"full_started": self.clock.now().isoformat(), "escape_pending": True}
-            cursor["escape_from"] = None
-        zone = cursor.get("tz") or self.gateway.time_zone()
-        cursor["tz"] = zone
+            cursor = SyncCursor(full_started=self.clock.now(), escape_pending=True)
+        zone = cursor.tz or self.gateway.time_zone()
+        cursor.tz = zone
         since = watermark - self.overlap if watermark else None
         # The escape rule is re-evaluated from the earliest of: this run's start, a run
         # that stopped before evaluating it, bugs a webhook stored (the sync sees no change).
         starts: list[datetime | None] = [since]
-        if cursor.get("escape_pending"):
-            starts.append(_time_or_none(cursor.get("escape_from")))
-        recheck = self._load_state(escape_recheck_name(team.id))
-        if recheck != (None, {}):
-            cursor["escape_pending"] = True
+        if cursor.escape_pending:
+            starts.append(cursor.escape_from)
+        with self.db.session() as s:
+            recheck = load_state(s, escape_recheck_name(team.id))
+        if recheck is not None:
+            cursor.escape_pending = True
             starts.append(recheck[0])
-        earliest = None if None in starts else min(t for t in starts if t is not None)
-        cursor["escape_from"] = earliest.isoformat() if earliest else None
+        cursor.escape_from = None if None in starts else min(t for t in starts if t is not None)
         self._save_state(name, watermark, cursor, drop=escape_recheck_name(team.id))
         known_statuses = self._known_statuses()
         if full:
@@ -218,7 +203,9 @@ class JiraHistorySync:
                 jql + " ORDER BY updated ASC, key ASC", fields, token, self.page_size
             )
             issues = [i for i in page.issues if i.get("id") and i.get("key")]
-            self._complete_changelogs(issues)
+            # A full sync reads every changelog again (it is also the repair); an incremental
+            # one trusts what it stored.
+            self._complete_changelogs(team.id or 0, issues, cursor.full_started is None)
             return page, issues
 
         # The next page is read while this one is stored; pages are still stored in order.
@@ -252,26 +239,38 @@ class JiraHistorySync:
                 if progress is not None:
                     progress(result.issues, total)
 
-        if cursor.get("escape_pending") and escape_jql(team):
-            result.escaped = self._evaluate_escapes(team, base, cursor.get("escape_from"), zone)
-        cursor.pop("escape_pending", None)
-        cursor.pop("escape_from", None)
-        if cursor.get("full_started"):
-            result.deleted = self._mark_unseen_deleted(team, cursor["full_started"])
-            cursor.pop("full_started")
+        if cursor.escape_pending and escape_jql(team):
+            result.escaped = self._evaluate_escapes(team, base, cursor.escape_from, zone)
+        cursor.escape_pending, cursor.escape_from = False, None
+        if cursor.full_started is not None:
+            result.deleted = self._mark_unseen_deleted(team, cursor.full_started)
+            cursor.full_started = None
         self._save_state(name, watermark, cursor)
         result.requests = self.gateway.requests_sent - sent_before
         return result
 
     # --- changelogs ------------------------------------------------------------------------
-    def _complete_changelogs(self, issues: list[dict[str, Any]]) -> None:
-        """Give every issue its whole changelog (as far as status and assignee go)."""
+    def _complete_changelogs(
+        self, team_id: int, issues: list[dict[str, Any]], trust_stored: bool
+    ) -> None:
+        """Give every issue its whole changelog (as far as status and assignee go).
+
+        Only the changes not stored yet matter (a changelog entry never changes), so with
+        `trust_stored` an issue whose embedded entries reach back to its stored `updated`
+        (every issue the overlap re-reads unchanged, and most changed ones) is not fetched
+        again: everything newer came embedded, everything older is stored."""
         partial = [
             raw
             for raw in issues
             if int((raw.get("changelog") or {}).get("total") or 0)
             > len((raw.get("changelog") or {}).get("histories") or [])
         ]
+        if partial and trust_stored:
+            with self.db.session() as s:
+                stored = stored_updated(s, team_id, [str(raw["id"]) for raw in partial])
+            partial = [
+                raw for raw in partial if not _embedded_since(raw, stored.get(str(raw["id"])))
+            ]
         if not partial:
             return
         fetched: dict[str, list[dict[str, Any]]] = {}
@@ -317,7 +316,7 @@ class JiraHistorySync:
         issues: list[dict[str, Any]],
         name: str,
         watermark: datetime | None,
-        cursor: dict[str, Any],
+        cursor: SyncCursor,
     ) -> tuple[int, int, bool]:
         """Upsert a page's work items and their new changes, and move the watermark, in one
         transaction; (items, changes, a bug changed)."""
@@ -331,7 +330,7 @@ class JiraHistorySync:
             ]
             added = insert_changes(s, team.id or 0, changelogs)
             if changed_bug:
-                cursor["escape_pending"] = True
+                cursor.escape_pending = True
             save_state(s, name, watermark, cursor, now)
         return len(issues), added, changed_bug
 
@@ -363,12 +362,11 @@ class JiraHistorySync:
                     s.add(row)
             return set(existing) | {str(r.get("id")) for r in catalogue if r.get("id")}
 
-    def _evaluate_escapes(self, team: Team, base: str, since_iso: str | None, zone: str) -> int:
-        """The team's escape JQL over its bugs updated since `since_iso` (all when None):
+    def _evaluate_escapes(self, team: Team, base: str, since: datetime | None, zone: str) -> int:
+        """The team's escape JQL over its bugs updated since `since` (all when None):
         matching bugs are flagged escaped, the others in that range are not."""
         rule = escape_jql(team)
         jql = f"({base}) AND issuetype = {BUG_TYPE} AND ({rule})"
-        since = datetime.fromisoformat(since_iso) if since_iso else None
         if since is not None:
             jql += f' AND updated >= "{jql_time(since, zone)}"'
         matched: set[str] = set()
@@ -396,8 +394,7 @@ class JiraHistorySync:
                     s.add(row)
         return len(matched)
 
-    def _mark_unseen_deleted(self, team: Team, started_iso: str) -> int:
-        started = datetime.fromisoformat(started_iso)
+    def _mark_unseen_deleted(self, team: Team, started: datetime) -> int:
         with self.db.session() as s:
             outcome = s.execute(
                 update(WorkItem)
@@ -411,16 +408,15 @@ class JiraHistorySync:
             return int(getattr(outcome, "rowcount", 0) or 0)
 
     # --- sync state ------------------------------------------------------------------------
-    def _load_state(self, name: str) -> tuple[datetime | None, dict[str, Any]]:
+    def _load_state(self, name: str) -> tuple[datetime | None, SyncCursor]:
         with self.db.session() as s:
-            row = s.get(SyncState, name)
-            return (row.watermark, dict(row.cursor or {})) if row else (None, {})
+            return load_state(s, name) or (None, SyncCursor())
 
     def _save_state(
         self,
         name: str,
         watermark: datetime | None,
-        cursor: dict[str, Any],
+        cursor: SyncCursor,
         drop: str | None = None,
     ) -> None:
         with self.db.session() as s:
@@ -430,243 +426,6 @@ class JiraHistorySync:
                 s.delete(gone)
 
 
-def save_state(
-    s: Session, name: str, watermark: datetime | None, cursor: dict[str, Any], now: datetime
-) -> None:
-    row = s.get(SyncState, name)
-    if row is None:
-        s.add(SyncState(name=name, watermark=watermark, cursor=dict(cursor), updated_at=now))
-        return
-    row.watermark, row.cursor, row.updated_at = watermark, dict(cursor), now
-    s.add(row)
-
-
-# --- shared with the webhook: the upserts ------------------------------------------------
-# Core statements rather than ORM objects: a full sync writes thousands of rows a minute and
-# building a model object per row costs more than the database does.
-ITEMS = WorkItem.__table__  # type: ignore[attr-defined]
-CHANGES = WorkItemChange.__table__  # type: ignore[attr-defined]
-
-
-@dataclass
-class StoredItem:
-    """A work item as an upsert left it; `changed`: new, or a different `updated`."""
-
-    id: int
-    jira_id: str
-    key: str
-    issue_type: str
-    updated_at: datetime
-    changed: bool
-
-
-def upsert_items(
-    s: Session,
-    team_id: int,
-    issues: list[dict[str, Any]],
-    now: datetime,
-    field_rule: str | None,
-    only_if_newer: bool = False,
-) -> list[StoredItem]:
-    """Insert or update one work item per raw issue, in order. Found by Jira id first, so a
-    moved issue keeps its row and takes its new key. With `only_if_newer` an older copy of
-    an issue (a late webhook) leaves the stored fields as they are."""
-    ids = [str(raw["id"]) for raw in issues]
-    keys = [str(raw["key"]) for raw in issues]
-    c = ITEMS.c
-    found = s.execute(
-        select(c.id, c.jira_id, c.key, c.issue_type, c.updated_at, c.deleted, c.fields).where(
-            c.team_id == team_id, or_(c.jira_id.in_(ids), c.key.in_(keys))
-        )
-    ).all()
-    by_id = {r.jira_id: r for r in found}
-    by_key = {r.key: r for r in found}
-    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    inserts: list[dict[str, Any]] = []
-    out: list[StoredItem | str] = []  # a jira id stands for a row inserted below
-    for raw in issues:
-        jira_id, key = str(raw["id"]), str(raw["key"])
-        row = by_id.get(jira_id)
-        holder = by_key.get(key)
-        if holder is not None and holder.jira_id != jira_id:
-            # The key now belongs to another issue (the old holder was moved away and its
-            # move not yet seen): free the key so the unique (team, key) holds.
-            s.execute(
-                update(ITEMS)
-                .where(c.id == holder.id)
-                .values(key=f"{holder.key}~{holder.jira_id}"[:64])
-            )
-            by_key.pop(key, None)
-        fields = raw.get("fields") or {}
-        updated = parse_jira_time(fields.get("updated")) or now
-        if row is not None and only_if_newer and updated < row.updated_at:
-            out.append(StoredItem(row.id, jira_id, row.key, row.issue_type, row.updated_at, False))
-            continue
-        values = _values(raw, fields, updated, now, field_rule, row.fields if row else None)
-        if row is None:
-            values.setdefault("created_at", updated)
-            inserts.append(
-                {
-                    "project_key": "",
-                    "issue_type": "",
-                    "summary": "",
-                    "status": "",
-                    "status_id": None,
-                    "assignee_id": None,
-                    "assignee_name": None,
-                    "labels": [],
-                    "fields": {},
-                    "escaped": False,
-                    **values,
-                    "team_id": team_id,
-                    "jira_id": jira_id,
-                }
-            )
-            out.append(jira_id)
-            continue
-        changed = row.updated_at != updated or row.key != key or row.deleted
-        updates.setdefault(tuple(sorted(values)), []).append({"_id": row.id, **values})
-        issue_type = values.get("issue_type", row.issue_type)
-        out.append(StoredItem(row.id, jira_id, key, issue_type, updated, changed))
-    for names, batch in updates.items():
-        s.execute(
-            update(ITEMS)
-            .where(c.id == bindparam("_id"))
-            .values({name: bindparam(name) for name in names}),
-            batch,
-        )
-    new_ids: dict[str, int] = {}
-    if inserts:
-        unique = list({v["jira_id"]: v for v in inserts}.values())
-        _insert_rows(s, ITEMS, unique)
-        new_ids = dict(
-            s.execute(
-                select(c.jira_id, c.id).where(
-                    c.team_id == team_id, c.jira_id.in_([v["jira_id"] for v in unique])
-                )
-            ).all()
-        )
-    by_new = {v["jira_id"]: v for v in inserts}
-    return [
-        item
-        if isinstance(item, StoredItem)
-        else StoredItem(
-            new_ids[item],
-            item,
-            by_new[item]["key"],
-            by_new[item]["issue_type"],
-            by_new[item]["updated_at"],
-            True,
-        )
-        for item in out
-    ]
-
-
-def _values(
-    raw: dict[str, Any],
-    fields: dict[str, Any],
-    updated: datetime,
-    now: datetime,
-    field_rule: str | None,
-    stored_fields: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """The columns a raw issue sets; fields it does not carry are left as stored."""
-    key = str(raw["key"])
-    values: dict[str, Any] = {
-        "key": key,
-        "project_key": str((fields.get("project") or {}).get("key") or key.split("-")[0])[:32],
-        "updated_at": updated,
-        "synced_at": now,
-        "deleted": False,
-    }
-    if "issuetype" in fields:
-        values["issue_type"] = str((fields.get("issuetype") or {}).get("name") or "")[:64]
-    if "summary" in fields:
-        values["summary"] = str(fields.get("summary") or "")
-    if "status" in fields:
-        status = fields.get("status") or {}
-        values["status"] = str(status.get("name") or "")[:100]
-        values["status_id"] = str(status["id"]) if status.get("id") is not None else None
-    if "assignee" in fields:
-        assignee = fields.get("assignee") or {}
-        who = assignee.get("accountId") or assignee.get("name") or assignee.get("key")
-        name = assignee.get("displayName")
-        values["assignee_id"] = str(who)[:128] if who else None
-        values["assignee_name"] = str(name)[:255] if name else None
-    if "labels" in fields:
-        values["labels"] = [str(x) for x in fields.get("labels") or []]
-    if field_rule and field_rule in fields:
-        values["fields"] = {**(stored_fields or {}), field_rule: fields.get(field_rule)}
-    created = parse_jira_time(fields.get("created"))
-    if created is not None:
-        values["created_at"] = created
-    return values
-
-
-def change_rows(
-    team_id: int, work_item_id: int, histories: Iterable[dict[str, Any]]
-) -> dict[tuple[str, str], dict[str, Any]]:
-    """Status and assignee changes of a changelog, keyed by (history id, field)."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for history in histories:
-        history_id = str(history.get("id") or "")
-        at = parse_jira_time(history.get("created"))
-        if not history_id or at is None:
-            continue
-        for item in history.get("items") or []:
-            field = str(item.get("fieldId") or item.get("field") or "").lower()
-            if field not in CHANGE_FIELDS:
-                continue
-            from_id = item.get("from") or item.get("tmpFromAccountId")
-            to_id = item.get("to") or item.get("tmpToAccountId")
-            found[(history_id[:32], field)] = {
-                "team_id": team_id,
-                "work_item_id": work_item_id,
-                "history_id": history_id[:32],
-                "field": field,
-                "from_id": str(from_id)[:128] if from_id else None,
-                "from_value": _cut(item.get("fromString")),
-                "to_id": str(to_id)[:128] if to_id else None,
-                "to_value": _cut(item.get("toString")),
-                "at": at,
-            }
-    return found
-
-
-def _cut(value: Any) -> str | None:
-    return str(value)[:255] if value is not None else None
-
-
-def insert_changes(
-    s: Session, team_id: int, changelogs: list[tuple[StoredItem, list[dict[str, Any]]]]
-) -> int:
-    """Insert the changes not stored yet (a changelog entry never changes once written)."""
-    wanted: dict[tuple[int, str, str], dict[str, Any]] = {}
-    for item, histories in changelogs:
-        for (history_id, field), values in change_rows(team_id, item.id, histories).items():
-            wanted[(item.id, history_id, field)] = values
-    if not wanted:
-        return 0
-    item_ids = sorted({item_id for item_id, _h, _f in wanted})
-    c = CHANGES.c
-    existing = {
-        (r.work_item_id, r.history_id, r.field)
-        for r in s.execute(
-            select(c.work_item_id, c.history_id, c.field).where(c.work_item_id.in_(item_ids))
-        ).all()
-    }
-    new = [values for k, values in wanted.items() if k not in existing]
-    _insert_rows(s, CHANGES, new)
-    return len(new)
-
-
-def _insert_rows(s: Session, table: Any, rows: list[dict[str, Any]]) -> None:
-    """One executemany (psycopg pipelines it; a multi-row VALUES or RETURNING measured
-    slower on PostgreSQL)."""
-    if rows:
-        s.execute(insert(table), rows)
-
-
 # --- every team: the clock job and `chatbot sync jira` without --team ----------------------
 def syncable_teams(db: Database) -> list[Team]:
     with db.session() as s:
@@ -674,16 +433,18 @@ def syncable_teams(db: Database) -> list[Team]:
     return [t for t in teams if (t.jira_jql or "").strip() or t.jira_project]
 
 
-def sync_all_teams(services: Any) -> list[SyncResult]:
+def sync_all_teams(db: Database, clock: Clock, gateway: JiraGateway) -> list[SyncResult]:
     """The clock's job: every team with a Jira project or JQL, one after another; a team
-    whose sync fails is logged and retried at the next tick from its watermark."""
-    if services.jira is None:
-        return []
-    sync = JiraHistorySync(services.db, services.clock, services.jira)
+    whose sync fails is logged in one line and retried at the next tick from its watermark."""
+    sync = JiraHistorySync(db, clock, gateway)
     results: list[SyncResult] = []
-    for team in syncable_teams(services.db):
+    for team in syncable_teams(db):
         try:
             results.append(sync.sync_team(team))
+        except (JiraError, JiraHistoryError) as exc:
+            log.warning(
+                "Jira sync of team %s stopped (%s); it resumes at the next run", team.name, exc
+            )
         except Exception:
             log.exception("Jira sync of team %s failed; it resumes at the next run", team.name)
     return results

@@ -17,7 +17,8 @@ from sqlmodel import Session, col, select
 from chatbot.clock import Clock
 from chatbot.db.core_models import SyncState
 from chatbot.db.engine import Database
-from chatbot.jira.history import (
+from chatbot.jira.models import WorkItem
+from chatbot.jira.store import (
     BUG_TYPE,
     escape_field,
     escape_jql,
@@ -25,7 +26,6 @@ from chatbot.jira.history import (
     insert_changes,
     upsert_items,
 )
-from chatbot.jira.models import WorkItem
 from chatbot.teams.models import Team
 
 ISSUE_EVENTS = ("jira:issue_created", "jira:issue_updated", "jira:issue_deleted")

@@ -1,8 +1,9 @@
 """Outbox handlers that bring Jira in step: the intent's ticket, comment and remote link.
 
 Each step records what it did in the row's state before the next one, and a retry after
-an answer that never came looks before it writes again: the create searches for the
-ticket's idempotency label, the comment searches for its marker line. The remote link is
+an answer that never came looks before it writes again: the create reads the tickets made
+since its first try for its idempotency property (by key, since Jira's search lags writes),
+the comment looks for its marker line. The remote link is
 an upsert by globalId. So a flaky Jira gets exactly one ticket, comment and link.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
-from chatbot.intent.service import IntentService
+from chatbot.intent.service import IntentService, IntentView
 from chatbot.jira import render
 from chatbot.jira.document import Doc, Paragraph
 from chatbot.jira.errors import (
@@ -25,12 +27,15 @@ from chatbot.jira.errors import (
     JiraRejected,
     JiraUnavailable,
 )
-from chatbot.jira.gateway import JiraGateway
+from chatbot.jira.gateway import Issue, JiraGateway
+from chatbot.jira.store import parse_jira_time
 from chatbot.jira.writes import COMMENT_KIND, INTENT_KIND
 from chatbot.outbox.models import OutboxMessage
 from chatbot.outbox.worker import GiveUp, Handler, Landed, Progress, RetryLater
 
 PROPERTY_KEY = "throughline"
+#: How far Jira's clock may be behind ours when telling which tickets came after a create.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _hash(value: Any) -> str:
@@ -116,7 +121,7 @@ def intent_handler(db: Database, clock: Clock, gateway: JiraGateway) -> Handler:
         created = False
         try:
             if issue_key is None and p.get("mode") == "create":
-                issue_key = _create(gateway, progress, view, p)
+                issue_key = _create(gateway, clock, progress, view, p)
                 created = True
             elif issue_key is None:
                 issue_key = str(p["issue_key"])
@@ -156,24 +161,28 @@ def intent_handler(db: Database, clock: Clock, gateway: JiraGateway) -> Handler:
     return handle
 
 
-def _create(gateway: JiraGateway, progress: Progress, view: Any, p: dict[str, Any]) -> str:
+def _create(
+    gateway: JiraGateway, clock: Clock, progress: Progress, view: IntentView, p: dict[str, Any]
+) -> str:
     state = progress.state
     token = state.get("token")
     if token is None:
         token = uuid.uuid4().hex[:12]
         progress.save(token=token)
     label = f"throughline-{token}"
+    project = str(p["project"])
     if state.get("create_sent"):
-        # The last create may have landed though we never heard back: look for its label.
-        matches = gateway.search(f'labels = "{label}"', ["summary"], 1, wait_on_429=False)
-        found = next(iter(matches), None)
+        # The last create may have landed though we never heard back: look for it.
+        found = _created_before(gateway, progress, project, token, label)
         if found is not None:
-            progress.save(issue_key=found["key"], created=True)
-            return str(found["key"])
+            progress.save(issue_key=found, created=True)
+            return found
+    if state.get("first_sent_at") is None:
+        progress.save(first_sent_at=clock.now().isoformat())
     progress.save(create_sent=True)
     try:
         issue = gateway.create_issue(
-            project=str(p["project"]),
+            project=project,
             issue_type=str(p.get("issue_type") or "Story"),
             summary=render.summary(view),
             description=render.description(view, p.get("thread_url")),
@@ -193,6 +202,53 @@ def _create(gateway: JiraGateway, progress: Progress, view: Any, p: dict[str, An
     return issue.key
 
 
+def _created_before(
+    gateway: JiraGateway, progress: Progress, project: str, token: str, label: str
+) -> str | None:
+    """The key of the ticket an earlier create made, if it landed.
+
+    Jira's search is eventually consistent (a ticket created seconds ago may be missing), so
+    its answer alone cannot say "not created". Reading an issue by key is consistent. So:
+    ask search for the project's highest key it knows, read the keys above it one by one up
+    to the first Jira has not handed out, then the known ones downwards back to a ticket
+    created before our first try; any of them carrying our idempotency property is ours.
+    Costs nothing when no answer was lost: only a retry after a lost create reads.
+    """
+    first_sent = progress.state.get("first_sent_at")
+    if first_sent is None:  # a row whose create was sent before this: its label, as then
+        matches = gateway.search(f'labels = "{label}"', ["summary"], 1, wait_on_429=False)
+        found = next(iter(matches), None)
+        return str(found["key"]) if found is not None else None
+    since = datetime.fromisoformat(str(first_sent)) - CLOCK_SKEW
+    known_top = gateway.highest_key_number(project)
+    number = known_top + 1
+    while (issue := _read_issue(gateway, f"{project}-{number}")) is not None:
+        if _ours(issue, token):
+            return issue.key
+        number += 1
+    for number in range(known_top, 0, -1):
+        issue = _read_issue(gateway, f"{project}-{number}")
+        if issue is None:
+            continue  # a deleted ticket
+        if _ours(issue, token):
+            return issue.key  # its key now, should someone have moved it
+        created = parse_jira_time(((issue.raw or {}).get("fields") or {}).get("created"))
+        if created is not None and created < since:
+            break
+    return None
+
+
+def _read_issue(gateway: JiraGateway, key: str) -> Issue | None:
+    try:
+        return gateway.get_issue(key, "created", [PROPERTY_KEY])
+    except JiraNotFound:
+        return None
+
+
+def _ours(issue: Issue, token: str) -> bool:
+    return (issue.properties.get(PROPERTY_KEY) or {}).get("idempotency_key") == token
+
+
 def _unknown(key: str, ref: str) -> str:
     return (
         f"Jira has no ticket `{key}` (or the bot's account cannot see it), so {ref} was not "
@@ -201,7 +257,7 @@ def _unknown(key: str, ref: str) -> str:
 
 
 def jira_handlers(db: Database, clock: Clock, gateway: JiraGateway) -> dict[str, Handler]:
-    """The outbox handlers of the Jira writes (the intent's ticket and comments)."""
+    """The outbox handlers for Jira writes, by row kind."""
     return {
         INTENT_KIND: intent_handler(db, clock, gateway),
         COMMENT_KIND: comment_handler(gateway),

@@ -97,6 +97,11 @@ class FakeJira:
         self.bulkfetch_page = 1000  # changelog entries per bulkfetch answer
         # Changelog entries a search embeds per issue (the newest); None = all of them.
         self.embed_limit: int | None = 100 if flavour == "cloud" else None
+        # Search reads an index that lags writes (Atlassian documents /search/jql as eventually
+        # consistent): with `search_lags`, issues created through the API stay out of search
+        # results until `catch_up()`. Reading an issue by key or id always sees it.
+        self.search_lags = False
+        self._unindexed: set[str] = set()
         self._failures: list[_Failure] = []
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
@@ -123,6 +128,8 @@ class FakeJira:
             self.now = datetime(2026, 11, 18, 9, 0, tzinfo=UTC)
             self.bulkfetch_page = 1000
             self.embed_limit = 100 if self.flavour == "cloud" else None
+            self.search_lags = False
+            self._unindexed.clear()
 
     def fail_next(
         self,
@@ -283,6 +290,11 @@ class FakeJira:
             self.change(new_key, [{"field": "Key", "fromString": key, "toString": new_key}], at)
             return issue
 
+    def catch_up(self) -> None:
+        """The search index catches up with every write."""
+        with self._lock:
+            self._unindexed.clear()
+
     def count(self, pattern: str, method: str | None = None) -> int:
         """How many requests matched `pattern` (a regex on the path), failures included."""
         rx = re.compile(pattern)
@@ -341,7 +353,9 @@ class FakeJira:
             time.sleep(self.delay)
         failure = self._failure_for(method, path)
         headers = (
-            {"Retry-After": str(failure.retry_after)} if failure and failure.retry_after else {}
+            {"Retry-After": str(failure.retry_after)}
+            if failure and failure.retry_after is not None
+            else {}
         )
         if failure and not failure.after:
             return failure.status, {"errorMessages": [f"scripted {failure.status}"]}, headers
@@ -412,7 +426,13 @@ class FakeJira:
                 "errorMessages": ["Issue does not exist or you do not have permission to see it."]
             }
         if sub == "" and method == "GET":
-            return 200, self._issue_json(issue)
+            answer = self._issue_json(issue, q.get("fields"))
+            if q.get("properties"):  # GET issue's `properties`: a comma-separated list or *all
+                wanted = q["properties"].split(",")
+                answer["properties"] = {
+                    k: v for k, v in issue.properties.items() if "*all" in wanted or k in wanted
+                }
+            return 200, answer
         if sub == "/changelog" and method == "GET":
             start, size = int(q.get("startAt", 0)), min(int(q.get("maxResults", 100)), 100)
             values = issue.changelog[start : start + size]
@@ -462,8 +482,9 @@ class FakeJira:
             return 200, list(issue.remote_links.values())
         m3 = re.fullmatch(r"/properties/([\w.-]+)", sub)
         if m3 and method == "PUT":
+            created = m3.group(1) not in issue.properties
             issue.properties[m3.group(1)] = body
-            return 200, None
+            return (201 if created else 200), None
         if m3 and method == "GET":
             if m3.group(1) not in issue.properties:
                 return 404, {"errorMessages": ["no property"]}
@@ -496,6 +517,8 @@ class FakeJira:
         )
         for prop in body.get("properties") or []:
             issue.properties[prop["key"]] = prop["value"]
+        if self.search_lags:
+            self._unindexed.add(issue.id)
         return 201, {"id": issue.id, "key": issue.key, "self": f"x/{issue.key}"}
 
     def _issue_json(
@@ -525,7 +548,7 @@ class FakeJira:
 
     def _matching(self, jql: str) -> list[FakeIssue]:
         query = parse_jql(jql, ZoneInfo(self.user_tz))
-        found = [i for i in self.issues.values() if query.where(i)]
+        found = [i for i in self.issues.values() if i.id not in self._unindexed and query.where(i)]
         for name, descending in reversed(query.order):
             found.sort(key=_SORT_KEYS.get(name, _SORT_KEYS["id"]), reverse=descending)
         return found
