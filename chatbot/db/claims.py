@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from chatbot.clock import Clock
-from chatbot.db.core_models import JobRun
+from chatbot.db.core_models import JobRun, RunStatus
 from chatbot.db.engine import Database
 
 
@@ -40,7 +40,11 @@ def claim_run(db: Database, clock: Clock, key: str, job: str, holder: str | None
 
 
 def finish_run(
-    db: Database, clock: Clock, key: str, status: str = "done", detail: str | None = None
+    db: Database,
+    clock: Clock,
+    key: str,
+    status: RunStatus = RunStatus.DONE,
+    detail: str | None = None,
 ) -> None:
     with db.session() as session:
         run = session.exec(select(JobRun).where(JobRun.key == key)).first()
@@ -53,11 +57,3 @@ def finish_run(
 def run_status(db: Database, key: str) -> JobRun | None:
     with db.session() as session:
         return session.exec(select(JobRun).where(JobRun.key == key)).first()
-
-
-def release_run(db: Database, key: str) -> None:
-    """Give a slot back (its work failed before any effect), so a later tick may retry it."""
-    with db.session() as session:
-        run = session.exec(select(JobRun).where(JobRun.key == key)).first()
-        if run is not None:
-            session.delete(run)

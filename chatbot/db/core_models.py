@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, Text
@@ -20,10 +21,17 @@ class ProcessedEvent(SQLModel, table=True):
     seen_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    RETRY = "retry"  # failed; a later attempt may run once its `not_before` has passed
+    FAILED = "failed"
+
+
 class JobRun(SQLModel, table=True):
     """A claimed run of a scheduled job: `key` names the job and its due slot (for example
     `digest:3:2026-W47` or `outbox:2026-11-18T10:00:10`). Inserting the row is the claim,
-    so however many clocks run, each slot runs once. `status`: running · done · failed."""
+    so however many clocks run, each slot runs once. `status`: a `RunStatus`."""
 
     __tablename__ = "job_run"
 
@@ -31,7 +39,7 @@ class JobRun(SQLModel, table=True):
     job: str = Field(max_length=64, index=True)
     claimed_by: str = Field(max_length=128)
     claimed_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
-    status: str = Field(default="running", max_length=16)
+    status: str = Field(default=RunStatus.RUNNING, max_length=16)
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     detail: str | None = Field(default=None, sa_column=Column(Text))
 

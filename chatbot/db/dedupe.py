@@ -1,25 +1,54 @@
-"""Exactly-once guard for deliveries that may arrive more than once."""
+"""Exactly-once guard for deliveries that may arrive more than once (Slack retries, webhook
+redeliveries).
+
+`claim_delivery` claims a key inside the caller's transaction, so the claim commits with the
+work it guards: a delivery whose work never committed (the process died, the database went
+away) is done on the next delivery instead of being taken for a duplicate.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete
+from sqlalchemy.dialects import postgresql, sqlite
 
 from chatbot.clock import Clock
 from chatbot.db.core_models import ProcessedEvent
 from chatbot.db.engine import Database
 
+PROCESSED = ProcessedEvent.__table__  # type: ignore[attr-defined]
+KEY_MAX = 255
+# One statement per dialect, built once: webhooks claim hundreds of keys a second.
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(conn: Connection) -> Any:
+    dialect = conn.dialect.name
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = _CLAIMS[dialect] = (
+            insert(PROCESSED)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(PROCESSED.c.key)
+        )
+    return statement
+
+
+def claim_delivery(conn: Connection, key: str, now: datetime) -> bool:
+    """True the first time `key` is claimed (in any process), inside `conn`'s transaction."""
+    return (
+        conn.execute(_claim_statement(conn), {"key": key[:KEY_MAX], "seen_at": now}).first()
+        is not None
+    )
+
 
 def first_delivery(db: Database, clock: Clock, key: str) -> bool:
-    """True the first time `key` is seen (in any process), False for every repeat."""
-    try:
-        with db.session() as session:
-            session.add(ProcessedEvent(key=key[:255], seen_at=clock.now()))
-    except IntegrityError:
-        return False
-    return True
+    """`claim_delivery` in a transaction of its own, for work that cannot share one."""
+    with db.engine.begin() as conn:
+        return claim_delivery(conn, key, clock.now())
 
 
 def forget_deliveries_before(db: Database, before: datetime) -> int:

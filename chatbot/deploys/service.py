@@ -34,7 +34,7 @@ from chatbot.jira_keys import is_jira_key
 
 SOURCES = ("webhook", "cli", "github")
 NOT_YET = frozenset({"pending", "queued", "in_progress", "waiting"})
-FINAL = {"success": DeploymentStatus.SUCCESS, "failure": DeploymentStatus.FAILURE}
+FINAL = {s.value: s for s in (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)}
 # GitHub's `error` state is a deployment that did not go out: a failure.
 FINAL_ALIASES = {"error": DeploymentStatus.FAILURE, "failed": DeploymentStatus.FAILURE}
 AFTER_THE_FACT = frozenset({"inactive"})

@@ -18,6 +18,7 @@ from sqlmodel import select
 
 from chatbot.clock import Clock
 from chatbot.db.claims import claim_run, finish_run
+from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
 from chatbot.digest.delivery import CheckInQuestion, DigestDelivery, SendFailed
 from chatbot.digest.publish import latest_posted
@@ -107,9 +108,9 @@ class CheckInService:
             self.delivery.checkin_dm(user, question)
         except SendFailed as exc:
             log.warning("check-in DM for team %s failed: %s", team.name, exc.error)
-            finish_run(self.db, self.clock, key, "failed", exc.error)
+            finish_run(self.db, self.clock, key, RunStatus.FAILED, exc.error)
             return False
-        finish_run(self.db, self.clock, key, "done")
+        finish_run(self.db, self.clock, key, RunStatus.DONE)
         return True
 
     # --- answers ------------------------------------------------------------------------------

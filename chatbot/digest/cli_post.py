@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from chatbot.cli_support import console, err
-from chatbot.digest.publish import DigestPublisher, PostError, post_from_cli
+from chatbot.digest.publish import DigestPublisher, PostError, PostStatus, post_from_cli
 
 
 def post_command(publisher: DigestPublisher, team: str, week: str | None, again: bool) -> None:
@@ -14,11 +14,11 @@ def post_command(publisher: DigestPublisher, team: str, week: str | None, again:
     except PostError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
-    if result.status == "posted":
+    if result.status == PostStatus.POSTED:
         assert result.post is not None
         console.print(f"Posted the {result.week} digest of {team} to {result.post.channel_id}.")
         return
-    if result.status in {"already", "busy"}:
+    if result.status in {PostStatus.ALREADY, PostStatus.BUSY}:
         err.print(
             f"The {result.week} digest of {team} was already posted; "
             "add --again to post it once more."

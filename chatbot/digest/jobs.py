@@ -6,7 +6,7 @@ import logging
 
 from chatbot.clock import Clock
 from chatbot.digest.checkin import CheckInService
-from chatbot.digest.publish import DigestPublisher
+from chatbot.digest.publish import DigestPublisher, PostStatus
 from chatbot.digest.schedule import digest_slot
 from chatbot.scheduler import Job
 from chatbot.teams.service import TeamService
@@ -28,7 +28,7 @@ def run_digest_schedule(
         try:
             slot = digest_slot(team, now)
             if slot is not None:
-                posted += publisher.post_slot(team, slot.week).status == "posted"
+                posted += publisher.post_slot(team, slot.week).status == PostStatus.POSTED
             checkins.run_due(team, now)
         except Exception:  # one team's failure never stops the others
             log.exception("digest schedule failed for team %s", team.name)

@@ -16,12 +16,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 from sqlmodel import col, select
 
 from chatbot.clock import Clock
 from chatbot.db.claims import claim_run, finish_run, run_status
+from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
 from chatbot.digest.chart import render_chart
 from chatbot.digest.delivery import DigestDelivery, SendFailed
@@ -55,12 +57,17 @@ Compute = Callable[[Team, str | None], dict[str, Any]]
 Explain = Callable[[Team, str, str], list[Any]]
 
 
+class PostStatus(StrEnum):
+    POSTED = "posted"
+    ALREADY = "already"  # the slot is taken
+    WAITING = "waiting"  # a retry is scheduled
+    BUSY = "busy"  # another process is posting
+    FAILED = "failed"  # reported to the orchestrators
+
+
 @dataclass
 class PostResult:
-    """posted · already (the slot is taken) · waiting (a retry is scheduled) · busy (another
-    process is posting) · failed (reported to the orchestrators)."""
-
-    status: str
+    status: PostStatus
     week: str
     post: DigestPost | None = None
     error: str | None = None
@@ -115,21 +122,23 @@ class DigestPublisher:
             run = run_status(self.db, key)
             if run is None:
                 if previous is not None and not manual and not self._retry_due(previous):
-                    return PostResult("waiting", week)
+                    return PostResult(PostStatus.WAITING, week)
                 if not claim_run(self.db, self.clock, key, "digest"):
-                    return PostResult("busy", week)
+                    return PostResult(PostStatus.BUSY, week)
                 return self._attempt(team, week, key, attempt, reason, user)
-            if run.status == "retry" or (manual and run.status == "failed"):
+            if run.status == RunStatus.RETRY or (manual and run.status == RunStatus.FAILED):
                 previous = run
                 continue
-            if run.status == "running" and self.clock.now() - run.claimed_at > STALE_AFTER:
-                finish_run(self.db, self.clock, key, "retry", json.dumps({"error": "stale"}))
+            if run.status == RunStatus.RUNNING and self.clock.now() - run.claimed_at > STALE_AFTER:
+                finish_run(
+                    self.db, self.clock, key, RunStatus.RETRY, json.dumps({"error": "stale"})
+                )
                 previous = run_status(self.db, key)
                 continue
-            if run.status == "running":
-                return PostResult("busy", week)
-            return PostResult("already", week, post=self.posted(team, week))
-        return PostResult("failed", week, error="too many attempts")
+            if run.status == RunStatus.RUNNING:
+                return PostResult(PostStatus.BUSY, week)
+            return PostResult(PostStatus.ALREADY, week, post=self.posted(team, week))
+        return PostResult(PostStatus.FAILED, week, error="too many attempts")
 
     def post_again(self, team: Team, week: str, user: str | None) -> PostResult:
         """`/digest post again`: a fresh computation posted on purpose, outside the slot."""
@@ -154,7 +163,7 @@ class DigestPublisher:
         except Exception as exc:  # the engine failed: nothing was posted, try again later
             log.exception("digest of team %s for %s could not be computed", team.name, week)
             self._failed(team, week, key, attempt, f"compute_failed: {type(exc).__name__}")
-            return PostResult("failed", week, error=type(exc).__name__)
+            return PostResult(PostStatus.FAILED, week, error=type(exc).__name__)
         return self._send(team, record, key, attempt)
 
     def _send(self, team: Team, record: DigestPost, key: str | None, attempt: int) -> PostResult:
@@ -169,12 +178,12 @@ class DigestPublisher:
             else:
                 record = self._mark_posted(record, ts)
                 if key:
-                    finish_run(self.db, self.clock, key, "done", f"ts {record.message_ts}")
+                    finish_run(self.db, self.clock, key, RunStatus.DONE, f"ts {record.message_ts}")
                 self._after_post(team, record)
-                return PostResult("posted", record.week, post=record)
+                return PostResult(PostStatus.POSTED, record.week, post=record)
         log.warning("digest of %s for %s not posted: %s", team.name, record.week, error)
         if key is None:
-            return PostResult("failed", record.week, post=record, error=error)
+            return PostResult(PostStatus.FAILED, record.week, post=record, error=error)
         status = self._failed(team, record.week, key, attempt, error, retry_after)
         return PostResult(status, record.week, post=record, error=error)
 
@@ -186,24 +195,24 @@ class DigestPublisher:
         attempt: int,
         error: str,
         retry_after: int | None = None,
-    ) -> str:
+    ) -> PostStatus:
         base = error.split(":")[0]
         if base in RETRYABLE and attempt < MAX_ATTEMPTS:
             wait = max(timedelta(minutes=BACKOFF_MINUTES[attempt - 1]), _seconds(retry_after))
             not_before = (self.clock.now() + wait).isoformat()
             detail = json.dumps({"error": error, "not_before": not_before})
-            finish_run(self.db, self.clock, key, "retry", detail)
+            finish_run(self.db, self.clock, key, RunStatus.RETRY, detail)
             if base == "not_in_channel":
                 self._report(team, week, "not_in_channel", error)
-            return "waiting"
-        finish_run(self.db, self.clock, key, "failed", json.dumps({"error": error}))
+            return PostStatus.WAITING
+        finish_run(self.db, self.clock, key, RunStatus.FAILED, json.dumps({"error": error}))
         if base == "channel_not_found":
             self._report(team, week, "channel_not_found", error)
         elif base in RETRYABLE:
             self._report(team, week, "gave_up", error, attempts=attempt)
         else:
             self._report(team, week, "failed", error)
-        return "failed"
+        return PostStatus.FAILED
 
     # --- storage ---------------------------------------------------------------------------
 
@@ -274,10 +283,10 @@ class DigestPublisher:
                 continue
             try:
                 delivery.leader_dm(leader, record.digest, record.channel_id)
-                finish_run(self.db, self.clock, key, "done")
+                finish_run(self.db, self.clock, key, RunStatus.DONE)
             except SendFailed as exc:
                 log.warning("digest DM to a leader of %s failed: %s", team.name, exc.error)
-                finish_run(self.db, self.clock, key, "failed", exc.error)
+                finish_run(self.db, self.clock, key, RunStatus.FAILED, exc.error)
 
     def _report(self, team: Team, week: str, kind: str, error: str, attempts: int = 0) -> None:
         """Tell the orchestrators (or else the admins) once per week and kind of failure."""
@@ -301,10 +310,10 @@ class DigestPublisher:
                 continue
             try:
                 self.delivery.tell(person, text)
-                finish_run(self.db, self.clock, key, "done")
+                finish_run(self.db, self.clock, key, RunStatus.DONE)
             except SendFailed as exc:
                 log.error("could not tell %s about a failed digest: %s", person, exc.error)
-                finish_run(self.db, self.clock, key, "failed")
+                finish_run(self.db, self.clock, key, RunStatus.FAILED)
 
 
 def latest_posted(db: Database, team_id: int, week: str | None = None) -> DigestPost | None:

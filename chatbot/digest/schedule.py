@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chatbot.metrics.week import Week
+from chatbot.teams import defaults
 from chatbot.teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ class Slot:
 
 
 def _wall_time(text: str) -> time:
-    hours, minutes = (int(x) for x in (text or "09:00").split(":"))
+    hours, minutes = (int(x) for x in (text or defaults.DIGEST_TIME).split(":"))
     return time(hours, minutes)
 
 

@@ -21,7 +21,6 @@ from sqlalchemy import Boolean, and_, case, delete, func, literal_column, null, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from chatbot.db.core_models import ProcessedEvent
 from chatbot.github.models import (
     BranchCommit,
     GitCommit,
@@ -41,7 +40,6 @@ REVIEW = PullRequestReview.__table__  # type: ignore[attr-defined]
 COMMIT = GitCommit.__table__  # type: ignore[attr-defined]
 BRANCH_COMMIT = BranchCommit.__table__  # type: ignore[attr-defined]
 DELIVERY = RepoDelivery.__table__  # type: ignore[attr-defined]
-PROCESSED = ProcessedEvent.__table__  # type: ignore[attr-defined]
 TEAM = Team.__table__  # type: ignore[attr-defined]
 
 _SNAPSHOT_COLUMNS = (
@@ -88,22 +86,6 @@ def team_repos(conn: Connection) -> set[str]:
     for (listed,) in conn.execute(select(TEAM.c.repos)):
         repos.update(str(r).strip().lower() for r in listed or [])
     return repos
-
-
-def first_delivery(conn: Connection, key: str, now: datetime) -> bool:
-    """Claims a delivery id inside the caller's transaction: True the first time. Claiming
-    and storing commit together, so a delivery that failed half-way is stored on GitHub's
-    redelivery instead of being taken for a duplicate."""
-    statement = _prepared(
-        conn,
-        "claim",
-        lambda insert: (
-            insert(PROCESSED)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(PROCESSED.c.key)
-        ),
-    )
-    return conn.execute(statement, {"key": key[:255], "seen_at": now}).first() is not None
 
 
 def touch_repo(conn: Connection, repo: str, event: str, now: datetime) -> None:

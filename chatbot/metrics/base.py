@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.db.engine import Database
 from chatbot.metrics.week import Week
-
-DEFAULT_PRODUCTION_ENVS = ("production", "prod")
+from chatbot.teams import defaults
 
 
 @dataclass(frozen=True)
@@ -29,12 +28,12 @@ class TeamScope:
     tz: ZoneInfo
     repos: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
-    production_envs: tuple[str, ...] = DEFAULT_PRODUCTION_ENVS
+    production_envs: tuple[str, ...] = defaults.PRODUCTION_ENVS
     bots: tuple[str, ...] = ()
     members: tuple[str, ...] = ()
-    wip_limit: int = 2
+    wip_limit: int = defaults.WIP_LIMIT
     senior_engineers: tuple[str, ...] = ()
-    escape_rule: dict[str, Any] = field(default_factory=lambda: {"label": "escaped"})
+    escape_rule: dict[str, Any] = field(default_factory=lambda: dict(defaults.ESCAPE_RULE))
     status_overrides: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -46,12 +45,12 @@ class TeamScope:
             tz=ZoneInfo(team.tz),
             repos=tuple(r.lower() for r in team.repos),
             services=tuple(team.services),
-            production_envs=tuple(team.production_envs or DEFAULT_PRODUCTION_ENVS),
+            production_envs=tuple(team.production_envs or defaults.PRODUCTION_ENVS),
             bots=tuple(b.lower() for b in team.bots),
             members=tuple(team.members),
             wip_limit=team.wip_limit,
             senior_engineers=tuple(team.senior_engineers),
-            escape_rule=dict(team.escape_rule or {"label": "escaped"}),
+            escape_rule=dict(team.escape_rule or defaults.ESCAPE_RULE),
             status_overrides=dict(team.status_overrides or {}),
         )
 

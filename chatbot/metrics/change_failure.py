@@ -17,7 +17,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import aliased
 
 from chatbot.db.engine import Database
-from chatbot.deploys.models import Deployment
+from chatbot.deploys.models import Deployment, DeploymentStatus
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
@@ -83,14 +83,14 @@ def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
         (r for r in rows if in_week(r.deployed_at, week)),
         key=lambda r: (r.deployed_at, r.external_id),
     )
-    failed_flags = [r.status == "failure" or bool(r.named) for r in mine]
+    failed_flags = [r.status == DeploymentStatus.FAILURE or bool(r.named) for r in mine]
     failed = sum(failed_flags)
     value = rounded(rate(failed, len(mine)))
     items = []
     if explain:
         for r, flag in zip(mine, failed_flags, strict=True):
             why = []
-            if r.status == "failure":
+            if r.status == DeploymentStatus.FAILURE:
                 why.append("status failure")
             if r.rolled_back_by:
                 why.append(f"rolled back by {r.rolled_back_by}")

@@ -28,7 +28,7 @@ from sqlalchemy import and_, func, select, true, union_all
 from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
-from chatbot.deploys.models import Deployment, DeploymentChange
+from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, PullRequestKey
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
@@ -108,7 +108,10 @@ def _has_production_deployment(conn: Connection, team: TeamScope) -> bool:
 def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) -> list[_Sample]:
     repos = list(team.repos)
     shipping = and_(
-        team_deployment(team), production(team), D.status == "success", D.deployed_at.is_not(None)
+        team_deployment(team),
+        production(team),
+        D.status == DeploymentStatus.SUCCESS,
+        D.deployed_at.is_not(None),
     )
     candidate_ids = _candidates(conn, team, shipping, weeks)
     if not candidate_ids:

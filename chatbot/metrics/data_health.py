@@ -26,13 +26,13 @@ from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDeli
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.prompts import Prompts
 from chatbot.settings import DEFAULT_PROMPTS_DIR
+from chatbot.teams import defaults
 from chatbot.teams.escape import describe_escape_rule, is_escaped
 from chatbot.teams.models import Team
 
 NO_DEPLOYMENT_DAYS = 14
 RECENT_DAYS = 28
 NO_DELIVERY_DAYS = 7
-DEFAULT_PRODUCTION_ENVS = ("production", "prod")
 _FINAL = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
 
 
@@ -61,7 +61,7 @@ class _Team:
             name=team.name,
             repos=tuple(r.lower() for r in team.repos),
             services=tuple(team.services),
-            production_envs=tuple(team.production_envs or DEFAULT_PRODUCTION_ENVS),
+            production_envs=tuple(team.production_envs or defaults.PRODUCTION_ENVS),
             escape_rule=dict(team.escape_rule or {}),
             status_overrides=dict(team.status_overrides or {}),
         )

@@ -15,8 +15,9 @@ import re
 from typing import Any
 
 from chatbot.errors import UserError
+from chatbot.teams import defaults
 
-DEFAULT_RULE: dict[str, str] = {"label": "escaped"}
+DEFAULT_RULE: dict[str, str] = dict(defaults.ESCAPE_RULE)
 SYNTAX = "label:NAME, field:FIELD_ID=VALUE or jql:QUERY"
 
 

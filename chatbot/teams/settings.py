@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chatbot.errors import UserError
 from chatbot.jira_keys import PROJECT_KEY
+from chatbot.teams import defaults
 from chatbot.teams.escape import SYNTAX as ESCAPE_SYNTAX
 from chatbot.teams.escape import EscapeRuleError, describe_escape_rule, parse_escape_rule
 
@@ -79,7 +80,7 @@ def _tz(key: str, value: Any) -> str:
 
 
 def _time(key: str, value: Any) -> str:
-    text = _required_text(key, value, "09:00")
+    text = _required_text(key, value, defaults.DIGEST_TIME)
     match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text)
     if not match:
         raise TeamError("teams.errors.bad_time", setting=key)
@@ -174,12 +175,9 @@ def _names(key: str, value: Any) -> list[str]:
     return found
 
 
-DEFAULT_PRODUCTION_ENVS = ["production", "prod"]
-
-
 def _production_envs(key: str, value: Any) -> list[str]:
     # Emptied (a cleared form field): back to the default rather than "nothing is production".
-    return _names(key, value) or list(DEFAULT_PRODUCTION_ENVS)
+    return _names(key, value) or list(defaults.PRODUCTION_ENVS)
 
 
 def _members(key: str, value: Any) -> list[str]:
@@ -248,7 +246,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("digest-time", "digest_time", _time, "digest time (09:00)"),
     Setting("checkin-day", "checkin_weekday", _weekday, "check-in day (friday)"),
     Setting("checkin-time", "checkin_time", _time, "check-in time (15:00)"),
-    Setting("wip-limit", "wip_limit", _wip_limit, "WIP limit per engineer (2)"),
+    Setting("wip-limit", "wip_limit", _wip_limit, f"WIP limit per engineer ({defaults.WIP_LIMIT})"),
     Setting("members", "members", _members, "Jira names or account ids, comma-separated"),
     Setting("orchestrators", "orchestrators", _users, "Slack user ids"),
     Setting("seniors", "senior_engineers", _users, "senior engineers for the check-in"),

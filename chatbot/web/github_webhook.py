@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+from chatbot.db.dedupe import claim_delivery
 from chatbot.deploys.service import DeploymentError, record_deployment
 from chatbot.github import ingest, payloads
 from chatbot.github.payloads import PayloadError
@@ -108,7 +109,7 @@ class GitHubWebhook:
         if not self._is_team_repo(repo):
             return _no_team(repo)
         with self.services.db.engine.begin() as conn:
-            if delivery and not ingest.first_delivery(conn, f"github:{delivery}", now):
+            if delivery and not claim_delivery(conn, f"github:{delivery}", now):
                 return Outcome(200, {"ok": True, "duplicate": True})
             write(conn)
             self._touch(conn, repo, event, now)
@@ -160,7 +161,7 @@ class GitHubWebhook:
             body["team_repo"] = False
         return Outcome(200, body)
 
-    def _is_team_repo(self, repo: str, conn: Any = None) -> bool:
+    def _is_team_repo(self, repo: str) -> bool:
         """Whether a team lists the repository. A yes is remembered for a minute (teams
         rarely drop a repo, and storing a minute more of its events is harmless); a no is
         always asked again, so a repo just added to a team is never dropped."""
@@ -168,11 +169,8 @@ class GitHubWebhook:
         with self._lock:
             if self._known.get(repo, 0.0) > now:
                 return True
-        if conn is None:
-            with self.services.db.engine.connect() as fresh:
-                repos = ingest.team_repos(fresh)
-        else:
-            repos = ingest.team_repos(conn)
+        with self.services.db.engine.connect() as fresh:
+            repos = ingest.team_repos(fresh)
         with self._lock:
             for name in repos:
                 self._known[name] = now + TEAM_REPOS_REMEMBERED

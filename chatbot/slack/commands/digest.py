@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from chatbot.digest.publish import DigestPublisher, PostResult
+from chatbot.digest.publish import DigestPublisher, PostResult, PostStatus
 from chatbot.metrics.week import Week
 from chatbot.services import Services
 from chatbot.slack.blocks import context
@@ -110,9 +110,9 @@ def _preview(
 
 def post_result_text(services: Services, team: Team, result: PostResult) -> str:
     prompts = services.prompts
-    if result.status == "posted":
+    if result.status == PostStatus.POSTED:
         return prompts.text("digest.command.posted", week=result.week, channel=team.channel_id)
-    if result.status in {"already", "busy"}:
+    if result.status in {PostStatus.ALREADY, PostStatus.BUSY}:
         when = ""
         if result.post is not None and result.post.posted_at is not None:
             when = f" on {result.post.posted_at:%Y-%m-%d %H:%M} UTC"
