@@ -269,6 +269,21 @@ def test_reaction_logs_once_however_often(bot: Bot) -> None:
     assert [p["thread_ts"] for p in _said(bot, "chat.postMessage")] == ["1700000010.000200"]
 
 
+def test_a_reaction_whose_first_delivery_stored_nothing_is_logged_on_slacks_retry(
+    bot: Bot,
+) -> None:
+    """The first delivery is acked and then stores nothing (here Slack's read fails, as when
+    the process dies there); Slack's retry of the same event must do the work, not be taken
+    for a duplicate."""
+    bot.fake.add_message("C1", "1700000016.1", "Pin the SDK to 4.2 because 4.3 leaks", user="U3")
+    bot.fake.fail_next("conversations.history", "internal_error")
+    _react(bot, "C1", "1700000016.1", event_id="EvRetry01")
+    assert not _decisions(bot)
+    _react(bot, "C1", "1700000016.1", event_id="EvRetry01")  # Slack's retry, same event id
+    [d] = _decisions(bot)
+    assert d.decision == "Pin the SDK to 4.2" and len(_cards(bot)) == 1
+
+
 def test_reaction_emoji_is_per_team(bot: Bot) -> None:
     TeamService(bot.services.db, bot.services.clock).add(
         "core", "CCORE1", decision_reaction="pushpin"

@@ -9,6 +9,7 @@ GitHub `deployment_status`), at query time.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -16,7 +17,7 @@ from sqlmodel import Field, SQLModel
 from chatbot.db.types import UTCDateTime
 
 
-class DeploymentStatus:
+class DeploymentStatus(StrEnum):
     PENDING = "pending"  # pending · queued · in_progress: not a deployment yet
     SUCCESS = "success"
     FAILURE = "failure"

@@ -10,7 +10,6 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from chatbot.db.dedupe import first_delivery
 from chatbot.decisions.models import DecisionSource
 from chatbot.decisions.service import TEXT_MAX, DecisionDraft, Origin, decision_ref
 from chatbot.slack.parts import SlackParts
@@ -46,9 +45,9 @@ def register(app: App, parts: SlackParts) -> None:
         emoji = emoji_name(event.get("reaction") or "")
         if emoji != wanted(channel):
             return
-        event_id = body.get("event_id")
-        if event_id and not first_delivery(services.db, services.clock, f"slack:{event_id}"):
-            return
+        # No delivery claim before the work: the decision's unique source (channel, ts) is the
+        # claim, committed with the decision itself, so a delivery whose process died before
+        # storing it is done by Slack's retry instead of being dropped as a duplicate.
         if flow.decisions.by_source(channel, ts) or flow.decisions.by_card(channel, ts):
             return  # logged already (another reaction), or a decision card itself
         message, error = flow.read_message(client, channel, ts)

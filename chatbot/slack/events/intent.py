@@ -35,8 +35,9 @@ def register(app: App, parts: SlackParts) -> None:
             return
         if flow.conversations.find(event["channel"], event["thread_ts"]) is None:
             return
-        if not once(body):
-            return
+        # No delivery claim here: the conversation records each answer's ts with the answer
+        # (in one transaction), so a redelivered answer is ignored there and one whose
+        # process died before storing it is taken on the retry.
         flow.on_thread_message(
             client,
             event["channel"],
