@@ -1,0 +1,145 @@
+"""The fakes are held to the published APIs: Slack's Web API (OpenAPI document plus a sourced
+supplement). Driven through the real client, as the bot drives it: slack_sdk's WebClient."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_methods import OPENAPI, SUPPLEMENT, methods
+
+
+@pytest.fixture
+def slack(fake_slack: FakeSlack, slack_server: Any) -> WebClient:
+    return WebClient(token="xoxb-test-token", base_url=slack_server.api_url)
+
+
+def _refusal(call: Any) -> dict[str, Any]:
+    with pytest.raises(SlackApiError) as refused:
+        call()
+    return dict(refused.value.response.data)
+
+
+def _took_violations(fake: FakeSlack) -> list[str]:
+    """What the fake recorded, cleared so the fixture does not fail this test for it."""
+    found = [str(v) for v in fake.violations]
+    fake.violations.clear()
+    return found
+
+
+# --- Slack: methods and arguments -----------------------------------------------------------
+def test_a_method_slack_does_not_have_is_refused_and_recorded(
+    slack: WebClient, fake_slack: FakeSlack
+) -> None:
+    answer = _refusal(lambda: slack.api_call("chat.postMesage", json={"channel": "C1"}))
+    assert answer["error"] == "unknown_method"
+    assert _took_violations(fake_slack) == [
+        "chat.postMesage: unknown_method (no method 'chat.postMesage' in Slack's Web API)"
+    ]
+
+
+def test_an_argument_the_method_does_not_take_is_refused(
+    slack: WebClient, fake_slack: FakeSlack
+) -> None:
+    answer = _refusal(lambda: slack.chat_postMessage(channel="C1", text="hi", thread="1.2"))
+    assert answer["error"] == "invalid_arguments"
+    assert answer["response_metadata"]["messages"] == ["[ERROR] unknown argument: thread"]
+    [violation] = _took_violations(fake_slack)
+    assert violation.startswith("chat.postMessage: invalid_arguments")
+    assert not fake_slack.messages  # refused before anything was posted
+
+
+def test_a_missing_required_argument_is_refused(slack: WebClient, fake_slack: FakeSlack) -> None:
+    answer = _refusal(lambda: slack.api_call("chat.postMessage", json={"text": "hi"}))
+    assert answer["response_metadata"]["messages"] == ["[ERROR] missing required argument: channel"]
+    # Required by Slack's method page although the 2020 document leaves it optional.
+    answer = _refusal(lambda: slack.api_call("conversations.replies", params={"channel": "C1"}))
+    assert answer["response_metadata"]["messages"] == ["[ERROR] missing required argument: ts"]
+    assert len(_took_violations(fake_slack)) == 2
+
+
+def test_newer_methods_and_arguments_come_from_the_supplement(
+    slack: WebClient, fake_slack: FakeSlack
+) -> None:
+    metadata = {"event_type": "digest_posted", "event_payload": {"slot": "1"}}
+    slack.chat_postMessage(channel="C1", text="hello", metadata=metadata, team_id="T1")
+    slack.files_upload_v2(channel="C1", content="# pack", filename="pack.md", title="Pack")
+    [complete] = fake_slack.of("files.completeUploadExternal", ok=True)
+    assert complete.params["channel_id"] == "C1" and "channel" not in complete.params
+    assert fake_slack.violations == []
+
+
+def test_the_supplement_only_adds_what_the_2020_document_lacks() -> None:
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    supplement = json.loads(SUPPLEMENT.read_text(encoding="utf-8"))
+    published: dict[str, set[str]] = {
+        path.strip("/"): {p["name"] for op in ops.values() for p in op.get("parameters", [])}
+        for path, ops in document["paths"].items()
+    }
+    for name, entry in supplement["methods"].items():
+        assert name not in published, name
+        assert entry["source"].startswith("https://")
+    for name, entry in supplement["arguments"].items():
+        assert not set(entry["arguments"]) & published[name], name
+        assert entry["source"].startswith("https://")
+    assert {"chat.postMessage", "files.completeUploadExternal"} <= set(methods())
+
+
+def test_an_upload_to_a_channel_the_bot_is_not_in_is_refused(
+    slack: WebClient, fake_slack: FakeSlack
+) -> None:
+    fake_slack.not_member.add("C9")
+    answer = _refusal(lambda: slack.files_upload_v2(channel="C9", content="x", filename="x.md"))
+    assert answer["error"] == "not_in_channel"
+
+
+# --- Slack: threads as Slack keeps them ------------------------------------------------------
+def _thread(fake: FakeSlack) -> None:
+    fake.add_message("C1", "1700000001.000100", "Top level before")
+    fake.add_message("C1", "1700000002.000100", "Parent")
+    for n in (2, 3, 4):
+        fake.add_message("C1", f"1700000002.00010{n}", f"Reply {n}", thread_ts="1700000002.000100")
+    fake.add_message("C1", "1700000003.000100", "Top level after")
+
+
+def _texts(answer: Any) -> list[str]:
+    return [m["text"] for m in answer["messages"]]
+
+
+def test_history_lists_top_level_messages_only(slack: WebClient, fake_slack: FakeSlack) -> None:
+    _thread(fake_slack)
+    answer = slack.conversations_history(channel="C1")
+    assert _texts(answer) == ["Top level after", "Parent", "Top level before"]
+    reply = "1700000002.000103"
+    answer = slack.conversations_history(
+        channel="C1", latest=reply, oldest=reply, inclusive=True, limit=1
+    )
+    assert _texts(answer) == []
+    answer = slack.conversations_history(channel="C1", latest="1700000002.000100", limit=1)
+    assert _texts(answer) == ["Top level before"]  # `latest` itself only when inclusive
+
+
+def test_replies_for_a_reply_start_with_the_parent(slack: WebClient, fake_slack: FakeSlack) -> None:
+    _thread(fake_slack)
+    reply = "1700000002.000103"
+    assert _texts(slack.conversations_replies(channel="C1", ts=reply)) == [
+        "Parent",
+        "Reply 2",
+        "Reply 3",
+        "Reply 4",
+    ]
+    ranged = slack.conversations_replies(
+        channel="C1", ts=reply, latest=reply, oldest=reply, inclusive=True
+    )
+    assert _texts(ranged) == ["Parent", "Reply 3"]
+    only = slack.conversations_replies(channel="C1", ts=reply, latest=reply, limit=1)
+    assert _texts(only) == ["Parent"] and only["has_more"]
+    parent = fake_slack.messages[("C1", "1700000002.000100")]
+    assert parent["thread_ts"] == "1700000002.000100" and parent["reply_count"] == 3
+    answer = _refusal(lambda: slack.conversations_replies(channel="C1", ts="1700000009.1"))
+    assert answer["error"] == "thread_not_found"
