@@ -1,17 +1,30 @@
 """The fakes are held to the published APIs: Slack's Web API (OpenAPI document plus a sourced
-supplement). Driven through the real client, as the bot drives it: slack_sdk's WebClient."""
+supplement) and GitHub's GraphQL schema. Driven through the real clients, as the bot drives
+them: slack_sdk's WebClient and the bot's GitHubClient."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from chatbot.github.api import GitHubApiError, GitHubClient
+from chatbot.github.backfill import PULL_REQUESTS, more_query
+from tests.fakes.github_api import (
+    TOKEN,
+    FakeGitHub,
+    FakeGitHubServer,
+    FakeTimelineItem,
+    history,
+)
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_methods import OPENAPI, SUPPLEMENT, methods
+
+REPO = "acme/payments"
 
 
 @pytest.fixture
@@ -143,3 +156,99 @@ def test_replies_for_a_reply_start_with_the_parent(slack: WebClient, fake_slack:
     assert parent["thread_ts"] == "1700000002.000100" and parent["reply_count"] == 3
     answer = _refusal(lambda: slack.conversations_replies(channel="C1", ts="1700000009.1"))
     assert answer["error"] == "thread_not_found"
+
+
+# --- GitHub: queries held to the published schema --------------------------------------------
+@pytest.fixture(scope="module")
+def github_server() -> Iterator[FakeGitHubServer]:
+    with FakeGitHubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def github(github_server: FakeGitHubServer) -> FakeGitHub:
+    github_server.fake.reset()
+    github_server.fake.add_repo(REPO, history(3, reviews=2, commits=2))
+    return github_server.fake
+
+
+@pytest.fixture
+def client(github_server: FakeGitHubServer) -> GitHubClient:
+    return GitHubClient(github_server.url, TOKEN, sleep=lambda _s: None, now=lambda: 0.0)
+
+
+VARIABLES = {"owner": "acme", "name": "payments"}
+
+
+def test_a_field_github_does_not_have_is_refused(client: GitHubClient, github: FakeGitHub) -> None:
+    query = PULL_REQUESTS.replace("submittedAt", "submitted")
+    with pytest.raises(GitHubApiError, match="GitHub refused the query"):
+        client.query(query, {**VARIABLES, "first": 10})
+    [violation] = github.violations
+    assert violation.startswith("Cannot query field 'submitted' on type 'PullRequestReview'.")
+    github.violations.clear()
+
+
+def test_variables_and_syntax_are_checked(client: GitHubClient, github: FakeGitHub) -> None:
+    with pytest.raises(GitHubApiError):
+        client.query(PULL_REQUESTS, VARIABLES)  # `$first: Int!` not given
+    wrong_type = PULL_REQUESTS.replace("$first: Int!", "$first: String!")
+    with pytest.raises(GitHubApiError):
+        client.query(wrong_type, {**VARIABLES, "first": "10"})
+    with pytest.raises(GitHubApiError):
+        client.query("query { repository(owner: 1", {})
+    assert len(github.violations) == 3
+    assert "$first" in github.violations[0] and "Int!" in github.violations[0]
+    assert "'String!' used in position expecting type 'Int'" in github.violations[1]
+    assert "Syntax Error" in github.violations[2]
+    github.violations.clear()
+
+
+def test_the_bots_queries_are_valid_and_answered(client: GitHubClient, github: FakeGitHub) -> None:
+    data = client.query(PULL_REQUESTS, {**VARIABLES, "first": 2})
+    page = data["repository"]["pullRequests"]
+    assert [pr["number"] for pr in page["nodes"]] == [3, 2]  # UPDATED_AT DESC, from the AST
+    assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"]
+    asked = """fullDatabaseId number title body isDraft state createdAt updatedAt mergedAt
+        closedAt headRefName baseRefName headRefOid isCrossRepository headRepositoryOwner
+        mergeCommit author commits reviews timelineItems"""
+    assert set(page["nodes"][0]) == set(asked.split())  # what was asked, nothing else
+    for connection in ("commits", "reviews", "timelineItems"):
+        more = client.query(more_query(connection), {**VARIABLES, "number": 2, "first": 1})
+        assert more["repository"]["pullRequest"][connection]["nodes"]
+    assert github.violations == []
+
+
+def test_arguments_are_read_from_the_parsed_query(client: GitHubClient, github: FakeGitHub) -> None:
+    (pr,) = github.repos[REPO][:1]
+    pr.timeline = [
+        FakeTimelineItem("LabeledEvent", "2026-06-01T11:00:00Z"),
+        FakeTimelineItem("ReadyForReviewEvent", "2026-06-01T12:00:00Z"),
+    ]
+    query = """
+    query($owner: String!, $name: String!, $order: IssueOrder, $types: [PullRequestTimelineItemsItemType!]) {
+      repository(owner: $owner, name: $name) {
+        pullRequests(first: 5, orderBy: $order) {
+          nodes { number timelineItems(first: 5, itemTypes: $types) { nodes { __typename } } }
+        }
+      }
+    }"""  # noqa: E501 (one GraphQL line)
+    order = {"field": "CREATED_AT", "direction": "ASC"}
+    data = client.query(query, {**VARIABLES, "order": order, "types": ["READY_FOR_REVIEW_EVENT"]})
+    nodes = data["repository"]["pullRequests"]["nodes"]
+    assert [n["number"] for n in nodes] == [1, 2, 3]
+    assert nodes[0]["timelineItems"]["nodes"] == [{"__typename": "ReadyForReviewEvent"}]
+    assert github.violations == []
+
+
+def test_github_limits_are_answers_not_violations(client: GitHubClient, github: FakeGitHub) -> None:
+    with pytest.raises(GitHubApiError, match="exceeds the `first` limit of 100"):
+        client.query(PULL_REQUESTS, {**VARIABLES, "first": 101})
+    no_first = (
+        'query { repository(owner: "acme", name: "payments") { pullRequests { totalCount } } }'
+    )
+    with pytest.raises(GitHubApiError, match="You must provide a `first` or `last` value"):
+        client.query(no_first, {})
+    with pytest.raises(GitHubApiError, match="Could not resolve to a Repository"):
+        client.query(PULL_REQUESTS, {"owner": "acme", "name": "nope", "first": 1})
+    assert github.violations == []
