@@ -82,6 +82,14 @@ def test_newer_methods_and_arguments_come_from_the_supplement(
     metadata = {"event_type": "digest_posted", "event_payload": {"slot": "1"}}
     slack.chat_postMessage(channel="C1", text="hello", metadata=metadata, team_id="T1")
     slack.files_upload_v2(channel="C1", content="# pack", filename="pack.md", title="Pack")
+    [posted] = fake_slack.of("chat.postMessage", ok=True)
+    ts = posted.response["ts"]
+    plain = slack.conversations_history(channel="C1", latest=ts, inclusive=True, limit=1)
+    assert "metadata" not in plain["messages"][0]  # only when asked for
+    full = slack.conversations_history(
+        channel="C1", latest=ts, inclusive=True, limit=1, include_all_metadata=True
+    )
+    assert full["messages"][0]["metadata"] == metadata
     [complete] = fake_slack.of("files.completeUploadExternal", ok=True)
     assert complete.params["channel_id"] == "C1" and "channel" not in complete.params
     assert fake_slack.violations == []

@@ -217,14 +217,18 @@ class FakeSlack:
             }
             if p.get("thread_ts"):
                 msg["thread_ts"] = p["thread_ts"]
+            metadata = p.get("metadata")
+            if metadata:
+                msg["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
             if method == "chat.update" and (channel, ts) in self.messages:
-                self.messages[(channel, ts)].update(
-                    text=msg["text"], blocks=msg["blocks"], edited={"user": BOT_USER_ID}
-                )
+                edited = {k: v for k, v in msg.items() if k in {"text", "blocks", "metadata"}}
+                self.messages[(channel, ts)].update(edited, edited={"user": BOT_USER_ID})
             else:
                 self._store(str(channel), msg)
             return {"ok": True, "channel": channel, "ts": ts, "message": msg}
         if method == "chat.delete":
+            if self.messages.pop((str(channel), str(p.get("ts"))), None) is None:
+                return {"ok": False, "error": "message_not_found"}
             return {"ok": True, "channel": channel, "ts": p.get("ts")}
         if method == "chat.getPermalink":
             ts = str(p.get("message_ts", "")).replace(".", "")
@@ -321,7 +325,8 @@ class FakeSlack:
         ]
         found = sorted(_in_range(top_level, p), key=_ts_key, reverse=True)
         limit = _limit(p, 100)
-        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
+        messages = _with_metadata(found[:limit], p)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
 
     def _replies(self, channel: str, p: dict[str, Any]) -> dict[str, Any]:
         """Any message of a thread (`ts`, the parent's or a reply's) names the whole thread:
@@ -341,7 +346,8 @@ class FakeSlack:
         ]
         thread = [parent, *sorted(_in_range(replies, p), key=_ts_key)]
         limit = _limit(p, 1000)
-        return {"ok": True, "messages": thread[:limit], "has_more": len(thread) > limit}
+        messages = _with_metadata(thread[:limit], p)
+        return {"ok": True, "messages": messages, "has_more": len(thread) > limit}
 
 
 def _ts_key(message: dict[str, Any]) -> Decimal:
@@ -358,7 +364,7 @@ def _decimal(value: Any) -> Decimal | None:
 def _in_range(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
     """Slack's `oldest`/`latest` range, both ends left out unless `inclusive`."""
     oldest, latest = _decimal(p.get("oldest")), _decimal(p.get("latest"))
-    inclusive = str(p.get("inclusive", "")).lower() in {"1", "true"}
+    inclusive = _true(p.get("inclusive"))
     found = []
     for message in messages:
         ts = _ts_key(message)
@@ -368,6 +374,17 @@ def _in_range(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[st
             continue
         found.append(message)
     return found
+
+
+def _with_metadata(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slack returns a message's `metadata` only when asked with `include_all_metadata`."""
+    if _true(p.get("include_all_metadata")):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() in {"1", "true"}
 
 
 def _limit(p: dict[str, Any], default: int) -> int:
