@@ -21,14 +21,14 @@ from tests.fakes.github_api import (
     FakeTimelineItem,
     history,
 )
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.fakes.slack_methods import OPENAPI, SUPPLEMENT, methods
 
 REPO = "acme/payments"
 
 
 @pytest.fixture
-def slack(fake_slack: FakeSlack, slack_server: Any) -> WebClient:
+def slack(fake_slack: FakeSlack, slack_server: FakeSlackServer) -> WebClient:
     return WebClient(token="xoxb-test-token", base_url=slack_server.api_url)
 
 
