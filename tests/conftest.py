@@ -172,9 +172,14 @@ def slack_server() -> Iterator[FakeSlackServer]:
 
 
 @pytest.fixture
-def fake_slack(slack_server: FakeSlackServer) -> FakeSlack:
+def fake_slack(slack_server: FakeSlackServer) -> Iterator[FakeSlack]:
+    """The fake Slack, emptied for each test; a test fails if the bot called a method or
+    passed an argument Slack's published API does not have (a test that sends one on purpose
+    reads and clears `violations`)."""
     slack_server.fake.reset()
-    return slack_server.fake
+    yield slack_server.fake
+    violations = list(slack_server.fake.violations)
+    assert not violations, f"the bot called Slack outside its published API: {violations[0]}"
 
 
 def make_settings(db_url: str, slack_api_url: str, **extra: Any) -> Settings:

@@ -31,10 +31,13 @@ def github_server_fixture() -> Iterator[FakeGitHubServer]:
 
 
 @pytest.fixture(name="github")
-def github_fixture(github_server: FakeGitHubServer) -> FakeGitHub:
-    """The fake GitHub's state, empty for each test."""
+def github_fixture(github_server: FakeGitHubServer) -> Iterator[FakeGitHub]:
+    """The fake GitHub's state, empty for each test; a test fails if the bot sent a query
+    GitHub's schema refuses (a test that sends one on purpose reads and clears `violations`)."""
     github_server.fake.reset()
-    return github_server.fake
+    yield github_server.fake
+    violations = list(github_server.fake.violations)
+    assert not violations, f"GitHub's schema refuses the bot's query: {violations[0]}"
 
 
 @dataclass

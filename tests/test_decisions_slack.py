@@ -299,12 +299,17 @@ def test_reaction_emoji_is_per_team(bot: Bot) -> None:
 
 
 def test_reaction_in_a_thread_reply(bot: Bot) -> None:
-    bot.fake.add_message(
-        "C1", "1700000013.2", "Cache for 5 minutes", user="U3", thread_ts="1700000013.1"
-    )
-    _react(bot, "C1", "1700000013.2")
+    # The reaction event names only the reply's ts, not its thread; Slack answers
+    # `conversations.replies` for a reply's ts with the thread's parent first.
+    bot.fake.add_message("C1", "1700000013.1", "How long do we cache prices?", user="U2")
+    for ts, text in (("1700000013.2", "An hour?"), ("1700000013.3", "Cache for 5 minutes")):
+        bot.fake.add_message("C1", ts, text, user="U3", thread_ts="1700000013.1")
+    bot.fake.add_message("C1", "1700000013.4", "Agreed", user="U2", thread_ts="1700000013.1")
+    _react(bot, "C1", "1700000013.3")
     [d] = _decisions(bot)
-    assert d.decision == "Cache for 5 minutes" and _cards(bot)[0]["thread_ts"] == "1700000013.1"
+    assert d.decision == "Cache for 5 minutes" and d.author == "U3"
+    assert d.source_ts == "1700000013.3"
+    assert _cards(bot)[0]["thread_ts"] == "1700000013.1"  # the card goes into that thread
 
 
 def test_reaction_where_the_bot_cannot_read(bot: Bot) -> None:
@@ -418,11 +423,21 @@ def test_context_pack_is_uploaded_as_markdown(bot: Bot) -> None:
     _command(bot, "/context", "pack", channel="CPAY1")
     complete = bot.fake.wait_for("files.completeUploadExternal")[-1].params
     assert "context-pack-team-payments.md" in json.dumps(bot.fake.files)
-    assert complete.get("channel_id") == "CPAY1" or complete.get("channel") == "CPAY1"
+    assert complete["channel_id"] == "CPAY1"
     content = list(bot.fake.uploads.values())[-1].decode()
     assert content.startswith("# Context pack: team payments") and "D-1 · Use Stripe" in content
     assert "- By: @Ada Lovelace" in content and "- Channel: #payments" in content
     assert "- Channels: #payments" in content and "Channel: CPAY1" not in content
+
+
+def test_context_pack_where_the_bot_is_not_in_the_channel(bot: Bot) -> None:
+    bot.fake.not_member.add("C9")
+    _command(bot, "/decision", "Use Stripe for refunds", channel="C9")
+    _command(bot, "/context", "pack", channel="C9")
+    [refused] = bot.fake.of("files.completeUploadExternal")
+    assert refused.params["channel_id"] == "C9" and refused.response["error"] == "not_in_channel"
+    told = _said(bot)[-1]["text"]
+    assert "couldn't upload the context pack here (not_in_channel)" in told and "/invite" in told
 
 
 def test_context_usage_and_empty_words(bot: Bot) -> None:

@@ -269,7 +269,7 @@ def test_backfill_never_rolls_back_a_newer_webhook_snapshot(env: Env) -> None:
     (old,) = history(1)
     github.add_repo(REPO, [old])
     newer = {
-        **github._render_pr(old, {}),  # the same PR, renamed later by a webhook delivery
+        **github._render_pr(old),  # the same PR, renamed later by a webhook delivery
         "title": "PAY-1 renamed since",
         "updatedAt": "2026-12-01T00:00:00Z",
     }

@@ -75,8 +75,12 @@ class DecisionFlow:
             for message in resp.get("messages") or []:
                 if message.get("ts") == ts:
                     return message, None
+            # Not a top-level message, so a thread reply (history never lists those). A
+            # reaction does not say which thread; Slack answers replies for a reply's own ts
+            # with the thread's parent first, whatever the range, so no `limit=1` here: the
+            # range keeps the answer to the parent and this reply.
             resp = client.conversations_replies(
-                channel=channel, ts=thread_ts or ts, latest=ts, oldest=ts, inclusive=True, limit=1
+                channel=channel, ts=thread_ts or ts, latest=ts, oldest=ts, inclusive=True
             )
             for message in resp.get("messages") or []:
                 if message.get("ts") == ts:

@@ -2,13 +2,15 @@
 `/api/graphql`) serving pull requests with their commits, reviews and timeline. Ids are
 `fullDatabaseId` BigInts, which GitHub's JSON carries as strings.
 
-It answers the two query shapes a history backfill needs, as GitHub would:
-- `repository(owner, name) { pullRequests(first, after, orderBy) { … } }`: pages of pull
-  requests (newest `updatedAt` first when the query orders by UPDATED_AT DESC, else oldest
-  created first), each with its first `commits`, `reviews` and `timelineItems`;
-- `repository { pullRequest(number) { commits|reviews|timelineItems(first, after) } }`:
-  the further pages of one connection.
-`first` above 100 is refused like GitHub refuses it. Cursors are opaque. Every answer carries
+Every query is parsed, validated against GitHub's published schema and executed by
+graphql-core (tests/fakes/github_schema.py); a query GitHub would refuse answers
+`{"errors": [...]}` and is kept in `violations`, which the `github` fixture turns into a test
+failure. The fake resolves the fields that take arguments from its pull requests:
+`repository(owner, name)`, `pullRequests(first, after, orderBy, states)` (oldest created first
+unless ordered), `pullRequest(number)`, and each PR's `commits`, `reviews(states)` and
+`timelineItems(itemTypes)`; every other field is read from the rendered PR.
+A connection without `first`, or `first` above 100, is refused like GitHub refuses it.
+Cursors are opaque. Every answer carries
 `X-RateLimit-*` headers from a budget that runs out (then 403 until `new_window()`, which a
 test's injected sleep calls); failures can be injected (403 secondary rate limit with
 Retry-After, 5xx, 401); every request is recorded. It does not import the bot's code.
@@ -19,12 +21,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.fakes.github_schema import GitHubError, Resolver, run
 
 TOKEN = "ghp_fake_backfill_token"
 RESET_EPOCH = 1_900_000_000
@@ -102,6 +105,8 @@ class FakeGitHub:
     def reset(self) -> None:
         self.repos: dict[str, list[FakePullRequest]] = {}
         self.requests: list[Recorded] = []
+        # Queries GitHub's schema refuses; the `github` fixture fails a test that sent one.
+        self.violations: list[str] = []
         self.failures: list[_Failure] = []
         self.limit = 5000
         self.remaining = 5000
@@ -170,11 +175,10 @@ class FakeGitHub:
             headers = self._rate_headers()
             return 403, headers, {"message": "API rate limit exceeded"}, query, variables
         self.remaining -= 1
-        try:
-            data = self._data(query, variables)
-        except _GraphQLError as exc:
-            return 200, self._rate_headers(), {"errors": [exc.error]}, query, variables
-        return 200, self._rate_headers(), data, query, variables
+        operation = request.get("operationName")
+        outcome = run(query, variables, self._resolvers(), operation)
+        self.violations.extend(outcome.invalid)
+        return 200, self._rate_headers(), outcome.body, query, variables
 
     def _rate_headers(self) -> dict[str, str]:
         return {
@@ -185,50 +189,71 @@ class FakeGitHub:
             "X-RateLimit-Resource": "graphql",
         }
 
-    def _data(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-        owner, name = variables.get("owner"), variables.get("name")
+    # --- resolving ---------------------------------------------------------------------------
+    def _resolvers(self) -> dict[tuple[str, str], Resolver]:
+        return {
+            ("Query", "repository"): self._repository,
+            ("Repository", "pullRequests"): self._pull_requests,
+            ("Repository", "pullRequest"): self._pull_request,
+            ("PullRequest", "commits"): self._connection("commits"),
+            ("PullRequest", "reviews"): self._connection("reviews"),
+            ("PullRequest", "timelineItems"): self._connection("timelineItems"),
+        }
+
+    def _repository(self, _root: Any, owner: str, name: str, **_: Any) -> dict[str, Any]:
         prs = self.repos.get(f"{owner}/{name}".lower())
         if prs is None:
-            raise _GraphQLError(
-                {
-                    "type": "NOT_FOUND",
-                    "path": ["repository"],
-                    "message": f"Could not resolve to a Repository with the name '{owner}/{name}'.",
-                }
+            raise GitHubError(
+                "NOT_FOUND", f"Could not resolve to a Repository with the name '{owner}/{name}'."
             )
-        if "pullRequests(" in query:
-            return {"data": {"repository": {"pullRequests": self._pulls(query, variables, prs)}}}
-        match = re.search(r"pullRequest\(number:", query)
-        if match is None:
-            raise _GraphQLError({"type": "INVALID", "message": "unsupported query"})
-        number = int(variables["number"])
-        pr = next((p for p in prs if p.number == number), None)
-        if pr is None:
-            return {"data": {"repository": {"pullRequest": None}}}
-        first = _first(variables)
-        after = variables.get("after")
-        for connection in ("commits", "reviews", "timelineItems"):
-            if re.search(rf"\b{connection}\(first:", query):
-                page = _page(self._items(pr, connection), first, after, _RENDER[connection])
-                return {"data": {"repository": {"pullRequest": {connection: page}}}}
-        raise _GraphQLError({"type": "INVALID", "message": "no known connection in the query"})
+        return {"nameWithOwner": f"{owner}/{name}", "_prs": prs}
 
-    def _pulls(
-        self, query: str, variables: dict[str, Any], prs: list[FakePullRequest]
+    def _pull_requests(
+        self,
+        repo: dict[str, Any],
+        first: int | None = None,
+        after: str | None = None,
+        orderBy: dict[str, str] | None = None,  # noqa: N803 (GitHub's argument name)
+        states: list[str] | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        if "UPDATED_AT" in query and "DESC" in query:
-            ordered = sorted(prs, key=lambda p: (p.updated_at, p.number), reverse=True)
-        else:
-            ordered = sorted(prs, key=lambda p: (p.created_at, p.number))
-        inner = _nested_first(query)
-        page = _page(
-            ordered,
-            _first(variables),
-            variables.get("after"),
-            lambda pr: self._render_pr(pr, inner),
+        prs: list[FakePullRequest] = repo["_prs"]
+        chosen = [p for p in prs if not states or p.state in states]
+        order = orderBy or {"field": "CREATED_AT", "direction": "ASC"}
+        by = "updated_at" if order["field"] == "UPDATED_AT" else "created_at"
+        ordered = sorted(
+            chosen,
+            key=lambda p: (getattr(p, by), p.number),
+            reverse=order["direction"] == "DESC",
         )
-        page["totalCount"] = len(prs)
-        return page
+        return _page(ordered, _first(first, "pullRequests"), after, self._node)
+
+    def _pull_request(self, repo: dict[str, Any], number: int) -> dict[str, Any] | None:
+        pr = next((p for p in repo["_prs"] if p.number == number), None)
+        return self._node(pr) if pr is not None else None
+
+    def _connection(self, connection: str) -> Resolver:
+        def resolve(
+            node: dict[str, Any],
+            first: int | None = None,
+            after: str | None = None,
+            states: list[str] | None = None,
+            itemTypes: list[str] | None = None,  # noqa: N803 (GitHub's argument name)
+            **_: Any,
+        ) -> dict[str, Any]:
+            items = self._items(node["_pr"], connection)
+            if connection == "reviews" and states:
+                items = [r for r in items if r.state in states]
+            if connection == "timelineItems" and itemTypes:
+                wanted = {_typename(item_type) for item_type in itemTypes}
+                items = [t for t in items if t.typename in wanted]
+            return _page(items, _first(first, connection), after, _RENDER[connection])
+
+        return resolve
+
+    def _node(self, pr: FakePullRequest) -> dict[str, Any]:
+        """The PR's own fields; its connections are resolved with their arguments."""
+        return {**self._render_pr(pr), "_pr": pr}
 
     def _items(self, pr: FakePullRequest, connection: str) -> list[Any]:
         if connection == "commits":
@@ -237,8 +262,8 @@ class FakeGitHub:
             return [r for r in pr.reviews if r.state != "PENDING"]
         return pr.timeline
 
-    def _render_pr(self, pr: FakePullRequest, inner: dict[str, int]) -> dict[str, Any]:
-        node: dict[str, Any] = {
+    def _render_pr(self, pr: FakePullRequest) -> dict[str, Any]:
+        return {
             "fullDatabaseId": str(500_000 + pr.number),
             "number": pr.number,
             "title": pr.title,
@@ -253,49 +278,36 @@ class FakeGitHub:
             "baseRefName": pr.base_ref,
             "headRefOid": pr.head_oid,
             "isCrossRepository": pr.fork_owner is not None,
-            "headRepositoryOwner": {"login": pr.fork_owner} if pr.fork_owner else None,
+            "headRepositoryOwner": (
+                {"login": pr.fork_owner, "__typename": "User"} if pr.fork_owner else None
+            ),
             "mergeCommit": {"oid": pr.merge_oid} if pr.merge_oid else None,
             "author": {"login": pr.author, "__typename": pr.author_typename},
         }
-        for connection in ("commits", "reviews", "timelineItems"):
-            if connection in inner:
-                items = self._items(pr, connection)
-                node[connection] = _page(items, inner[connection], None, _RENDER[connection])
-        return node
 
 
-class _GraphQLError(Exception):
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message"))
-        self.error = error
-
-
-def _first(variables: dict[str, Any]) -> int:
-    first = int(variables.get("first") or 0)
-    if not 1 <= first <= 100:
-        raise _GraphQLError(
-            {
-                "type": "EXCESSIVE_PAGINATION" if first > 100 else "INVALID",
-                "message": "Requesting "
-                f"{first} records on the connection exceeds the `first` limit of 100 records.",
-            }
+def _first(first: int | None, connection: str) -> int:
+    """GitHub's bounds on a page: `first` must be given, and at most 100."""
+    if first is None:
+        raise GitHubError(
+            "MISSING_PAGINATION_BOUNDARIES",
+            f"You must provide a `first` or `last` value to properly paginate the "
+            f"`{connection}` connection.",
         )
+    if first > 100:
+        raise GitHubError(
+            "EXCESSIVE_PAGINATION",
+            f"Requesting {first} records on the `{connection}` connection exceeds the `first` "
+            "limit of 100 records.",
+        )
+    if first < 0:
+        raise GitHubError("INVALID", f"`first` on the `{connection}` connection is negative.")
     return first
 
 
-def _nested_first(query: str) -> dict[str, int]:
-    """`first:` of the connections nested in a pull request page, as the query asks."""
-    found = {}
-    for connection in ("commits", "reviews", "timelineItems"):
-        match = re.search(rf"\b{connection}\(first:\s*(\d+)", query)
-        if match:
-            value = int(match.group(1))
-            if value > 100:
-                raise _GraphQLError(
-                    {"type": "EXCESSIVE_PAGINATION", "message": "`first` limit is 100 records"}
-                )
-            found[connection] = value
-    return found
+def _typename(item_type: str) -> str:
+    """`READY_FOR_REVIEW_EVENT` (a PullRequestTimelineItemsItemType) is `ReadyForReviewEvent`."""
+    return "".join(word.capitalize() for word in item_type.split("_"))
 
 
 def _cursor(offset: int) -> str:
@@ -308,7 +320,7 @@ def _offset(cursor: str | None) -> int:
     try:
         return int(base64.b64decode(cursor).decode().rsplit(":", 1)[1])
     except (ValueError, IndexError):
-        raise _GraphQLError({"type": "INVALID_CURSOR", "message": "bad cursor"}) from None
+        raise GitHubError("INVALID_CURSOR", "bad cursor") from None
 
 
 def _page(items: list[Any], first: int, after: str | None, render: Any) -> dict[str, Any]:

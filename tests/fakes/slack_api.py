@@ -1,10 +1,20 @@
 """A local fake of the Slack Web API: records every call and answers like Slack does.
 
+Every request is first held to Slack's published API (tests/fakes/slack_methods.py: the
+OpenAPI document plus a sourced supplement): a method Slack does not have answers
+`unknown_method`, an argument the method does not take or a missing required one answers
+`invalid_arguments`, and each is kept in `violations`, which the `fake_slack` fixture turns
+into a test failure. (Real Slack ignores some unknown arguments; a bot relying on an argument
+Slack ignores is broken all the same, so the fake refuses it.)
+
 It validates blocks and views against its own copy of the Block Kit limits
 (tests/fakes/block_kit.py; never the bot's checker) and answers `invalid_blocks` for messages,
 `invalid_arguments` for views, like Slack. It answers
 `not_in_channel` for channels the bot was not invited to, and `ratelimited` with a
-`Retry-After` header when told to. Used by tests and benchmarks through `SLACK_API_URL`.
+`Retry-After` header when told to. Messages live in channels and threads as in Slack:
+`conversations.history` lists a channel's top-level messages only, and `conversations.replies`
+called with any message of a thread answers with the thread's parent first, then its replies.
+Used by tests and benchmarks through `SLACK_API_URL`.
 """
 
 from __future__ import annotations
@@ -14,11 +24,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.fakes.block_kit import message_errors, view_errors
+from tests.fakes.slack_methods import Violation, violation
 
 BOT_USER_ID = "UBOT0001"
 BOT_ID = "BBOT0001"
@@ -56,6 +68,8 @@ class FakeSlack:
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    # Requests Slack's published API does not allow; the `fake_slack` fixture fails on any.
+    violations: list[Violation] = field(default_factory=list)
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _last_ts: int = 0
@@ -69,7 +83,16 @@ class FakeSlack:
         self._failures.setdefault(method, []).append(_Failure(error, times, retry_after, status))
 
     def add_message(self, channel: str, ts: str, text: str, **extra: Any) -> None:
-        self.messages[(channel, ts)] = {"type": "message", "ts": ts, "text": text, **extra}
+        """A message in `channel`; with `thread_ts=<parent ts>`, a reply in that thread."""
+        self._store(channel, {"type": "message", "ts": ts, "text": text, **extra})
+
+    def _store(self, channel: str, message: dict[str, Any]) -> None:
+        ts, parent_ts = message["ts"], message.get("thread_ts")
+        self.messages[(channel, ts)] = message
+        parent = self.messages.get((channel, parent_ts)) if parent_ts != ts else None
+        if parent is not None:  # Slack marks a thread's parent with its own ts and a count
+            parent["thread_ts"] = parent_ts
+            parent["reply_count"] = int(parent.get("reply_count") or 0) + 1
 
     # --- reading ------------------------------------------------------------------
     def of(self, method: str, ok: bool | None = None) -> list[Call]:
@@ -105,6 +128,8 @@ class FakeSlack:
             self.user_names.clear()
             self.channel_names.clear()
             self.missing_users.clear()
+            self.messages.clear()
+            self.violations.clear()
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -118,6 +143,16 @@ class FakeSlack:
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
+        if not method.startswith("respond/"):  # a response_url is not a Web API method
+            refused = violation(method, params)
+            if refused is not None:
+                with self._cond:
+                    self.violations.append(refused)
+                body = {"ok": False, "error": refused.error, "req_method": method}
+                if refused.error == "invalid_arguments":
+                    body["response_metadata"] = {"messages": list(refused.messages)}
+                self._record(method, params, token, body)
+                return 200, body, headers
         failures = self._failures.get(method) or []
         if failures:
             failure = failures[0]
@@ -182,9 +217,18 @@ class FakeSlack:
             }
             if p.get("thread_ts"):
                 msg["thread_ts"] = p["thread_ts"]
-            self.messages[(channel, ts)] = msg
+            metadata = p.get("metadata")
+            if metadata:
+                msg["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            if method == "chat.update" and (channel, ts) in self.messages:
+                edited = {k: v for k, v in msg.items() if k in {"text", "blocks", "metadata"}}
+                self.messages[(channel, ts)].update(edited, edited={"user": BOT_USER_ID})
+            else:
+                self._store(str(channel), msg)
             return {"ok": True, "channel": channel, "ts": ts, "message": msg}
         if method == "chat.delete":
+            if self.messages.pop((str(channel), str(p.get("ts"))), None) is None:
+                return {"ok": False, "error": "message_not_found"}
             return {"ok": True, "channel": channel, "ts": p.get("ts")}
         if method == "chat.getPermalink":
             ts = str(p.get("message_ts", "")).replace(".", "")
@@ -225,9 +269,9 @@ class FakeSlack:
         if method in {"conversations.history", "conversations.replies"}:
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
-            ts = p.get("latest") or p.get("ts")
-            msg = self.messages.get((channel, ts))
-            return {"ok": True, "messages": [msg] if msg else [], "has_more": False}
+            if method == "conversations.history":
+                return self._history(str(channel), p)
+            return self._replies(str(channel), p)
         if method == "conversations.join":
             self.not_member.discard(channel)
             return {"ok": True, "channel": {"id": channel}}
@@ -262,7 +306,7 @@ class FakeSlack:
             files = p.get("files")
             if isinstance(files, str):
                 files = json.loads(files)
-            if channel in self.not_member:
+            if p.get("channel_id") in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
             return {
                 "ok": True,
@@ -271,6 +315,83 @@ class FakeSlack:
         if method in {"reactions.add", "chat.scheduleMessage", "conversations.open"}:
             return {"ok": True, "channel": {"id": "D" + str(p.get("users", "X"))[:10]}}
         return {"ok": False, "error": "unknown_method"}
+
+    def _history(self, channel: str, p: dict[str, Any]) -> dict[str, Any]:
+        """The channel's top-level messages in the range, newest first: never thread replies."""
+        top_level = [
+            m
+            for (c, ts), m in self.messages.items()
+            if c == channel and m.get("thread_ts") in (None, ts)
+        ]
+        found = sorted(_in_range(top_level, p), key=_ts_key, reverse=True)
+        limit = _limit(p, 100)
+        messages = _with_metadata(found[:limit], p)
+        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
+
+    def _replies(self, channel: str, p: dict[str, Any]) -> dict[str, Any]:
+        """Any message of a thread (`ts`, the parent's or a reply's) names the whole thread:
+        Slack answers with the parent first whatever the range, then the replies in the range,
+        oldest first; `limit` counts the parent too."""
+        asked = self.messages.get((channel, str(p.get("ts"))))
+        if asked is None:
+            return {"ok": False, "error": "thread_not_found"}
+        parent_ts = asked.get("thread_ts") or asked["ts"]
+        parent = self.messages.get((channel, parent_ts))
+        if parent is None:
+            return {"ok": False, "error": "thread_not_found"}
+        replies = [
+            m
+            for (c, ts), m in self.messages.items()
+            if c == channel and m.get("thread_ts") == parent_ts and ts != parent_ts
+        ]
+        thread = [parent, *sorted(_in_range(replies, p), key=_ts_key)]
+        limit = _limit(p, 1000)
+        messages = _with_metadata(thread[:limit], p)
+        return {"ok": True, "messages": messages, "has_more": len(thread) > limit}
+
+
+def _ts_key(message: dict[str, Any]) -> Decimal:
+    return _decimal(message.get("ts")) or Decimal(0)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
+
+
+def _in_range(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slack's `oldest`/`latest` range, both ends left out unless `inclusive`."""
+    oldest, latest = _decimal(p.get("oldest")), _decimal(p.get("latest"))
+    inclusive = _true(p.get("inclusive"))
+    found = []
+    for message in messages:
+        ts = _ts_key(message)
+        if oldest is not None and (ts < oldest or (ts == oldest and not inclusive)):
+            continue
+        if latest is not None and (ts > latest or (ts == latest and not inclusive)):
+            continue
+        found.append(message)
+    return found
+
+
+def _with_metadata(messages: list[dict[str, Any]], p: dict[str, Any]) -> list[dict[str, Any]]:
+    """Slack returns a message's `metadata` only when asked with `include_all_metadata`."""
+    if _true(p.get("include_all_metadata")):
+        return messages
+    return [{k: v for k, v in m.items() if k != "metadata"} for m in messages]
+
+
+def _true(value: Any) -> bool:
+    return str(value).lower() in {"1", "true"}
+
+
+def _limit(p: dict[str, Any], default: int) -> int:
+    try:
+        return max(int(p.get("limit") or default), 1)
+    except ValueError:
+        return default
 
 
 def _blocks(p: dict[str, Any]) -> list[dict[str, Any]] | None:
