@@ -55,3 +55,50 @@ def test_post_takes_the_slot_and_again_reposts(
     assert missing.exit_code == 2 and "No team 'nope'" in missing.output
     bad_week = runner.invoke(app, ["digest", "--team", "payments", "--post", "--week", "W1"])
     assert bad_week.exit_code == 2 and "2026-W47" in bad_week.output
+
+
+def _slot_key(db: Database, team: str) -> str:
+    from chatbot.clock import SystemClock
+    from chatbot.digest.publish import slot_key
+    from chatbot.metrics.week import Week
+
+    row = TeamService(db, SystemClock()).get(team)
+    assert row is not None and row.id is not None
+    return slot_key(row.id, Week.last_complete(SystemClock().now(), row.tz).label)
+
+
+def test_a_slot_being_posted_says_since_when_not_already_posted(
+    env: dict[str, str], db: Database, fake_slack: FakeSlack
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from chatbot.clock import FrozenClock, SystemClock
+    from chatbot.db.claims import claim_run
+
+    TeamService(db, SystemClock()).add("payments", "C1")
+    started = FrozenClock(datetime.now(UTC) - timedelta(minutes=2))  # another process, alive
+    assert claim_run(db, started, _slot_key(db, "payments"), "digest")
+    result = CliRunner().invoke(app, ["digest", "--team", "payments", "--post"])
+    assert result.exit_code == 2
+    assert f"being posted right now (since {started.now():%H:%M} UTC)" in result.output
+    assert "already posted" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        ("internal_error", "The clock retries it by itself."),
+        ("channel_not_found", "It will not be retried by itself"),
+        ("invalid_auth", "It will not be retried by itself"),
+    ],
+)
+def test_a_refused_post_says_whether_it_will_be_retried(
+    env: dict[str, str], db: Database, fake_slack: FakeSlack, error: str, said: str
+) -> None:
+    from chatbot.clock import SystemClock
+
+    TeamService(db, SystemClock()).add("payments", "C1")
+    fake_slack.fail_next("chat.postMessage", error, times=3)
+    result = CliRunner().invoke(app, ["digest", "--team", "payments", "--post"])
+    assert result.exit_code == 2
+    assert f"Slack refused the digest ({error})" in result.output and said in result.output

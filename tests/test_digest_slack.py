@@ -93,6 +93,21 @@ def test_post_is_for_orchestrators_and_admins(bot: Bot) -> None:
     assert reasons == ["again", "manual"]
 
 
+def test_post_while_another_process_posts_says_since_when(bot: Bot) -> None:
+    from chatbot.db.claims import claim_run
+    from chatbot.digest.publish import slot_key
+
+    team = _team(bot)
+    assert team.id is not None
+    assert claim_run(bot.services.db, bot.services.clock, slot_key(team.id, WEEK), "digest")
+    bot.slack.command("/digest", "post", user="UORCH")
+    bot.settle()
+    said = _said(bot)[-1]["text"]
+    since = f"{bot.services.clock.now():%H:%M} UTC"
+    assert f"being posted right now (since {since})" in said and "already" not in said
+    assert _posts(bot) == []
+
+
 def test_setup_checks_roles_and_validates_inline(bot: Bot) -> None:
     _team(bot, admins=["UADMIN"])
     bot.slack.command("/digest", "setup", user="U2")

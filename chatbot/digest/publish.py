@@ -71,6 +71,7 @@ class PostResult:
     week: str
     post: DigestPost | None = None
     error: str | None = None
+    since: datetime | None = None  # BUSY: when the attempt being made now started
 
 
 def slot_key(team_id: int, week: str) -> str:
@@ -124,7 +125,8 @@ class DigestPublisher:
                 if previous is not None and not manual and not self._retry_due(previous):
                     return PostResult(PostStatus.WAITING, week)
                 if not claim_run(self.db, self.clock, key, "digest"):
-                    return PostResult(PostStatus.BUSY, week)
+                    taken = run_status(self.db, key)
+                    return PostResult(PostStatus.BUSY, week, since=taken and taken.claimed_at)
                 return self._attempt(team, week, key, attempt, reason, user)
             if run.status == RunStatus.RETRY or (manual and run.status == RunStatus.FAILED):
                 previous = run
@@ -136,7 +138,7 @@ class DigestPublisher:
                 previous = run_status(self.db, key)
                 continue
             if run.status == RunStatus.RUNNING:
-                return PostResult(PostStatus.BUSY, week)
+                return PostResult(PostStatus.BUSY, week, since=run.claimed_at)
             return PostResult(PostStatus.ALREADY, week, post=self.posted(team, week))
         return PostResult(PostStatus.FAILED, week, error="too many attempts")
 

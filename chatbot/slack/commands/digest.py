@@ -112,7 +112,12 @@ def post_result_text(services: Services, team: Team, result: PostResult) -> str:
     prompts = services.prompts
     if result.status == PostStatus.POSTED:
         return prompts.text("digest.command.posted", week=result.week, channel=team.channel_id)
-    if result.status in {PostStatus.ALREADY, PostStatus.BUSY}:
+    if result.status == PostStatus.BUSY:
+        since = f"{result.since:%H:%M} UTC" if result.since else "a moment ago"
+        return prompts.text(
+            "digest.command.being_posted", week=result.week, since=since, channel=team.channel_id
+        )
+    if result.status == PostStatus.ALREADY:
         when = ""
         if result.post is not None and result.post.posted_at is not None:
             when = f" on {result.post.posted_at:%Y-%m-%d %H:%M} UTC"
@@ -120,7 +125,14 @@ def post_result_text(services: Services, team: Team, result: PostResult) -> str:
     advice = {
         "not_in_channel": prompts.text("messages.not_in_channel_short"),
         "channel_not_found": prompts.text("digest.command.advice_channel"),
-    }.get(str(result.error).split(":")[0], prompts.text("digest.command.advice_retry"))
+    }.get(
+        str(result.error).split(":")[0],
+        prompts.text(
+            "digest.command.advice_retry"
+            if result.status == PostStatus.WAITING
+            else "digest.command.advice_no_retry"
+        ),
+    )
     return prompts.text("digest.command.post_failed", error=result.error, advice=advice)
 
 
