@@ -75,7 +75,9 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
-    digests = DigestPublisher(db, clock, prompts, delivery)
+    digests = DigestPublisher(
+        db, clock, prompts, delivery, stale_after=timedelta(seconds=settings.digest_stale_seconds)
+    )
     checkins = CheckInService(db, clock, prompts, delivery)
     slack = SlackParts(
         services=services,

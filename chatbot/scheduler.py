@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from chatbot.clock import Clock
 from chatbot.db.claims import process_name
 from chatbot.db.engine import Database
-from chatbot.db.leases import is_due, lease_of, release_lease, take_lease
+from chatbot.db.leases import is_due, lease_of, release_lease, renew_lease, take_lease
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +36,10 @@ class Job:
     name: str
     seconds: int
     run: Callable[[], object]
-    # How long a run may take before another clock may start the job again (a clock that
-    # died mid-run holds it this long).
-    lease_seconds: int | None = None
 
     @property
     def every(self) -> timedelta:
         return timedelta(seconds=self.seconds)
-
-    @property
-    def hold(self) -> timedelta:
-        return timedelta(seconds=self.lease_seconds or max(2 * self.seconds, 60))
 
 
 class JobClock:
@@ -59,11 +52,19 @@ class JobClock:
         jobs: Sequence[Job],
         tick_seconds: float,
         holder: str | None = None,
+        lease_seconds: float = 60.0,
+        wait: Callable[[threading.Event, float], bool] = threading.Event.wait,
     ) -> None:
         self.db = db
         self.clock = clock
         self.jobs = tuple(jobs)
         self.tick_seconds = tick_seconds
+        # A dead clock keeps a job from the others this long; a live one renews it while the
+        # job runs (every quarter of it), however long the job takes.
+        self.lease = timedelta(seconds=lease_seconds)
+        # `wait(done, seconds)`: True once the run is over, False when it is time to renew
+        # (injected by tests, which decide when a beat happens).
+        self._wait = wait
         # Unique per clock, even for two clocks in one process.
         self.holder = holder or f"{process_name()}:{uuid.uuid4().hex[:6]}"
         self.last_tick: datetime | None = None
@@ -79,21 +80,36 @@ class JobClock:
         try:
             if not is_due(lease_of(self.db, job.name), now, job.every):
                 return False
-            if not take_lease(self.db, now, job.name, job.every, job.hold, self.holder):
+            if not take_lease(self.db, now, job.name, job.every, self.lease, self.holder):
                 return False
         except SQLAlchemyError as exc:
             log.warning("clock: cannot reach the database for job %s: %s", job.name, _first(exc))
             return False
+        done = threading.Event()
+        beat = threading.Thread(
+            target=self._heartbeat, args=(job, done), name=f"lease:{job.name}", daemon=True
+        )
+        beat.start()
         try:
             job.run()
         except Exception:
             log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
         finally:
+            done.set()
+            beat.join()
             try:
                 release_lease(self.db, job.name, self.holder)
             except SQLAlchemyError as exc:
                 log.warning("clock: could not free the lease of %s: %s", job.name, _first(exc))
         return True
+
+    def _heartbeat(self, job: Job, done: threading.Event) -> None:
+        """Renew the lease of `job` every quarter of the lease until the run ends."""
+        while not self._wait(done, self.lease.total_seconds() / 4):
+            try:
+                renew_lease(self.db, job.name, self.holder, self.clock.now() + self.lease)
+            except SQLAlchemyError as exc:
+                log.warning("clock: could not renew the lease of %s: %s", job.name, _first(exc))
 
     def start(self) -> None:
         """Look for due jobs every tick on background threads; a slow job delays no other."""

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     decision_reaction: str = "memo"
     # How often a clock (embedded or `chatbot scheduler`) looks for due jobs.
     clock_tick_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How long a clock that died mid-job keeps the job from the others; a live clock renews
+    # its lease every quarter of this while the job runs.
+    clock_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # How long a digest post "running" in a process that died blocks the week's slot.
+    digest_stale_seconds: float = Field(default=600.0, ge=1, le=86400)
 
     @field_validator(*_SECRETS)
     @classmethod

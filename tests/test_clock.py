@@ -237,3 +237,60 @@ def test_a_job_still_running_at_the_next_tick_logs_nothing(
     finally:
         ticker.stop()
     assert [r.getMessage() for r in caplog.records] == ["Run time of job missed by 0:00:07"]
+
+
+class Beats:
+    """The heartbeat's timer, driven by the test: a beat happens when the test allows one."""
+
+    def __init__(self) -> None:
+        self.allowed = threading.Semaphore(0)
+        self.renewed = threading.Semaphore(0)
+        self.waits = 0
+
+    def wait(self, done: threading.Event, _seconds: float) -> bool:
+        if self.waits:
+            self.renewed.release()  # the renewal of the beat before this wait is done
+        self.waits += 1
+        while not done.is_set():
+            if self.allowed.acquire(timeout=0.01):
+                return False
+        return True
+
+
+def test_a_running_job_renews_its_lease_and_a_dead_clock_frees_it_within_the_window(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A live clock keeps its job however long it runs (a heartbeat renews the lease); one
+    that died mid-run keeps it from the others only until the lease window runs out."""
+    started, release = threading.Event(), threading.Event()
+
+    def long_run() -> None:
+        started.set()
+        release.wait(10)
+
+    beats = Beats()
+    busy = JobClock(db, clock, [Job("long", 10, long_run)], TICK, holder="busy", wait=beats.wait)
+    runner = threading.Thread(target=busy.tick)
+    runner.start()
+    assert started.wait(10)
+    first = lease_of(db, "long")
+    assert first is not None and first.locked_until == clock.now() + timedelta(seconds=60)
+    clock.advance(seconds=59)
+    beats.allowed.release()
+    assert beats.renewed.acquire(timeout=10), "the lease was never renewed"
+    clock.advance(seconds=30)  # past the first lease: only the renewal keeps the job
+    other = Runs()
+    assert JobClock(db, clock, [other.job("long", 10)], TICK).tick() == []
+    release.set()
+    runner.join(10)
+    assert not other.count
+
+    # A clock that died holding the lease: nobody renews it, so it frees after the window.
+    every, window = timedelta(seconds=10), timedelta(seconds=60)
+    assert take_lease(db, clock.now(), "dead-job", every, window, "dead")
+    survivor = Runs()
+    ticker = JobClock(db, clock, [survivor.job("dead-job", 10)], TICK)
+    clock.advance(seconds=59)
+    assert ticker.tick() == []
+    clock.advance(seconds=1)
+    assert ticker.tick() == ["dead-job"]

@@ -3,8 +3,8 @@
 A job is due when its last run started `every` ago; taking the lease sets `last_run_at` and
 `locked_until` in the same statement, so of any number of clocks (embedded in web processes
 or standalone) exactly one sees its UPDATE match the row. The first run inserts the row; the
-primary key makes one inserter win. A clock that dies mid-run holds the lease only until
-`locked_until`.
+primary key makes one inserter win. A running clock renews `locked_until` (a heartbeat), so a
+clock that dies mid-run holds the lease only until its last renewal runs out.
 """
 
 from __future__ import annotations
@@ -73,3 +73,16 @@ def release_lease(db: Database, job: str, holder: str) -> None:
             .where(col(JobLease.holder) == holder[:128])
             .values(locked_until=None)
         )
+
+
+def renew_lease(db: Database, job: str, holder: str, until: datetime) -> bool:
+    """The holder is alive and still running `job`: keep the lease until `until`."""
+    with db.session() as session:
+        renewed = session.execute(
+            update(JobLease)
+            .where(col(JobLease.job) == job)
+            .where(col(JobLease.holder) == holder[:128])
+            .where(col(JobLease.locked_until).is_not(None))
+            .values(locked_until=until)
+        )
+        return renewed.rowcount == 1

@@ -14,8 +14,6 @@ from chatbot.teams.service import TeamService
 log = logging.getLogger(__name__)
 
 DIGEST_EVERY_SECONDS = 60
-# A digest run posts to every team; another clock may start it only after this long.
-DIGEST_LEASE_SECONDS = 600
 
 
 def run_digest_schedule(
@@ -42,5 +40,4 @@ def digest_job(
         "digests",
         DIGEST_EVERY_SECONDS,
         lambda: run_digest_schedule(teams, clock, publisher, checkins),
-        lease_seconds=DIGEST_LEASE_SECONDS,
     )

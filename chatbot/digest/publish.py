@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 # Minutes to wait before each retry (Slack's Retry-After wins when it is longer).
 BACKOFF_MINUTES = (1, 2, 5, 15, 30, 60, 120, 240)
 MAX_ATTEMPTS = len(BACKOFF_MINUTES) + 1
-# An attempt still "running" after this long died with its process; the next one may start.
+# An attempt still "running" after this long died with its process; the next one may start
+# (the setting DIGEST_STALE_SECONDS).
 STALE_AFTER = timedelta(minutes=10)
 # Worth retrying: Slack is busy or down, or someone may still invite the bot.
 RETRYABLE = {
@@ -92,7 +93,9 @@ class DigestPublisher:
         compute: Compute | None = None,
         explain: Explain | None = None,
         chart: Callable[[dict[str, Any]], bytes] = render_chart,
+        stale_after: timedelta = STALE_AFTER,
     ) -> None:
+        self.stale_after = stale_after
         self.db = db
         self.clock = clock
         self.prompts = prompts
@@ -131,7 +134,10 @@ class DigestPublisher:
             if run.status == RunStatus.RETRY or (manual and run.status == RunStatus.FAILED):
                 previous = run
                 continue
-            if run.status == RunStatus.RUNNING and self.clock.now() - run.claimed_at > STALE_AFTER:
+            if (
+                run.status == RunStatus.RUNNING
+                and self.clock.now() - run.claimed_at > self.stale_after
+            ):
                 finish_run(
                     self.db, self.clock, key, RunStatus.RETRY, json.dumps({"error": "stale"})
                 )
