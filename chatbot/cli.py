@@ -1,4 +1,8 @@
-"""The `chatbot` command line (also `python -m chatbot`)."""
+"""The `chatbot` command line (also `python -m chatbot`).
+
+Each command imports what it runs inside its own body, so `chatbot --help` and a short
+command do not pay for the web server, the metrics or the Slack client (see
+tests/test_cli_imports.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ import logging
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from chatbot import __version__
 from chatbot.cli_support import (
+    close_opened,
     console,
     database_problem,
     err,
@@ -29,11 +36,60 @@ from chatbot.jira.cli import jira_app
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
-from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
 from chatbot.teams.cli import team_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
+
+class _Commands(TyperGroup):
+    """The root group: a database that refuses a command midway (a read-only SQLite file, a
+    server gone) is told in one line with what to do, like a refusal at start."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # sqlalchemy is imported only by commands that use a database; a database error
+            # cannot have been raised without it.
+            sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+            if sqlalchemy_errors is None or not isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+                raise
+            from chatbot.settings import load_settings
+
+            fail(database_problem(exc, load_settings().database_url))
+        finally:
+            close_opened()
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        console.print(f"chatbot (Throughline) {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=_Commands,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Throughline, the Slack bot.",
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            metavar="",
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Throughline, the Slack bot."""
+
+
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
@@ -58,6 +114,7 @@ NoClock = Annotated[
 def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
     """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT, with the clock inside."""
     from chatbot.logging_setup import configure_logging
+    from chatbot.settings import SettingsError
     from chatbot.web.server import ThroughlineServer
 
     settings = settings_or_exit()
@@ -78,6 +135,7 @@ def socket(no_clock: NoClock = False) -> None:
 
     from chatbot.logging_setup import configure_logging
     from chatbot.scheduler import JobClock, wait_until_stopped
+    from chatbot.settings import SettingsError
     from chatbot.slack.app import build_app
 
     settings = settings_or_exit()

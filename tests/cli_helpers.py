@@ -1,8 +1,10 @@
-"""Running `python -m chatbot ...` as a user would: a command in a clean environment, or
-`chatbot serve` on a free port until it answers."""
+"""Running `chatbot ...`: in this process (`invoke_chatbot`, most tests), as a user would in a
+fresh process (`run_chatbot`, for what only a real process shows), or `chatbot serve` on a free
+port until it answers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -10,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,3 +65,34 @@ def wait_until_serving(
                 proc.kill()
                 pytest.fail(f"chatbot serve did not start: {output()}")
             time.sleep(0.05)
+
+
+@dataclass(frozen=True)
+class Invoked:
+    """What `invoke_chatbot` saw, shaped like `subprocess.CompletedProcess`."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    exception: BaseException | None
+
+
+def invoke_chatbot(
+    *args: str,
+    cwd: Path | str,
+    env: Mapping[str, str] | None = None,
+    drop: tuple[str, ...] = OUR_VARIABLES,
+) -> Invoked:
+    """`chatbot <args>` in this process (typer's runner): the same command code as
+    `run_chatbot` without paying the interpreter's and the libraries' start for each call.
+    The variables starting with `drop` are unset for the call and `env` set; `cwd` is the
+    working folder (where a `.env` would be read)."""
+    from typer.testing import CliRunner
+
+    from chatbot.cli import app
+
+    unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith(drop)}
+    with contextlib.chdir(cwd):
+        result = CliRunner().invoke(app, list(args), env={**unset, **(env or {})})
+    unexpected = result.exception if not isinstance(result.exception, SystemExit) else None
+    return Invoked(result.exit_code, result.stdout, result.stderr, unexpected)

@@ -3,7 +3,6 @@ Jira and both databases."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.scheduler import jobs_for
 from chatbot.teams.service import TeamService
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.conftest import Bot
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, FakeJiraServer
 from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401  (fixture)
@@ -24,8 +23,8 @@ from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
 
-def _chatbot(db_url: str, tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_chatbot(*args, cwd=tmp, env={"DATABASE_URL": db_url, **env}, timeout=120)
+def _chatbot(db_url: str, tmp: Path, *args: str, **env: str) -> Invoked:
+    return invoke_chatbot(*args, cwd=tmp, env={"DATABASE_URL": db_url, **env})
 
 
 @pytest.fixture
