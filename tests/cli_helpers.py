@@ -18,6 +18,11 @@ from typing import Any
 
 import pytest
 
+# How long a started process may take to answer /healthz (or connect). Generous: on a loaded
+# two-core machine an interpreter start with all its imports took over 30 s; polling returns
+# as soon as it answers, so a quiet machine waits no longer.
+START_DEADLINE = 180.0
+
 # Settings read from the environment: a developer's own values must not leak into a test.
 OUR_VARIABLES = ("SLACK_", "DATABASE_", "JIRA_", "GITHUB_")
 
@@ -50,7 +55,10 @@ def free_port() -> int:
 
 
 def wait_until_serving(
-    proc: subprocess.Popen[Any], url: str, output: Callable[[], str], timeout: float = 30
+    proc: subprocess.Popen[Any],
+    url: str,
+    output: Callable[[], str],
+    timeout: float = START_DEADLINE,
 ) -> int:
     """Waits for a started `chatbot serve` to answer `url`/healthz (the port opening, not a
     job) and returns that answer's status. If the process exits or `timeout` seconds pass
