@@ -18,9 +18,11 @@ from typer.core import TyperGroup
 
 from chatbot import __version__
 from chatbot.cli_support import (
+    announce_new_database,
     close_opened,
     console,
     database_problem,
+    default_database_to_create,
     err,
     fail,
     port_free_or_exit,
@@ -124,6 +126,8 @@ def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     port_free_or_exit(host, settings.port)
+    # The server creates the database itself; say so before its log starts.
+    announce_new_database(settings, default_database_to_create(settings))
     configure_logging(settings.log_level)
     ThroughlineServer(settings, host, embedded_clock=not no_clock).run()
 
@@ -201,13 +205,18 @@ def db_upgrade(
     from chatbot.db.migrate import known_revisions, upgrade
 
     settings = settings_or_exit()
+    created = default_database_to_create(settings)
+    engine = make_engine(settings.database_url)
     try:
-        upgrade(make_engine(settings.database_url), revision)
+        upgrade(engine, revision)
     except CommandError:
         known = ", ".join(["head", *known_revisions()])
         fail(f"Unknown revision {revision!r}: use one of {known}.")
     except SQLAlchemyError as exc:
         fail(database_problem(exc, settings.database_url))
+    finally:
+        engine.dispose()
+    announce_new_database(settings, created)
     console.print(f"Database at revision {escape(revision)}.")
 
 

@@ -88,20 +88,27 @@ def services_or_exit(settings: Settings | None = None) -> Services:
     from chatbot.services import build_services
 
     settings = settings or settings_or_exit()
-    created = _default_database_to_create(settings)
+    created = default_database_to_create(settings)
     try:
         services = build_services(settings)
     except SQLAlchemyError as exc:
         fail(database_problem(exc, settings.database_url))
     _opened.append(services)
-    if created is not None:
-        err.print(
-            escape(services.prompts.text("cli.new_database", path=str(created))), highlight=False
-        )
+    announce_new_database(settings, created)
     return services
 
 
-def _default_database_to_create(settings: Settings) -> Path | None:
+def announce_new_database(settings: Settings, created: Path | None) -> None:
+    """Name the default SQLite file a command just created (see `default_database_to_create`)."""
+    if created is None:
+        return
+    from chatbot.prompts import Prompts
+
+    notice = Prompts(settings.prompts_dir).text("cli.new_database", path=str(created))
+    err.print(escape(notice), highlight=False)
+
+
+def default_database_to_create(settings: Settings) -> Path | None:
     """The SQLite file about to be created because DATABASE_URL was not set, if it is new.
 
     An explicit DATABASE_URL is the operator's choice and is used quietly; the default
