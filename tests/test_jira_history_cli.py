@@ -73,7 +73,7 @@ def test_sync_jira_refuses_in_one_line(
     unconfigured = _chatbot(db_url, tmp_path, "sync", "jira")
     assert unconfigured.returncode == 2 and "JIRA_URL" in unconfigured.stderr
     no_teams = _chatbot(db_url, tmp_path, "sync", "jira", **cloud)
-    assert no_teams.returncode == 2 and "jira_project" in no_teams.stderr
+    assert no_teams.returncode == 2 and "team set NAME --jira-project KEY" in no_teams.stderr
     unknown = _chatbot(db_url, tmp_path, "sync", "jira", "--team", "nope", **cloud)
     assert unknown.returncode == 2 and "No team named 'nope'" in unknown.stderr
 
