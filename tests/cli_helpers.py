@@ -66,7 +66,9 @@ def wait_until_serving(
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with urllib.request.urlopen(url + "/healthz", timeout=1) as resp:
+            # A loaded machine may take seconds to answer the first request: a short per-try
+            # timeout would fail every try until the deadline.
+            with urllib.request.urlopen(url + "/healthz", timeout=10) as resp:
                 return int(resp.status)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:

@@ -58,7 +58,7 @@ def _wait(what: str, done: Callable[[], bool], timeout: float) -> float:
 def _get_json(url: str) -> dict[str, Any]:
     import json
 
-    with urllib.request.urlopen(url, timeout=2) as resp:
+    with urllib.request.urlopen(url, timeout=10) as resp:
         return dict(json.loads(resp.read()))
 
 
