@@ -1,8 +1,8 @@
 """The `chatbot` command line (also `python -m chatbot`).
 
 Each command imports what it runs inside its own body, so `chatbot --help` and a short
-command do not pay for the web server, the metrics or the Slack client (see
-tests/test_cli_imports.py)."""
+command do not pay for the database, the metrics, the web server or the Slack client
+(tests/test_cli_reading.py pins which modules `--help` leaves out)."""
 
 from __future__ import annotations
 

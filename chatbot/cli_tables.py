@@ -86,19 +86,18 @@ def fits_as_table(listing: Listing, width: int) -> bool:
 
 def column_widths(listing: Listing, width: int) -> list[int]:
     """Each column's text width: at least its longest word, and the space left over shared
-    out one character at a time to the columns whose lines are still wrapped, narrowest
-    first. rich's own shrinking would cut a reference in two when the table is too wide."""
+    out evenly, a character at a time, among the columns whose lines still wrap. rich's own
+    shrinking would cut a reference in two when the table is too wide."""
     cells = [_column_cells(listing, i) for i in range(len(listing.columns))]
     widths = [max(map(_longest_word, column)) for column in cells]
     wanted = [max(map(_longest_line, column)) for column in cells]
     spare = width - _frame(listing) - sum(widths)
-    while spare > 0:
-        growing = [i for i, w in enumerate(widths) if w < wanted[i]]
-        if not growing:
-            break
-        narrowest = min(growing, key=lambda i: (wanted[i] - widths[i], i))
-        widths[narrowest] += 1
-        spare -= 1
+    growing = [i for i, w in enumerate(widths) if w < wanted[i]]
+    while spare > 0 and growing:
+        for i in growing[:spare]:
+            widths[i] += 1
+        spare -= len(growing[:spare])
+        growing = [i for i in growing if widths[i] < wanted[i]]
     return widths
 
 

@@ -92,7 +92,7 @@ def test_every_table_is_printed_whole_into_a_pipe(
         )
         listing = explain_listing(metric, items)
         _printed_whole(listing.rows, shown.stdout)
-        assert shown.stdout.startswith(f"{metric}: {len(items)} items")
+        assert shown.stdout.startswith(f"{metric}: {len(items)} item")
         if metric in {"cycle_time", "review_time"}:
             assert items, metric  # the demo has PRs in every week
             unit = " d" if metric == "cycle_time" else " h"

@@ -187,5 +187,6 @@ def explain_listing(metric: str, items: list[dict[str, Any]]) -> Listing:
             )
         )
     counted = sum(1 for item in items if item["counted"])
-    title = f"{metric}: {len(items)} items ({counted} counted, {len(items) - counted} left out)"
+    noun = "item" if len(items) == 1 else "items"
+    title = f"{metric}: {len(items)} {noun} ({counted} counted, {len(items) - counted} left out)"
     return Listing(EXPLAIN_COLUMNS, rows, items, title=title)
