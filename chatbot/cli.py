@@ -1,4 +1,8 @@
-"""The `chatbot` command line (also `python -m chatbot`)."""
+"""The `chatbot` command line (also `python -m chatbot`).
+
+Each command imports what it runs inside its own body, so `chatbot --help` and a short
+command do not pay for the database, the metrics, the web server or the Slack client
+(tests/test_cli_reading.py pins which modules `--help` leaves out)."""
 
 from __future__ import annotations
 
@@ -6,14 +10,19 @@ import logging
 import os
 import sys
 import traceback
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from chatbot import __version__
 from chatbot.cli_support import (
+    announce_new_database,
+    close_opened,
     console,
     database_problem,
+    default_database_to_create,
     err,
     fail,
     port_free_or_exit,
@@ -29,11 +38,60 @@ from chatbot.jira.cli import jira_app
 from chatbot.jira.history_cli import sync_jira  # noqa: F401  (registers `sync jira`)
 from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
-from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
 from chatbot.teams.cli import team_app
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
+
+class _Commands(TyperGroup):
+    """The root group: a database that refuses a command midway (a read-only SQLite file, a
+    server gone) is told in one line with what to do, like a refusal at start."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            # sqlalchemy is imported only by commands that use a database; a database error
+            # cannot have been raised without it.
+            sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+            if sqlalchemy_errors is None or not isinstance(exc, sqlalchemy_errors.SQLAlchemyError):
+                raise
+            from chatbot.settings import load_settings
+
+            fail(database_problem(exc, load_settings().database_url))
+        finally:
+            close_opened()
+
+
+def _version(asked: bool) -> None:
+    if asked:
+        console.print(f"chatbot (Throughline) {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=_Commands,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Throughline, the Slack bot.",
+)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version,
+            is_eager=True,
+            metavar="",
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Throughline, the Slack bot."""
+
+
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
 app.add_typer(team_app, name="team")
@@ -59,6 +117,7 @@ def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
     """HTTP mode: POST /slack/events, webhooks and GET /healthz on $PORT, with the clock inside."""
     from chatbot.logging_setup import configure_logging
     from chatbot.server import ThroughlineServer
+    from chatbot.settings import SettingsError
 
     settings = settings_or_exit()
     try:
@@ -67,6 +126,8 @@ def serve(host: str = "0.0.0.0", no_clock: NoClock = False) -> None:
         err.print(f"[red]Configuration error:[/red] {exc}")
         raise typer.Exit(2) from None
     port_free_or_exit(host, settings.port)
+    # The server creates the database itself; say so before its log starts.
+    announce_new_database(settings, default_database_to_create(settings))
     configure_logging(settings.log_level)
     ThroughlineServer(settings, host, embedded_clock=not no_clock).run()
 
@@ -79,6 +140,7 @@ def socket(no_clock: NoClock = False) -> None:
     from chatbot.logging_setup import configure_logging
     from chatbot.root import build_bolt, build_root, job_clock
     from chatbot.scheduler import wait_until_stopped
+    from chatbot.settings import SettingsError
 
     settings = settings_or_exit()
     try:
@@ -149,13 +211,18 @@ def db_upgrade(
     from chatbot.db.migrate import known_revisions, upgrade
 
     settings = settings_or_exit()
+    created = default_database_to_create(settings)
+    engine = make_engine(settings.database_url)
     try:
-        upgrade(make_engine(settings.database_url), revision)
+        upgrade(engine, revision)
     except CommandError:
         known = ", ".join(["head", *known_revisions()])
         fail(f"Unknown revision {revision!r}: use one of {known}.")
     except SQLAlchemyError as exc:
         fail(database_problem(exc, settings.database_url))
+    finally:
+        engine.dispose()
+    announce_new_database(settings, created)
     console.print(f"Database at revision {escape(revision)}.")
 
 

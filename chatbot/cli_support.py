@@ -1,24 +1,38 @@
-"""What every `chatbot` subcommand shares: consoles and settings/services that fail in one line."""
+"""What every `chatbot` subcommand shares: consoles and settings/services that fail in one line.
+
+Imports of settings, the database and the services happen inside the functions that need
+them: `chatbot --help` and every command's start should not pay for what they do not use.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from chatbot.settings import Settings, SettingsError, load_settings
-
 if TYPE_CHECKING:
     from sqlalchemy.exc import SQLAlchemyError
 
     from chatbot.services import Services
+    from chatbot.settings import Settings
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
+
+# Services a command built, closed when it ends (`close_opened`): a PostgreSQL pool must not
+# outlive its command, as it would when the command runs in-process (tests, embedding).
+_opened: list[Services] = []
+
+
+def close_opened() -> None:
+    """Dispose of the database pools of the services built by the command that just ran."""
+    while _opened:
+        _opened.pop().db.engine.dispose()
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
@@ -28,6 +42,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def settings_or_exit() -> Settings:
+    from chatbot.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -41,6 +57,12 @@ def database_problem(exc: SQLAlchemyError, url: str) -> str:
     lines = [line.strip() for line in str(orig).strip().splitlines() if line.strip()]
     reason = next((line for line in lines if "FATAL" in line), lines[0] if lines else "")
     reason = reason.removeprefix("connection failed: ")
+    if url.startswith("sqlite") and "readonly" in reason.replace("-", "").replace(" ", ""):
+        return (
+            f"The SQLite database (DATABASE_URL) is read-only: {reason}. "
+            "Make the file and its folder writable by this user, or set DATABASE_URL to a "
+            "writable copy."
+        )
     if url.startswith("sqlite"):
         return (
             f"Cannot open the SQLite database (DATABASE_URL): {reason}. "
@@ -66,10 +88,35 @@ def services_or_exit(settings: Settings | None = None) -> Services:
     from chatbot.services import build_services
 
     settings = settings or settings_or_exit()
+    created = default_database_to_create(settings)
     try:
-        return build_services(settings)
+        services = build_services(settings)
     except SQLAlchemyError as exc:
         fail(database_problem(exc, settings.database_url))
+    _opened.append(services)
+    announce_new_database(settings, created)
+    return services
+
+
+def announce_new_database(settings: Settings, created: Path | None) -> None:
+    """Name the default SQLite file a command just created (see `default_database_to_create`)."""
+    if created is None:
+        return
+    from chatbot.prompts import Prompts
+
+    notice = Prompts(settings.prompts_dir).text("cli.new_database", path=str(created))
+    err.print(escape(notice), highlight=False)
+
+
+def default_database_to_create(settings: Settings) -> Path | None:
+    """The SQLite file about to be created because DATABASE_URL was not set, if it is new.
+
+    An explicit DATABASE_URL is the operator's choice and is used quietly; the default
+    `./chatbot.db` appearing in whatever folder a command ran from is not, so it is named."""
+    if "database_url" in settings.model_fields_set:
+        return None
+    path = Path(settings.database_url.removeprefix("sqlite:///"))
+    return None if path.exists() else path.resolve()
 
 
 _WHERE_TOKENS_ARE = {

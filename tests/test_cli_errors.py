@@ -1,6 +1,7 @@
 """Bad configuration and unreachable services: one line saying what to do, exit code 2.
 
-Each case runs the real command (`python -m chatbot ...`) as a user would.
+Most cases run the command in-process (`invoke`, typer's runner); Socket Mode and the last
+guard of `main()` run as a real process (`run`), as a user would start them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +40,11 @@ def run(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def one_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
+def invoke(cwd: Path, *args: str, **env: str) -> Invoked:
+    return invoke_chatbot(*args, cwd=cwd, env=env, drop=_OURS)
+
+
+def one_line(result: subprocess.CompletedProcess[str] | Invoked, *words: str) -> str:
     """The command failed with exit code 2 and exactly one line naming the problem."""
     err = result.stderr.strip()
     assert result.returncode == 2, (result.returncode, err)
@@ -51,7 +57,7 @@ def one_line(result: subprocess.CompletedProcess[str], *words: str) -> str:
 def test_db_upgrade_with_postgresql_unreachable(tmp_path: Path) -> None:
     url = f"postgresql+psycopg://someone:s3cret-pw@127.0.0.1:{_closed_port()}/throughline"
     line = one_line(
-        run(tmp_path, "db", "upgrade", DATABASE_URL=url),
+        invoke(tmp_path, "db", "upgrade", DATABASE_URL=url),
         "Cannot reach the database (DATABASE_URL)",
         "Check that PostgreSQL is running",
     )
@@ -62,7 +68,7 @@ def test_db_upgrade_with_postgresql_unreachable(tmp_path: Path) -> None:
 def test_db_upgrade_with_a_role_postgresql_does_not_know(tmp_path: Path) -> None:
     url = "postgresql+psycopg://no_such_role_here@127.0.0.1:5432/test"
     one_line(
-        run(tmp_path, "db", "upgrade", DATABASE_URL=url),
+        invoke(tmp_path, "db", "upgrade", DATABASE_URL=url),
         "no_such_role_here",
         "Check the user and password in DATABASE_URL",
     )
@@ -71,7 +77,7 @@ def test_db_upgrade_with_a_role_postgresql_does_not_know(tmp_path: Path) -> None
 def test_db_upgrade_with_a_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/no/such/folder/chatbot.db"
     one_line(
-        run(tmp_path, "db", "upgrade", DATABASE_URL=url),
+        invoke(tmp_path, "db", "upgrade", DATABASE_URL=url),
         "Cannot open the SQLite database (DATABASE_URL)",
         "folder exists and is writable",
     )
@@ -80,18 +86,18 @@ def test_db_upgrade_with_a_sqlite_file_that_cannot_be_opened(tmp_path: Path) -> 
 def test_db_upgrade_to_an_unknown_revision_lists_the_known_ones(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/chatbot.db"
     one_line(
-        run(tmp_path, "db", "upgrade", "--revision", "nonsense", DATABASE_URL=url),
+        invoke(tmp_path, "db", "upgrade", "--revision", "nonsense", DATABASE_URL=url),
         "Unknown revision 'nonsense'",
         "head, 0001, 0002",
     )
-    ok = run(tmp_path, "db", "upgrade", DATABASE_URL=url)
+    ok = invoke(tmp_path, "db", "upgrade", DATABASE_URL=url)
     assert ok.returncode == 0 and "Database at revision head." in ok.stdout
 
 
 @pytest.mark.parametrize("url", ["sqlitefoo", "mysql://x@y/z", "postgresql+psycopg2://a@b/c"])
 def test_a_database_url_that_is_not_one_we_speak(tmp_path: Path, url: str) -> None:
     one_line(
-        run(tmp_path, "db", "upgrade", DATABASE_URL=url),
+        invoke(tmp_path, "db", "upgrade", DATABASE_URL=url),
         "DATABASE_URL is malformed",
         "sqlite:///PATH or postgresql+psycopg://",
     )
@@ -99,15 +105,15 @@ def test_a_database_url_that_is_not_one_we_speak(tmp_path: Path, url: str) -> No
 
 def test_jira_url_that_is_not_a_url_is_a_configuration_error(tmp_path: Path) -> None:
     line = one_line(
-        run(tmp_path, "jira", "check", JIRA_URL="notaurl", JIRA_PAT="pat-value-1"),
+        invoke(tmp_path, "jira", "check", JIRA_URL="notaurl", JIRA_PAT="pat-value-1"),
         "Configuration error",
         "JIRA_URL is malformed: must be a URL like https://",
     )
     assert "unreachable" not in line.lower() and "pat-value-1" not in line
 
 
-def _serve(cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return run(cwd, "serve", "--host", "127.0.0.1", PORT=str(_closed_port()), **env)
+def _serve(cwd: Path, **env: str) -> Invoked:
+    return invoke(cwd, "serve", "--host", "127.0.0.1", PORT=str(_closed_port()), **env)
 
 
 def test_an_empty_signing_secret_is_refused_at_start(tmp_path: Path) -> None:
@@ -129,7 +135,7 @@ def test_the_placeholders_of_env_example_are_refused_at_start(tmp_path: Path) ->
     )
     (tmp_path / ".env").unlink()
     one_line(
-        run(tmp_path, "socket", SLACK_BOT_TOKEN="xoxb-1-real", SLACK_APP_TOKEN="xapp-..."),
+        invoke(tmp_path, "socket", SLACK_BOT_TOKEN="xoxb-1-real", SLACK_APP_TOKEN="xapp-..."),
         "SLACK_APP_TOKEN is malformed",
     )
 
@@ -180,7 +186,7 @@ def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run(
+        result = invoke(
             tmp_path,
             "serve",
             "--host",

@@ -29,6 +29,7 @@ from chatbot.db.leases import lease_of
 from chatbot.intent.service import IntentFields
 from chatbot.root import build_root
 from chatbot.services import build_services
+from tests.cli_helpers import START_DEADLINE
 from tests.conftest import PG_ADMIN, _pg_schema_url, make_settings
 from tests.fakes.jira_api import DC_PAT, FakeJira, FakeJiraServer
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
@@ -57,7 +58,7 @@ def _wait(what: str, done: Callable[[], bool], timeout: float) -> float:
 def _get_json(url: str) -> dict[str, Any]:
     import json
 
-    with urllib.request.urlopen(url, timeout=2) as resp:
+    with urllib.request.urlopen(url, timeout=10) as resp:
         return dict(json.loads(resp.read()))
 
 
@@ -101,7 +102,7 @@ class Processes:
             except OSError:
                 return False
 
-        _wait("chatbot serve answers /healthz", healthy, 60)
+        _wait("chatbot serve answers /healthz", healthy, START_DEADLINE)
 
     def stderr(self, proc: subprocess.Popen[str]) -> str:
         if proc.poll() is None:
@@ -383,7 +384,7 @@ def test_socket_mode_runs_the_clock_inside(tmp_path: Path) -> None:
     db: Database | None = None
     try:
         proc = processes.start("socket")
-        _wait("chatbot socket connects", endpoint.connected.is_set, 60)
+        _wait("chatbot socket connects", endpoint.connected.is_set, START_DEADLINE)
         assert handler.app_tokens == ["Bearer xapp-socket-test"]
         db = Database(make_engine(db_url))
 

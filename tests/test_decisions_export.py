@@ -91,7 +91,8 @@ def test_cli_pack_prints_the_same_markdown(bot: Bot, db_url: str) -> None:
         timeout=120,
         cwd="/tmp",
     )
-    assert missing.returncode == 1 and "nobody" in missing.stderr
+    assert missing.returncode == 2 and "nobody" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
 
 
 def test_decision_with_a_key_is_written_to_jira_through_the_outbox(

@@ -1,22 +1,30 @@
-"""`chatbot deploy record` as a CI step runs it: a real process on both databases."""
+"""`chatbot deploy record` as a CI step runs it (in-process, typer's runner), on both databases."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
+from chatbot.clock import SystemClock
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
-from tests.cli_helpers import run_chatbot
+from chatbot.teams.service import TeamService
+from tests.cli_helpers import Invoked, invoke_chatbot
 
 SHA = "ab" * 20
 
 
-def _chatbot(db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return run_chatbot("deploy", "record", *args, cwd=tmp, env={"DATABASE_URL": db_url})
+@pytest.fixture(autouse=True)
+def _team_of_the_services(db: Database) -> None:
+    # A deployment of a service no team lists is refused (its team could never count it).
+    TeamService(db, SystemClock()).add("pay", "C0PAY1", services=["payments-api", "web"])
+
+
+def _chatbot(db_url: str, tmp: Path, *args: str) -> Invoked:
+    return invoke_chatbot("deploy", "record", *args, cwd=tmp, env={"DATABASE_URL": db_url})
 
 
 def _rows(db: Database) -> list[Deployment]:
@@ -78,9 +86,12 @@ def test_record_with_changes_and_an_offset(db_url: str, db: Database, tmp_path: 
         "--at",
         "2026-11-19T10:00:00Z",
     )
-    assert again.returncode == 0, again.stderr
-    assert (
-        again.stdout.strip() == "Deployment d-118: success, 2026-11-18T10:00:00Z (1 change added)"
+    # ...and a later failure is not recorded: said in one line, exit 2, with what to do instead.
+    assert again.returncode == 2 and again.stdout == ""
+    assert again.stderr.replace("\n", " ").strip() == (
+        "Deployment d-118 was already final (success, 2026-11-18T10:00:00Z), so failure was not "
+        "recorded (1 change added): record a rollback or a fix as a new deployment with "
+        "--rollback-of d-118 or --hotfix-of d-118."
     )
     [row] = _rows(db)
     assert row.status == "success" and row.deployed_at == datetime(2026, 11, 18, 10, tzinfo=UTC)
@@ -125,4 +136,36 @@ def test_bad_input_is_one_line_exit_2_and_stores_nothing(
         db_url, tmp_path, "--id", "d-3", "--service", "web", "--env", "prod", "--status", "shipped"
     )
     assert bad_status.returncode == 2 and "status must be one of" in bad_status.stderr
+    assert _rows(db) == []
+
+
+def test_a_final_status_again_is_fine(db_url: str, db: Database, tmp_path: Path) -> None:
+    args = ["--id", "d-5", "--service", "web", "--env", "prod", "--status", "success"]
+    assert _chatbot(db_url, tmp_path, *args).returncode == 0
+    repeated = _chatbot(db_url, tmp_path, *args)  # a retried CI step: nothing to tell
+    assert repeated.returncode == 0 and repeated.stderr == "", repeated.stderr
+    late = _chatbot(db_url, tmp_path, *args[:-1], "inactive")
+    assert late.returncode == 0 and "d-5: success" in late.stdout
+
+
+def test_an_unknown_service_is_refused_with_a_hint(
+    db_url: str, db: Database, tmp_path: Path
+) -> None:
+    done = _chatbot(
+        db_url,
+        tmp_path,
+        "--id",
+        "d-6",
+        "--service",
+        "paymnets-api",
+        "--env",
+        "production",
+        "--status",
+        "success",
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "No team lists the service 'paymnets-api' (teams list: payments-api, web)" in (
+        done.stderr
+    )
+    assert "chatbot team set TEAM --service paymnets-api" in done.stderr
     assert _rows(db) == []

@@ -138,7 +138,7 @@ def test_deployments_only_to_other_environments(db: Database, clock: FrozenClock
     warnings = data_health(db, TeamService(db, clock).get("payments"), clock.now())
     assert warnings == [
         "No production deployment in 14 days: deployments went to production, and production "
-        "is live. If one of those is production: `chatbot team set payments --production-envs "
+        "is live. If one of those is production: `chatbot team set payments --prod-env "
         "live,production`."
     ]
 

@@ -1,8 +1,7 @@
-"""`chatbot sync github` as a real process against the fake GitHub, on both databases."""
+"""`chatbot sync github` (in-process, typer's runner) against the fake GitHub, on both databases."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from chatbot.clock import SystemClock
 from chatbot.db.engine import Database
 from chatbot.github.models import PullRequest
 from chatbot.teams.service import TeamService
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.fakes.github_api import TOKEN, FakeGitHub, FakeGitHubServer, history
 from tests.github_helpers import (  # noqa: F401  (fixtures)
     count,
@@ -21,14 +20,12 @@ from tests.github_helpers import (  # noqa: F401  (fixtures)
     rows,
 )
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
+Run = Callable[..., Invoked]
 
 
 @pytest.fixture
 def run(db_url: str, tmp_path: Path, github_server: FakeGitHubServer) -> Run:
-    def _chatbot(
-        *args: str, token: str | None = TOKEN, api_url: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
+    def _chatbot(*args: str, token: str | None = TOKEN, api_url: str | None = None) -> Invoked:
         env = {
             "DATABASE_URL": db_url,
             "GITHUB_API_URL": api_url or github_server.url,
@@ -36,7 +33,7 @@ def run(db_url: str, tmp_path: Path, github_server: FakeGitHubServer) -> Run:
         }
         if token is not None:
             env["GITHUB_TOKEN"] = token
-        return run_chatbot("sync", "github", *args, cwd=tmp_path, env=env, timeout=120)
+        return invoke_chatbot("sync", "github", *args, cwd=tmp_path, env=env)
 
     return _chatbot
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, DC_PAT, FakeJira, FakeJiraServer
 from tests.jira_fixtures import (  # noqa: F401  (fixtures)
     fake_jira_fixture,
@@ -14,9 +13,9 @@ from tests.jira_fixtures import (  # noqa: F401  (fixtures)
 )
 
 
-def _check(tmp: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _check(tmp: Path, **env: str) -> Invoked:
     database = f"sqlite:///{tmp / 'check.db'}"
-    return run_chatbot("jira", "check", cwd=tmp, env={"DATABASE_URL": database, **env})
+    return invoke_chatbot("jira", "check", cwd=tmp, env={"DATABASE_URL": database, **env})
 
 
 def _creds(flavour: str) -> dict[str, str]:
@@ -42,7 +41,7 @@ def test_check_names_bad_credentials_without_printing_them(
         k: "wrong-secret-value" if k != "JIRA_EMAIL" else v for k, v in _creds(flavour).items()
     }
     result = _check(tmp_path, JIRA_URL=jira_server.url, **wrong)
-    assert result.returncode == 1
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "refused the credentials" in result.stderr.replace("\n", " ")
     assert "wrong-secret-value" not in result.stderr + result.stdout
 

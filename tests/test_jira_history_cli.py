@@ -3,7 +3,6 @@ Jira and both databases."""
 
 from __future__ import annotations
 
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.teams.service import TeamService
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.conftest import Bot
 from tests.fakes.jira_api import CLOUD_EMAIL, CLOUD_TOKEN, FakeJiraServer
 from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401  (fixture)
@@ -23,8 +22,8 @@ from tests.jira_fixtures import jira_server_fixture, jira_settings  # noqa: F401
 T0 = datetime(2026, 10, 1, 8, 0, tzinfo=UTC)
 
 
-def _chatbot(db_url: str, tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return run_chatbot(*args, cwd=tmp, env={"DATABASE_URL": db_url, **env}, timeout=120)
+def _chatbot(db_url: str, tmp: Path, *args: str, **env: str) -> Invoked:
+    return invoke_chatbot(*args, cwd=tmp, env={"DATABASE_URL": db_url, **env})
 
 
 @pytest.fixture
@@ -73,7 +72,7 @@ def test_sync_jira_refuses_in_one_line(
     unconfigured = _chatbot(db_url, tmp_path, "sync", "jira")
     assert unconfigured.returncode == 2 and "JIRA_URL" in unconfigured.stderr
     no_teams = _chatbot(db_url, tmp_path, "sync", "jira", **cloud)
-    assert no_teams.returncode == 2 and "jira_project" in no_teams.stderr
+    assert no_teams.returncode == 2 and "team set NAME --jira-project KEY" in no_teams.stderr
     unknown = _chatbot(db_url, tmp_path, "sync", "jira", "--team", "nope", **cloud)
     assert unknown.returncode == 2 and "No team named 'nope'" in unknown.stderr
 

@@ -1,34 +1,24 @@
-"""`chatbot digest` as a user runs it: a subprocess over a database the test filled."""
+"""`chatbot digest` as a user runs it (in-process, typer's runner) over a database the test
+filled."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from chatbot.db.engine import Database
 from chatbot.metrics.engine import weekly_digest_for
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.metrics_reference import load
 
 REPO = "acme/pay"
 AT = datetime(2026, 11, 10, tzinfo=UTC)
 
 
-def _chatbot(db_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
-    env["DATABASE_URL"] = db_url
-    env["COLUMNS"] = "220"
-    return subprocess.run(
-        [sys.executable, "-m", "chatbot", "digest", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp,
-        timeout=120,
-    )
+def _chatbot(db_url: str, tmp: Path, *args: str) -> Invoked:
+    env = {"DATABASE_URL": db_url, "COLUMNS": "220"}
+    return invoke_chatbot("digest", *args, cwd=tmp, env=env)
 
 
 def _history() -> dict:
@@ -90,14 +80,14 @@ def test_digest_json_table_and_explain(db: Database, db_url: str, tmp_path: Path
 
     table = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46")
     assert table.returncode == 0, table.stderr
-    assert "cycle time" in table.stdout and "29.0 h" in table.stdout
+    assert "cycle time" in table.stdout and "1.2 d" in table.stdout  # 29 h, in days (spec 6.2)
 
     work = _chatbot(
         db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--explain", "cycle_time"
     )
     assert work.returncode == 0, work.stderr
     assert f"{REPO}#1" in work.stdout and f"{REPO}#2" in work.stdout and "fallback" in work.stdout
-    assert "2026-11-09T14:00:00Z" in work.stdout  # PR 1's first commit
+    assert "Mon 2026-11-09 14:00 UTC" in work.stdout  # PR 1's first commit
 
 
 def test_bad_input_is_one_line_and_exit_2(db: Database, db_url: str, tmp_path: Path) -> None:

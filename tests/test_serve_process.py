@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import free_port, wait_until_serving
+from tests.cli_helpers import START_DEADLINE, free_port, wait_until_serving
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.slack_driver import SIGNING_SECRET, SlackDriver
 
@@ -50,9 +50,15 @@ def test_gunicorn_serves_slack_and_health(
 ) -> None:
     driver = SlackDriver(served, slack_server.response_url("serve"))
     assert driver.command("/intent", "Served for real", channel="CSERVE").status == 200
-    root = fake_slack.wait_for("chat.postMessage", lambda c: "Served for real" in c.params["text"])
+    # The work after the acknowledgement runs in the served process: on a loaded machine it
+    # may take longer than the fake's default wait.
+    root = fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Served for real" in c.params["text"], timeout=START_DEADLINE
+    )
     assert root[0].token == "xoxb-serve-test"
-    fake_slack.wait_for("chat.postMessage", lambda c: "Outcome" in c.params.get("text", ""))
+    fake_slack.wait_for(
+        "chat.postMessage", lambda c: "Outcome" in c.params.get("text", ""), timeout=START_DEADLINE
+    )
     assert driver.get("/nope").status == 404
     forged = driver.post(
         b"command=/intent&text=x", "application/x-www-form-urlencoded", signature="v0=deadbeef"
@@ -74,7 +80,7 @@ def test_unreachable_database_stops_serve_with_one_clear_line(tmp_path: Path) ->
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=START_DEADLINE,
     )
     assert result.returncode != 0
     assert "Cannot reach the database (DATABASE_URL)" in result.stderr

@@ -1,14 +1,19 @@
-"""Start-up configuration errors: one line naming the variable, never a secret."""
+"""Start-up configuration errors: one line naming the variable, never a secret. The first
+runs as a real process (what a user starts); the others in-process (typer's runner)."""
 
 from __future__ import annotations
 
 import subprocess
 
-from tests.cli_helpers import OUR_VARIABLES, run_chatbot
+from tests.cli_helpers import OUR_VARIABLES, Invoked, invoke_chatbot, run_chatbot
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return run_chatbot(*args, cwd="/tmp", env=env, drop=(*OUR_VARIABLES, "PORT"))
+
+
+def _invoke(*args: str, **env: str) -> Invoked:
+    return invoke_chatbot(*args, cwd="/tmp", env=env, drop=(*OUR_VARIABLES, "PORT"))
 
 
 def test_missing_token_names_the_variable() -> None:
@@ -21,7 +26,7 @@ def test_missing_token_names_the_variable() -> None:
 
 
 def test_malformed_setting_names_the_variable() -> None:
-    result = _run("db", "upgrade", PORT="not-a-port", SLACK_BOT_TOKEN="xoxb-secret-value")
+    result = _invoke("db", "upgrade", PORT="not-a-port", SLACK_BOT_TOKEN="xoxb-secret-value")
     assert result.returncode == 2
     assert "PORT" in result.stderr and "xoxb-secret-value" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -38,6 +43,8 @@ def test_logs_redact_tokens() -> None:
 
 
 def test_socket_mode_needs_the_app_token() -> None:
-    result = _run("socket", SLACK_BOT_TOKEN="xoxb-secret-value", DATABASE_URL="sqlite:///:memory:")
+    result = _invoke(
+        "socket", SLACK_BOT_TOKEN="xoxb-secret-value", DATABASE_URL="sqlite:///:memory:"
+    )
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr and "xoxb-secret-value" not in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -28,12 +29,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             # Two web processes starting together must not both create the tables.
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})
             connection.commit()
+        # Alembic logs its context and each step at INFO; every command and every start
+        # upgrades, so that would be chatter on each run. Warnings still show.
+        alembic_log = logging.getLogger("alembic")
+        level = alembic_log.level
+        alembic_log.setLevel(max(level, logging.WARNING))
         try:
             config = alembic_config(engine)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
             connection.commit()
         finally:
+            alembic_log.setLevel(level)
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_LOCK_ID})
                 connection.commit()

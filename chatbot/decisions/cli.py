@@ -18,7 +18,7 @@ def pack(
     key: Annotated[str | None, typer.Option("--key", help="only this Jira key or intent")] = None,
 ) -> None:
     """Print the team's Markdown context pack (public decisions only)."""
-    from chatbot.cli_support import err, services_or_exit
+    from chatbot.cli_support import fail, services_or_exit
     from chatbot.decisions.pack import build_pack, team_scope
     from chatbot.slack.names import slack_names
     from chatbot.teams.service import TeamService
@@ -26,8 +26,7 @@ def pack(
     services = services_or_exit()
     found = TeamService(services.db, services.clock).get(team)
     if found is None:
-        err.print(f"[red]No team named {team!r}; see `chatbot team list`.[/red]")
-        raise typer.Exit(1)
+        fail(f"No team named {team!r}; `chatbot team list` shows the teams.")
     names = slack_names(services.slack)  # people and channels by name; ids if Slack is away
     sys.stdout.write(build_pack(services.db, team_scope(found, key=key), names))
     sys.stdout.flush()

@@ -104,4 +104,11 @@ def demo(
         f"Slack message (Block Kit): {result.json_path} · chart: {result.png_path} · "
         f"{result.seconds:.1f} s"
     )
-    console.print("Next: `chatbot team add NAME --channel C…`, then `chatbot digest --team NAME`.")
+    console.print(
+        f"Next: explore the demo's own database with `DATABASE_URL=sqlite:///{result.db_path} "
+        "chatbot digest --team payments --explain cycle_time`; set up your team with "
+        "`chatbot team add NAME --channel C…`, then `chatbot digest --team NAME`.",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -64,13 +64,30 @@ def record(
     ] = None,
 ) -> None:
     """Record a deployment (spec: the first success or failure is final; ids are idempotent)."""
-    from chatbot.deploys.service import DeploymentError, record_deployment
+    from chatbot.deploys.service import (
+        FINAL,
+        FINAL_ALIASES,
+        DeploymentError,
+        record_deployment,
+    )
+    from chatbot.teams.service import TeamService
 
     try:
         when = parse_time(at) if at is not None else None
     except DeploymentError as exc:
         raise _refuse(str(exc)) from None
     services = services_or_exit()
+    # A deployment finds its team by service; one no team lists would never be counted.
+    listed = {
+        name for team in TeamService(services.db, services.clock).all() for name in team.services
+    }
+    name = service.strip()
+    if name not in listed:
+        known = f" (teams list: {', '.join(sorted(listed))})" if listed else ""
+        raise _refuse(
+            f"No team lists the service {name!r}{known}: check --service, or add it with "
+            f"`chatbot team set TEAM --service {name}`."
+        )
     try:
         recorded = record_deployment(
             services.db,
@@ -94,9 +111,19 @@ def record(
         if recorded.deployed_at
         else "not deployed yet"
     )
+    added = f"{recorded.changes_added} change{'s' if recorded.changes_added != 1 else ''} added"
+    asked = FINAL.get(status.strip().lower()) or FINAL_ALIASES.get(status.strip().lower())
+    if asked is not None and not recorded.finalized and asked != recorded.status:
+        # The first success or failure is final (spec): another one must not read as recorded.
+        # The same one again is a retried CI step and fine.
+        raise _refuse(
+            f"Deployment {recorded.external_id} was already final ({recorded.status}, "
+            f"{when_text}), so {status.strip()} was not recorded ({added}): record a rollback "
+            f"or a fix as a new deployment with --rollback-of {recorded.external_id} or "
+            f"--hotfix-of {recorded.external_id}."
+        )
     console.print(
-        f"Deployment {recorded.external_id}: {recorded.status}, {when_text}"
-        f" ({recorded.changes_added} change{'s' if recorded.changes_added != 1 else ''} added)",
+        f"Deployment {recorded.external_id}: {recorded.status}, {when_text} ({added})",
         markup=False,
         highlight=False,
     )

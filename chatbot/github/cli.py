@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chatbot.cli_support import console, err, services_or_exit, settings_or_exit
 from chatbot.sync_cli import sync_app
@@ -35,6 +34,14 @@ def sync_github(
     ] = None,
 ) -> None:
     """Backfill pull requests (commits, reviews, draft/ready timeline) of the teams' repos."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     from chatbot.github.api import GitHubApiError, GitHubClient
     from chatbot.github.backfill import GitHubBackfill
     from chatbot.teams.service import TeamService
@@ -67,7 +74,7 @@ def sync_github(
     if not repos:
         err.print(
             "[red]No repositories to read.[/red] List them with "
-            "`chatbot team set TEAM --repos owner/a,owner/b`."
+            "`chatbot team set TEAM --repo owner/a --repo owner/b`."
         )
         raise typer.Exit(2)
     client = GitHubClient(settings.github_api_url, settings.github_token.get_secret_value())

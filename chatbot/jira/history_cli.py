@@ -48,7 +48,7 @@ def sync_jira(
         if not teams:
             _refuse(
                 "No team has a Jira project or JQL; set one with "
-                "`chatbot team set NAME jira_project KEY`."
+                "`chatbot team set NAME --jira-project KEY` (or --jira-jql)."
             )
     sync = JiraHistorySync(services.db, services.clock, services.jira)
     failed = False

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from chatbot.cli_support import console, err, services_or_exit
-from chatbot.metrics.engine import (
-    BY_NAME,
-    METRICS,
-    UnknownMetric,
-    UnknownTeam,
-    explain,
-    weekly_digest_for,
+from chatbot.cli_support import console, err, fail, services_or_exit
+from chatbot.cli_tables import (
+    FormatOption,
+    JsonValue,
+    Listing,
+    OutputFormat,
+    hours_as_days,
+    hours_as_hours,
+    moment,
+    print_listing,
 )
-from chatbot.metrics.week import WeekError
+
+# Units are fixed per metric (spec 6.2): cycle time in days, review time in hours.
+_DURATION = {"cycle_time": hours_as_days, "review_time": hours_as_hours}
+_SHARES = {"orchestration"}
 
 
 def digest(
@@ -28,19 +33,34 @@ def digest(
         str | None,
         typer.Option("--week", help="ISO week like 2026-W47; default: the last complete one."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the digest's JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", metavar="", help="Print JSON (the same as --format json).")
+    ] = False,
     explain_metric: Annotated[
         str | None,
-        typer.Option("--explain", help=f"List every item behind one metric: {', '.join(BY_NAME)}."),
+        typer.Option(
+            "--explain",
+            metavar="METRIC",
+            help="List every item behind one metric, e.g. cycle_time or wip "
+            "(a name it does not know lists the valid ones).",
+        ),
     ] = None,
     post: Annotated[
-        bool, typer.Option("--post", help="Post it to the team's channel now (takes the slot).")
+        bool,
+        typer.Option(
+            "--post", metavar="", help="Post it to the team's channel now (takes the slot)."
+        ),
     ] = False,
     again: Annotated[
-        bool, typer.Option("--again", help="With --post: post once more, on purpose.")
+        bool, typer.Option("--again", metavar="", help="With --post: post once more, on purpose.")
     ] = False,
+    output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """The weekly digest of a team: headline figures, change against last week and baseline."""
+    if again and not post:
+        fail("--again only repeats a post: add --post (chatbot digest --team T --post --again).")
+    if as_json:
+        output = OutputFormat.JSON
     services = services_or_exit()
     now = services.clock.now()
     if post:
@@ -49,28 +69,35 @@ def digest(
 
         post_command(build_root(services).digests, team, week, again)
         return
+    from chatbot.metrics.engine import UnknownMetric, UnknownTeam, explain, weekly_digest_for
+    from chatbot.metrics.week import WeekError
+
     try:
         if explain_metric is not None:
-            items = explain(services.db, team, week, explain_metric, now=now)
-            _print_explain(explain_metric, [i.as_dict() for i in items], as_json)
+            items = [i.as_dict() for i in explain(services.db, team, week, explain_metric, now=now)]
+            print_listing(explain_listing(explain_metric, items), output, console)
             return
         result = weekly_digest_for(services.db, team, week, now)
     except (UnknownTeam, UnknownMetric, WeekError) as exc:
-        err.print(f"[red]{exc.args[0]}[/red]")
-        raise typer.Exit(2) from None
-    if as_json:
+        fail(str(exc.args[0]))
+    if output is OutputFormat.JSON:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         return
-    _print_table(result)
+    if output is OutputFormat.TABLE:
+        _print_table(result)
+        return
+    print_listing(digest_listing(result), output, console)
+    for warning in result["warnings"]:  # stdout stays one row per line
+        err.print(Text("! ", style="yellow") + Text(warning), highlight=False, soft_wrap=True)
 
 
-def _number(value: Any, headline: str) -> str:
+def _number(value: Any, metric: str, headline: str) -> str:
     if value is None:
         return "—"
+    if metric in _DURATION:
+        return _DURATION[metric](value)
     if headline == "value" or headline.endswith("_share"):
         return f"{value * 100:.1f}%"
-    if headline.endswith("hours"):
-        return f"{value:.1f} h"
     return f"{round(value, 2):g}"
 
 
@@ -83,47 +110,84 @@ def _change(current: Any, other: Any) -> str:
     return "±0%" if percent == 0 else f"{percent:+d}%"
 
 
-def _print_table(result: dict[str, Any]) -> None:
-    table = Table(
-        title=f"{result['team']} · {result['week']} ({result['time_zone']}: "
-        f"{result['start']} → {result['end']})"
-    )
-    for column in ("metric", "this week", "last week", "change", "baseline", "vs baseline", "n"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
+DIGEST_COLUMNS = ("metric", "this week", "last week", "change", "baseline", "vs baseline", "n")
+
+
+def digest_listing(result: Mapping[str, Any]) -> Listing:
+    """The digest's headline figures as a listing: one row per metric, in the digest's order."""
+    from chatbot.metrics.engine import METRICS
+
+    rows: list[tuple[str, ...]] = []
+    records: list[dict[str, JsonValue]] = []
     for metric in METRICS:
         fields = result["metrics"][metric.name]
         current = fields[metric.headline]
-        table.add_row(
+        cells = (
             metric.name.replace("_", " "),
-            _number(current, metric.headline),
-            _number(fields["previous"], metric.headline),
+            _number(current, metric.name, metric.headline),
+            _number(fields["previous"], metric.name, metric.headline),
             _change(current, fields["previous"]),
-            _number(fields["baseline"], metric.headline),
+            _number(fields["baseline"], metric.name, metric.headline),
             _change(current, fields["baseline"]),
             str(fields.get("n", "")),
         )
-    console.print(table)
+        rows.append(cells)
+        records.append(dict(zip(DIGEST_COLUMNS, cells, strict=True)))
+    title = (
+        f"{result['team']} · {result['week']} ({result['time_zone']}: "
+        f"{moment(result['start'])} → {moment(result['end'])})"
+    )
+    return Listing(
+        DIGEST_COLUMNS, rows, records, title=title, right_aligned=frozenset(DIGEST_COLUMNS[1:])
+    )
+
+
+def _print_table(result: Mapping[str, Any]) -> None:
+    """The digest as a table on the terminal (the demo prints it too)."""
+    print_listing(digest_listing(result), OutputFormat.TABLE, console)
     for warning in result["warnings"]:
-        console.print(Text("! ", style="yellow") + Text(warning), highlight=False)
+        console.print(Text("! ", style="yellow") + Text(warning), highlight=False, soft_wrap=True)
 
 
-def _print_explain(metric: str, items: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(items, indent=2, ensure_ascii=False) + "\n")
-        return
-    table = Table(title=f"{metric}: {len(items)} items")
-    # The item's reference is what a reader looks up elsewhere: never cut it.
-    table.add_column("item", no_wrap=True)
-    for column in ("counted", "value", "reason", "times", "detail"):
-        table.add_column(column)
+EXPLAIN_COLUMNS = ("item", "counted", "value", "reason", "times", "detail")
+
+
+def _item_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    if metric in _DURATION:
+        return _DURATION[metric](value)
+    if metric in _SHARES:
+        return f"{value * 100:.0f}%"
+    return f"{value:g}"
+
+
+def _reason(item: Mapping[str, Any]) -> str:
+    if item["reason"]:
+        return str(item["reason"]).replace("_", " ")
+    return "counted" if item["counted"] else "left out"
+
+
+def explain_listing(metric: str, items: list[dict[str, Any]]) -> Listing:
+    """`--explain METRIC`: every item counted or left out, with readable values and times."""
+    rows: list[tuple[str, ...]] = []
     for item in items:
-        times = "\n".join(f"{k} {v}" for k, v in item["times"].items() if v)
-        table.add_row(
-            Text(item["ref"]),
-            "yes" if item["counted"] else "no",
-            "" if item["value"] is None else f"{item['value']:g}",
-            Text(item["reason"] or ""),
-            Text(times),
-            Text(item["detail"]),
+        times = "\n".join(
+            f"{name.replace('_', ' ')}: {moment(when)}"
+            for name, when in item["times"].items()
+            if when
         )
-    console.print(table)
+        rows.append(
+            (
+                item["ref"],
+                "yes" if item["counted"] else "no",
+                _item_value(metric, item["value"]),
+                _reason(item),
+                times or "—",
+                item["detail"] or "—",
+            )
+        )
+    counted = sum(1 for item in items if item["counted"])
+    noun = "item" if len(items) == 1 else "items"
+    title = f"{metric}: {len(items)} {noun} ({counted} counted, {len(items) - counted} left out)"
+    return Listing(EXPLAIN_COLUMNS, rows, items, title=title)

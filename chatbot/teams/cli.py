@@ -3,12 +3,14 @@ the same checks, as `/digest setup`). Every refusal is one line and exit code 2.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from chatbot.cli_support import console, err, services_or_exit
+from chatbot.cli_tables import FormatOption, JsonValue, Listing, OutputFormat, print_listing
+from chatbot.teams.escape import describe_escape_rule
 from chatbot.teams.settings import (
     SETTINGS,
     WEEKDAYS,
@@ -18,12 +20,22 @@ from chatbot.teams.settings import (
     valid_keys,
 )
 
+if TYPE_CHECKING:
+    from chatbot.prompts import Prompts
+    from chatbot.teams.models import Team
+
 team_app = typer.Typer(no_args_is_help=True, help="Team settings as code.")
 
 
 def _refuse(message: str) -> typer.Exit:
     err.print(f"[red]{escape(message)}[/red]")
     return typer.Exit(2)
+
+
+# The plural spellings of the list flags, documented before flags became singular and
+# repeatable; still accepted, no longer shown in help.
+def _hidden(*names: str) -> Any:
+    return typer.Option(*names, hidden=True)
 
 
 @team_app.command("add")
@@ -76,6 +88,18 @@ def team_add(
     decision_reaction: Annotated[
         str | None, typer.Option("--decision-reaction", help="Default: memo")
     ] = None,
+    repos: Annotated[list[str] | None, _hidden("--repos")] = None,
+    services_: Annotated[list[str] | None, _hidden("--services")] = None,
+    prod_envs: Annotated[
+        list[str] | None, _hidden("--prod-envs", "--production-env", "--production-envs")
+    ] = None,
+    members: Annotated[list[str] | None, _hidden("--members")] = None,
+    bots: Annotated[list[str] | None, _hidden("--bots")] = None,
+    orchestrators: Annotated[list[str] | None, _hidden("--orchestrators")] = None,
+    seniors: Annotated[list[str] | None, _hidden("--seniors", "--senior-engineers")] = None,
+    leaders: Annotated[list[str] | None, _hidden("--leaders")] = None,
+    admins: Annotated[list[str] | None, _hidden("--admins")] = None,
+    status_categories: Annotated[list[str] | None, _hidden("--status-categories")] = None,
 ) -> None:
     """Add a team (the same settings /digest setup edits)."""
     from chatbot.teams.service import TeamService
@@ -86,22 +110,22 @@ def team_add(
         "jira-jql": jira_jql,
         "jira-issue-type": jira_issue_type,
         "tz": tz if tz is not None else services.settings.tz_default,
-        "repos": repo,
-        "services": service,
-        "production-envs": prod_env,
-        "members": member,
-        "bots": bot,
-        "orchestrators": orchestrator,
-        "seniors": senior,
-        "leaders": leader,
-        "admins": admin,
+        "repo": _both(repo, repos),
+        "service": _both(service, services_),
+        "prod-env": _both(prod_env, prod_envs),
+        "member": _both(member, members),
+        "bot": _both(bot, bots),
+        "orchestrator": _both(orchestrator, orchestrators),
+        "senior": _both(senior, seniors),
+        "leader": _both(leader, leaders),
+        "admin": _both(admin, admins),
         "digest-day": digest_day,
         "digest-time": digest_time,
         "checkin-day": checkin_day,
         "checkin-time": checkin_time,
         "wip-limit": wip_limit,
         "escape-rule": escape_rule,
-        "status-category": status_category,
+        "status-category": _both(status_category, status_categories),
         "baseline-week": baseline_week,
         "decision-reaction": decision_reaction,
     }
@@ -123,63 +147,101 @@ def team_add(
     )
 
 
+def _both(singular: list[str] | None, plural: list[str] | None) -> list[str] | None:
+    """The values of a list flag given under either spelling, in the order typed per flag."""
+    if singular is None and plural is None:
+        return None
+    return [*(singular or []), *(plural or [])]
+
+
 def _day_and_time(weekday: int, time: str) -> str:
     return f"{WEEKDAYS[weekday][:3]} {time}"
 
 
-@team_app.command("list")
-def team_list() -> None:
-    """List teams and their main settings."""
-    from rich.table import Table
+TEAM_COLUMNS = (
+    "name",
+    "channel",
+    "tz",
+    "jira",
+    "wip limit",
+    "digest",
+    "check-in",
+    "repos",
+    "services",
+    "production",
+    "escape rule",
+    "reaction",
+)
 
-    from chatbot.teams.escape import describe_escape_rule
+
+def team_listing(teams: list[Team], prompts: Prompts) -> Listing:
+    """`team list` as a listing: one row per team, lists joined with commas."""
+    rows: list[tuple[str, ...]] = []
+    records: list[dict[str, JsonValue]] = []
+    for team in teams:
+        escape_rule = describe_escape_rule(team.escape_rule)
+        rows.append(
+            (
+                team.name,
+                team.channel_id,
+                team.tz,
+                team.jira_project or team.jira_jql or "—",
+                str(team.wip_limit),
+                _day_and_time(team.digest_weekday, team.digest_time),
+                _day_and_time(team.checkin_weekday, team.checkin_time),
+                ", ".join(team.repos) or "—",
+                ", ".join(team.services) or "—",
+                ", ".join(team.production_envs),
+                escape_rule,
+                team.decision_reaction,
+            )
+        )
+        records.append(
+            {
+                "name": team.name,
+                "channel": team.channel_id,
+                "tz": team.tz,
+                "jira_project": team.jira_project,
+                "jira_jql": team.jira_jql,
+                "wip_limit": team.wip_limit,
+                "digest_day": WEEKDAYS[team.digest_weekday],
+                "digest_time": team.digest_time,
+                "checkin_day": WEEKDAYS[team.checkin_weekday],
+                "checkin_time": team.checkin_time,
+                "repos": list(team.repos),
+                "services": list(team.services),
+                "production_envs": list(team.production_envs),
+                "escape_rule": escape_rule,
+                "decision_reaction": team.decision_reaction,
+            }
+        )
+    return Listing(
+        TEAM_COLUMNS,
+        rows,
+        records,
+        right_aligned=frozenset({"wip limit"}),
+        when_empty=prompts.text("teams.cli.none_yet"),
+    )
+
+
+@team_app.command("list")
+def team_list(output: FormatOption = OutputFormat.TABLE) -> None:
+    """List teams and their main settings."""
     from chatbot.teams.service import TeamService
 
     services = services_or_exit()
-    table = Table(
-        "name",
-        "channel",
-        "tz",
-        "jira",
-        "wip limit",
-        "digest",
-        "check-in",
-        "repos",
-        "services",
-        "production",
-        "escape rule",
-        "reaction",
-    )
-    for team in TeamService(services.db, services.clock).all():
-        table.add_row(
-            *(
-                escape(cell)
-                for cell in (
-                    team.name,
-                    team.channel_id,
-                    team.tz,
-                    team.jira_project or team.jira_jql or "—",
-                    str(team.wip_limit),
-                    _day_and_time(team.digest_weekday, team.digest_time),
-                    _day_and_time(team.checkin_weekday, team.checkin_time),
-                    ", ".join(team.repos) or "—",
-                    ", ".join(team.services) or "—",
-                    ", ".join(team.production_envs),
-                    describe_escape_rule(team.escape_rule),
-                    team.decision_reaction,
-                )
-            )
-        )
-    console.print(table)
+    teams = TeamService(services.db, services.clock).all()
+    print_listing(team_listing(teams, services.prompts), output, console)
 
 
 def _set_help() -> str:
     lines = "\n".join(f"  --{s.key}: {s.help}" for s in SETTINGS)
     return (
         "Change team settings, e.g. `chatbot team set payments --wip-limit 3 --tz "
-        "Europe/Berlin`.\n\nLists are comma-separated (or the key repeated) and replace the "
-        "list; an empty value clears an optional setting; --status-category adds one "
-        "override at a time.\n\nValid settings:\n\n" + lines.replace("\n", "\n\n")
+        "Europe/Berlin`.\n\nList settings take the flag once per value (--repo acme/a --repo "
+        "acme/b) or commas, and replace the list; an empty value clears an optional setting; "
+        "--status-category adds one override at a time.\n\nValid settings:\n\n"
+        + lines.replace("\n", "\n\n")
     )
 
 
