@@ -8,15 +8,7 @@ A domain service knows what went wrong, not how the bot words it: it raises
 
 from __future__ import annotations
 
-from functools import cache
-
-from chatbot.prompts import Prompts
-from chatbot.settings import DEFAULT_PROMPTS_DIR
-
-
-@cache
-def _default_prompts() -> Prompts:
-    return Prompts(DEFAULT_PROMPTS_DIR)
+from chatbot.prompts import Prompts, default_prompts
 
 
 class UserError(Exception):
@@ -32,4 +24,4 @@ class UserError(Exception):
         return prompts.text(self.key, **self.values)
 
     def __str__(self) -> str:
-        return self.text(_default_prompts())
+        return self.text(default_prompts())

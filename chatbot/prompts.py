@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+# The project's own texts; PROMPTS_DIR (Settings.prompts_dir) points elsewhere.
+DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
 class Prompts:
@@ -24,3 +28,10 @@ class Prompts:
     def text(self, dotted: str, **values: object) -> str:
         template = self.get(dotted)
         return template.format(**values) if values else template
+
+
+@cache
+def default_prompts() -> Prompts:
+    """The project's prompts/, for code that holds no `Prompts` (a refusal's text, the demo's
+    chart, benchmarks)."""
+    return Prompts(DEFAULT_PROMPTS_DIR)

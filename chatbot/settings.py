@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
-
+from chatbot.prompts import DEFAULT_PROMPTS_DIR
 
 # What `.env.example` holds where a secret goes; a value still containing it was never filled in.
 PLACEHOLDER = "..."

@@ -8,18 +8,9 @@ present the metrics in the same order with the same units.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from chatbot.prompts import Prompts
-from chatbot.settings import DEFAULT_PROMPTS_DIR
-
-
-@cache
-def default_prompts() -> Prompts:
-    """The project's prompts/, for what is drawn without a `Prompts` at hand (the demo's
-    chart, benchmarks)."""
-    return Prompts(DEFAULT_PROMPTS_DIR)
+from chatbot.prompts import Prompts, default_prompts
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from chatbot.digest.catalogue import HEADLINES, MetricView, default_prompts, fmt
+from chatbot.digest.catalogue import HEADLINES, MetricView, fmt
 from chatbot.metrics.week import Week, WeekError
-from chatbot.prompts import Prompts
+from chatbot.prompts import Prompts, default_prompts
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 7.0, 110
 _LINE, _WORSE_BG = "#1d3557", "#fff4e5"

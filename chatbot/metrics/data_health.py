@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import exists, false, func, or_, select, text
@@ -24,8 +23,7 @@ from chatbot.deploys.models import Deployment, DeploymentStatus
 from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
-from chatbot.prompts import Prompts
-from chatbot.settings import DEFAULT_PROMPTS_DIR
+from chatbot.prompts import Prompts, default_prompts
 from chatbot.teams import defaults
 from chatbot.teams.escape import describe_escape_rule, is_escaped
 from chatbot.teams.models import Team
@@ -34,12 +32,6 @@ NO_DEPLOYMENT_DAYS = 14
 RECENT_DAYS = 28
 NO_DELIVERY_DAYS = 7
 _FINAL = (DeploymentStatus.SUCCESS, DeploymentStatus.FAILURE)
-
-
-@cache
-def _default_prompts() -> Prompts:
-    """The project's prompts/, for callers that hold no `Prompts` (the metrics engine)."""
-    return Prompts(DEFAULT_PROMPTS_DIR)
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def data_health(
     The messages are plain text (no Slack markup) for the terminal, the JSON and Slack,
     worded by prompts/doctor.toml (`prompts`, or the project's own prompts when not given).
     """
-    say = prompts or _default_prompts()
+    say = prompts or default_prompts()
     scope = _Team.of(team)
     with db.session() as session:
         checks = (
