@@ -75,7 +75,7 @@ class ConversationService:
         with self.db.transaction() as conn:
             set_card_in(conn, intent_id, thread_ts=thread_ts)
             inserted = conn.execute(
-                insert(IntentConversation).values(
+                insert(IntentConversation.__table__).values(  # type: ignore[attr-defined]
                     intent_id=intent_id,
                     channel_id=channel_id,
                     thread_ts=thread_ts,

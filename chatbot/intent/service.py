@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, insert, or_, update
+from sqlalchemy import Table, case, insert, or_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col, select
 
@@ -193,7 +193,7 @@ class IntentService:
                 check.id = _insert(conn, AcceptanceCheck, check)
                 checks.append(check)
             revision = _revision_values(intent, user_id, now, [c.text for c in checks])
-            conn.execute(insert(IntentRevision).values(revision))
+            conn.execute(insert(_table(IntentRevision)).values(revision))
         return IntentView(intent=intent, checks=checks)
 
     def edit(self, intent_id: int, user_id: str, **changes: Any) -> IntentView:
@@ -376,10 +376,12 @@ def set_card_in(
     if card_ts:
         values["card_ts"] = card_ts
     if thread_ts:
-        no_thread = or_(col(Intent.thread_ts).is_(None), col(Intent.thread_ts) == "")
-        values["thread_ts"] = case((no_thread, thread_ts), else_=col(Intent.thread_ts))
+        current = _table(Intent).c.thread_ts
+        no_thread = or_(current.is_(None), current == "")
+        values["thread_ts"] = case((no_thread, thread_ts), else_=current)
     if values:
-        found = s.execute(update(Intent).where(col(Intent.id) == intent_id).values(values))
+        intents = _table(Intent)
+        found = s.execute(update(intents).where(intents.c.id == intent_id).values(values))
         exists = found.rowcount > 0
     else:
         exists = s.execute(select(Intent.id).where(Intent.id == intent_id)).first() is not None
@@ -387,9 +389,16 @@ def set_card_in(
         raise IntentError("intent.errors.gone")
 
 
+def _table(model: type[SQLModel]) -> Table:
+    """The model's table, for statements on the hot path: the same statement on the ORM class
+    goes through the ORM's statement machinery even on a plain connection."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
 def _insert(conn: Connection, model: type[SQLModel], row: SQLModel) -> int:
     """INSERTs `row` (every column but the generated id) and returns its new id."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = _table(model)
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
     return int(conn.execute(insert(table).values(values)).inserted_primary_key[0])
 
