@@ -605,3 +605,25 @@ def test_a_trickled_body_is_cut_at_the_deadline(served: tuple[str, Path]) -> Non
         answered = read_response(sock)
         waited = time.monotonic() - started
     assert answered.status == 408 and waited < 5
+
+
+# --- status lines ------------------------------------------------------------------------------
+
+
+def _status_line(router: Router, method: str, path: str) -> str:
+    lines: list[str] = []
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": "0"}
+    router(environ, lambda status, _headers: lines.append(status))
+    return lines[0]
+
+
+def test_status_lines_carry_the_standard_reason_phrase() -> None:
+    router = Router(None)
+    router.add("POST", "/teapot", lambda _r: WebResponse.json(418, {"ok": False}))
+    router.add("POST", "/odd", lambda _r: WebResponse.json(299, {"ok": True}))
+    assert _status_line(router, "GET", "/healthz") == "200 OK"
+    assert _status_line(router, "GET", "/nowhere") == "404 Not Found"
+    assert _status_line(router, "GET", "/teapot") == "405 Method Not Allowed"
+    assert _status_line(router, "POST", "/teapot") == "418 I'm a Teapot"
+    # A code without a standard phrase still makes a status line a client can parse.
+    assert _status_line(router, "POST", "/odd") == "299 Unknown"

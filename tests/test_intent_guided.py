@@ -53,6 +53,16 @@ def test_intent_remembers_team_and_private_channel(bot: Bot) -> None:
     assert intent.channel_is_private is True and intent.team_id == team.id
 
 
+def test_a_channels_privacy_is_asked_once_not_for_every_intent(bot: Bot) -> None:
+    # Bolt hands each request a new client: the answer must be kept per workspace, not per
+    # client object. (The first intent may find it kept from an earlier test run.)
+    start_guided(bot, "First plan", channel="CPRIVACY1")
+    asked = len(bot.fake.of("conversations.info"))
+    start_guided(bot, "Second plan", channel="CPRIVACY1")
+    start_guided(bot, "Third plan", channel="CPRIVACY1")
+    assert len(bot.fake.of("conversations.info")) == asked <= 1
+
+
 def test_listing_an_empty_channel_says_how_to_start(bot: Bot) -> None:
     assert bot.slack.command("/intent", "list", channel="CEMPTY1").status == 200
     bot.settle()

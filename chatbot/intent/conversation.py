@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import insert, update
+from sqlmodel import col, select
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.intent.models import IntentConversation, IntentStatus
-from chatbot.intent.service import IntentFields, IntentService
+from chatbot.intent.service import IntentFields, IntentService, set_card_in
 from chatbot.jira_keys import is_jira_key
 from chatbot.prompts import Prompts
 
@@ -66,29 +67,47 @@ class ConversationService:
         return self.questions[step]["ask"]
 
     def start(self, intent_id: int, channel_id: str, thread_ts: str) -> Reply:
+        """Opens the conversation in the intent's thread, which becomes the intent's thread
+        (unless it has one), in one transaction."""
         now = self.clock.now()
-        with self.db.session() as s:
-            conv = IntentConversation(
-                intent_id=intent_id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                created_at=now,
-                updated_at=now,
+        # Plain statements on one connection: this runs for every new intent, and the ORM's
+        # object and unit of work cost more than the two statements.
+        with self.db.transaction() as conn:
+            set_card_in(conn, intent_id, thread_ts=thread_ts)
+            inserted = conn.execute(
+                insert(IntentConversation.__table__).values(  # type: ignore[attr-defined]
+                    intent_id=intent_id,
+                    channel_id=channel_id,
+                    thread_ts=thread_ts,
+                    step=0,
+                    asked_ts=None,
+                    state="active",
+                    answered_ts=[],
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-            s.add(conv)
-            s.flush()
-            return Reply(Step.ASK, conv.id, intent_id, 0, self.question(0))
+            conversation_id = int(inserted.inserted_primary_key[0])
+            return Reply(Step.ASK, conversation_id, intent_id, 0, self.question(0))
 
     def asked(self, conversation_id: int, step: int, ts: str) -> None:
-        """Record when the question for `step` was posted (the boundary for late answers)."""
+        """Record when the question for `step` was posted (the boundary for late answers).
+
+        Nothing is stored for the first question: an answer to it is never late (there is no
+        earlier question it could belong to), so its time would never be read.
+        """
+        if step == 0:
+            return
         with self.db.session() as s:
-            conv = s.exec(
-                select(IntentConversation)
-                .where(IntentConversation.id == conversation_id)
-                .with_for_update()
-            ).one()
-            if conv.step == step:
-                conv.asked_ts = ts
+            # One conditional UPDATE: the step may have moved on since the question was posted.
+            s.exec(
+                update(IntentConversation)
+                .where(
+                    col(IntentConversation.id) == conversation_id,
+                    col(IntentConversation.step) == step,
+                )
+                .values(asked_ts=ts)
+            )
 
     def find(self, channel_id: str, thread_ts: str) -> IntentConversation | None:
         with self.db.session() as s:

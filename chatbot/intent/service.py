@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, case, insert, or_, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel, col, select
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
 from chatbot.jira_keys import is_jira_key
+from chatbot.teams.service import channel_team_id
 
 TITLE_MAX = 200
 OPEN_STATUSES = (
@@ -150,35 +153,48 @@ class IntentService:
         team_id: int | None = None,
         status: IntentStatus = IntentStatus.DRAFT,
         is_private: bool = False,
+        team_from_channel: bool = False,
     ) -> IntentView:
+        """A new intent with its checks and first revision. With `team_from_channel` it
+        belongs to the team of `channel_id` (looked up in the same transaction), not `team_id`."""
         title = fields.title.strip()
         if not title:
             raise IntentError("intent.errors.no_title")
         if len(title) > TITLE_MAX:
             raise IntentError("intent.errors.title_too_long", limit=TITLE_MAX)
         now = self.clock.now()
-        with self.db.session() as s:
-            intent = Intent(
-                title=title,
-                outcome=fields.outcome,
-                why=fields.why,
-                constraints=list(fields.constraints),
-                out_of_scope=fields.out_of_scope,
-                status=status,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                created_by=user_id,
-                created_at=now,
-                updated_at=now,
-                team_id=team_id,
-                channel_is_private=is_private,
-            )
-            s.add(intent)
-            s.flush()
-            _replace_checks(s, intent, fields.checks)
-            _record_revision(s, intent, user_id, now)
-            s.flush()
-            return _view(s, intent)
+        # This runs for every new intent (each `/intent <title>`), so it is written as plain
+        # statements on one connection: a new intent has no checks to keep and no revisions
+        # before it, and the ORM's unit of work cost more than the statements themselves. The
+        # revision number goes in with the row (no UPDATE re-running the full-text trigger).
+        intent = Intent(
+            title=title,
+            outcome=fields.outcome,
+            why=fields.why,
+            constraints=list(fields.constraints),
+            out_of_scope=fields.out_of_scope,
+            status=status,
+            channel_id=channel_id,
+            thread_ts=thread_ts,
+            created_by=user_id,
+            created_at=now,
+            updated_at=now,
+            team_id=team_id,
+            channel_is_private=is_private,
+        )
+        _next_revision(intent)
+        with self.db.transaction() as conn:
+            if team_from_channel:
+                intent.team_id = channel_team_id(conn, channel_id)
+            intent.id = _insert(conn, Intent, intent)
+            checks = []
+            for position, text in enumerate(fields.checks):
+                check = AcceptanceCheck(intent_id=intent.id, position=position, text=text)
+                check.id = _insert(conn, AcceptanceCheck, check)
+                checks.append(check)
+            revision = _revision_values(intent, user_id, now, [c.text for c in checks])
+            conn.execute(insert(_table(IntentRevision)).values(revision))
+        return IntentView(intent=intent, checks=checks)
 
     def edit(self, intent_id: int, user_id: str, **changes: Any) -> IntentView:
         """Apply field changes (title, outcome, why, constraints, checks, out_of_scope)."""
@@ -267,11 +283,7 @@ class IntentService:
         self, intent_id: int, card_ts: str | None = None, thread_ts: str | None = None
     ) -> None:
         with self.db.session() as s:
-            intent = _locked(s, intent_id)
-            if card_ts:
-                intent.card_ts = card_ts
-            if thread_ts and not intent.thread_ts:
-                intent.thread_ts = thread_ts
+            set_card_in(s, intent_id, card_ts=card_ts, thread_ts=thread_ts)
 
     def verify_check(self, check_id: int, user_id: str) -> IntentView:
         """Tick one check as verified (who, when); all verified moves a started intent on."""
@@ -351,8 +363,60 @@ def _replace_checks(s: Session, intent: Intent, texts: list[str]) -> None:
     s.flush()
 
 
+def set_card_in(
+    s: Session | Connection,
+    intent_id: int,
+    card_ts: str | None = None,
+    thread_ts: str | None = None,
+) -> None:
+    """Remember the card's message and the intent's thread (the first thread only), inside the
+    caller's transaction, in one statement (no ORM round trip: it runs for every new intent).
+    Objects of this intent already loaded in `s` do not see the change."""
+    values: dict[str, Any] = {}
+    if card_ts:
+        values["card_ts"] = card_ts
+    if thread_ts:
+        current = _table(Intent).c.thread_ts
+        no_thread = or_(current.is_(None), current == "")
+        values["thread_ts"] = case((no_thread, thread_ts), else_=current)
+    if values:
+        intents = _table(Intent)
+        found = s.execute(update(intents).where(intents.c.id == intent_id).values(values))
+        exists = found.rowcount > 0
+    else:
+        exists = s.execute(select(Intent.id).where(Intent.id == intent_id)).first() is not None
+    if not exists:
+        raise IntentError("intent.errors.gone")
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """The model's table, for statements on the hot path: the same statement on the ORM class
+    goes through the ORM's statement machinery even on a plain connection."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
+
+
+def _insert(conn: Connection, model: type[SQLModel], row: SQLModel) -> int:
+    """INSERTs `row` (every column but the generated id) and returns its new id."""
+    table = _table(model)
+    values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
+    return int(conn.execute(insert(table).values(values)).inserted_primary_key[0])
+
+
 def _record_revision(s: Session, intent: Intent, user_id: str, now: datetime) -> None:
+    _next_revision(intent)
+    checks = [c.text for c in _checks(s, intent.id)]
+    s.add(IntentRevision(**_revision_values(intent, user_id, now, checks)))
+
+
+def _next_revision(intent: Intent) -> None:
     intent.revision = (intent.revision or 0) + 1
+
+
+def _revision_values(
+    intent: Intent, user_id: str, now: datetime, check_texts: list[str]
+) -> dict[str, Any]:
+    """The snapshot of `intent` as revision number `intent.revision`."""
     late = intent.started_at is not None or intent.status in STARTED_STATUSES
     snapshot = {
         "title": intent.title,
@@ -360,16 +424,14 @@ def _record_revision(s: Session, intent: Intent, user_id: str, now: datetime) ->
         "why": intent.why,
         "constraints": list(intent.constraints),
         "out_of_scope": intent.out_of_scope,
-        "checks": [c.text for c in _checks(s, intent.id)],
+        "checks": check_texts,
         "status": str(intent.status),
     }
-    s.add(
-        IntentRevision(
-            intent_id=intent.id or 0,
-            number=intent.revision,
-            author=user_id,
-            created_at=now,
-            late=late,
-            snapshot=snapshot,
-        )
-    )
+    return {
+        "intent_id": intent.id or 0,
+        "number": intent.revision,
+        "author": user_id,
+        "created_at": now,
+        "late": late,
+        "snapshot": snapshot,
+    }

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 _TTL_SECONDS = 300.0
 _CACHE_MAX = 5000
 _lock = threading.Lock()
-_seen: dict[tuple[int, str], tuple[float, bool]] = {}
+_seen: dict[tuple[str, str | None, str], tuple[float, bool]] = {}
 
 
 def channel_is_private(client: WebClient, channel_id: str) -> bool:
@@ -24,8 +24,11 @@ def channel_is_private(client: WebClient, channel_id: str) -> bool:
     if channel_id.startswith(("D", "G")):
         return True
     now = time.monotonic()
+    # Keyed by workspace (API and token), not by client object: Bolt hands each request a new
+    # WebClient, so a key by client never hit and every new intent asked Slack again.
+    key = (client.base_url, client.token, channel_id)
     with _lock:
-        hit = _seen.get((id(client), channel_id))
+        hit = _seen.get(key)
         if hit and now - hit[0] < _TTL_SECONDS:
             return hit[1]
     try:
@@ -37,6 +40,5 @@ def channel_is_private(client: WebClient, channel_id: str) -> bool:
     with _lock:
         if len(_seen) >= _CACHE_MAX:
             _seen.clear()
-        # Keyed by client too: each workspace client (and each test's app) has its own view.
-        _seen[(id(client), channel_id)] = (now, private)
+        _seen[key] = (now, private)
     return private

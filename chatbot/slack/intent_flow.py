@@ -17,7 +17,6 @@ from chatbot.slack.channels import channel_is_private
 from chatbot.slack.intent_cards import IntentCards
 from chatbot.slack.post import Posted, ephemeral, post
 from chatbot.slack.text import escape, truncate
-from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
 Respond = Callable[..., Any] | None
@@ -75,12 +74,11 @@ class IntentFlow:
         self, client: WebClient, fields: IntentFields, channel: str, user: str
     ) -> IntentView:
         """A new intent, tied to the channel's team; remembers whether the channel is private."""
-        team = TeamService(self.services.db, self.services.clock).by_channel(channel)
         return self.intents.create(
             fields,
             channel,
             user,
-            team_id=team.id if team else None,
+            team_from_channel=True,
             is_private=channel_is_private(client, channel),
         )
 
@@ -109,7 +107,6 @@ class IntentFlow:
             self.intents.set_status(view.intent.id, IntentStatus.CANCELLED, user)
             self._explain(client, channel, user, root, title, view, respond)
             return
-        self.intents.set_card(view.intent.id, thread_ts=root.ts)
         reply = self.conversations.start(view.intent.id, channel, root.ts or "")
         self._ask(client, channel, root.ts or "", reply)
 

@@ -6,15 +6,19 @@ again replace the list, and `status-category` adds to or removes from the overri
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.teams.models import Team
 from chatbot.teams.settings import TeamError, check, check_team_name
+
+T = TypeVar("T")
 
 __all__ = ["TeamError", "TeamService", "check_setting"]
 
@@ -73,9 +77,7 @@ class TeamService:
 
     def by_channel(self, channel_id: str) -> Team | None:
         with self.db.session() as s:
-            return s.exec(
-                select(Team).where(Team.channel_id == channel_id).order_by(col(Team.id))
-            ).first()
+            return _channel_team(s, channel_id)
 
     def all(self) -> list[Team]:
         with self.db.session() as s:
@@ -99,3 +101,18 @@ class TeamService:
                 return team
         except IntegrityError:
             raise TeamError("teams.errors.rename_taken", name=dict(checked).get("name")) from None
+
+
+def channel_team_id(conn: Connection, channel_id: str) -> int | None:
+    """The id of the team `channel_id` belongs to, inside the caller's transaction."""
+    team_id: int | None = conn.execute(_first_of_channel(select(Team.id), channel_id)).scalar()
+    return team_id
+
+
+def _channel_team(s: Session, channel_id: str) -> Team | None:
+    return s.exec(_first_of_channel(select(Team), channel_id)).first()
+
+
+def _first_of_channel(query: SelectOfScalar[T], channel_id: str) -> SelectOfScalar[T]:
+    # Two teams may name the same channel; the first one created owns what is posted there.
+    return query.where(Team.channel_id == channel_id).order_by(col(Team.id)).limit(1)

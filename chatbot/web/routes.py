@@ -13,14 +13,22 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
 from slack_bolt import App
+from sqlalchemy import exc as sa_exc
 
 from chatbot.web.body import BodyError, ReadWatchdog, read_body
+from chatbot.web.messages import Handler, WebRequest, WebResponse
 from chatbot.web.refusals import RefusalLog, printable
+from chatbot.web.slack_endpoint import MAX_BODY as SLACK_MAX_BODY
+from chatbot.web.slack_endpoint import PATH as SLACK_PATH
+from chatbot.web.slack_endpoint import SlackEndpoint
+
+__all__ = ["Handler", "Route", "Router", "WebRequest", "WebResponse", "status_phrase"]
 
 log = logging.getLogger(__name__)
 
@@ -28,43 +36,6 @@ MAX_BODY = 1_000_000
 BODY_TIMEOUT_SECONDS = 10.0
 # Methods whose requests carry no body: nothing is read for them, whatever the headers say.
 _BODILESS = {"GET", "HEAD", "OPTIONS", "DELETE"}
-
-
-@dataclass
-class WebRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    query: dict[str, list[str]] = field(default_factory=dict)
-
-    def json(self) -> Any:
-        return json.loads(self.body or b"null")
-
-    def header(self, name: str) -> str:
-        return self.headers.get(name.lower(), "")
-
-
-@dataclass
-class WebResponse:
-    status: int
-    body: bytes | str = b""
-    content_type: str = "application/json"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    # Why a 4xx/5xx was answered, for the refusal log line (never the body).
-    reason: str = ""
-
-    @classmethod
-    def json(cls, status: int, payload: Any) -> WebResponse:
-        reason = str(payload.get("error", "")) if isinstance(payload, dict) else ""
-        return cls(status, json.dumps(payload), reason=reason)
-
-    @classmethod
-    def refusal(cls, status: int, reason: str) -> WebResponse:
-        return cls.json(status, {"ok": False, "error": reason})
-
-
-Handler = Callable[[WebRequest], WebResponse]
 
 
 @dataclass(frozen=True)
@@ -84,28 +55,6 @@ class Route:
         return self.path + "*" if self.prefix else self.path
 
 
-_REASONS = {
-    200: "OK",
-    201: "Created",
-    202: "Accepted",
-    204: "No Content",
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    408: "Request Timeout",
-    409: "Conflict",
-    411: "Length Required",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
-
 class Router:
     def __init__(
         self,
@@ -120,10 +69,7 @@ class Router:
         self.refusals = refusals or RefusalLog()
         self.add("GET", "/healthz", lambda _r: WebResponse.json(200, {"ok": True}))
         if bolt_app is not None:
-            from chatbot.web.slack_endpoint import MAX_BODY as SLACK_MAX_BODY
-            from chatbot.web.slack_endpoint import PATH, SlackEndpoint
-
-            self.add("POST", PATH, SlackEndpoint(bolt_app, signing_secret), SLACK_MAX_BODY)
+            self.add("POST", SLACK_PATH, SlackEndpoint(bolt_app, signing_secret), SLACK_MAX_BODY)
 
     def add(self, method: str, path: str, handler: Handler, max_body: int = MAX_BODY) -> None:
         # Registering a method and path again replaces the first (e.g. the full /healthz).
@@ -216,10 +162,19 @@ class Router:
     @staticmethod
     def _send(start_response: Callable[..., Any], response: WebResponse) -> Iterable[bytes]:
         body = response.body.encode() if isinstance(response.body, str) else response.body
-        status = f"{response.status} {_REASONS.get(response.status, 'Status')}"
+        status = f"{response.status} {status_phrase(response.status)}"
         headers = [("Content-Type", response.content_type), ("Content-Length", str(len(body)))]
         start_response(status, headers + list(response.headers))
         return [body]
+
+
+def status_phrase(status: int) -> str:
+    """The reason phrase for a status line; a code the standard library does not name still
+    gets a line a client can parse."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def _parse_reason(exc: Exception) -> str:
@@ -233,8 +188,6 @@ def _parse_reason(exc: Exception) -> str:
 def _server_fault(exc: Exception) -> tuple[int, str]:
     """503 when the database cannot be reached (retrying later helps), 400 when the database
     refused a value the request carried, else 500."""
-    from sqlalchemy import exc as sa_exc
-
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return 503, "database unavailable, retry later"
     if isinstance(exc, sa_exc.DataError):

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
-from chatbot.web.routes import WebRequest, WebResponse
+from chatbot.web.messages import WebRequest, WebResponse
 from chatbot.web.slack_shape import shape_problem
 
 PATH = "/slack/events"
