@@ -8,7 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from chatbot.services import Services
-from chatbot.slack import actions, commands, events, shortcuts, views
+from chatbot.slack import actions, agent_listeners, commands, events, shortcuts, views
 from chatbot.slack.executor import TrackedExecutor
 from chatbot.slack.failures import tell_user_about_failure
 
@@ -38,6 +38,7 @@ def build_app(services: Services, executor: TrackedExecutor | None = None) -> Ap
     )
     for surface in (commands, views, actions, events, shortcuts):
         surface.register(app, services)
+    agent_listeners.register(app, services)
 
     @app.error
     def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:

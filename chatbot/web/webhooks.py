@@ -20,3 +20,6 @@ def register(router: Router, services: Services) -> None:
     from chatbot.web.context_pack import register_routes as context_pack_routes
 
     context_pack_routes(router, services)
+    from chatbot.web.mcp_endpoint import register_routes as mcp_routes
+
+    mcp_routes(router, services)
