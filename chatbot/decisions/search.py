@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import String, bindparam, text
 from sqlmodel import col, select
 
 from chatbot.db.engine import Database
@@ -173,7 +173,9 @@ class DecisionSearch:
                 f"ORDER BY ts_rank(m.search_vector, q.query) DESC, m.created_at DESC, m.id DESC "
                 f"LIMIT :limit"
             )
-        statement = text(sql).bindparams(*(bindparam(n, expanding=True) for n in expanding))
+        # Typed, so an empty list is an empty set of strings on PostgreSQL too.
+        typed = (bindparam(n, expanding=True, type_=String()) for n in expanding)
+        statement = text(sql).bindparams(*typed)
         with self.db.engine.connect() as conn:
             return [row[0] for row in conn.execute(statement, params)]
 

@@ -8,6 +8,7 @@ worker thread (they use the database and Slack) as the token's person.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,8 +55,10 @@ _REFUSAL_KEYS = {
     Refusal.REVOKED: "agents.errors.revoked",
     Refusal.EXPIRED: "agents.errors.expired",
 }
-# JSON-RPC "server error" range: a request we understood but will not serve.
+# JSON-RPC "server error" range (-32000 to -32099): requests we understood but will not serve.
+UNAUTHORIZED = -32001
 ACCESS_DENIED = -32003
+RATE_LIMITED = -32029
 INTERNAL = -32603
 
 
@@ -113,14 +116,13 @@ class McpApp:
         prompts = self.services.prompts
         if checked.refusal is not None or checked.token is None:
             reason = prompts.text(_REFUSAL_KEYS[checked.refusal or Refusal.MISSING])
-            answer = WebResponse.refusal(401, reason)
+            answer = refusal(401, UNAUTHORIZED, reason, f"token {checked.refusal}")
             answer.headers.append(("WWW-Authenticate", 'Bearer realm="throughline"'))
             return answer
         if checked.rate_limited:
             seconds = checked.retry_after_seconds
-            answer = WebResponse.refusal(
-                429, prompts.text("agents.errors.rate_limited", seconds=seconds)
-            )
+            reason = prompts.text("agents.errors.rate_limited", seconds=seconds)
+            answer = refusal(429, RATE_LIMITED, reason, "rate limited")
             answer.headers.append(("Retry-After", str(seconds)))
             return answer
         try:
@@ -128,7 +130,7 @@ class McpApp:
                 request.method, PATH, request.headers, request.body, Caller(checked.token)
             )
         except TimeoutError:
-            return WebResponse.refusal(503, prompts.text("agents.errors.busy"))
+            return refusal(503, INTERNAL, prompts.text("agents.errors.busy"), "mcp timeout")
         content_type = "application/json"
         extra: list[tuple[str, str]] = []
         for name, value in got.headers:
@@ -258,6 +260,13 @@ def _caller(ctx: ServerRequestContext[Any]) -> Caller:
         # Only requests that passed the bearer check reach the SDK; this is a wiring fault.
         raise MCPError(ACCESS_DENIED, "no authenticated caller")
     return caller
+
+
+def refusal(status: int, code: int, message: str, reason: str) -> WebResponse:
+    """A refusal as a JSON-RPC error (id null): MCP clients show its message to the user,
+    where a bare HTTP status would only say "Server returned an error response"."""
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
+    return WebResponse(status, json.dumps(body), reason=reason)
 
 
 def register_routes(router: Router, services: Services) -> None:
