@@ -41,7 +41,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PATH = "/mcp"
-MAX_BODY = 256 * 1024  # a tool call carries at most a few 10,000-character texts
+MAX_BODY = 256 * 1024
+MESSAGE_MAX = 300
+HOW_TO_ASK = (
+    "POST one JSON-RPC message with Content-Type: application/json and "
+    "Accept: application/json, text/event-stream."
+)  # a tool call carries at most a few 10,000-character texts
 SERVER_NAME = "throughline"
 INSTRUCTIONS = (
     "Throughline holds this team's intents (outcome, constraints, acceptance checks) and "
@@ -140,7 +145,8 @@ class McpApp:
                 extra.append((name, value))
         # The SDK answers its own 4xx with a JSON-RPC error; a 5xx would be a fault of ours.
         status = got.status if got.status < 500 else 503
-        return WebResponse(status, got.body, content_type, extra, reason=f"mcp {got.status}")
+        body = _short_error(got.body, got.status) if got.status >= 400 else got.body
+        return WebResponse(status, body, content_type, extra, reason=f"mcp {got.status}")
 
     # --- MCP handlers (on the bridge's event loop; the work runs in a thread) ----------------
     async def _list_tools(
@@ -260,6 +266,28 @@ def _caller(ctx: ServerRequestContext[Any]) -> Caller:
         # Only requests that passed the bearer check reach the SDK; this is a wiring fault.
         raise MCPError(ACCESS_DENIED, "no authenticated caller")
     return caller
+
+
+def _short_error(body: bytes, status: int) -> bytes:
+    """The SDK's refusal as a JSON-RPC error with a message of at most MESSAGE_MAX characters
+    (its validation messages can run to a kilobyte and quote what was sent); `data` (e.g. the
+    protocol versions a client needs to retry with) is kept. An empty or non-JSON refusal
+    gets one saying how a request must look."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        answer = None
+    error = answer.get("error") if isinstance(answer, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(error, dict) or not isinstance(message, str) or not message:
+        how = f"MCP request refused (HTTP {status}): {HOW_TO_ASK}"
+        return json.dumps(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": how}}
+        ).encode()
+    if len(message) <= MESSAGE_MAX:
+        return body
+    error["message"] = message[: MESSAGE_MAX - 1] + "…"
+    return json.dumps(answer).encode()
 
 
 def refusal(status: int, code: int, message: str, reason: str) -> WebResponse:

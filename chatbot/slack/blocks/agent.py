@@ -20,8 +20,8 @@ SERVER_NAME = "throughline"
 HOME_MAX_TOKENS = 20
 
 
-def _t(prompts: Prompts, name: str, **values: object) -> str:
-    return prompts.text(f"agents.{name}", **values)
+def _t(prompts: Prompts, key: str, **values: object) -> str:
+    return prompts.text(f"agents.{key}", **values)
 
 
 def _day(at: datetime | None) -> str:
