@@ -33,6 +33,13 @@ def test_a_token_is_stored_as_a_hash_and_expires_after_90_days(
     checked = tokens.check(made.secret, calls_per_minute=10)
     assert checked.token is not None and checked.token.user_id == "U1"
     assert tokens.all("U1")[0].last_used_at == clock.now()
+    used_at = clock.now()
+    clock.advance(seconds=59)
+    tokens.check(made.secret, 10)
+    assert tokens.all("U1")[0].last_used_at == used_at  # written at most once a minute
+    clock.advance(seconds=1)
+    tokens.check(made.secret, 10)
+    assert tokens.all("U1")[0].last_used_at == clock.now()
     clock.advance(days=90)
     assert tokens.check(made.secret, 10).refusal == Refusal.EXPIRED
     assert tokens.check(made.secret + "x", 10).refusal == Refusal.UNKNOWN

@@ -22,6 +22,7 @@ from chatbot.db.engine import Database
 from chatbot.teams.models import Team
 
 MEMBERSHIP_TTL = timedelta(minutes=5)
+FAILURE_TTL = timedelta(seconds=30)
 
 
 class Membership(Protocol):
@@ -31,28 +32,35 @@ class Membership(Protocol):
 
 
 class CachedMembership:
-    """Keeps each channel's answer for `ttl` (never longer than five minutes). A failed
-    lookup is not cached, so the next request asks Slack again."""
+    """Keeps each channel's answer for `ttl` (never longer than five minutes). When Slack
+    could not answer, that is remembered for `failure_ttl` (shorter): during an outage a
+    request must not wait on Slack once per channel, and the channel stays withheld."""
 
-    def __init__(self, source: Membership, clock: Clock, ttl: timedelta = MEMBERSHIP_TTL) -> None:
+    def __init__(
+        self,
+        source: Membership,
+        clock: Clock,
+        ttl: timedelta = MEMBERSHIP_TTL,
+        failure_ttl: timedelta = FAILURE_TTL,
+    ) -> None:
         self._source = source
         self._clock = clock
         self._ttl = min(ttl, MEMBERSHIP_TTL)
-        self._known: dict[str, tuple[datetime, frozenset[str]]] = {}
+        self._failure_ttl = min(failure_ttl, self._ttl)
+        self._known: dict[str, tuple[datetime, frozenset[str] | None]] = {}
         self._lock = threading.Lock()
 
     def members(self, channel_id: str) -> frozenset[str] | None:
         now = self._clock.now()
         with self._lock:
             cached = self._known.get(channel_id)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
+        if cached is not None:
+            at, answer = cached
+            if now - at < (self._ttl if answer is not None else self._failure_ttl):
+                return answer
         answer = self._source.members(channel_id)
         with self._lock:
-            if answer is None:
-                self._known.pop(channel_id, None)
-            else:
-                self._known[channel_id] = (now, answer)
+            self._known[channel_id] = (now, answer)
         return answer
 
 

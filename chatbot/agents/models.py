@@ -23,9 +23,6 @@ class AgentToken(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    # Per-token rate limit, kept in the row so every web process counts the same calls.
-    window_start: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
-    window_calls: int = Field(default=0)
 
 
 class AgentWrite(SQLModel, table=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +26,7 @@ from chatbot.errors import UserError
 PREFIX = "thr_"
 NAME_MAX = 80
 RATE_WINDOW = timedelta(minutes=1)
+LAST_USE_EVERY = timedelta(minutes=1)
 
 
 class TokenError(UserError):
@@ -68,6 +70,8 @@ class TokenService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._windows: dict[int, tuple[datetime, int]] = {}
+        self._lock = threading.Lock()
 
     def create(self, user_id: str, name: str, days: int = 90) -> NewToken:
         clean = " ".join((name or "").split())
@@ -90,8 +94,12 @@ class TokenService:
             return NewToken(token, secret)
 
     def check(self, secret: str, calls_per_minute: int) -> Checked:
-        """The token for `secret` if it is live, counting this call against its rate limit
-        and recording its last use."""
+        """The token for `secret` if it is live, counting this call against its rate limit.
+
+        The count lives in this object (one per web process, kept by the MCP endpoint), not
+        in the database: a write per call cost more than the search it guards. With N web
+        processes a token can make up to N times `calls_per_minute`. Last use is written at
+        most once a minute for the same reason."""
         if not secret:
             return Checked(None, Refusal.MISSING)
         now = self.clock.now()
@@ -105,24 +113,27 @@ class TokenService:
                 return Checked(None, Refusal.REVOKED)
             if token.expires_at <= now:
                 return Checked(None, Refusal.EXPIRED)
-            window = token.window_start
-            if window is None or now - window >= RATE_WINDOW:
-                # One UPDATE, so two processes starting a window at once both count.
+            if token.last_used_at is None or now - token.last_used_at >= LAST_USE_EVERY:
                 s.execute(
                     update(AgentToken)
                     .where(col(AgentToken.id) == token.id)
-                    .values(window_start=now, window_calls=1, last_used_at=now)
+                    .values(last_used_at=now)
                 )
-                return Checked(token)
-            if token.window_calls >= calls_per_minute:
-                left = RATE_WINDOW - (now - window)
-                return Checked(token, rate_limited=True, retry_after_seconds=_ceil(left))
-            s.execute(
-                update(AgentToken)
-                .where(col(AgentToken.id) == token.id)
-                .values(window_calls=AgentToken.window_calls + 1, last_used_at=now)
-            )
-            return Checked(token)
+        wait = self._count(token.id or 0, now, calls_per_minute)
+        if wait is not None:
+            return Checked(token, rate_limited=True, retry_after_seconds=wait)
+        return Checked(token)
+
+    def _count(self, token_id: int, now: datetime, calls_per_minute: int) -> int | None:
+        """None when this call is within the limit, else the seconds until the next window."""
+        with self._lock:
+            start, calls = self._windows.get(token_id, (now, 0))
+            if now - start >= RATE_WINDOW:
+                start, calls = now, 0
+            if calls >= calls_per_minute:
+                return _ceil(RATE_WINDOW - (now - start))
+            self._windows[token_id] = (start, calls + 1)
+            return None
 
     def of_user(self, user_id: str) -> list[AgentToken]:
         """A person's live tokens (not revoked, not expired), newest first."""

@@ -12,11 +12,24 @@ PAGE = 1000
 MAX_PAGES = 20
 
 
+LOOKUP_TIMEOUT_SECONDS = 5
+
+
 class SlackMembership:
-    """`chatbot.agents.access.Membership` over conversations.members (bot token)."""
+    """`chatbot.agents.access.Membership` over conversations.members (bot token).
+
+    It uses its own client without the bot's retry-and-wait handlers and with a short
+    timeout: an agent's request waits for these answers, and when Slack cannot give one the
+    private items are withheld rather than the request held up."""
 
     def __init__(self, client: WebClient | None) -> None:
-        self.client = client
+        self.client = (
+            WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS)
+            if client is not None
+            else None
+        )
+        if self.client is not None:
+            self.client.retry_handlers = []
 
     def members(self, channel_id: str) -> frozenset[str] | None:
         if self.client is None:

@@ -34,8 +34,6 @@ def upgrade() -> None:
         sa.Column("expires_at", chatbot.db.types.UTCDateTime(), nullable=False),
         sa.Column("last_used_at", chatbot.db.types.UTCDateTime(), nullable=True),
         sa.Column("revoked_at", chatbot.db.types.UTCDateTime(), nullable=True),
-        sa.Column("window_start", chatbot.db.types.UTCDateTime(), nullable=True),
-        sa.Column("window_calls", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("secret_hash"),
     )
