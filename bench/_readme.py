@@ -1,4 +1,5 @@
-"""Writes a benchmark's table into README.md between `<!-- bench:NAME -->` markers."""
+"""Writes a benchmark's table into README.md (or a page of docs/) between `<!-- bench:NAME -->`
+markers."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def write_section(name: str, markdown: str) -> None:
-    text = README.read_text(encoding="utf-8")
+def write_section(name: str, markdown: str, path: Path = README) -> None:
+    text = path.read_text(encoding="utf-8")
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"
     if start in text:
@@ -18,4 +19,4 @@ def write_section(name: str, markdown: str) -> None:
         )
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
-    README.write_text(text, encoding="utf-8")
+    path.write_text(text, encoding="utf-8")

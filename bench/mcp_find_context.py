@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/mcp_find_context.py [--rows 100000] [--queries 200] [--write-readme]
 
+(`--write-readme` writes the table into docs/performance.md.)
+
 Fills a SQLite file with the decisions of bench/decisions_search.py, adds a team whose channels
 hold them and a person's agent token, starts `chatbot serve` (gunicorn, one worker) on it with
 a fake Slack API, and then, query by query, side by side in one run:
@@ -29,11 +31,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._readme import write_section  # noqa: E402
 from bench.decisions_search import fill, make_queries, make_rows  # noqa: E402
 from bench.support import (  # noqa: E402
+    ROOT,
     free_port,
     percentile,
-    publish,
     serve_env,
     start_serve,
     stop_serve,
@@ -50,6 +53,7 @@ from tests.fakes.slack_api import FakeSlackServer  # noqa: E402
 from tests.mcp_helpers import http_client  # noqa: E402
 
 USER = "U0001"
+PERFORMANCE_DOC = ROOT / "docs" / "performance.md"
 TEAM_CHANNELS = [f"C{n:04d}" for n in range(1, 61)]  # every channel the rows use
 
 
@@ -172,7 +176,10 @@ def main() -> None:
         "",
         f"p95 ratio MCP / in-process: **{ratio:.2f}×**.",
     ]
-    publish("mcp_find_context", "\n".join(lines), args.write_readme)
+    table = "\n".join(lines)
+    print(table)
+    if args.write_readme:  # the numbers live in docs/performance.md; README links there
+        write_section("mcp_find_context", table, PERFORMANCE_DOC)
 
 
 if __name__ == "__main__":
