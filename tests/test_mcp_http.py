@@ -162,11 +162,19 @@ def test_a_private_channels_items_reach_no_tool_or_resource_of_a_non_member(bot:
 def test_a_member_of_the_private_channel_sees_its_items(bot: Bot) -> None:
     world = _world(bot, user="U2")
 
-    async def work(client: Any) -> Any:
-        return await client.call_tool("find_context", {"query": SECRET_WORD})
+    async def work(client: Any) -> list[Any]:
+        return [
+            await client.call_tool("find_context", {"query": SECRET_WORD}),
+            await client.call_tool("get_intent", {"ref": "PAY-7"}),
+            await client.call_tool("decisions", {"key": _ref(world.secret)}),
+        ]
 
-    refs = [h["ref"] for h in tool_json(run(http_client(_url(bot), world.token), work))["results"]]
+    found, intent, by_key = run(http_client(_url(bot), world.token), work)
+    refs = [h["ref"] for h in tool_json(found)["results"]]
     assert _ref(world.secret) in refs and world.private_intent.ref in refs
+    linked = [d["ref"] for d in tool_json(intent)["decisions"]]
+    assert sorted(linked) == sorted([_ref(world.public), _ref(world.secret)])
+    assert tool_json(by_key)["decisions"][0]["ref"] == _ref(world.secret)
 
 
 def test_when_slack_cannot_say_who_is_in_a_channel_private_items_are_withheld(bot: Bot) -> None:

@@ -129,12 +129,22 @@ class AgentService:
             raise AgentError("agents.errors.unknown_intent", ref=ref[:80])
         if not viewer.sees(view.intent.channel_id, view.intent.channel_is_private):
             raise AgentError("agents.errors.no_access", ref=view.ref)
-        keys = [view.intent.jira_key] if view.intent.jira_key else []
-        decisions = [
-            d
-            for d in self.decision_service.linked(None, [view.intent.id or 0], keys, limit=LIST_MAX)
-            if viewer.sees(d.channel_id, d.is_private)
-        ]
+        linked = [col(Decision.intent_id) == view.intent.id]
+        if view.intent.jira_key:
+            keyed = select(DecisionJiraLink.decision_id).where(
+                DecisionJiraLink.jira_key == view.intent.jira_key.upper()
+            )
+            linked.append(col(Decision.id).in_(keyed))
+        query = (
+            select(Decision)
+            .where(or_(*linked), visible_to(None, viewer.private_channels))
+            .order_by(col(Decision.created_at).desc(), col(Decision.id).desc())
+            .limit(LIST_MAX)
+        )
+        with self.db.session() as s:
+            found = list(s.exec(query).all())
+        # Linked decisions in other teams' public channels stay out, like everything else.
+        decisions = [d for d in found if viewer.sees(d.channel_id, d.is_private)]
         return IntentDetail(view, decisions)
 
     def pack(self, viewer: Viewer, team_name: str | None, key: str | None, names: Names) -> str:
