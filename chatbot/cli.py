@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from chatbot.agents.cli import token_app
 from chatbot.cli_support import (
     console,
     database_problem,
@@ -33,6 +32,7 @@ from chatbot.metrics.cli import digest
 from chatbot.settings import SettingsError
 from chatbot.sync_cli import sync_app
 from chatbot.teams.cli import team_app
+from chatbot.token_cli import token_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Throughline, the Slack bot.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")

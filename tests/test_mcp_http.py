@@ -404,3 +404,23 @@ class TestRateLimit:
         assert "Too many calls with this token: retry in 60 s" in _mcp_message(caught.value)
         bot.services.clock.advance(minutes=1)  # type: ignore[attr-defined]
         assert tool_json(call())["results"]
+
+
+def test_a_person_in_several_teams_names_the_team_to_write_to(bot: Bot) -> None:
+    world = _world(bot)
+    make_team(bot.services.db, bot.services.clock, "ledger", "CLED1", orchestrators=["U1"])
+    args = {"request_id": "t-1", "decision": "Book refunds in the ledger at once"}
+
+    async def work(client: Any) -> list[Any]:
+        return [
+            await client.call_tool("log_decision", args),
+            await client.call_tool("log_decision", {**args, "team": "nope"}),
+            await client.call_tool("log_decision", {**args, "team": "ledger"}),
+        ]
+
+    unnamed, unknown, named = run(http_client(_url(bot), world.token), work)
+    assert unnamed.is_error and "several teams (ledger, payments)" in tool_text(unnamed)
+    assert unknown.is_error and "not in a team called nope" in tool_text(unknown)
+    assert tool_json(named)["team"] == "ledger"  # the refused calls did not use up the id
+    cards = [c for c in bot.fake.of("chat.postMessage", ok=True) if c.params["channel"] == "CLED1"]
+    assert len(cards) == 1
