@@ -27,7 +27,6 @@ from chatbot.decisions.models import Decision, DecisionJiraLink, DecisionSource,
 from chatbot.decisions.pack import Names, build_pack, team_scope
 from chatbot.decisions.search import DecisionSearch, Hit, Visible
 from chatbot.decisions.service import (
-    TEXT_MAX,
     DecisionDraft,
     DecisionService,
     Origin,
@@ -329,9 +328,3 @@ def channel_view(digest: dict[str, object]) -> dict[str, object]:
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-def checked_text(name: str, value: str, limit: int = TEXT_MAX) -> str:
-    if len(value or "") > limit:
-        raise AgentError("agents.errors.too_long", field=name, limit=f"{limit:,}")
-    return value or ""

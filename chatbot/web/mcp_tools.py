@@ -24,7 +24,6 @@ from chatbot.agents.service import (
     PROGRESS_MAX,
     AgentError,
     AgentService,
-    Claim,
     DecisionFilter,
     ProposedDecision,
     ThreadNote,
@@ -320,11 +319,8 @@ class AgentTools:
         raise AgentError("agents.errors.unknown_resource", uri=uri[:120])
 
     # --- writes ------------------------------------------------------------------------------
-    def _claimed(self, viewer: Viewer, request_id: str, kind: WriteKind) -> Claim:
-        return self.agents.claim(viewer, request_id, kind)
-
     def _log_decision(self, viewer: Viewer, token: AgentToken, args: LogDecisionArgs) -> Json:
-        claim = self._claimed(viewer, args.request_id, WriteKind.DECISION)
+        claim = self.agents.claim(viewer, args.request_id, WriteKind.DECISION)
         if claim.replay is not None:
             return {**_json(claim.replay), "replayed": True}
         try:
@@ -366,7 +362,7 @@ class AgentTools:
     ) -> Json:
         is_evidence = isinstance(args, ProposeEvidenceArgs)
         kind = WriteKind.EVIDENCE if is_evidence else WriteKind.PROGRESS
-        claim = self._claimed(viewer, args.request_id, kind)
+        claim = self.agents.claim(viewer, args.request_id, kind)
         if claim.replay is not None:
             return {**_json(claim.replay), "replayed": True}
         try:
@@ -382,7 +378,7 @@ class AgentTools:
         except ToolError as exc:
             self.agents.release(claim)
             raise AgentError(
-                "agents.errors.slack_failed", ref=intent_label(args.intent), error=str(exc)
+                "agents.errors.slack_failed", ref=args.intent[:40], error=str(exc)
             ) from None
         except BaseException:
             self.agents.release(claim)
@@ -392,10 +388,6 @@ class AgentTools:
             result["check"] = note.check_number
         self.agents.finish(claim, dict(result))
         return {**result, "replayed": False}
-
-
-def intent_label(ref: str) -> str:
-    return ref[:40]
 
 
 def _problem(exc: ValidationError) -> str:
