@@ -37,8 +37,7 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from chatbot.web.server import ThroughlineServer  # noqa: E402
-
+from chatbot.server import ThroughlineServer  # noqa: E402
 from chatbot.settings import Settings  # noqa: E402
 
 metadata = MetaData()

@@ -343,10 +343,10 @@ def _fulltext_work(sql: str) -> list[str]:
 
 
 def count(args: argparse.Namespace) -> None:
-    from chatbot.slack.executor import TrackedExecutor
-    from chatbot.web.wsgi import build_web
     from sqlalchemy import event
 
+    from chatbot.background import TrackedExecutor
+    from chatbot.root import build_root, build_web
     from chatbot.services import build_services
     from chatbot.settings import Settings
     from tests.slack_driver import SIGNING_SECRET, AppServer, SlackDriver
@@ -368,7 +368,7 @@ def count(args: argparse.Namespace) -> None:
             event.listen(engine, "before_cursor_execute", tally.statement)
             event.listen(engine, "begin", tally.begin)
             executor = TrackedExecutor()
-            router, _app = build_web(services, executor)
+            router, _app = build_web(build_root(services, executor))
             server = AppServer(router)
             driver = SlackDriver(server.url, fake_root + "api/respond/bench")
             try:

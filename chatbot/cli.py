@@ -40,6 +40,7 @@ from chatbot.logging_setup import redact
 from chatbot.metrics.cli import digest
 from chatbot.sync_cli import sync_app
 from chatbot.teams.cli import team_app
+from chatbot.token_cli import token_app
 
 
 class _Commands(TyperGroup):
@@ -99,6 +100,7 @@ app.add_typer(jira_app, name="jira")
 app.add_typer(context_app, name="context")
 app.add_typer(sync_app, name="sync")
 app.add_typer(deploy_app, name="deploy")
+app.add_typer(token_app, name="token")
 app.command("digest")(digest)
 app.command("demo")(demo)
 
@@ -180,6 +182,30 @@ def socket(no_clock: NoClock = False) -> None:
         if clock is not None:
             clock.stop()
         handler.close()
+
+
+@app.command()
+def mcp(
+    url: Annotated[str, typer.Option("--url", help="the server's MCP endpoint, https://HOST/mcp")],
+) -> None:
+    """Serve MCP over stdio for local agents, forwarding to --url with THROUGHLINE_TOKEN."""
+    # Imported here: the MCP SDK is only needed by this command (startup time of the others).
+    import anyio
+
+    from chatbot.mcp_stdio import serve_stdio, stdio_problem
+
+    token = os.environ.get("THROUGHLINE_TOKEN", "").strip()
+    if not token:
+        fail("Set THROUGHLINE_TOKEN to a token made in Slack (App Home › Connect an agent).")
+    if not url.startswith(("http://", "https://")):
+        fail(f"--url must be the server's MCP endpoint, like https://HOST/mcp (got {url!r}).")
+    try:
+        anyio.run(serve_stdio, url, token)
+    except BaseException as exc:  # one line for any failure, never a traceback
+        problem = stdio_problem(exc, url)
+        if problem is None:
+            return
+        fail(problem)
 
 
 @app.command()

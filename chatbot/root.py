@@ -13,6 +13,8 @@ from datetime import timedelta
 
 from slack_bolt import App
 
+from chatbot.agents.service import AgentService
+from chatbot.agents.tokens import TokenService
 from chatbot.background import TrackedExecutor
 from chatbot.db.dedupe import forget_deliveries_before
 from chatbot.digest.checkin import CheckInService
@@ -27,6 +29,8 @@ from chatbot.outbox.kick import Kicker
 from chatbot.outbox.worker import OutboxWorker
 from chatbot.scheduler import Job, JobClock
 from chatbot.services import Services
+from chatbot.slack.agent_membership import SlackMembership
+from chatbot.slack.agent_posts import SlackAgentPoster
 from chatbot.slack.app import build_app
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.digest_delivery import SlackDigestDelivery
@@ -38,7 +42,15 @@ from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
 from chatbot.slack.parts import SlackParts
 from chatbot.teams.service import TeamService
-from chatbot.web import context_pack, deploy_webhook, github_webhook, health, jira_webhook
+from chatbot.web import (
+    context_pack,
+    deploy_webhook,
+    github_webhook,
+    health,
+    jira_webhook,
+    mcp_endpoint,
+)
+from chatbot.web.mcp_endpoint import McpApp
 from chatbot.web.routes import Router
 
 # Slack retries for minutes and webhooks for hours; a week is far beyond either.
@@ -83,7 +95,15 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         services=services,
         intents=IntentFlow(services, cards, jira),
         decisions=decisions,
-        home=AppHome(db, prompts, intents, decisions.decisions, teams, settings.jira_url),
+        home=AppHome(
+            db,
+            prompts,
+            intents,
+            decisions.decisions,
+            teams,
+            TokenService(db, clock),
+            settings.jira_url,
+        ),
         digests=digests,
         checkins=checkins,
         jira=jira,
@@ -139,8 +159,26 @@ def build_web(root: Root, embedded_clock: JobClock | None = None) -> tuple[Route
     github_webhook.register_routes(router, services)
     deploy_webhook.register_routes(router, services)
     context_pack.register_routes(router, services, slack_names(services.slack))
+    mcp_endpoint.register_routes(router, mcp_app(services))
     health.register_routes(router, services.db, embedded_clock)
     return router, app
+
+
+def mcp_app(services: Services) -> McpApp:
+    """/mcp: agents' tools, with Slack's answers (membership, names, posts) handed in."""
+    agents = AgentService(services.db, services.clock)
+    membership = SlackMembership(services.slack)
+    poster = SlackAgentPoster(
+        services.slack, services.prompts, agents.decision_service, services.settings.jira_url
+    )
+    return McpApp(
+        services,
+        agents,
+        membership,
+        slack_names(services.slack),
+        poster,
+        membership.is_private,
+    )
 
 
 def job_clock(root: Root) -> JobClock:

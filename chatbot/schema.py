@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from chatbot.agents import models as agent_models  # noqa: F401
 from chatbot.db import core_models  # noqa: F401
 from chatbot.decisions import models as decision_models  # noqa: F401
 from chatbot.deploys import models as deploy_models  # noqa: F401

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     github_api_url: str = "https://api.github.com"
     deploy_webhook_token: SecretStr | None = None
     context_http_token: SecretStr | None = None
+    # Personal agent tokens (MCP): how long a new one lives, how many calls a minute it may make.
+    agent_token_days: int = Field(default=90, ge=1, le=366)
+    mcp_calls_per_minute: int = Field(default=120, ge=1, le=10_000)
+    # Where people reach this server (https://throughline.example.com): the agent configs
+    # shown with a new token point at PUBLIC_URL/mcp; unset, at http://localhost:PORT/mcp.
+    public_url: str | None = None
 
     port: int = Field(default=3000, ge=1, le=65535)
     log_level: str = "INFO"

@@ -17,6 +17,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -25,6 +26,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
+from chatbot.agents.models import AgentToken
+from chatbot.agents.tokens import hash_secret
 from chatbot.root import build_web
 from chatbot.schema import metadata
 from chatbot.settings import Settings
@@ -64,11 +67,13 @@ PROFILE = settings.get_profile(
 
 @pytest.fixture
 def bot_settings() -> dict[str, Any]:
-    return {
+    secrets = {
         name: SIGNING_SECRET
         for name in Settings.model_fields
         if name.endswith(_INBOUND_AUTH) and name != "slack_signing_secret"
     }
+    # The campaign sends many MCP calls a minute; the rate limit has its own test.
+    return secrets | {"mcp_calls_per_minute": 10_000}
 
 
 # --- what a client can send -------------------------------------------------------------------
@@ -235,7 +240,55 @@ def message_event(draw: st.DrawFn) -> dict[str, Any]:
     return {"type": "event_callback", "team_id": TEAM, "event_id": "Ev1", "event": event}
 
 
+_mcp_methods = st.sampled_from(
+    [
+        "initialize",
+        "notifications/initialized",
+        "server/discover",
+        "ping",
+        "tools/list",
+        "tools/call",
+        "resources/list",
+        "resources/templates/list",
+        "resources/read",
+    ]
+) | st.text(max_size=20)
+_tool_names = st.sampled_from(
+    [
+        "find_context",
+        "get_intent",
+        "context_pack",
+        "decisions",
+        "digest",
+        "log_decision",
+        "post_progress",
+        "propose_evidence",
+    ]
+) | st.text(max_size=12)
+
+
+@st.composite
+def mcp_message(draw: st.DrawFn) -> dict[str, Any]:
+    """A JSON-RPC message shaped like MCP, with anything in its params."""
+    method = draw(_mcp_methods)
+    message: dict[str, Any] = {
+        "jsonrpc": draw(st.sampled_from(["2.0", "1.0", ""])),
+        "method": method,
+    }
+    if draw(st.integers(0, 4)):
+        message["id"] = draw(st.integers() | st.text(max_size=8) | st.none())
+    params: Any = draw(st.dictionaries(st.text(max_size=10), _json, max_size=3) | _json)
+    if method == "tools/call" and draw(st.booleans()):
+        params = {"name": draw(_tool_names), "arguments": draw(_json), "note": MARKER}
+    elif method == "resources/read" and draw(st.booleans()):
+        params = {"uri": draw(st.sampled_from(["throughline://pack/x", "x"]) | st.text())}
+    if draw(st.booleans()):
+        message["params"] = params
+    return message
+
+
 _bodies = st.one_of(
+    mcp_message().map(lambda v: json.dumps(v).encode()),
     interactive().map(lambda v: urlencode({"payload": json.dumps(v)}).encode()),
     message_event().map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=600),
@@ -339,6 +392,21 @@ def attempts(draw: st.DrawFn, routes: list[Route]) -> Attempt:
                 unique_by=lambda h: h[0],
             )
         )
+    if route.path == "/mcp":
+        # What an MCP client sends besides the body, right or wrong.
+        headers += draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(["Accept", "Mcp-Protocol-Version", "Mcp-Session-Id"]),
+                    st.sampled_from(
+                        ["application/json, text/event-stream", "2025-11-25", "2026-07-28"]
+                    )
+                    | _header_text,
+                ),
+                max_size=3,
+                unique_by=lambda h: h[0],
+            )
+        )
     content_type = draw(_content_types)
     if content_type:
         headers.append(("Content-Type", content_type))
@@ -375,9 +443,17 @@ def _exercise(bot: Bot, caplog: pytest.LogCaptureFixture, attempt: Attempt) -> N
     signed = "signed" if attempt.signed else "unsigned"
     event(f"{attempt.method} {attempt.route.endpoint} {signed} -> {response.status}")
     assert response.status < 500, (response.status, response.body[:200])
+    if attempt.route.path == "/mcp" and not attempt.signed:
+        # No valid token: refused before the body is parsed, so nothing reaches a tool.
+        assert response.status >= 400, (response.status, response.body[:200])
     if 400 <= response.status < 500:
         reason = response.json()
-        assert reason["ok"] is False and 0 < len(reason["error"]) <= 120
+        if attempt.route.path == "/mcp" and attempt.method == "POST" and "jsonrpc" in reason:
+            # MCP answers refusals as JSON-RPC errors, which MCP clients show to people.
+            message = reason["error"]["message"]
+            assert 0 < len(message) <= 300 and "Traceback" not in message
+        else:
+            assert reason["ok"] is False and 0 < len(reason["error"]) <= 120
     bot.settle()
     if before is not None:
         assert _row_counts(bot) == before, "an unsigned request stored something"
@@ -391,11 +467,28 @@ def _exercise(bot: Bot, caplog: pytest.LogCaptureFixture, attempt: Attempt) -> N
     assert len(refusals) <= 1
 
 
+def _agent_token_for_the_shared_secret(bot: Bot) -> None:
+    """A live agent token whose secret is the shared one, so "signed" /mcp requests are
+    authenticated and their bodies reach the MCP server and its tools."""
+    now = bot.services.clock.now()
+    with bot.services.db.session() as s:
+        s.add(
+            AgentToken(
+                user_id="U1",
+                name="fuzz",
+                secret_hash=hash_secret(SIGNING_SECRET),
+                created_at=now,
+                expires_at=now + timedelta(days=90),
+            )
+        )
+
+
 def test_no_input_makes_any_endpoint_fail(bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
+    _agent_token_for_the_shared_secret(bot)
     router, _app = build_web(bot.root)
     routes = router.routes
-    assert {r.path for r in routes} >= {"/slack/events", "/healthz", "/webhooks/jira"}
+    assert {r.path for r in routes} >= {"/slack/events", "/healthz", "/webhooks/jira", "/mcp"}
 
     @settings(PROFILE)
     @given(attempt=attempts(routes))
@@ -424,6 +517,36 @@ def test_signed_slack_payloads_of_any_shape_are_answered(
             bot,
             caplog,
             Attempt(slack, "POST", slack.path, "", body, content_type, headers, "auto", True),
+        )
+
+    one()
+
+
+def test_authenticated_mcp_messages_of_any_shape_are_answered(
+    bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MCP requests with a live token and the headers a client sends, carrying any JSON-RPC
+    message: they reach the SDK and the tools; still no 5xx and no traceback."""
+    caplog.set_level(logging.INFO)
+    _agent_token_for_the_shared_secret(bot)
+    router, _app = build_web(bot.root)
+    (mcp,) = [r for r in router.routes if r.path == "/mcp"]
+    accept = ("Accept", "application/json, text/event-stream")
+
+    @settings(PROFILE)
+    @given(
+        message=mcp_message(),
+        version=st.sampled_from(["2025-11-25", "2026-07-28", ""]),
+    )
+    def one(message: dict[str, Any], version: str) -> None:
+        headers = [accept, ("Content-Type", "application/json")]
+        if version:
+            headers.append(("Mcp-Protocol-Version", version))
+        body = json.dumps(message).encode()
+        _exercise(
+            bot,
+            caplog,
+            Attempt(mcp, "POST", mcp.path, "", body, "application/json", headers, "auto", True),
         )
 
     one()

@@ -23,6 +23,7 @@ class DecisionSource(StrEnum):
     FORM = "form"
     SHORTCUT = "shortcut"
     REACTION = "reaction"
+    AGENT = "agent"
 
 
 class Decision(SQLModel, table=True):
@@ -58,6 +59,8 @@ class Decision(SQLModel, table=True):
     source_ts: str | None = Field(default=None, sa_column=Column(String(32)))
     card_channel: str | None = Field(default=None, max_length=32)
     card_ts: str | None = Field(default=None, max_length=32)
+    # The agent token's name when an AI agent proposed it for `author` (section 8).
+    via_agent: str | None = Field(default=None, sa_column=Column(String(80)))
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     revision: int = Field(default=0)

@@ -68,6 +68,8 @@ class PackScope:
     projects: list[str] = field(default_factory=list)
     key: str | None = None
     viewer_channel: str | None = None
+    # An agent token's pack: the private channels its person is a member of (section 8).
+    private_channels: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -98,14 +100,18 @@ def build_pack(db: Database, scope: PackScope, names: Names | None = None) -> st
     return render_pack(load_pack(db, scope), names)
 
 
-def _intent_visible(viewer: str | None) -> ColumnElement[bool]:
+def _intent_visible(
+    viewer: str | None, private_channels: frozenset[str] = frozenset()
+) -> ColumnElement[bool]:
     public = col(Intent.channel_is_private).is_(False)
-    return or_(public, col(Intent.channel_id) == viewer) if viewer else public
+    channels = sorted(private_channels | ({viewer} if viewer else set()))
+    return or_(public, col(Intent.channel_id).in_(channels)) if channels else public
 
 
 def _intents(s: Session, scope: PackScope) -> list[Intent]:
     query = select(Intent).where(
-        col(Intent.status) != IntentStatus.CANCELLED, _intent_visible(scope.viewer_channel)
+        col(Intent.status) != IntentStatus.CANCELLED,
+        _intent_visible(scope.viewer_channel, scope.private_channels),
     )
     if scope.key:
         intent_id = parse_ref(scope.key)
@@ -153,7 +159,7 @@ def _decisions(s: Session, scope: PackScope, intents: list[Intent]) -> list[Deci
     return list(
         s.exec(
             select(Decision)
-            .where(or_(*where), visible_to(scope.viewer_channel))
+            .where(or_(*where), visible_to(scope.viewer_channel, scope.private_channels))
             .order_by(col(Decision.created_at).desc(), col(Decision.id).desc())
             .limit(MAX_DECISIONS)
         ).all()
@@ -253,7 +259,8 @@ class _Render:
         out = [
             f"- Status: {status}",
             f"- Date: {_day(d.created_at)}",
-            f"- By: {self.user(d.author)}",
+            f"- By: {self.user(d.author)}"
+            + (f" via {_one_line(d.via_agent)}" if d.via_agent else ""),
             f"- Channel: {self.channel(d.channel_id)}",
         ]
         if d.jira_keys:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import String, bindparam, text
 from sqlmodel import col, select
 
 from chatbot.db.engine import Database
@@ -39,6 +39,16 @@ class Hit:
     permalink: str | None
     status: str
     jira_keys: list[str]
+    via_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Visible:
+    """Whose items a reader sees when it is not one Slack channel (an agent token's person):
+    public items of `public_channels` and private items of `private_channels`."""
+
+    public_channels: frozenset[str]
+    private_channels: frozenset[str] = frozenset()
 
 
 def terms(query: str) -> list[str]:
@@ -57,30 +67,43 @@ class DecisionSearch:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def decisions(self, query: str, viewer_channel: str | None, limit: int = 10) -> list[Hit]:
+    def decisions(
+        self,
+        query: str,
+        viewer_channel: str | None,
+        limit: int = 10,
+        visible: Visible | None = None,
+    ) -> list[Hit]:
         """Decisions matching every word (or, when none does, any word), best and newest first.
 
-        Private decisions appear only when `viewer_channel` is their own channel.
+        Private decisions appear only when `viewer_channel` is their own channel; with
+        `visible`, exactly the channels it names are searched (same ranking).
         """
         words = terms(query)
         if not words:
             return []
-        ids = self._ids("decision", words, viewer_channel, limit, every=True)
+        ids = self._ids("decision", words, viewer_channel, limit, every=True, visible=visible)
         if not ids and len(words) > 1:
-            ids = self._ids("decision", words, viewer_channel, limit, every=False)
+            ids = self._ids("decision", words, viewer_channel, limit, every=False, visible=visible)
         if not ids:
             return []
         with self.db.session() as s:
             rows = {d.id: d for d in s.exec(select(Decision).where(col(Decision.id).in_(ids)))}
         return [_decision_hit(rows[i]) for i in ids if i in rows]
 
-    def intents(self, query: str, viewer_channel: str | None, limit: int = 5) -> list[Hit]:
+    def intents(
+        self,
+        query: str,
+        viewer_channel: str | None,
+        limit: int = 5,
+        visible: Visible | None = None,
+    ) -> list[Hit]:
         words = terms(query)
         if not words:
             return []
-        ids = self._ids("intent", words, viewer_channel, limit, every=True)
+        ids = self._ids("intent", words, viewer_channel, limit, every=True, visible=visible)
         if not ids and len(words) > 1:
-            ids = self._ids("intent", words, viewer_channel, limit, every=False)
+            ids = self._ids("intent", words, viewer_channel, limit, every=False, visible=visible)
         if not ids:
             return []
         with self.db.session() as s:
@@ -89,10 +112,32 @@ class DecisionSearch:
 
     # --- per dialect --------------------------------------------------------------------------
     def _ids(
-        self, table: str, words: list[str], viewer: str | None, limit: int, every: bool
+        self,
+        table: str,
+        words: list[str],
+        viewer: str | None,
+        limit: int,
+        every: bool,
+        visible: Visible | None = None,
     ) -> list[int]:
         private = "is_private" if table == "decision" else "channel_is_private"
         params: dict[str, object] = {"viewer": viewer or "", "limit": limit}
+        expanding: list[str] = []
+        if visible is not None:
+            params["public"] = sorted(visible.public_channels)
+            params["private"] = sorted(visible.private_channels)
+            expanding = ["public", "private"]
+            sqlite = self.db.dialect == "sqlite"
+            is_private = f"t.{private} = 1" if sqlite else f"t.{private}"
+            not_private = f"t.{private} = 0" if sqlite else f"NOT t.{private}"
+            where_visible = (
+                f"(({not_private} AND t.channel_id IN :public) "
+                f"OR ({is_private} AND t.channel_id IN :private))"
+            )
+        elif self.db.dialect == "sqlite":
+            where_visible = f"(t.{private} = 0 OR t.channel_id = :viewer)"
+        else:
+            where_visible = f"(NOT t.{private} OR t.channel_id = :viewer)"
         if self.db.dialect == "sqlite":
             joiner = " " if every else " OR "
             params["match"] = joiner.join(f'"{w}"' for w in words)  # words are \w+ only
@@ -100,7 +145,7 @@ class DecisionSearch:
             fts = fts_table(table)
             sql = (
                 f"SELECT t.id FROM {fts} JOIN {table} t ON t.id = {fts}.rowid "
-                f"WHERE {fts} MATCH :match AND (t.{private} = 0 OR t.channel_id = :viewer) "
+                f"WHERE {fts} MATCH :match AND {where_visible} "
                 f"ORDER BY bm25({fts}, {weights}), t.created_at DESC, t.id DESC LIMIT :limit"
             )
         else:
@@ -116,7 +161,7 @@ class DecisionSearch:
             matches = (
                 f"SELECT t.id, t.created_at, t.search_vector FROM {table} t, "
                 f"(SELECT {query} AS query) AS q WHERE t.search_vector @@ q.query "
-                f"AND (NOT t.{private} OR t.channel_id = :viewer)"
+                f"AND {where_visible}"
             )
             if not every:
                 # Any-word matches can be a large share of the table; rank the newest few
@@ -128,8 +173,11 @@ class DecisionSearch:
                 f"ORDER BY ts_rank(m.search_vector, q.query) DESC, m.created_at DESC, m.id DESC "
                 f"LIMIT :limit"
             )
+        # Typed, so an empty list is an empty set of strings on PostgreSQL too.
+        typed = (bindparam(n, expanding=True, type_=String()) for n in expanding)
+        statement = text(sql).bindparams(*typed)
         with self.db.engine.connect() as conn:
-            return [row[0] for row in conn.execute(text(sql), params)]
+            return [row[0] for row in conn.execute(statement, params)]
 
 
 def _decision_hit(d: Decision) -> Hit:
@@ -145,6 +193,7 @@ def _decision_hit(d: Decision) -> Hit:
         permalink=d.permalink,
         status=d.status,
         jira_keys=list(d.jira_keys),
+        via_agent=d.via_agent,
     )
 
 

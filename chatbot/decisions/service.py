@@ -130,6 +130,7 @@ class Origin:
     permalink: str | None = None
     source_channel: str | None = None
     source_ts: str | None = None
+    via_agent: str | None = None
 
 
 @dataclass
@@ -138,9 +139,15 @@ class Recorded:
     created: bool
 
 
-def visible_to(viewer_channel: str | None) -> ColumnElement[bool]:
-    """Public decisions, plus the private ones of the channel the viewer is in."""
+def visible_to(
+    viewer_channel: str | None, private_channels: frozenset[str] = frozenset()
+) -> ColumnElement[bool]:
+    """Public decisions, plus the private ones of the channel the viewer is in (and of
+    `private_channels`, the private channels an agent token's person is a member of)."""
     public = col(Decision.is_private).is_(False)
+    if private_channels:
+        channels = sorted(private_channels | ({viewer_channel} if viewer_channel else set()))
+        return or_(public, col(Decision.channel_id).in_(channels))
     if viewer_channel:
         return or_(public, col(Decision.channel_id) == viewer_channel)
     return public
@@ -181,6 +188,7 @@ class DecisionService:
                     source=origin.source,
                     source_channel=origin.source_channel,
                     source_ts=origin.source_ts,
+                    via_agent=origin.via_agent,
                     created_at=now,
                     updated_at=now,
                 )

@@ -8,7 +8,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from chatbot.background import TrackedExecutor
-from chatbot.slack import actions, commands, events, shortcuts, views
+from chatbot.slack import actions, agent_listeners, commands, events, shortcuts, views
 from chatbot.slack.failures import tell_user_about_failure
 from chatbot.slack.parts import SlackParts
 
@@ -39,6 +39,7 @@ def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
     )
     for surface in (commands, views, actions, events, shortcuts):
         surface.register(app, parts)
+    agent_listeners.register(app, parts)
 
     @app.error
     def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:

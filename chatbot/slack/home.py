@@ -6,12 +6,14 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from chatbot.agents.tokens import TokenService
 from chatbot.db.engine import Database
 from chatbot.decisions.service import DecisionService
 from chatbot.digest.publish import latest_posted
 from chatbot.intent.service import IntentService
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block
+from chatbot.slack.blocks.agent import home_section as agent_tokens_section
 from chatbot.slack.blocks.decision import home_section
 from chatbot.slack.blocks.digest import home_digest_section
 from chatbot.slack.blocks.home import home_view
@@ -30,8 +32,10 @@ class AppHome:
         intents: IntentService,
         decisions: DecisionService,
         teams: TeamService,
+        tokens: TokenService,
         jira_url: str | None,
     ) -> None:
+        self.tokens = tokens
         self.db = db
         self.prompts = prompts
         self.intents = intents
@@ -43,7 +47,7 @@ class AppHome:
         return home_view(
             self.prompts,
             self.intents.open_for_user(user),
-            [self.recent_decisions(user), self.latest_digests(user)],
+            [self.recent_decisions(user), self.latest_digests(user), self.agent_tokens(user)],
             self.jira_url,
         )
 
@@ -52,6 +56,9 @@ class AppHome:
 
     def recent_decisions(self, user: str) -> list[Block]:
         return home_section(self.prompts, self.decisions.recent_for_user(user), self.jira_url)
+
+    def agent_tokens(self, user: str) -> list[Block]:
+        return agent_tokens_section(self.prompts, self.tokens.of_user(user))
 
     def latest_digests(self, user: str) -> list[Block]:
         mine = [t for t in self.teams.all() if has_role(t, user)]

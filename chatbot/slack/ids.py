@@ -39,3 +39,11 @@ class DecisionId(StrEnum):
 class JiraId(StrEnum):
     LINK = "jira_link"  # the link modal (callback_id)
     CREATE = "jira_create"  # the create modal (callback_id)
+
+
+class AgentId(StrEnum):
+    CONNECT = "agent_connect"  # App Home button
+    CONNECT_FORM = "agent_connect_form"  # the name modal (callback_id)
+    REVOKE = "agent_revoke"  # App Home, one per token
+    ACCEPT_DECISION = "agent_accept_decision"  # on a card an agent proposed
+    VERIFY_EVIDENCE = "agent_verify_evidence"  # on evidence an agent proposed

@@ -65,6 +65,8 @@ class FakeSlack:
     user_names: dict[str, str] = field(default_factory=dict)
     channel_names: dict[str, str] = field(default_factory=dict)
     missing_users: set[str] = field(default_factory=set)
+    # Who is in a channel, for conversations.members (a channel not listed: channel_not_found).
+    channel_members: dict[str, set[str]] = field(default_factory=dict)
     messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     uploads: dict[str, bytes] = field(default_factory=dict)
@@ -130,6 +132,7 @@ class FakeSlack:
             self.missing_users.clear()
             self.messages.clear()
             self.violations.clear()
+            self.channel_members.clear()
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -272,6 +275,20 @@ class FakeSlack:
             if method == "conversations.history":
                 return self._history(str(channel), p)
             return self._replies(str(channel), p)
+        if method == "conversations.members":
+            if channel not in self.channel_members:
+                return {"ok": False, "error": "channel_not_found"}
+            members = sorted(self.channel_members[str(channel)])
+            # Pages of `limit` like Slack, the cursor being the offset.
+            start = int(p.get("cursor") or 0)
+            size = int(p.get("limit") or 100)
+            page = members[start : start + size]
+            more = start + size < len(members)
+            return {
+                "ok": True,
+                "members": page,
+                "response_metadata": {"next_cursor": str(start + size) if more else ""},
+            }
         if method == "conversations.join":
             self.not_member.discard(channel)
             return {"ok": True, "channel": {"id": channel}}

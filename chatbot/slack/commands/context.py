@@ -14,6 +14,7 @@ from chatbot.decisions.pack import PackScope, load_pack, render_pack, team_scope
 from chatbot.decisions.search import terms
 from chatbot.jira_keys import is_jira_key
 from chatbot.services import Services
+from chatbot.slack.agent_listeners import connect_from_command
 from chatbot.slack.blocks.decision import intent_context, search_results
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.names import slack_names
@@ -40,6 +41,8 @@ def register(app: App, parts: SlackParts) -> None:
         word, _, rest = text.partition(" ")
         if not text or text.lower() in {"help", "?"}:
             respond(text=flow.msg("context_usage"), response_type="ephemeral")
+        elif word.lower() == "connect":
+            connect_from_command(services, client, channel, user, rest.strip(), respond)
         elif word.lower() == "pack":
             _pack(services, flow, client, channel, user, rest.strip() or None, respond)
         elif _DECISION.match(text):
