@@ -1,16 +1,16 @@
-"""Writes a benchmark's table into README.md (or a page in docs/) between
-`<!-- bench:NAME -->` markers."""
+"""Writes a benchmark's table into docs/performance.md (or another page) between
+`<!-- bench:NAME -->` markers; the README only links to that page."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+PERFORMANCE_PAGE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
-def write_section(name: str, markdown: str, path: Path = README) -> None:
-    """Replaces (or appends) the block `name` in `path` (README.md unless told)."""
+def write_section(name: str, markdown: str, path: Path = PERFORMANCE_PAGE) -> None:
+    """Replaces (or appends) the block `name` in `path` (docs/performance.md unless told)."""
     text = path.read_text(encoding="utf-8")
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
     block = f"{start}\n{markdown.strip()}\n{end}"

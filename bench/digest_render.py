@@ -1,7 +1,7 @@
 """Digest render time for one team: the channel message's blocks, the leaders' DM and the
 8-week trend PNG, from the demo team's digest. Target: under 1 s together.
 
-    .venv/bin/python bench/digest_render.py [--runs 10] [--write-readme]
+    .venv/bin/python bench/digest_render.py [--runs 10] [--write-docs]
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ def timed(fn: Callable[[], object], runs: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         now = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -76,7 +81,7 @@ def main() -> None:
     for name, times in rows:
         lines.append(f"| {name} | {statistics.median(times):.1f} ms | {max(times):.1f} ms |")
     table = "\n".join(lines)
-    publish("digest_render", table, args.write_readme)
+    publish("digest_render", table, args.write_docs)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ fit in the nested first pages. For comparison, REST would need 1 list request pe
 plus 3 per PR (commits, reviews, timeline).
 
 Usage: .venv/bin/python bench/github_backfill.py [--prs 1000] [--sqlite]
-       [--write-readme]
+       [--write-docs]
 """
 
 from __future__ import annotations
@@ -42,7 +42,12 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=5)
     parser.add_argument("--commits", type=int, default=8)
     parser.add_argument("--sqlite", action="store_true")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
 
     with contextlib.ExitStack() as stack:
@@ -67,9 +72,7 @@ def main() -> None:
         (f"wall time, local fake GitHub, {database}", f"{wall:.1f} s", ""),
         ("incremental run with nothing changed", f"{incremental} request, {wall_again:.2f} s", ""),
     ]
-    publish(
-        "github_backfill", markdown_table(("measure", "result", "note"), rows), args.write_readme
-    )
+    publish("github_backfill", markdown_table(("measure", "result", "note"), rows), args.write_docs)
 
 
 def _backfill_twice(

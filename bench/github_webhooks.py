@@ -7,7 +7,7 @@ opened, two synchronizes, two pushes of 3 commits, two reviews, closed (merged),
 deployment going in_progress then success (no pings). Prints throughput and p50/p99.
 
 Usage: .venv/bin/python bench/github_webhooks.py [--prs 800] [--clients 8,16] [--workers 2]
-       [--write-readme]   (needs PostgreSQL; TEST_PG_URL or 127.0.0.1:5432 user postgres)
+       [--write-docs]   (needs PostgreSQL; TEST_PG_URL or 127.0.0.1:5432 user postgres)
 """
 
 from __future__ import annotations
@@ -177,7 +177,12 @@ def main() -> None:
         "--clients", default="8,16", help="concurrent senders; a comma list runs each in turn"
     )
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
@@ -243,7 +248,7 @@ def main() -> None:
         f"Clients, server and PostgreSQL share the machine's {os.cpu_count()} cores "
         f"(load average {load:.1f} when the run started)."
     )
-    publish("github_webhooks", table, args.write_readme)
+    publish("github_webhooks", table, args.write_docs)
 
 
 def _stored(db_url_plain: str, schema: str) -> str:

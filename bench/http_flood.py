@@ -9,7 +9,7 @@ SQLite file, then:
      latencies are measured alongside,
   3. measures them again once the flood is over,
 and reports the answers the flood got (no 5xx expected), and the server log's size and lines.
-Usage: .venv/bin/python bench/http_flood.py [--requests 10000] [--concurrency 32] [--write-readme]
+Usage: .venv/bin/python bench/http_flood.py [--requests 10000] [--concurrency 32] [--write-docs]
 """
 
 from __future__ import annotations
@@ -136,7 +136,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--probes", type=int, default=100)
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
 
     fake, api_url = start_fake("tests.fakes.slack_api")
@@ -163,7 +168,7 @@ def main() -> None:
     stop_fake(fake)
 
     header = ("measure", "quiet", "during the flood", "after")
-    publish("http_flood", markdown_table(header, rows) + "\n\n" + summary, args.write_readme)
+    publish("http_flood", markdown_table(header, rows) + "\n\n" + summary, args.write_docs)
 
 
 def run(

@@ -142,7 +142,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
     tmp = tempfile.mkdtemp()
     acks = serve_and_click(args, tmp)
@@ -211,7 +216,7 @@ def main() -> None:
             *counts,
         ]
     )
-    publish("jira_ack", table, args.write_readme)
+    publish("jira_ack", table, args.write_docs)
     sys.stdout.flush()
     os._exit(0)
 

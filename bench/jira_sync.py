@@ -10,7 +10,7 @@ requests are compared with that minimum (metadata calls — the account's zone a
 status catalogue — are counted apart).
 
 Usage: .venv/bin/python bench/jira_sync.py [--issues 10000] [--delay 0.05]
-       [--flavours cloud,dc] [--databases sqlite,postgresql] [--write-readme]
+       [--flavours cloud,dc] [--databases sqlite,postgresql] [--write-docs]
 """
 
 from __future__ import annotations
@@ -135,7 +135,12 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.05)
     parser.add_argument("--flavours", default="cloud,dc")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
     rows = []
     for flavour in args.flavours.split(","):
@@ -175,7 +180,7 @@ def main() -> None:
     )
     table = "\n".join(lines)
     print()
-    publish("jira_sync", table, args.write_readme)
+    publish("jira_sync", table, args.write_docs)
 
 
 if __name__ == "__main__":

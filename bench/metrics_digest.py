@@ -1,6 +1,6 @@
 """Weekly digest speed over years of history, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/metrics_digest.py [--scales 1,4,16] [--runs 5] [--write-readme]
+    .venv/bin/python bench/metrics_digest.py [--scales 1,4,16] [--runs 5] [--write-docs]
 
 For each scale, generates a team's history (bench/generate_history.py: at scale 1 two years
 with 20,000 work items, 200,000 changes, 10,000 PRs, 30,000 reviews, 80,000 commits, 3,000
@@ -243,7 +243,12 @@ def main() -> None:
     parser.add_argument("--scales", default="1,4,16")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     parser.add_argument(
         "--data-dir", default=str(Path(tempfile.gettempdir()) / "throughline-bench-metrics")
     )
@@ -278,7 +283,7 @@ def main() -> None:
     markdown = table(results)
     print()
     print(markdown)
-    if args.write_readme:
+    if args.write_docs:
         write_section("metrics_digest", markdown)
 
 

@@ -5,7 +5,7 @@ SQLite file, fires signed `/intent <title>` commands 20 at a time, and prints:
   - seconds from process start to the first healthz 200,
   - ack latency p50/p95/p99 (client-side, full HTTP round trip),
   - resident memory (VmRSS) of the server processes after 1,000 requests.
-Usage: .venv/bin/python bench/serve_ack.py [--requests 1000] [--concurrency 20] [--write-readme]
+Usage: .venv/bin/python bench/serve_ack.py [--requests 1000] [--concurrency 20] [--write-docs]
 """
 
 from __future__ import annotations
@@ -70,7 +70,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--write-readme", action="store_true")
+    parser.add_argument(
+        "--write-docs",
+        "--write-readme",
+        action="store_true",
+        help="put the table in docs/performance.md",
+    )
     args = parser.parse_args()
 
     fake, api_url = start_fake("tests.fakes.slack_api")
@@ -156,7 +161,7 @@ def main() -> None:
             "",
         ),
     ]
-    publish("serve_ack", markdown_table(("measure", "result", "target"), rows), args.write_readme)
+    publish("serve_ack", markdown_table(("measure", "result", "target"), rows), args.write_docs)
 
 
 if __name__ == "__main__":

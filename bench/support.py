@@ -1,5 +1,5 @@
 """What the benchmarks share: starting the fakes and `chatbot serve`, waiting for /healthz,
-throwaway PostgreSQL schemas, percentiles and the README table."""
+throwaway PostgreSQL schemas, percentiles and the docs/performance.md table."""
 
 from __future__ import annotations
 
@@ -122,8 +122,9 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), "|" + "---|" * len(header), *(line(r) for r in rows)])
 
 
-def publish(name: str, table: str, write_readme: bool) -> None:
-    """Prints the benchmark's table and, with --write-readme, puts it in its README block."""
+def publish(name: str, table: str, write_docs: bool) -> None:
+    """Prints the benchmark's table and, with --write-docs, puts it in its block of
+    docs/performance.md."""
     print(table)
-    if write_readme:
+    if write_docs:
         write_section(name, table)

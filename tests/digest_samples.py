@@ -1,4 +1,5 @@
-"""Digest JSON objects shaped exactly like spec 6.4, for rendering tests and benchmarks."""
+"""Digest JSON objects shaped exactly like the digest JSON (docs/metrics.md), for rendering tests
+and benchmarks."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""A second, plain implementation of the digest's metrics (spec 6.2-6.3), for the tests.
+"""A second, plain implementation of the digest's metrics (docs/metrics.md), for the tests.
 
 It works over a *history*: plain lists of dicts (the team's settings, Jira statuses, work
 items and their changes, pull requests, their events, commits and reviews, deployments and
-what they list), written from the spec's text without reading the engine's code: weeks are
+what they list), written from the definitions' text without reading the engine's code: weeks are
 computed here with zoneinfo, statistics by their textbook definitions, every rule by scanning
 the whole history in Python. `load` writes the same history into a database so the engine's
 answer can be compared with `reference_digest`.

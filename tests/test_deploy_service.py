@@ -1,5 +1,5 @@
 """record_deployment, the one service behind the deploy webhook, the CLI and GitHub
-`deployment_status`: the rules of spec 6.1 on both databases."""
+`deployment_status`: the rules of docs/deployments.md on both databases."""
 
 from __future__ import annotations
 

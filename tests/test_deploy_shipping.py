@@ -1,5 +1,5 @@
-"""Which deployment ships which PR (spec 6.1): listed PR, exact merge or head commit, or a
-Jira key the PR names when it merged by then; only the team's repos. Hand-made rows."""
+"""Which deployment ships which PR (docs/deployments.md): listed PR, exact merge or head commit,
+or a Jira key the PR names when it merged by then; only the team's repos. Hand-made rows."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """POST /webhooks/deploy over real HTTP: bearer token, validation with reasons, size cap,
-idempotency by id, and the status rules of spec 6.1."""
+idempotency by id, and the status rules of docs/deployments.md."""
 
 from __future__ import annotations
 

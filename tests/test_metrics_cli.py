@@ -80,7 +80,7 @@ def test_digest_json_table_and_explain(db: Database, db_url: str, tmp_path: Path
 
     table = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46")
     assert table.returncode == 0, table.stderr
-    assert "cycle time" in table.stdout and "1.2 d" in table.stdout  # 29 h, in days (spec 6.2)
+    assert "cycle time" in table.stdout and "1.2 d" in table.stdout  # 29 h, in days
 
     work = _chatbot(
         db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--explain", "cycle_time"

@@ -1,5 +1,5 @@
-"""The spec's statistics (6.2) on hand-computed values: median, p85 (percentile_cont), and
-when a headline 'got worse'."""
+"""The digest's statistics (docs/metrics.md) on hand-computed values: median, p85
+(percentile_cont), and when a headline 'got worse'."""
 
 from __future__ import annotations
 

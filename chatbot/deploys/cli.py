@@ -63,7 +63,7 @@ def record(
         typer.Option("--at", help="When, with a zone offset (2026-11-18T10:00:00Z); default now."),
     ] = None,
 ) -> None:
-    """Record a deployment (spec: the first success or failure is final; ids are idempotent)."""
+    """Record a deployment (the first success or failure is final; ids are idempotent)."""
     from chatbot.deploys.service import (
         FINAL,
         FINAL_ALIASES,
@@ -114,7 +114,7 @@ def record(
     added = f"{recorded.changes_added} change{'s' if recorded.changes_added != 1 else ''} added"
     asked = FINAL.get(status.strip().lower()) or FINAL_ALIASES.get(status.strip().lower())
     if asked is not None and not recorded.finalized and asked != recorded.status:
-        # The first success or failure is final (spec): another one must not read as recorded.
+        # The first success or failure is final: another one must not read as recorded.
         # The same one again is a retried CI step and fine.
         raise _refuse(
             f"Deployment {recorded.external_id} was already final ({recorded.status}, "

@@ -1,7 +1,7 @@
 """Record a deployment: the one entry point for `POST /webhooks/deploy`, `chatbot deploy
 record` and GitHub `deployment_status`, so the rules of a deployment live in one place.
 
-The rules (spec 6.1):
+The rules (docs/deployments.md):
 - A deployment is unique per (`source`, `external_id`). A later event with the same id
   updates that row and adds the changes it lists; it never makes a second deployment, even
   when the same event arrives several times at once.

@@ -1,4 +1,4 @@
-"""Which deployment ships which pull request (spec 6.1), as one SQL query.
+"""Which deployment ships which pull request (docs/deployments.md), as one SQL query.
 
 A deployment ships a PR of the team's repos when it lists
 1. the PR itself (`owner/repo#12`), or

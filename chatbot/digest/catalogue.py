@@ -59,7 +59,7 @@ METRICS: tuple[MetricView, ...] = (
 )
 BY_NAME = {m.name: m for m in METRICS}
 HEADLINES = tuple(m for m in METRICS if m.is_headline)
-# Check-in shares are shown in the channel only with this many answers (spec 6.3).
+# Check-in shares are shown in the channel only with this many answers (docs/metrics.md).
 MIN_CHECKIN_RESPONSES = 3
 
 

@@ -12,7 +12,7 @@ from chatbot.teams.models import Team
 
 
 def compute_digest(db: Database, team: Team, week: str | None, now: datetime) -> dict[str, Any]:
-    """The digest JSON of spec 6.4; `week` None is the last complete week."""
+    """The digest JSON (docs/metrics.md); `week` None is the last complete week."""
     return weekly_digest_for(db, team, week=week, now=now)
 
 

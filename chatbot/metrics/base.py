@@ -55,7 +55,7 @@ class TeamScope:
         )
 
     def is_bot(self, login: str | None, user_type: str | None = None) -> bool:
-        """Bots never count as authors or reviewers (spec 6.2)."""
+        """Bots never count as authors or reviewers (docs/metrics.md)."""
         if user_type == "Bot":
             return True
         name = (login or "").lower()

@@ -22,7 +22,7 @@ from chatbot.cli_tables import (
     print_listing,
 )
 
-# Units are fixed per metric (spec 6.2): cycle time in days, review time in hours.
+# Units are fixed per metric (docs/metrics.md): cycle time in days, review time in hours.
 _DURATION = {"cycle_time": hours_as_days, "review_time": hours_as_hours}
 _SHARES = {"orchestration"}
 

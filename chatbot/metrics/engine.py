@@ -1,4 +1,4 @@
-"""The weekly digest as one JSON object (spec 6.4): every metric for the reported week, with
+"""The weekly digest as one JSON object (docs/metrics.md): every metric for the reported week, with
 its previous week, baseline and 8-week trend, and the data-health warnings.
 
 Each metric computes all the weeks it is asked for at once (the 8 trend weeks and the

@@ -1,4 +1,4 @@
-"""The digest's statistics, exactly as the spec defines them (same result on every database,
+"""The digest's statistics, exactly as docs/metrics.md defines them (same result on every database,
 because they run here over values the database has already filtered)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The escaped-defect rule: how a team says a bug was found after release (spec 6.3).
+"""The escaped-defect rule: how a team says a bug was found after release (docs/metrics.md).
 
 Stored on the team as a small JSON object, written on the command line as one string:
 

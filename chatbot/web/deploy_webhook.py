@@ -1,4 +1,4 @@
-"""POST /webhooks/deploy: a CI pipeline reports a deployment (spec 6.1).
+"""POST /webhooks/deploy: a CI pipeline reports a deployment (docs/deployments.md).
 
 `Authorization: Bearer $DEPLOY_WEBHOOK_TOKEN`, compared in constant time before the body
 is read as JSON. The body (at most 1 MB) is one JSON object:

@@ -1,8 +1,8 @@
 """The weekly digest in Block Kit: the channel message, the leaders' DM, the "Show the work"
 modal, the Friday check-in and the App Home section.
 
-Pure functions of the digest JSON (spec 6.4) and the prompts, so a posted digest can be
-rendered again exactly as it was. The channel message names nobody (spec 6.3): WIP over the
+Pure functions of the digest JSON (docs/metrics.md) and the prompts, so a posted digest can be
+rendered again exactly as it was. The channel message names nobody (docs/metrics.md): WIP over the
 limit is a count there, and check-in shares need at least three answers.
 """
 
