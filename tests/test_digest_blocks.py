@@ -13,16 +13,16 @@ from chatbot.digest.chart import chart_alt_text, render_chart
 from chatbot.metrics.base import ExplainItem
 from chatbot.prompts import Prompts
 from chatbot.slack.blockkit import message_problems, view_problems
+from chatbot.slack.blocks.checkin import checkin_blocks
 from chatbot.slack.blocks.digest import (
     EXPLAIN_PAGE_ITEMS,
-    checkin_blocks,
     digest_blocks,
     digest_fallback,
     explain_modal,
     home_digest_section,
     leader_dm_blocks,
-    setup_modal,
 )
+from chatbot.slack.blocks.team_setup import setup_modal
 from tests import digest_samples
 from tests.fakes.block_kit import message_errors, view_errors
 

@@ -17,7 +17,8 @@ from chatbot.digest.checkin import CheckInService
 from chatbot.digest.models import DigestPost
 from chatbot.services import Services
 from chatbot.slack.blocks import Block, section
-from chatbot.slack.blocks.digest import checkin_blocks, explain_modal, home_digest_section
+from chatbot.slack.blocks.checkin import checkin_blocks
+from chatbot.slack.blocks.digest import explain_modal, home_digest_section
 from chatbot.slack.commands.digest import publisher_of
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team

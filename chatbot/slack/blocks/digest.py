@@ -1,5 +1,6 @@
 """The weekly digest in Block Kit: the channel message, the leaders' DM, the "Show the work"
-modal, the Friday check-in and the App Home section.
+modal and the App Home section (the Friday check-in is in `checkin`, the team settings form
+in `team_setup`).
 
 Pure functions of the digest JSON (spec 6.4) and the prompts, so a posted digest can be
 rendered again exactly as it was. The channel message names nobody (spec 6.3): WIP over the
@@ -26,6 +27,9 @@ from chatbot.digest.catalogue import (
 from chatbot.metrics.stats import got_worse
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
+
+# Re-exported for chatbot/digest/checkin.py, which the composition-root refactor moves.
+from chatbot.slack.blocks.checkin import checkin_blocks as checkin_blocks
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
@@ -34,7 +38,6 @@ SECTION_MAX = 2900
 EXPLAIN_PAGE_ITEMS = 30
 EXPLAIN_LINE_MAX = 400
 NAMES_MAX = 2500
-SHARE_STEPS = tuple(range(0, 101, 10))
 
 
 # --- reading the digest -------------------------------------------------------------------
@@ -424,52 +427,6 @@ def explain_modal(
     }
 
 
-# --- the Friday check-in ------------------------------------------------------------------------
-
-
-def _share_select(action_id: str, value_prefix: str, chosen: float | None, prompts: Prompts):
-    options = [{"text": plain(f"{pct}%"), "value": f"{value_prefix}|{pct}"} for pct in SHARE_STEPS]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": action_id,
-        "placeholder": plain(prompts.text("digest.checkin.placeholder")),
-        "options": options,
-    }
-    if chosen is not None:
-        pct = int(round(chosen * 10)) * 10
-        element["initial_option"] = options[min(max(pct // 10, 0), 10)]
-    return element
-
-
-def checkin_blocks(
-    team: str,
-    team_id: int,
-    week: str,
-    prompts: Prompts,
-    orchestration: float | None = None,
-    interrupts: float | None = None,
-    note: str | None = None,
-) -> list[Block]:
-    """Two selects, one tap each; the answer is saved on every change."""
-    prefix = f"{team_id}|{week}"
-    blocks: list[Block] = [
-        section(prompts.text("digest.checkin.intro", team=escape(team), week=week)),
-        section(
-            prompts.text("digest.checkin.orchestration"),
-            _share_select("checkin_orchestration", prefix, orchestration, prompts),
-            block_id="checkin_orchestration",
-        ),
-        section(
-            prompts.text("digest.checkin.interrupts"),
-            _share_select("checkin_interrupts", prefix, interrupts, prompts),
-            block_id="checkin_interrupts",
-        ),
-    ]
-    if note:
-        blocks.append(context(note))
-    return blocks
-
-
 # --- App Home -------------------------------------------------------------------------------------
 
 
@@ -488,141 +445,3 @@ def home_digest_section(
         )
         blocks.append(section(truncate(line, SECTION_MAX)))
     return blocks
-
-
-# --- /digest setup ----------------------------------------------------------------------------
-
-# The form's fields in order (labels and hints in prompts/digest.toml [setup.*]).
-SETUP_TEXT_FIELDS: tuple[str, ...] = (
-    "tz",
-    "digest_time",
-    "checkin_time",
-    "wip_limit",
-    "jira_project",
-    "jira_jql",
-    "repos",
-    "services",
-    "production_envs",
-    "members",
-    "bots",
-    "baseline_week",
-    "decision_reaction",
-    "escape_rule",
-    "status_overrides",
-)
-SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
-
-
-def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
-    label = prompts.text(f"digest.setup.labels.{block_id}")
-    weekdays = prompts.get("digest.setup.weekdays")
-    options = [{"text": plain(name), "value": str(i)} for i, name in enumerate(weekdays)]
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": {
-            "type": "static_select",
-            "action_id": "value",
-            "options": options,
-            "initial_option": options[chosen % 7],
-        },
-    }
-
-
-def _setting_text(field: str, value: Any) -> str:
-    if field == "escape_rule":
-        from chatbot.teams.escape import describe_escape_rule
-
-        return describe_escape_rule(value or None)
-    if field == "status_overrides":
-        return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> dict[str, Any]:
-    """Every team setting in one form; `team` None creates a team for `channel_id`."""
-    from chatbot.slack.blocks import text_input
-
-    blocks: list[Block] = []
-    if team is None:
-        blocks.append(text_input("name", prompts.text("digest.setup.new_team_name"), max_length=80))
-    channel_element: dict[str, Any] = {
-        "type": "conversations_select",
-        "action_id": "value",
-        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-    }
-    initial_channel = team.channel_id if team is not None else channel_id
-    if initial_channel:
-        channel_element["initial_conversation"] = initial_channel
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": "channel_id",
-            "label": plain(prompts.text("digest.setup.channel_label")),
-            "element": channel_element,
-        }
-    )
-    blocks.append(_weekday_select("digest_weekday", prompts, getattr(team, "digest_weekday", 0)))
-    blocks.append(_weekday_select("checkin_weekday", prompts, getattr(team, "checkin_weekday", 4)))
-    for field in SETUP_TEXT_FIELDS:
-        label = prompts.text(f"digest.setup.labels.{field}")
-        hint = prompts.text(f"digest.setup.hints.{field}")
-        default = {"tz": "UTC", "digest_time": "09:00", "checkin_time": "15:00", "wip_limit": "2"}
-        value = _setting_text(field, getattr(team, field, None)) if team is not None else ""
-        blocks.append(
-            text_input(
-                field,
-                label,
-                value=truncate(value or default.get(field, ""), 3000),
-                optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
-                hint=hint,
-                multiline=field in {"status_overrides", "jira_jql"},
-                max_length=2000,
-            )
-        )
-    for field in SETUP_PEOPLE_FIELDS:
-        label = prompts.text(f"digest.setup.labels.{field}")
-        element: dict[str, Any] = {"type": "multi_users_select", "action_id": "value"}
-        people = list(getattr(team, field, []) or []) if team is not None else []
-        if people:
-            element["initial_users"] = people[:100]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": field,
-                "label": plain(label),
-                "optional": True,
-                "element": element,
-            }
-        )
-    metadata = json.dumps({"team": team.name if team is not None else None})
-    return {
-        "type": "modal",
-        "callback_id": "digest_setup",
-        "title": plain(prompts.text("digest.setup.title")[:24]),
-        "submit": plain(prompts.text("digest.setup.submit")[:24]),
-        "close": plain(prompts.text("digest.setup.cancel")),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-
-
-def setup_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The submitted settings, keyed like `TeamService.update` expects."""
-    out: dict[str, Any] = {}
-    for block_id, elements in values.items():
-        element = elements.get("value") or {}
-        if "selected_users" in element:
-            out[block_id] = list(element.get("selected_users") or [])
-        elif "selected_conversation" in element:
-            out[block_id] = element.get("selected_conversation") or ""
-        elif "selected_option" in element:
-            out[block_id] = (element.get("selected_option") or {}).get("value")
-        elif isinstance(element.get("value"), list):
-            out[block_id] = list(element["value"])
-        else:
-            out[block_id] = str(element.get("value") or "").strip()
-    return out

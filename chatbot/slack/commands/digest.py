@@ -12,7 +12,8 @@ from chatbot.digest.publish import DigestPublisher, PostResult
 from chatbot.metrics.week import Week
 from chatbot.services import Services
 from chatbot.slack.blocks import context
-from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, setup_modal
+from chatbot.slack.blocks.digest import digest_blocks, digest_fallback
+from chatbot.slack.blocks.team_setup import setup_modal
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService

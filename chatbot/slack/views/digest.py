@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from chatbot.prompts import Prompts
 from chatbot.services import Services
-from chatbot.slack.blocks.digest import setup_values
+from chatbot.slack.blocks.team_setup import setup_values
 from chatbot.slack.commands.digest import can_manage
 from chatbot.slack.text import escape
 from chatbot.teams.service import TeamError, TeamService, check_setting
