@@ -505,6 +505,7 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
         figure["previous"] = values[-2]
         figure["baseline"] = compute(history, baseline)[headline] if baseline else None
         figure["trend"] = values
+        figure["trend_n"] = [compute(history, w)["n"] for w in trend]
         metrics[name] = figure
     return {
         "team": team["name"],
@@ -512,6 +513,7 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
         "time_zone": team["tz"],
         "start": start.isoformat().replace("+00:00", "Z"),
         "end": end.isoformat().replace("+00:00", "Z"),
+        "partial": end > now,
         "metrics": metrics,
     }
 

@@ -284,7 +284,7 @@ def test_engine_equals_reference(
     now = week_bounds(week, h["team"]["tz"])[1] + timedelta(days=4)
     got = weekly_digest_for(db, "t", week, now)
     expected = reference_digest(h, week, now)
-    for key in ("week", "time_zone", "start", "end"):
+    for key in ("week", "time_zone", "start", "end", "partial"):
         assert got[key] == expected[key]
     for name in MY_METRICS:
         assert got["metrics"][name] == expected["metrics"][name], name

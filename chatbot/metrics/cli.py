@@ -11,15 +11,19 @@ from rich.table import Table
 from rich.text import Text
 
 from chatbot.cli_support import console, err, services_or_exit
+from chatbot.digest.catalogue import BY_NAME as VIEWS
+from chatbot.digest.catalogue import fmt, fmt_change
 from chatbot.metrics.engine import (
     BY_NAME,
     METRICS,
+    FutureWeek,
     UnknownMetric,
     UnknownTeam,
     explain,
     weekly_digest_for,
 )
 from chatbot.metrics.week import WeekError
+from chatbot.prompts import Prompts
 
 
 def digest(
@@ -40,7 +44,13 @@ def digest(
         bool, typer.Option("--again", help="With --post: post once more, on purpose.")
     ] = False,
 ) -> None:
-    """The weekly digest of a team: headline figures, change against last week and baseline."""
+    """The weekly digest of a team: headline figures, change against last week and baseline.
+
+    Cycle time is in days, review time in hours, rates and shares in % (their changes in
+    percentage points); each change says whether it is better or worse. A metric got worse
+    when it moved in its bad direction by more than 10% against last week or against the
+    baseline (or rose from 0); lower is better except the orchestration share and checks
+    verified at done. A week not over yet is marked partial; a future week is refused."""
     services = services_or_exit()
     now = services.clock.now()
     if post:
@@ -54,54 +64,51 @@ def digest(
             _print_explain(explain_metric, [i.as_dict() for i in items], as_json)
             return
         result = weekly_digest_for(services.db, team, week, now)
+    except FutureWeek as exc:
+        text = services.prompts.text(
+            "digest.command.future_week_cli", week=exc.week, latest=exc.latest
+        )
+        err.print(Text(text, style="red"))
+        raise typer.Exit(2) from None
     except (UnknownTeam, UnknownMetric, WeekError) as exc:
         err.print(f"[red]{exc.args[0]}[/red]")
         raise typer.Exit(2) from None
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         return
-    _print_table(result)
+    _print_table(result, services.prompts)
 
 
-def _number(value: Any, headline: str) -> str:
-    if value is None:
-        return "—"
-    if headline == "value" or headline.endswith("_share"):
-        return f"{value * 100:.1f}%"
-    if headline.endswith("hours"):
-        return f"{value:.1f} h"
-    return f"{round(value, 2):g}"
-
-
-def _change(current: Any, other: Any) -> str:
-    if current is None or other is None:
-        return "—"
-    if other == 0:
-        return "±0" if current == 0 else "from 0"
-    percent = round((current - other) / abs(other) * 100)
-    return "±0%" if percent == 0 else f"{percent:+d}%"
-
-
-def _print_table(result: dict[str, Any]) -> None:
-    table = Table(
-        title=f"{result['team']} · {result['week']} ({result['time_zone']}: "
-        f"{result['start']} → {result['end']})"
-    )
+def _print_table(result: dict[str, Any], prompts: Prompts) -> None:
+    """Values and changes in each metric's unit (spec 6.2), each change with what it means
+    (better or worse), and a partial week said as such."""
+    title = f"{result['team']} · {result['week']} ({result['time_zone']}: "
+    title += f"{result['start']} → {result['end']})"
+    if result.get("partial"):
+        title += " · " + prompts.text("digest.command.partial_cli")
+    table = Table(title=title)
     for column in ("metric", "this week", "last week", "change", "baseline", "vs baseline", "n"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for metric in METRICS:
+        view = VIEWS[metric.name]
         fields = result["metrics"][metric.name]
-        current = fields[metric.headline]
+        current = view.value(fields)
+        previous, baseline = (
+            float(v) if isinstance(v, int | float) else None
+            for v in (fields["previous"], fields["baseline"])
+        )
         table.add_row(
             metric.name.replace("_", " "),
-            _number(current, metric.headline),
-            _number(fields["previous"], metric.headline),
-            _change(current, fields["previous"]),
-            _number(fields["baseline"], metric.headline),
-            _change(current, fields["baseline"]),
+            fmt(current, view.unit, prompts),
+            fmt(previous, view.unit, prompts),
+            fmt_change(current, previous, view.unit, prompts, view.lower_is_better),
+            fmt(baseline, view.unit, prompts),
+            fmt_change(current, baseline, view.unit, prompts, view.lower_is_better),
             str(fields.get("n", "")),
         )
     console.print(table)
+    if result.get("partial"):
+        console.print(Text(prompts.text("digest.digest.partial", week=result["week"])))
     for warning in result["warnings"]:
         console.print(Text("! ", style="yellow") + Text(warning), highlight=False)
 

@@ -24,7 +24,7 @@ from chatbot.digest.catalogue import (
     fmt,
     fmt_change,
 )
-from chatbot.metrics.stats import got_worse
+from chatbot.metrics import stats
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
 
@@ -53,15 +53,20 @@ def checkin_hidden(metric: dict[str, Any] | None) -> bool:
     return int((metric or {}).get("responses") or 0) < MIN_CHECKIN_RESPONSES
 
 
-def worsened(view: MetricView, metric: dict[str, Any] | None) -> bool:
+def worse_against(view: MetricView, metric: dict[str, Any] | None) -> tuple[str, ...]:
+    """What the metric got worse against: "last_week", "baseline" (spec 6.2), or nothing."""
     if metric is None or (view.name == "orchestration" and checkin_hidden(metric)):
-        return False
-    previous = metric.get("previous")
-    return got_worse(
+        return ()
+    return stats.worse_against(
         view.value(metric),
-        float(previous) if isinstance(previous, int | float) else None,
+        _number(metric, "previous"),
+        _number(metric, "baseline"),
         view.lower_is_better,
     )
+
+
+def worsened(view: MetricView, metric: dict[str, Any] | None) -> bool:
+    return bool(worse_against(view, metric))
 
 
 def worse_metrics(digest: dict[str, Any]) -> list[MetricView]:
@@ -116,7 +121,7 @@ def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, name
     value = fmt(view.value(metric), view.unit, prompts)
     if view.name == "cycle_time":
         p85 = _number(metric, "p85_hours")
-        extra = detail("p85", value=fmt(p85, "hours", prompts)) if p85 is not None else ""
+        extra = detail("p85", value=fmt(p85, view.unit, prompts)) if p85 is not None else ""
         if metric.get("fallback"):
             extra += detail("fallback", count=metric["fallback"])
         return value + extra
@@ -157,7 +162,8 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
     baseline = _number(metric, "baseline")
     n = view.sample(metric)
     last_week, since_baseline = (
-        fmt_change(current, other, view.unit, prompts) for other in (previous, baseline)
+        fmt_change(current, other, view.unit, prompts, view.lower_is_better)
+        for other in (previous, baseline)
     )
     parts = [
         f"{last_week} {prompts.text('digest.digest.vs_last_week')}",
@@ -165,6 +171,11 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
         prompts.text("digest.digest.sample", n=n if n is not None else 0),
     ]
     return " · ".join(parts)
+
+
+def worse_reason(against: Sequence[str], prompts: Prompts) -> str:
+    """Which comparison made the figure worse: last week, the baseline or both."""
+    return prompts.text(f"digest.digest.worse_vs_{'_and_'.join(against)}")
 
 
 def hint_for(view: MetricView, prompts: Prompts) -> str:
@@ -185,10 +196,13 @@ def metric_text(
         f"*{view.label_in(prompts)}*  {_value_text(view, metric, prompts, names)}",
         _changes(view, metric, prompts),
     ]
-    if worsened(view, metric):
+    against = worse_against(view, metric)
+    if against:
         hint = hint_for(view, prompts)
         if hint:
-            lines.append(f":warning: _{prompts.text('digest.digest.what_to_check')}:_ {hint}")
+            title = prompts.text("digest.digest.what_to_check")
+            why = worse_reason(against, prompts)
+            lines.append(f":warning: _{title} ({why}):_ {hint}")
     return truncate("\n".join(lines), SECTION_MAX)
 
 
@@ -196,7 +210,8 @@ def _headline_field(
     view: MetricView, metric: dict[str, Any] | None, prompts: Prompts
 ) -> dict[str, Any]:
     value = fmt(view.value(metric), view.unit, prompts)
-    change = fmt_change(view.value(metric), _number(metric or {}, "previous"), view.unit, prompts)
+    previous = _number(metric or {}, "previous")
+    change = fmt_change(view.value(metric), previous, view.unit, prompts, view.lower_is_better)
     mark = " :warning:" if worsened(view, metric) else ""
     return {"type": "mrkdwn", "text": f"*{view.label_in(prompts)}*\n{value}  {change}{mark}"}
 
@@ -244,6 +259,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     blocks: list[Block] = [
         header(prompts.text("digest.digest.title", team=str(digest.get("team", "")), week=week)),
         context(_period(digest, prompts)),
+        *_partial(digest, prompts),
     ]
     if not has_data(digest):
         blocks.append(section(prompts.text("digest.digest.no_data", team=team)))
@@ -262,6 +278,13 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
             )
         )
     return blocks + _warnings(digest, prompts)
+
+
+def _partial(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
+    """A week not over yet says so (its figures will still change)."""
+    if not digest.get("partial"):
+        return []
+    return [context(prompts.text("digest.digest.partial", week=str(digest.get("week", ""))))]
 
 
 def digest_fallback(digest: dict[str, Any], prompts: Prompts) -> str:
@@ -305,7 +328,8 @@ def leader_dm_blocks(
     blocks: list[Block] = [
         header(
             prompts.text("digest.digest.leader_title", team=str(digest.get("team", "")), week=week)
-        )
+        ),
+        *_partial(digest, prompts),
     ]
     if not has_data(digest):
         team = escape(str(digest.get("team", "")))
@@ -318,11 +342,17 @@ def leader_dm_blocks(
             for view in worse:
                 metric = _metric(digest, view.name) or {}
                 change = fmt_change(
-                    view.value(metric), _number(metric, "previous"), view.unit, prompts
+                    view.value(metric),
+                    _number(metric, "previous"),
+                    view.unit,
+                    prompts,
+                    view.lower_is_better,
                 )
                 hint = truncate(hint_for(view, prompts), 300)
                 value = fmt(view.value(metric), view.unit, prompts)
-                lines.append(f"• *{view.label_in(prompts)}* {value} ({change}): {hint}")
+                why = worse_reason(worse_against(view, metric), prompts)
+                label = view.label_in(prompts)
+                lines.append(f"• *{label}* {value} ({change}; {why}): {hint}")
             blocks.append(section(truncate("\n".join(lines), SECTION_MAX)))
         else:
             blocks.append(section(prompts.text("digest.digest.leader_none_worse")))

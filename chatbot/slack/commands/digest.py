@@ -1,15 +1,18 @@
-"""/digest: preview last week's digest (ephemeral), post it now, open the team settings."""
+"""/digest: preview last week's (or a named week's) digest (ephemeral), post it now, open the
+team settings."""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from chatbot.digest.publish import DigestPublisher, PostResult
-from chatbot.metrics.week import Week
+from chatbot.metrics.engine import FutureWeek
+from chatbot.metrics.week import Week, WeekError
 from chatbot.services import Services
 from chatbot.slack.blocks import context
 from chatbot.slack.blocks.digest import digest_blocks, digest_fallback
@@ -19,6 +22,7 @@ from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
+WEEK_WORD = re.compile(r"\d{4}-w\d{1,2}")  # the command's words are lower-cased
 
 
 def publisher_of(services: Services) -> DigestPublisher:
@@ -66,7 +70,8 @@ def register(app: App, services: Services) -> None:
         words = (body.get("text") or "").strip().lower().split()
         channel, user = body["channel_id"], body["user_id"]
         sub = words[0] if words else ""
-        if sub in {"help", "?"} or sub not in {"", "post", "setup"}:
+        week = sub.upper() if WEEK_WORD.fullmatch(sub) else None
+        if sub in {"help", "?"} or (sub not in {"", "post", "setup"} and week is None):
             say(respond, prompts.text("digest.command.usage"))
             return
         team = teams.by_channel(channel)
@@ -86,15 +91,29 @@ def register(app: App, services: Services) -> None:
             again = len(words) > 1 and words[1] == "again"
             _post(services, team, user, again, respond)
             return
-        _preview(services, client, team, channel, user, respond)
+        _preview(services, client, team, channel, user, respond, week)
 
 
 def _preview(
-    services: Services, client: WebClient, team: Team, channel: str, user: str, respond: Respond
+    services: Services,
+    client: WebClient,
+    team: Team,
+    channel: str,
+    user: str,
+    respond: Respond,
+    week: str | None = None,
 ) -> None:
     prompts = services.prompts
     try:
-        digest = publisher_of(services).compute(team, None)
+        digest = publisher_of(services).compute(team, week)
+    except FutureWeek as exc:
+        text = prompts.text("digest.command.future_week", week=exc.week, latest=exc.latest)
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    except WeekError:
+        text = prompts.text("digest.command.bad_week", week=week or "")
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
     except Exception as exc:
         log.exception("digest preview for team %s failed", team.name)
         text = prompts.text("digest.command.engine_failed", error=type(exc).__name__)
