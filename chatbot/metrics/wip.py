@@ -26,13 +26,15 @@ baseline).
 from __future__ import annotations
 
 import bisect
+import json
 import string
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, union
+from sqlalchemy import bindparam, func, or_, select, union
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -96,6 +98,8 @@ class _Stretch:
 
 def _value_at(changes: list[tuple[datetime, Any]], current: Any, instant: datetime) -> Any:
     """The `from` of the first change at or after `instant`, else the current value."""
+    if not changes:
+        return current
     index = bisect.bisect_left(changes, instant, key=lambda change: change[0])
     return changes[index][1] if index < len(changes) else current
 
@@ -121,6 +125,7 @@ class Wip:
         instants = sorted({t for w in weeks for t in w.day_ends()})
         explained = {w.end for w in weeks} if explain else set()
         snapshots = {t: _Snapshot() for t in instants}
+        held: Counter[tuple[datetime, Assignee]] = Counter()  # items per instant and assignee
         with db.engine.connect() as conn:
             span = _history_span(conn, team)
             for start, end in merged_ranges(weeks):
@@ -131,11 +136,13 @@ class Wip:
                             assignee = _value_at(
                                 history.assignee_changes, history.assignee, instant
                             )
-                            _add(team, snapshots[instant], assignee)
+                            held[instant, assignee] += 1
                             if instant in explained:
                                 snapshots[instant].items.append(
                                     _explained(team, history, stretch.status, assignee, instant)
                                 )
+        for (instant, assignee), count in held.items():
+            _add(team, snapshots[instant], assignee, count)
         for snapshot in snapshots.values():
             snapshot.items.sort(key=lambda item: item.ref)
         return {w.label: _figure(team, w, snapshots) for w in weeks}
@@ -153,14 +160,14 @@ class _Names:
         return status is not None and status.lower() in self.lowered
 
 
-def _add(team: TeamScope, snapshot: _Snapshot, assignee: Assignee) -> None:
+def _add(team: TeamScope, snapshot: _Snapshot, assignee: Assignee, count: int) -> None:
     reason = _reason(team, *assignee)
     account, name = assignee
     if reason:
-        snapshot.excluded[reason] = snapshot.excluded.get(reason, 0) + 1
+        snapshot.excluded[reason] = snapshot.excluded.get(reason, 0) + count
     else:
         person = name or account or ""
-        snapshot.by_person[person] = snapshot.by_person.get(person, 0) + 1
+        snapshot.by_person[person] = snapshot.by_person.get(person, 0) + count
 
 
 def _histories(
@@ -190,7 +197,7 @@ def _histories(
         )
         changed_ids = [row[0] for row in conn.execute(changed)]
         may_matter.append(
-            or_(func.lower(WI.status).in_(names.folded), one_of(dialect, WI.id, changed_ids))
+            or_(func.lower(WI.status).in_(names.folded), _one_of_ids(dialect, WI.id, changed_ids))
         )
     rows = conn.execute(
         select(WI.id, WI.key, WI.created_at, WI.status, WI.assignee_id, WI.assignee_name).where(
@@ -213,7 +220,7 @@ def _histories(
         history = histories[change.work_item_id]
         if names.holds(change.from_value):
             history.in_progress.append(_Stretch(change.since, change.at, change.from_value))
-        if change.next_at is None:  # the last change: the current status holds after it
+        if change.last:  # the current status holds after it
             changed_status.add(change.work_item_id)
             if names.holds(history.status):
                 history.in_progress.append(_Stretch(change.at, None, history.status or ""))
@@ -224,7 +231,11 @@ def _histories(
     if busy:
         assignee_changes = conn.execute(
             select(WIC.work_item_id, WIC.at, WIC.from_id, WIC.from_value)
-            .where(one_of(dialect, WIC.work_item_id, busy), WIC.field == ASSIGNEE, WIC.at >= first)
+            .where(
+                _one_of_ids(dialect, WIC.work_item_id, busy),
+                WIC.field == ASSIGNEE,
+                WIC.at >= first,
+            )
             .order_by(WIC.work_item_id, WIC.at, WIC.id)
         )
         for change in assignee_changes:
@@ -234,12 +245,23 @@ def _histories(
     return [histories[item_id] for item_id in busy]
 
 
+def _one_of_ids(dialect: str, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """`column` is one of thousands of ids, as one parameter: an array on PostgreSQL, a JSON
+    list read by `json_each` on SQLite (expanding thousands of parameters costs more than
+    the lookups)."""
+    if dialect != "sqlite":
+        return one_of(dialect, column, ids)
+    listed = json.dumps(sorted(set(ids)))
+    each = func.json_each(bindparam("id_list", listed, unique=True)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
 def _status_stretches(
     dialect: str, names: _Names, ids: Iterable[int], first: datetime
 ) -> Select[Any]:
     """Per item, its status changes from `first` on that end an in-progress stretch (their
     `from` is in progress), each with the change before it (`since`, where the stretch
-    began; NULL before `first`), and its last change (`next_at` NULL), after which the
+    began; NULL before `first`), and its last change (`last`), after which the
     current status holds. The database orders and filters them: most changes are neither."""
     order = (WIC.at, WIC.id)
     changes = (
@@ -250,16 +272,15 @@ def _status_stretches(
             func.lag(WIC.at, type_=UTCDateTime())
             .over(partition_by=WIC.work_item_id, order_by=order)
             .label("since"),
-            func.lead(WIC.at, type_=UTCDateTime())
-            .over(partition_by=WIC.work_item_id, order_by=order)
-            .label("next_at"),
+            func.lead(WIC.id).over(partition_by=WIC.work_item_id, order_by=order).label("next_id"),
         )
-        .where(one_of(dialect, WIC.work_item_id, ids), WIC.field == STATUS, WIC.at >= first)
+        .where(_one_of_ids(dialect, WIC.work_item_id, ids), WIC.field == STATUS, WIC.at >= first)
         .subquery("changes")
     )
     c = changes.c
-    return select(c.work_item_id, c.at, c.from_value, c.since, c.next_at).where(
-        or_(func.lower(c.from_value).in_(names.folded), c.next_at.is_(None))
+    last = c.next_id.is_(None)
+    return select(c.work_item_id, c.at, c.from_value, c.since, last.label("last")).where(
+        or_(func.lower(c.from_value).in_(names.folded), last)
     )
 
 
