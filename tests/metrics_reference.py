@@ -186,18 +186,14 @@ def _changes_of(history: History, key: str, field: str) -> list[dict[str, Any]]:
 
 
 def _state_at(history: History, item: dict[str, Any], field: str, instant: datetime) -> Any:
-    changes = _changes_of(history, item["key"], field)
-    before = [c for c in changes if c["at"] < instant]
+    """The `from` of the item's first change at or after `instant`, else its current value:
+    on a complete changelog the value last set before `instant`; on one that misses a
+    transition, the item still ends in its current state."""
+    later = [c for c in _changes_of(history, item["key"], field) if c["at"] >= instant]
     if field == "status":
-        if before:
-            return before[-1]["to_value"]
-        if changes:
-            return changes[0]["from_value"]
-        return item.get("status")
-    if before:
-        return (before[-1].get("to_id"), before[-1].get("to_value"))
-    if changes:
-        return (changes[0].get("from_id"), changes[0].get("from_value"))
+        return later[0]["from_value"] if later else item.get("status")
+    if later:
+        return (later[0].get("from_id"), later[0].get("from_value"))
     return (item.get("assignee_id"), item.get("assignee_name"))
 
 
@@ -509,6 +505,7 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
         figure["previous"] = values[-2]
         figure["baseline"] = compute(history, baseline)[headline] if baseline else None
         figure["trend"] = values
+        figure["trend_n"] = [compute(history, w)["n"] for w in trend]
         metrics[name] = figure
     return {
         "team": team["name"],
@@ -516,6 +513,7 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
         "time_zone": team["tz"],
         "start": start.isoformat().replace("+00:00", "Z"),
         "end": end.isoformat().replace("+00:00", "Z"),
+        "partial": end > now,
         "metrics": metrics,
     }
 

@@ -72,7 +72,7 @@ def test_every_table_is_printed_whole_into_a_pipe(
     week = weekly_digest_for(db, "payments", None, datetime.now(UTC))["week"]
     table = _run(demo_db, tmp_path, columns, "digest", "--team", "payments", "--week", week)
     _printed_whole(
-        digest_listing(weekly_digest_for(db, "payments", week, datetime.now(UTC))).rows,
+        digest_listing(weekly_digest_for(db, "payments", week, datetime.now(UTC)), prompts).rows,
         table.stdout,
     )
     # every metric's explanation

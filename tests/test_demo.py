@@ -11,7 +11,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chatbot.cli import app
+from chatbot.db.engine import Database, make_engine
 from chatbot.demo.cli import run_demo
+from chatbot.digest.catalogue import BY_NAME, HEADLINES
+from chatbot.metrics.engine import team_row, weekly_digest_for
+from chatbot.metrics.week import Week
 from chatbot.slack.blockkit import message_problems
 from tests.fakes.block_kit import message_errors
 
@@ -77,3 +81,29 @@ def test_chatbot_demo_command_prints_the_digest(tmp_path: Path, monkeypatch) -> 
     assert (tmp_path / "demo-digest.json").exists() and (tmp_path / "demo.db").exists()
     refused = CliRunner().invoke(app, ["demo", "--db", str(tmp_path / "nope" / "x" / "\0.db")])
     assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_no_demo_headline_moves_more_than_three_times_its_baseline(tmp_path: Path) -> None:
+    """The demo starts with work already in flight, as a real team's first synced weeks do:
+    against its baseline, no later week of the four headline figures or WIP is more than 3×
+    higher or lower (a rate whose baseline is 0 has no ratio and is left out)."""
+    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
+    db = Database(make_engine(f"sqlite:///{tmp_path / 'demo.db'}"))
+    reported = Week.parse(result.digest["week"], "UTC")
+    earlier = weekly_digest_for(db, "payments", reported.shift(-8), NOW, with_warnings=False)
+    row = team_row(db, "payments")
+    baseline_label = row.baseline_week or row.baseline_week_chosen
+    trend_labels = [w.label for w in (*reported.shift(-8).trend(8), *reported.trend(8))]
+    for view in (*HEADLINES, BY_NAME["wip"]):
+        baseline = result.digest["metrics"][view.name]["baseline"]
+        if view.name in ("cycle_time", "review_time", "wip"):
+            assert baseline, view.name
+        if not baseline:
+            continue
+        values = (
+            earlier["metrics"][view.name]["trend"] + result.digest["metrics"][view.name]["trend"]
+        )
+        later = [v for label, v in zip(trend_labels, values, strict=True) if label > baseline_label]
+        assert later, view.name
+        for value in later:
+            assert value is not None and baseline / 3 <= value <= baseline * 3, (view.name, value)

@@ -9,20 +9,30 @@ from typing import Any
 
 import pytest
 
-from chatbot.digest.chart import chart_alt_text, render_chart
+from chatbot.digest.catalogue import BY_NAME, HEADLINES
+from chatbot.digest.chart import (
+    GOOD_COLOUR,
+    WORSE_COLOUR,
+    chart_alt_text,
+    chart_title,
+    current_point_colour,
+    render_chart,
+    small_sample_weeks,
+    trend_in_unit,
+)
 from chatbot.metrics.base import ExplainItem
 from chatbot.prompts import Prompts
 from chatbot.slack.blockkit import message_problems, view_problems
+from chatbot.slack.blocks.checkin import checkin_blocks
 from chatbot.slack.blocks.digest import (
     EXPLAIN_PAGE_ITEMS,
-    checkin_blocks,
     digest_blocks,
     digest_fallback,
     explain_modal,
     home_digest_section,
     leader_dm_blocks,
-    setup_modal,
 )
+from chatbot.slack.blocks.team_setup import setup_modal
 from tests import digest_samples
 from tests.fakes.block_kit import message_errors, view_errors
 
@@ -53,10 +63,12 @@ def test_headlines_come_first_with_changes_and_n() -> None:
     fields = blocks[2]["fields"]
     labels = [f["text"].split("\n")[0] for f in fields]
     assert labels == ["*Cycle time*", "*Review time*", "*Change failure rate*", "*Escaped defects*"]
-    assert "45.0 h" in fields[0]["text"] and "▲ +15.0 h" in fields[0]["text"]
+    # cycle time in days (45 h), review time in hours, whatever their size (spec 6.2)
+    assert "1.9 d" in fields[0]["text"] and "▲ +0.6 d worse" in fields[0]["text"]
+    assert " h" in fields[1]["text"] and " d" not in fields[1]["text"]
     cycle = next(b for b in blocks if b.get("block_id") == "digest_cycle_time")["text"]["text"]
     assert "vs last week" in cycle and "vs baseline" in cycle and "n = 12" in cycle
-    assert cycle.index("▲ +15.0 h vs last week") < cycle.index("vs baseline")
+    assert cycle.index("▲ +0.6 d worse vs last week") < cycle.index("vs baseline")
 
 
 def test_hint_only_for_metrics_that_got_worse() -> None:
@@ -67,8 +79,9 @@ def test_hint_only_for_metrics_that_got_worse() -> None:
     for name in PROMPTS.get("digest.hints"):
         assert PROMPTS.get(f"digest.hints.{name}") in worse, name
         assert PROMPTS.get(f"digest.hints.{name}") not in better, name
-    # higher is better for the orchestration share: it fell, so it got worse
-    assert "▼ −13 pts vs last week" in worse
+    # higher is better for the orchestration share: it fell, so it got worse, and says so
+    assert "▼ −13 pts worse vs last week" in worse
+    assert "worse vs last week" not in better and "better vs last week" in better
 
 
 def test_channel_names_nobody_but_the_leaders_dm_does() -> None:
@@ -99,7 +112,7 @@ def test_no_data_says_what_to_do() -> None:
 def test_one_item_shows_it_without_comparisons() -> None:
     blocks = digest_blocks(digest_samples.one_item(), PROMPTS)
     cycle = next(b for b in blocks if b.get("block_id") == "digest_cycle_time")["text"]["text"]
-    assert "30.5 h" in cycle and "n = 1" in cycle and "– vs last week" in cycle
+    assert "1.3 d" in cycle and "n = 1" in cycle and "– vs last week" in cycle
     assert ":warning:" not in _text(blocks)
 
 
@@ -109,9 +122,9 @@ def test_long_times_read_in_days_and_share_changes_in_points() -> None:
     digest["metrics"]["change_failure_rate"].update(value=0.25, previous=0.1, total=4)
     blocks = digest_blocks(digest, PROMPTS)
     cycle = next(b for b in blocks if b.get("block_id") == "digest_cycle_time")["text"]["text"]
-    assert "2.5 d" in cycle and "▲ +2.0 d vs last week" in cycle
+    assert "2.5 d" in cycle and "▲ +2.0 d worse vs last week" in cycle
     failure = _text([b for b in blocks if b.get("block_id") == "digest_change_failure_rate"])
-    assert "25%" in failure and "▲ +15 pts vs last week" in failure
+    assert "25%" in failure and "▲ +15 pts worse vs last week" in failure
 
 
 def test_oversize_is_cut_escaped_and_counted() -> None:
@@ -193,5 +206,59 @@ def test_chart_is_a_png_with_alt_text() -> None:
         width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
         assert width >= 800 and height >= 700
     alt = chart_alt_text(digest_samples.every_metric_worse())
-    assert "cycle time from 30.0 h to 45.0 h" in alt
+    assert "cycle time from 1.2 d to 1.9 d" in alt
     assert "cycle time: no data" in chart_alt_text(digest_samples.no_data())
+
+
+def _metric_section(digest: dict[str, Any], name: str) -> str:
+    blocks = digest_blocks(digest, PROMPTS)
+    return next(b for b in blocks if b.get("block_id") == f"digest_{name}")["text"]["text"]
+
+
+def test_what_to_check_says_whether_last_week_or_the_baseline_made_it_worse() -> None:
+    hint = PROMPTS.get("digest.hints.review_time")
+    digest = digest_samples.one_item()
+    review = digest["metrics"]["review_time"]
+    # +31% against the baseline, flat against last week: still worse (spec 6.2)
+    review.update(median_hours=6.55, previous=6.55, baseline=5.0, n=6)
+    text = _metric_section(digest, "review_time")
+    assert hint in text and "(worse than the baseline)" in text
+    review.update(previous=5.0, baseline=6.55)
+    text = _metric_section(digest, "review_time")
+    assert hint in text and "(worse than last week)" in text
+    review.update(previous=5.0, baseline=5.0)
+    assert "worse than last week and the baseline" in _metric_section(digest, "review_time")
+    # within 10 % on both sides: no hint; rising from 0 is worse
+    review.update(previous=6.0, baseline=6.0)
+    assert hint not in _metric_section(digest, "review_time")
+    churn = digest["metrics"]["late_intent_churn"]
+    churn.update(revisions=3, previous=3, baseline=0)
+    assert "worse than the baseline" in _metric_section(digest, "late_intent_churn")
+    dm = _text(leader_dm_blocks(digest, PROMPTS, "C1"))
+    assert "worse than the baseline" in dm
+
+
+def test_a_running_week_is_marked_partial_in_the_message_the_dm_and_the_chart() -> None:
+    digest = digest_samples.every_metric_worse()
+    for rendered in (digest_blocks(digest, PROMPTS), leader_dm_blocks(digest, PROMPTS)):
+        assert "not over yet" not in _text(rendered)
+    assert "partial" not in chart_title(digest, PROMPTS)
+    digest["partial"] = True
+    for rendered in (digest_blocks(digest, PROMPTS), leader_dm_blocks(digest, PROMPTS)):
+        assert "2026-W47 is not over yet" in _text(rendered)
+    assert "partial" in chart_title(digest, PROMPTS)
+
+
+def test_the_chart_colours_the_current_point_by_meaning_in_the_metric_unit() -> None:
+    worse, better = digest_samples.every_metric_worse(), digest_samples.every_metric_better()
+    for view in HEADLINES:
+        assert current_point_colour(view, worse["metrics"][view.name]) == WORSE_COLOUR
+        assert current_point_colour(view, better["metrics"][view.name]) == GOOD_COLOUR
+    # cycle time is drawn in days, rates in %, like the title and the axis
+    cycle, failure = (worse["metrics"][n] for n in ("cycle_time", "change_failure_rate"))
+    assert trend_in_unit(BY_NAME["cycle_time"], cycle)[-1] == cycle["median_hours"] / 24
+    assert trend_in_unit(BY_NAME["change_failure_rate"], failure)[-1] == failure["value"] * 100
+    failure["trend_n"] = [None, 1, 4, 5, 20, None, 3, 10]
+    assert small_sample_weeks(failure) == [False, True, True, False, False, False, True, False]
+    png = render_chart(worse, PROMPTS, goals={"cycle_time": 24.0, "change_failure_rate": 0.05})
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")

@@ -70,6 +70,26 @@ def test_preview_is_ephemeral_and_posts_nothing(bot: Bot) -> None:
     assert _posts(bot) == []
 
 
+def test_a_named_week_is_previewed_a_running_one_partial_a_future_one_refused(bot: Bot) -> None:
+    _team(bot)
+    bot.slack.command("/digest", "2099-W01", user="U2")
+    bot.settle()
+    said = _said(bot)[0]
+    assert said["response_type"] == "ephemeral" and "blocks" not in said
+    assert said["text"].startswith("2099-W01 has not started yet")
+    assert f"try `/digest {WEEK}`" in said["text"] and len(said["text"].splitlines()) == 1
+    # The fixtures' clock is inside 2026-W47: its figures are partial, and say so.
+    bot.slack.command("/digest", "2026-W47", user="U2")
+    bot.settle()
+    blocks = json.dumps(_said(bot, 2)[-1]["blocks"])
+    assert "Preview of 2026-W47" in blocks and "2026-W47 is not over yet" in blocks
+    bot.slack.command("/digest", WEEK, user="U2")
+    bot.settle()
+    blocks = json.dumps(_said(bot, 3)[-1]["blocks"])
+    assert f"Preview of {WEEK}" in blocks and "not over yet" not in blocks
+    assert _posts(bot) == []
+
+
 def test_post_is_for_orchestrators_and_admins(bot: Bot) -> None:
     _team(bot, admins=["UADMIN"])
     bot.slack.command("/digest", "post", user="U2")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from chatbot.db.engine import Database
 from chatbot.metrics.engine import weekly_digest_for
+from chatbot.metrics.week import Week
 from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.metrics_reference import load
 
@@ -80,7 +81,8 @@ def test_digest_json_table_and_explain(db: Database, db_url: str, tmp_path: Path
 
     table = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46")
     assert table.returncode == 0, table.stderr
-    assert "cycle time" in table.stdout and "1.2 d" in table.stdout  # 29 h, in days
+    # cycle time reads in days (29 h), its changes with what they mean
+    assert "cycle time" in table.stdout and "1.2 d" in table.stdout
 
     work = _chatbot(
         db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--explain", "cycle_time"
@@ -97,8 +99,26 @@ def test_bad_input_is_one_line_and_exit_2(db: Database, db_url: str, tmp_path: P
         (("--team", "pay", "--week", "2026-47"), "is not an ISO week"),
         (("--team", "pay", "--week", "2026-W54"), "has no week 54"),
         (("--team", "pay", "--explain", "speed"), "No metric 'speed'"),
+        (("--team", "pay", "--week", "2099-W01"), "2099-W01 has not started yet"),
+        (("--team", "pay", "--week", "2099-W01", "--json"), "try `--week 20"),
+        (("--team", "pay", "--week", "2099-W01", "--explain", "wip"), "has not started"),
     ]:
         done = _chatbot(db_url, tmp_path, *args)
         assert done.returncode == 2, (args, done.stdout, done.stderr)
         assert says in done.stderr and "Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_running_week_is_marked_partial(db: Database, db_url: str, tmp_path: Path) -> None:
+    load(db, _history())
+    now = datetime.now(UTC)
+    running = Week.containing(now, "Europe/Berlin")
+    as_json = _chatbot(db_url, tmp_path, "--team", "pay", "--week", running.label, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["partial"] is True
+    table = _chatbot(db_url, tmp_path, "--team", "pay", "--week", running.label)
+    assert "· partial" in table.stdout
+    assert f"{running.label} is not over yet" in table.stdout
+    complete = _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46", "--json")
+    assert json.loads(complete.stdout)["partial"] is False
+    assert "partial" not in _chatbot(db_url, tmp_path, "--team", "pay", "--week", "2026-W46").stdout

@@ -215,7 +215,9 @@ def _every_jira_block(p: Prompts) -> list[Any]:
 
 def _every_digest_block(p: Prompts) -> list[Any]:
     """The digest's metric names and units are the catalogue's (chatbot.digest.catalogue)."""
+    from chatbot.slack.blocks import checkin as checkin_blocks
     from chatbot.slack.blocks import digest as digest_blocks
+    from chatbot.slack.blocks import team_setup as team_setup_blocks
     from tests import digest_samples
 
     worse = digest_samples.every_metric_worse() | {"team": "1", "time_zone": "UTC", "warnings": []}
@@ -229,9 +231,9 @@ def _every_digest_block(p: Prompts) -> list[Any]:
         digest_blocks.leader_dm_blocks(worse, p, "C1"),
         digest_blocks.explain_modal([item] * 40, p, "1", "2026-W47", "review_time", 2),
         digest_blocks.explain_modal([], p, "1", "2026-W47", "wip"),
-        digest_blocks.checkin_blocks("1", 1, "2026-W47", p, 0.4, None, note="1"),
+        checkin_blocks.checkin_blocks("1", 1, "2026-W47", p, 0.4, None, note="1"),
         digest_blocks.home_digest_section(p, [("1", worse)]),
-        digest_blocks.setup_modal(None, p, "C1"),
+        team_setup_blocks.setup_modal(None, p, "C1"),
     ]
 
 

@@ -83,6 +83,7 @@ def demo(
     """A realistic demo team's Monday digest, with no credentials and no network."""
     from sqlalchemy.exc import OperationalError
 
+    from chatbot.digest.catalogue import default_prompts
     from chatbot.metrics.cli import _print_table
 
     try:
@@ -99,7 +100,7 @@ def demo(
         f"items, {counts.pull_requests} pull requests, {counts.deployments} production "
         f"deployments, {counts.check_ins} check-ins → {result.db_path}"
     )
-    _print_table(result.digest)
+    _print_table(result.digest, default_prompts())
     console.print(
         f"Slack message (Block Kit): {result.json_path} · chart: {result.png_path} · "
         f"{result.seconds:.1f} s"

@@ -205,12 +205,42 @@ def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> D
                 }
             )
 
-    rows.work_items = _insert_jira(db, team_id, items, now)
+    carried = _work_in_flight(random.Random(seed + 1), first, weeks, now)
+    rows.work_items = _insert_jira(db, team_id, items + carried, now)
     rows.pull_requests = _insert_github(db, rng, prs, now)
     rows.deployments = _insert_deployments(db, rng, prs, first, now, pressure)
     rows.check_ins = _insert_checkins(db, rng, team_id, first, now, pressure)
     rows.extra["intents"] = _insert_intents(db, rng, team_id, items, now)
     return rows
+
+
+def _work_in_flight(
+    rng: random.Random, first: Week, weeks: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Longer items (one to three weeks in progress), a few started every week from three
+    weeks before the history begins: a real team's first synced weeks already have work in
+    flight, so the baseline's WIP is not an empty board's. Drawn from their own random
+    sequence so the rest of the demo stays as it was."""
+    carried = []
+    for k in range(-3, weeks + 1):
+        week = first.shift(k)
+        if week.start >= now:
+            break
+        for n in range(rng.randint(2, 4)):
+            start = _workday(week.start + timedelta(hours=rng.uniform(8, 24 * 5)))
+            carried.append(
+                {
+                    "key": f"PAY-{1000 + 10 * (k + 3) + n}",
+                    "type": "Story",
+                    "created": start - timedelta(hours=rng.uniform(4, 72)),
+                    "person": rng.choice(PEOPLE),
+                    "start": start,
+                    "review": None,
+                    "done": start + timedelta(days=rng.uniform(7, 21)),
+                    "labels": [],
+                }
+            )
+    return [item for item in carried if item["created"] < now]
 
 
 def _insert_jira(db: Database, team_id: int, items: list[dict[str, Any]], now: datetime) -> int:
@@ -263,7 +293,9 @@ def _insert_jira(db: Database, team_id: int, items: list[dict[str, Any]], now: d
                     )
                 )
             for name, at in steps:
-                if at is None or at >= now:
+                if at is None:  # a bug goes from in progress straight to done
+                    continue
+                if at >= now:
                     break
                 history += 1
                 changes.append(

@@ -17,7 +17,7 @@ from chatbot.prompts import Prompts, default_prompts
 class MetricView:
     name: str  # the key in the digest JSON's `metrics`
     headline: str  # the field carrying the headline value
-    unit: str  # hours · ratio · count · number
+    unit: str  # days · hours · ratio · count · number (spec 6.2: one unit per metric everywhere)
     lower_is_better: bool = True
     is_headline: bool = False  # among the four numbers shown first
 
@@ -47,7 +47,7 @@ class MetricView:
 
 
 METRICS: tuple[MetricView, ...] = (
-    MetricView("cycle_time", "median_hours", "hours", is_headline=True),
+    MetricView("cycle_time", "median_hours", "days", is_headline=True),
     MetricView("review_time", "median_hours", "hours", is_headline=True),
     MetricView("change_failure_rate", "value", "ratio", is_headline=True),
     MetricView("defect_escape_rate", "value", "ratio", is_headline=True),
@@ -64,12 +64,14 @@ MIN_CHECKIN_RESPONSES = 3
 
 
 def fmt(value: float | None, unit: str, prompts: Prompts) -> str:
-    """A value as people read it: 30.5 h, 12%, 1.4, 3 (words from `[units]` in
-    prompts/digest.toml)."""
+    """A value as people read it in its metric's unit: 2.4 d, 5.2 h, 12%, 1.4, 3 (words from
+    `[units]` in prompts/digest.toml). Durations arrive in hours, shares as fractions."""
     if value is None:
         return prompts.text("digest.units.none")
+    if unit == "days":
+        return prompts.text("digest.units.days", value=f"{value / 24:.1f}")
     if unit == "hours":
-        return _duration(value, prompts)
+        return prompts.text("digest.units.hours", value=f"{value:.1f}")
     if unit == "ratio":
         return prompts.text("digest.units.percent", value=f"{value * 100:.0f}")
     if unit == "count":
@@ -77,8 +79,16 @@ def fmt(value: float | None, unit: str, prompts: Prompts) -> str:
     return f"{value:.1f}"
 
 
-def fmt_change(current: float | None, other: float | None, unit: str, prompts: Prompts) -> str:
-    """The change from `other` to `current` with an arrow: ▲ +2.5 h, ▼ −4 pts, = no change."""
+def fmt_change(
+    current: float | None,
+    other: float | None,
+    unit: str,
+    prompts: Prompts,
+    lower_is_better: bool | None = None,
+) -> str:
+    """The change from `other` to `current` in the metric's unit, with an arrow for its
+    direction and, given `lower_is_better`, a word for its meaning: ▲ +0.5 d worse,
+    ▼ −4 pts better, = no change. Shares change in percentage points."""
     if current is None or other is None:
         return prompts.text("digest.units.none")
     delta = current - other
@@ -88,16 +98,24 @@ def fmt_change(current: float | None, other: float | None, unit: str, prompts: P
     sign = "+" if delta > 0 else "−"
     size = abs(delta)
     if unit == "ratio":
-        return f"{arrow} {sign}" + prompts.text("digest.units.points", value=f"{size * 100:.0f}")
-    if unit == "hours":
-        return f"{arrow} {sign}{_duration(size, prompts)}"
-    if unit == "count":
-        return f"{arrow} {sign}{size:.0f}"
-    return f"{arrow} {sign}{size:.1f}"
+        amount = prompts.text("digest.units.points", value=f"{size * 100:.0f}")
+    elif unit in ("days", "hours"):
+        amount = fmt(size, unit, prompts)
+    elif unit == "count":
+        amount = f"{size:.0f}"
+    else:
+        amount = f"{size:.1f}"
+    text = f"{arrow} {sign}{amount}"
+    if lower_is_better is None:
+        return text
+    better = (delta < 0) == lower_is_better
+    return f"{text} {prompts.text('digest.units.better' if better else 'digest.units.worse')}"
 
 
-def _duration(hours: float, prompts: Prompts) -> str:
-    """Hours, or days from 48 hours on."""
-    if abs(hours) >= 48:
-        return prompts.text("digest.units.days", value=f"{hours / 24:.1f}")
-    return prompts.text("digest.units.hours", value=f"{hours:.1f}")
+def scaled(value: float, unit: str) -> float:
+    """A headline value in the unit its metric is shown in (the chart's axis)."""
+    if unit == "days":
+        return value / 24
+    if unit == "ratio":
+        return value * 100
+    return value

@@ -5,25 +5,52 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from chatbot.digest.catalogue import HEADLINES, MetricView, fmt
+from chatbot.digest.catalogue import HEADLINES, MetricView, fmt, scaled
+from chatbot.metrics.stats import worse_against
 from chatbot.metrics.week import Week, WeekError
 from chatbot.prompts import Prompts, default_prompts
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 7.0, 110
-_LINE, _WORSE_BG = "#1d3557", "#fff4e5"
+_LINE, _REFERENCE = "#1d3557", "#6c757d"
+WORSE_COLOUR, GOOD_COLOUR = "#d62828", "#2a9d8f"
+SMALL_SAMPLE = 5  # fewer items than this in a week: its point is drawn hollow
 
 
-def _trend(view: MetricView, digest: dict[str, Any]) -> list[float]:
-    metric = (digest.get("metrics") or {}).get(view.name) or {}
+def trend_in_unit(view: MetricView, metric: dict[str, Any]) -> list[float]:
+    """The 8 trend values in the metric's unit (days, hours, %), NaN where there is none."""
     values = list(metric.get("trend") or [])[-8:]
     values = [None] * (8 - len(values)) + values
-    scale = 100.0 if view.unit == "ratio" else 1.0
-    return [v * scale if isinstance(v, int | float) else math.nan for v in values]
+    return [scaled(v, view.unit) if isinstance(v, int | float) else math.nan for v in values]
+
+
+def small_sample_weeks(metric: dict[str, Any]) -> list[bool]:
+    """Which of the 8 weeks rest on fewer than `SMALL_SAMPLE` items (a known n only)."""
+    sizes = list(metric.get("trend_n") or [])[-8:]
+    sizes = [None] * (8 - len(sizes)) + sizes
+    return [isinstance(n, int) and n < SMALL_SAMPLE for n in sizes]
+
+
+def _number(metric: dict[str, Any], key: str) -> float | None:
+    value = metric.get(key)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def current_point_colour(view: MetricView, metric: dict[str, Any]) -> str:
+    """Red when the figure got worse against last week or the baseline (spec 6.2), green
+    otherwise: the colour says good or bad, whichever way the line points."""
+    worse = worse_against(
+        view.value(metric),
+        _number(metric, "previous"),
+        _number(metric, "baseline"),
+        view.lower_is_better,
+    )
+    return WORSE_COLOUR if worse else GOOD_COLOUR
 
 
 def _week_labels(digest: dict[str, Any], prompts: Prompts) -> list[str]:
@@ -67,28 +94,75 @@ def chart_alt_text(digest: dict[str, Any], prompts: Prompts | None = None) -> st
     )
 
 
-def render_chart(digest: dict[str, Any], prompts: Prompts | None = None) -> bytes:
-    """The PNG bytes of the 2×2 trend chart (worded by `prompts`, or the project's own)."""
+def chart_title(digest: dict[str, Any], prompts: Prompts) -> str:
+    """Team, week and span; a week not over yet says it is partial."""
+    key = "digest.chart.partial" if digest.get("partial") else "digest.chart.title"
+    return prompts.text(key, team=digest.get("team", ""), week=digest.get("week", ""))
+
+
+def render_chart(
+    digest: dict[str, Any],
+    prompts: Prompts | None = None,
+    goals: Mapping[str, float] | None = None,
+) -> bytes:
+    """The PNG bytes of the 2×2 trend chart (worded by `prompts`, or the project's own).
+    `goals` are target values by metric name, in the headline's own terms (hours, fractions),
+    drawn where set."""
     prompts = prompts or default_prompts()
+    goals = goals or {}
     # Fixed margins: a layout engine would double the drawing time.
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.06, hspace=0.42, wspace=0.25)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.08, hspace=0.45, wspace=0.25)
     FigureCanvasAgg(figure)
     labels = _week_labels(digest, prompts)
     axes = figure.subplots(2, 2)
     for ax, view in zip(axes.flat, HEADLINES, strict=True):
-        values = _trend(view, digest)
+        metric = (digest.get("metrics") or {}).get(view.name) or {}
+        values = trend_in_unit(view, metric)
         x = list(range(len(values)))
         ax.plot(x, values, color=_LINE, linewidth=2.5, marker="o", markersize=6)
+        # Weeks with few items: hollow points, so a jump on two PRs reads as such.
+        small = [i for i, few in enumerate(small_sample_weeks(metric)) if few]
+        if small:
+            ax.plot(
+                [x[i] for i in small],
+                [values[i] for i in small],
+                linestyle="none",
+                marker="o",
+                markersize=8,
+                markerfacecolor="white",
+                markeredgecolor=_LINE,
+                markeredgewidth=2,
+                label=prompts.text("digest.chart.small_sample"),
+            )
         last = values[-1]
         if not math.isnan(last):
-            ax.plot([x[-1]], [last], marker="o", markersize=10, color="#e63946")
+            ax.plot(
+                [x[-1]], [last], marker="o", markersize=11, color=current_point_colour(view, metric)
+            )
+        baseline = _number(metric, "baseline")
+        if baseline is not None:
+            ax.axhline(
+                scaled(baseline, view.unit),
+                color=_REFERENCE,
+                linestyle="--",
+                linewidth=1.5,
+                label=prompts.text("digest.chart.baseline"),
+            )
+        goal = goals.get(view.name)
+        if goal is not None:
+            ax.axhline(
+                scaled(goal, view.unit),
+                color=GOOD_COLOUR,
+                linestyle=":",
+                linewidth=2,
+                label=prompts.text("digest.chart.goal"),
+            )
         unit = prompts.text(f"digest.chart.axis.{view.unit}")
-        metric = (digest.get("metrics") or {}).get(view.name) or {}
         title = f"{view.label_in(prompts)}: {fmt(view.value(metric), view.unit, prompts)}"
         ax.set_title(title, fontsize=16, fontweight="bold", loc="left")
         ax.set_ylabel(unit, fontsize=12)
-        ax.set_xticks([0, 3, 7], [labels[0], labels[3], labels[7]], fontsize=12)
+        ax.set_xticks(x, labels, fontsize=9)
         ax.tick_params(axis="y", labelsize=12)
         ax.grid(axis="y", alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
@@ -106,10 +180,9 @@ def render_chart(digest: dict[str, Any], prompts: Prompts | None = None) -> byte
             ax.set_yticks([])
         else:
             ax.set_ylim(bottom=0)
-    title = prompts.text(
-        "digest.chart.title", team=digest.get("team", ""), week=digest.get("week", "")
-    )
-    figure.suptitle(title, fontsize=15, y=0.98)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=9, frameon=False)
+    figure.suptitle(chart_title(digest, prompts), fontsize=15, y=0.98)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()

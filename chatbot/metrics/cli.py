@@ -21,6 +21,9 @@ from chatbot.cli_tables import (
     moment,
     print_listing,
 )
+from chatbot.digest.catalogue import BY_NAME as VIEWS
+from chatbot.digest.catalogue import fmt, fmt_change
+from chatbot.prompts import Prompts
 
 # Units are fixed per metric (docs/metrics.md): cycle time in days, review time in hours.
 _DURATION = {"cycle_time": hours_as_days, "review_time": hours_as_hours}
@@ -56,7 +59,13 @@ def digest(
     ] = False,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """The weekly digest of a team: headline figures, change against last week and baseline."""
+    """The weekly digest of a team: headline figures, change against last week and baseline.
+
+    Cycle time is in days, review time in hours, rates and shares in % (their changes in
+    percentage points); each change says whether it is better or worse. A metric got worse
+    when it moved in its bad direction by more than 10% against last week or against the
+    baseline (or rose from 0); lower is better except the orchestration share and checks
+    verified at done. A week not over yet is marked partial; a future week is refused."""
     if again and not post:
         fail("--again only repeats a post: add --post (chatbot digest --team T --post --again).")
     if as_json:
@@ -69,7 +78,13 @@ def digest(
 
         post_command(build_root(services).digests, team, week, again)
         return
-    from chatbot.metrics.engine import UnknownMetric, UnknownTeam, explain, weekly_digest_for
+    from chatbot.metrics.engine import (
+        FutureWeek,
+        UnknownMetric,
+        UnknownTeam,
+        explain,
+        weekly_digest_for,
+    )
     from chatbot.metrics.week import WeekError
 
     try:
@@ -78,57 +93,50 @@ def digest(
             print_listing(explain_listing(explain_metric, items), output, console)
             return
         result = weekly_digest_for(services.db, team, week, now)
+    except FutureWeek as exc:
+        text = services.prompts.text(
+            "digest.command.future_week_cli", week=exc.week, latest=exc.latest
+        )
+        err.print(Text(text, style="red"))
+        raise typer.Exit(2) from None
     except (UnknownTeam, UnknownMetric, WeekError) as exc:
         fail(str(exc.args[0]))
     if output is OutputFormat.JSON:
         sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         return
     if output is OutputFormat.TABLE:
-        _print_table(result)
+        _print_table(result, services.prompts)
         return
-    print_listing(digest_listing(result), output, console)
+    print_listing(digest_listing(result, services.prompts), output, console)
     for warning in result["warnings"]:  # stdout stays one row per line
         err.print(Text("! ", style="yellow") + Text(warning), highlight=False, soft_wrap=True)
-
-
-def _number(value: Any, metric: str, headline: str) -> str:
-    if value is None:
-        return "—"
-    if metric in _DURATION:
-        return _DURATION[metric](value)
-    if headline == "value" or headline.endswith("_share"):
-        return f"{value * 100:.1f}%"
-    return f"{round(value, 2):g}"
-
-
-def _change(current: Any, other: Any) -> str:
-    if current is None or other is None:
-        return "—"
-    if other == 0:
-        return "±0" if current == 0 else "from 0"
-    percent = round((current - other) / abs(other) * 100)
-    return "±0%" if percent == 0 else f"{percent:+d}%"
 
 
 DIGEST_COLUMNS = ("metric", "this week", "last week", "change", "baseline", "vs baseline", "n")
 
 
-def digest_listing(result: Mapping[str, Any]) -> Listing:
-    """The digest's headline figures as a listing: one row per metric, in the digest's order."""
-    from chatbot.metrics.engine import METRICS
+def digest_listing(result: Mapping[str, Any], prompts: Prompts) -> Listing:
+    """The digest's headline figures, one row per metric in the digest's order: values and
+    changes in each metric's unit, each change with what it means (better or worse)."""
+    from chatbot.metrics.engine import METRICS  # the engine is slow to import (lazy CLI)
 
     rows: list[tuple[str, ...]] = []
     records: list[dict[str, JsonValue]] = []
     for metric in METRICS:
+        view = VIEWS[metric.name]
         fields = result["metrics"][metric.name]
-        current = fields[metric.headline]
+        current = view.value(fields)
+        previous, baseline = (
+            float(v) if isinstance(v, int | float) else None
+            for v in (fields["previous"], fields["baseline"])
+        )
         cells = (
             metric.name.replace("_", " "),
-            _number(current, metric.name, metric.headline),
-            _number(fields["previous"], metric.name, metric.headline),
-            _change(current, fields["previous"]),
-            _number(fields["baseline"], metric.name, metric.headline),
-            _change(current, fields["baseline"]),
+            fmt(current, view.unit, prompts),
+            fmt(previous, view.unit, prompts),
+            fmt_change(current, previous, view.unit, prompts, view.lower_is_better),
+            fmt(baseline, view.unit, prompts),
+            fmt_change(current, baseline, view.unit, prompts, view.lower_is_better),
             str(fields.get("n", "")),
         )
         rows.append(cells)
@@ -137,14 +145,18 @@ def digest_listing(result: Mapping[str, Any]) -> Listing:
         f"{result['team']} · {result['week']} ({result['time_zone']}: "
         f"{moment(result['start'])} → {moment(result['end'])})"
     )
+    if result.get("partial"):
+        title += " · " + prompts.text("digest.command.partial_cli")
     return Listing(
         DIGEST_COLUMNS, rows, records, title=title, right_aligned=frozenset(DIGEST_COLUMNS[1:])
     )
 
 
-def _print_table(result: Mapping[str, Any]) -> None:
+def _print_table(result: Mapping[str, Any], prompts: Prompts) -> None:
     """The digest as a table on the terminal (the demo prints it too)."""
-    print_listing(digest_listing(result), OutputFormat.TABLE, console)
+    print_listing(digest_listing(result, prompts), OutputFormat.TABLE, console)
+    if result.get("partial"):
+        console.print(Text(prompts.text("digest.digest.partial", week=result["week"])))
     for warning in result["warnings"]:
         console.print(Text("! ", style="yellow") + Text(warning), highlight=False, soft_wrap=True)
 

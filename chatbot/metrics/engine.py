@@ -58,6 +58,19 @@ class UnknownMetric(LookupError):
     pass
 
 
+class FutureWeek(WeekError):
+    """A week that has not started: it has no figures to show."""
+
+    def __init__(self, week: str, latest: str) -> None:
+        super().__init__(f"{week} has not started yet; the latest complete week is {latest}")
+        self.week, self.latest = week, latest
+
+
+def refuse_future(week: Week, scope: TeamScope, now: datetime) -> None:
+    if week.start > now:
+        raise FutureWeek(week.label, Week.last_complete(now, scope.tz).label)
+
+
 def weekly_digest_for(
     db: Database,
     team: Team | str,
@@ -73,6 +86,7 @@ def weekly_digest_for(
     row = team_row(db, team)
     scope = TeamScope.of(row)
     reported = resolve_week(week, scope, now)
+    refuse_future(reported, scope, now)
     trend = reported.trend(TREND_WEEKS)
     baseline = baseline_week(db, row, scope, now)
     asked = [*trend, baseline] if baseline is not None and baseline not in trend else trend
@@ -84,6 +98,8 @@ def weekly_digest_for(
         fields["previous"] = values[-2]
         fields["baseline"] = figures[baseline.label].headline if baseline is not None else None
         fields["trend"] = values
+        # Each trend week's sample size, so a chart can mark the weeks with few items.
+        fields["trend_n"] = [figures[w.label].fields.get("n") for w in trend]
         metrics[metric.name] = fields
     return {
         "team": scope.name,
@@ -91,6 +107,8 @@ def weekly_digest_for(
         "time_zone": str(scope.tz.key),
         "start": iso(reported.start),
         "end": iso(reported.end),
+        # A week not over yet (the current one) is computed up to now: every output says so.
+        "partial": reported.end > now,
         "metrics": metrics,
         "warnings": _warnings(db, row, now) if with_warnings else [],
     }
@@ -109,7 +127,9 @@ def explain(
         raise UnknownMetric(f"No metric {metric_name!r}; choose one of {', '.join(BY_NAME)}")
     row = team_row(db, team)
     scope = TeamScope.of(row)
-    reported = resolve_week(week, scope, now or datetime.now(UTC))
+    now = now or datetime.now(UTC)
+    reported = resolve_week(week, scope, now)
+    refuse_future(reported, scope, now)
     return metric.compute(db, scope, [reported], explain=True)[reported.label].items
 
 

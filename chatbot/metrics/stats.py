@@ -45,3 +45,18 @@ def got_worse(current: float | None, previous: float | None, lower_is_better: bo
         return current > 0 if lower_is_better else False
     change = (current - previous) / abs(previous)
     return change > 0.10 if lower_is_better else change < -0.10
+
+
+def worse_against(
+    current: float | None,
+    previous: float | None,
+    baseline: float | None,
+    lower_is_better: bool,
+) -> tuple[str, ...]:
+    """What a figure got worse against (spec 6.2): "last_week", "baseline", both or neither;
+    each by `got_worse` (more than 10 % in its bad direction, or rose from 0)."""
+    return tuple(
+        name
+        for name, other in (("last_week", previous), ("baseline", baseline))
+        if got_worse(current, other, lower_is_better)
+    )

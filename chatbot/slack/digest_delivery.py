@@ -12,12 +12,8 @@ from slack_sdk.errors import SlackApiError
 from chatbot.digest.chart import chart_alt_text
 from chatbot.digest.delivery import CheckInQuestion, SendFailed
 from chatbot.prompts import Prompts
-from chatbot.slack.blocks.digest import (
-    checkin_blocks,
-    digest_blocks,
-    digest_fallback,
-    leader_dm_blocks,
-)
+from chatbot.slack.blocks.checkin import checkin_blocks
+from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, leader_dm_blocks
 from chatbot.slack.post import post, refusal_of
 
 log = logging.getLogger(__name__)

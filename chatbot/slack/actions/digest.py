@@ -14,7 +14,8 @@ from slack_sdk.errors import SlackApiError
 
 from chatbot.services import Services
 from chatbot.slack.blocks import section
-from chatbot.slack.blocks.digest import checkin_blocks, explain_modal
+from chatbot.slack.blocks.checkin import checkin_blocks
+from chatbot.slack.blocks.digest import explain_modal
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team

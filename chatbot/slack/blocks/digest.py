@@ -1,5 +1,6 @@
 """The weekly digest in Block Kit: the channel message, the leaders' DM, the "Show the work"
-modal, the Friday check-in and the App Home section.
+modal and the App Home section (the Friday check-in is in `checkin`, the team settings form
+in `team_setup`).
 
 Pure functions of the digest JSON (docs/metrics.md) and the prompts, so a posted digest can be
 rendered again exactly as it was. The channel message names nobody (docs/metrics.md): WIP over the
@@ -23,9 +24,11 @@ from chatbot.digest.catalogue import (
     fmt,
     fmt_change,
 )
-from chatbot.metrics.stats import got_worse
+from chatbot.metrics import stats
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
+
+# Re-exported for chatbot/digest/checkin.py, which the composition-root refactor moves.
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
@@ -34,7 +37,6 @@ SECTION_MAX = 2900
 EXPLAIN_PAGE_ITEMS = 30
 EXPLAIN_LINE_MAX = 400
 NAMES_MAX = 2500
-SHARE_STEPS = tuple(range(0, 101, 10))
 
 
 # --- reading the digest -------------------------------------------------------------------
@@ -50,15 +52,20 @@ def checkin_hidden(metric: dict[str, Any] | None) -> bool:
     return int((metric or {}).get("responses") or 0) < MIN_CHECKIN_RESPONSES
 
 
-def worsened(view: MetricView, metric: dict[str, Any] | None) -> bool:
+def worse_against(view: MetricView, metric: dict[str, Any] | None) -> tuple[str, ...]:
+    """What the metric got worse against: "last_week", "baseline" (spec 6.2), or nothing."""
     if metric is None or (view.name == "orchestration" and checkin_hidden(metric)):
-        return False
-    previous = metric.get("previous")
-    return got_worse(
+        return ()
+    return stats.worse_against(
         view.value(metric),
-        float(previous) if isinstance(previous, int | float) else None,
+        _number(metric, "previous"),
+        _number(metric, "baseline"),
         view.lower_is_better,
     )
+
+
+def worsened(view: MetricView, metric: dict[str, Any] | None) -> bool:
+    return bool(worse_against(view, metric))
 
 
 def worse_metrics(digest: dict[str, Any]) -> list[MetricView]:
@@ -113,7 +120,7 @@ def _value_text(view: MetricView, metric: dict[str, Any], prompts: Prompts, name
     value = fmt(view.value(metric), view.unit, prompts)
     if view.name == "cycle_time":
         p85 = _number(metric, "p85_hours")
-        extra = detail("p85", value=fmt(p85, "hours", prompts)) if p85 is not None else ""
+        extra = detail("p85", value=fmt(p85, view.unit, prompts)) if p85 is not None else ""
         if metric.get("fallback"):
             extra += detail("fallback", count=metric["fallback"])
         return value + extra
@@ -154,7 +161,8 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
     baseline = _number(metric, "baseline")
     n = view.sample(metric)
     last_week, since_baseline = (
-        fmt_change(current, other, view.unit, prompts) for other in (previous, baseline)
+        fmt_change(current, other, view.unit, prompts, view.lower_is_better)
+        for other in (previous, baseline)
     )
     parts = [
         f"{last_week} {prompts.text('digest.digest.vs_last_week')}",
@@ -162,6 +170,11 @@ def _changes(view: MetricView, metric: dict[str, Any], prompts: Prompts) -> str:
         prompts.text("digest.digest.sample", n=n if n is not None else 0),
     ]
     return " · ".join(parts)
+
+
+def worse_reason(against: Sequence[str], prompts: Prompts) -> str:
+    """Which comparison made the figure worse: last week, the baseline or both."""
+    return prompts.text(f"digest.digest.worse_vs_{'_and_'.join(against)}")
 
 
 def hint_for(view: MetricView, prompts: Prompts) -> str:
@@ -182,10 +195,13 @@ def metric_text(
         f"*{view.label_in(prompts)}*  {_value_text(view, metric, prompts, names)}",
         _changes(view, metric, prompts),
     ]
-    if worsened(view, metric):
+    against = worse_against(view, metric)
+    if against:
         hint = hint_for(view, prompts)
         if hint:
-            lines.append(f":warning: _{prompts.text('digest.digest.what_to_check')}:_ {hint}")
+            title = prompts.text("digest.digest.what_to_check")
+            why = worse_reason(against, prompts)
+            lines.append(f":warning: _{title} ({why}):_ {hint}")
     return truncate("\n".join(lines), SECTION_MAX)
 
 
@@ -193,7 +209,8 @@ def _headline_field(
     view: MetricView, metric: dict[str, Any] | None, prompts: Prompts
 ) -> dict[str, Any]:
     value = fmt(view.value(metric), view.unit, prompts)
-    change = fmt_change(view.value(metric), _number(metric or {}, "previous"), view.unit, prompts)
+    previous = _number(metric or {}, "previous")
+    change = fmt_change(view.value(metric), previous, view.unit, prompts, view.lower_is_better)
     mark = " :warning:" if worsened(view, metric) else ""
     return {"type": "mrkdwn", "text": f"*{view.label_in(prompts)}*\n{value}  {change}{mark}"}
 
@@ -241,6 +258,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     blocks: list[Block] = [
         header(prompts.text("digest.digest.title", team=str(digest.get("team", "")), week=week)),
         context(_period(digest, prompts)),
+        *_partial(digest, prompts),
     ]
     if not has_data(digest):
         blocks.append(section(prompts.text("digest.digest.no_data", team=team)))
@@ -259,6 +277,13 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
             )
         )
     return blocks + _warnings(digest, prompts)
+
+
+def _partial(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
+    """A week not over yet says so (its figures will still change)."""
+    if not digest.get("partial"):
+        return []
+    return [context(prompts.text("digest.digest.partial", week=str(digest.get("week", ""))))]
 
 
 def digest_fallback(digest: dict[str, Any], prompts: Prompts) -> str:
@@ -302,7 +327,8 @@ def leader_dm_blocks(
     blocks: list[Block] = [
         header(
             prompts.text("digest.digest.leader_title", team=str(digest.get("team", "")), week=week)
-        )
+        ),
+        *_partial(digest, prompts),
     ]
     if not has_data(digest):
         team = escape(str(digest.get("team", "")))
@@ -315,11 +341,17 @@ def leader_dm_blocks(
             for view in worse:
                 metric = _metric(digest, view.name) or {}
                 change = fmt_change(
-                    view.value(metric), _number(metric, "previous"), view.unit, prompts
+                    view.value(metric),
+                    _number(metric, "previous"),
+                    view.unit,
+                    prompts,
+                    view.lower_is_better,
                 )
                 hint = truncate(hint_for(view, prompts), 300)
                 value = fmt(view.value(metric), view.unit, prompts)
-                lines.append(f"• *{view.label_in(prompts)}* {value} ({change}): {hint}")
+                why = worse_reason(worse_against(view, metric), prompts)
+                label = view.label_in(prompts)
+                lines.append(f"• *{label}* {value} ({change}; {why}): {hint}")
             blocks.append(section(truncate("\n".join(lines), SECTION_MAX)))
         else:
             blocks.append(section(prompts.text("digest.digest.leader_none_worse")))
@@ -424,52 +456,6 @@ def explain_modal(
     }
 
 
-# --- the Friday check-in ------------------------------------------------------------------------
-
-
-def _share_select(action_id: str, value_prefix: str, chosen: float | None, prompts: Prompts):
-    options = [{"text": plain(f"{pct}%"), "value": f"{value_prefix}|{pct}"} for pct in SHARE_STEPS]
-    element: dict[str, Any] = {
-        "type": "static_select",
-        "action_id": action_id,
-        "placeholder": plain(prompts.text("digest.checkin.placeholder")),
-        "options": options,
-    }
-    if chosen is not None:
-        pct = int(round(chosen * 10)) * 10
-        element["initial_option"] = options[min(max(pct // 10, 0), 10)]
-    return element
-
-
-def checkin_blocks(
-    team: str,
-    team_id: int,
-    week: str,
-    prompts: Prompts,
-    orchestration: float | None = None,
-    interrupts: float | None = None,
-    note: str | None = None,
-) -> list[Block]:
-    """Two selects, one tap each; the answer is saved on every change."""
-    prefix = f"{team_id}|{week}"
-    blocks: list[Block] = [
-        section(prompts.text("digest.checkin.intro", team=escape(team), week=week)),
-        section(
-            prompts.text("digest.checkin.orchestration"),
-            _share_select("checkin_orchestration", prefix, orchestration, prompts),
-            block_id="checkin_orchestration",
-        ),
-        section(
-            prompts.text("digest.checkin.interrupts"),
-            _share_select("checkin_interrupts", prefix, interrupts, prompts),
-            block_id="checkin_interrupts",
-        ),
-    ]
-    if note:
-        blocks.append(context(note))
-    return blocks
-
-
 # --- App Home -------------------------------------------------------------------------------------
 
 
@@ -488,141 +474,3 @@ def home_digest_section(
         )
         blocks.append(section(truncate(line, SECTION_MAX)))
     return blocks
-
-
-# --- /digest setup ----------------------------------------------------------------------------
-
-# The form's fields in order (labels and hints in prompts/digest.toml [setup.*]).
-SETUP_TEXT_FIELDS: tuple[str, ...] = (
-    "tz",
-    "digest_time",
-    "checkin_time",
-    "wip_limit",
-    "jira_project",
-    "jira_jql",
-    "repos",
-    "services",
-    "production_envs",
-    "members",
-    "bots",
-    "baseline_week",
-    "decision_reaction",
-    "escape_rule",
-    "status_overrides",
-)
-SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
-
-
-def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
-    label = prompts.text(f"digest.setup.labels.{block_id}")
-    weekdays = prompts.get("digest.setup.weekdays")
-    options = [{"text": plain(name), "value": str(i)} for i, name in enumerate(weekdays)]
-    return {
-        "type": "input",
-        "block_id": block_id,
-        "label": plain(label),
-        "element": {
-            "type": "static_select",
-            "action_id": "value",
-            "options": options,
-            "initial_option": options[chosen % 7],
-        },
-    }
-
-
-def _setting_text(field: str, value: Any) -> str:
-    if field == "escape_rule":
-        from chatbot.teams.escape import describe_escape_rule
-
-        return describe_escape_rule(value or None)
-    if field == "status_overrides":
-        return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return "" if value is None else str(value)
-
-
-def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> dict[str, Any]:
-    """Every team setting in one form; `team` None creates a team for `channel_id`."""
-    from chatbot.slack.blocks import text_input
-
-    blocks: list[Block] = []
-    if team is None:
-        blocks.append(text_input("name", prompts.text("digest.setup.new_team_name"), max_length=80))
-    channel_element: dict[str, Any] = {
-        "type": "conversations_select",
-        "action_id": "value",
-        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
-    }
-    initial_channel = team.channel_id if team is not None else channel_id
-    if initial_channel:
-        channel_element["initial_conversation"] = initial_channel
-    blocks.append(
-        {
-            "type": "input",
-            "block_id": "channel_id",
-            "label": plain(prompts.text("digest.setup.channel_label")),
-            "element": channel_element,
-        }
-    )
-    blocks.append(_weekday_select("digest_weekday", prompts, getattr(team, "digest_weekday", 0)))
-    blocks.append(_weekday_select("checkin_weekday", prompts, getattr(team, "checkin_weekday", 4)))
-    for field in SETUP_TEXT_FIELDS:
-        label = prompts.text(f"digest.setup.labels.{field}")
-        hint = prompts.text(f"digest.setup.hints.{field}")
-        default = {"tz": "UTC", "digest_time": "09:00", "checkin_time": "15:00", "wip_limit": "2"}
-        value = _setting_text(field, getattr(team, field, None)) if team is not None else ""
-        blocks.append(
-            text_input(
-                field,
-                label,
-                value=truncate(value or default.get(field, ""), 3000),
-                optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
-                hint=hint,
-                multiline=field in {"status_overrides", "jira_jql"},
-                max_length=2000,
-            )
-        )
-    for field in SETUP_PEOPLE_FIELDS:
-        label = prompts.text(f"digest.setup.labels.{field}")
-        element: dict[str, Any] = {"type": "multi_users_select", "action_id": "value"}
-        people = list(getattr(team, field, []) or []) if team is not None else []
-        if people:
-            element["initial_users"] = people[:100]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": field,
-                "label": plain(label),
-                "optional": True,
-                "element": element,
-            }
-        )
-    metadata = json.dumps({"team": team.name if team is not None else None})
-    return {
-        "type": "modal",
-        "callback_id": "digest_setup",
-        "title": plain(prompts.text("digest.setup.title")[:24]),
-        "submit": plain(prompts.text("digest.setup.submit")[:24]),
-        "close": plain(prompts.text("digest.setup.cancel")),
-        "private_metadata": metadata,
-        "blocks": blocks,
-    }
-
-
-def setup_values(values: dict[str, Any]) -> dict[str, Any]:
-    """The submitted settings, keyed like `TeamService.update` expects."""
-    out: dict[str, Any] = {}
-    for block_id, elements in values.items():
-        element = elements.get("value") or {}
-        if "selected_users" in element:
-            out[block_id] = list(element.get("selected_users") or [])
-        elif "selected_conversation" in element:
-            out[block_id] = element.get("selected_conversation") or ""
-        elif "selected_option" in element:
-            out[block_id] = (element.get("selected_option") or {}).get("value")
-        elif isinstance(element.get("value"), list):
-            out[block_id] = list(element["value"])
-        else:
-            out[block_id] = str(element.get("value") or "").strip()
-    return out

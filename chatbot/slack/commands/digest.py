@@ -1,24 +1,29 @@
-"""/digest: preview last week's digest (ephemeral), post it now, open the team settings."""
+"""/digest: preview last week's (or a named week's) digest (ephemeral), post it now, open the
+team settings."""
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from chatbot.digest.publish import DigestPublisher, PostResult, PostStatus
-from chatbot.metrics.week import Week
+from chatbot.metrics.engine import FutureWeek
+from chatbot.metrics.week import Week, WeekError
 from chatbot.services import Services
 from chatbot.slack.blocks import context
-from chatbot.slack.blocks.digest import digest_blocks, digest_fallback, setup_modal
+from chatbot.slack.blocks.digest import digest_blocks, digest_fallback
+from chatbot.slack.blocks.team_setup import setup_modal
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
+WEEK_WORD = re.compile(r"\d{4}-w\d{1,2}")  # the command's words are lower-cased
 
 
 def can_manage(team: Team, user: str) -> bool:
@@ -63,7 +68,8 @@ def register(app: App, parts: SlackParts) -> None:
         words = (body.get("text") or "").strip().lower().split()
         channel, user = body["channel_id"], body["user_id"]
         sub = words[0] if words else ""
-        if sub in {"help", "?"} or sub not in {"", "post", "setup"}:
+        week = sub.upper() if WEEK_WORD.fullmatch(sub) else None
+        if sub in {"help", "?"} or (sub not in {"", "post", "setup"} and week is None):
             say(respond, prompts.text("digest.command.usage"))
             return
         team = teams.by_channel(channel)
@@ -83,7 +89,7 @@ def register(app: App, parts: SlackParts) -> None:
             again = len(words) > 1 and words[1] == "again"
             _post(services, parts.digests, team, user, again, respond)
             return
-        _preview(services, parts.digests, client, team, channel, user, respond)
+        _preview(services, parts.digests, client, team, channel, user, respond, week)
 
 
 def _preview(
@@ -94,10 +100,19 @@ def _preview(
     channel: str,
     user: str,
     respond: Respond,
+    week: str | None = None,
 ) -> None:
     prompts = services.prompts
     try:
-        digest = publisher.compute(team, None)
+        digest = publisher.compute(team, week)
+    except FutureWeek as exc:
+        text = prompts.text("digest.command.future_week", week=exc.week, latest=exc.latest)
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
+    except WeekError:
+        text = prompts.text("digest.command.bad_week", week=week or "")
+        respond(text=text, response_type="ephemeral", replace_original=False)
+        return
     except Exception as exc:
         log.exception("digest preview for team %s failed", team.name)
         text = prompts.text("digest.command.engine_failed", error=type(exc).__name__)

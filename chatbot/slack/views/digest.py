@@ -12,7 +12,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from chatbot.prompts import Prompts
-from chatbot.slack.blocks.digest import setup_values
+from chatbot.slack.blocks.team_setup import setup_values
 from chatbot.slack.commands.digest import can_manage
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
