@@ -28,7 +28,6 @@ from chatbot.metrics import stats
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
 
-# Re-exported for chatbot/digest/checkin.py, which the composition-root refactor moves.
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
