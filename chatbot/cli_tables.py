@@ -10,6 +10,7 @@ default "…" cut is never used, so a piped or redirected listing keeps what a r
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -154,7 +155,16 @@ def print_listing(listing: Listing, output: OutputFormat, console: Console) -> N
     if not listing.rows and listing.when_empty:
         console.print(Text(listing.when_empty), soft_wrap=True)
         return
-    console.print(renderable(listing, console.width))
+    width = _width_now(console)
+    console.width = width  # print() never renders wider than the console's own width
+    console.print(renderable(listing, width))
+
+
+def _width_now(console: Console) -> int:
+    """The width to lay out for: COLUMNS as it is now (rich reads it once, when the console is
+    made, which is at import for the CLI's shared console), else the console's own."""
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else console.width
 
 
 def hours_as_days(hours: float) -> str:

@@ -96,13 +96,16 @@ def invoke_chatbot(
     """`chatbot <args>` in this process (typer's runner): the same command code as
     `run_chatbot` without paying the interpreter's and the libraries' start for each call.
     The variables starting with `drop` are unset for the call and `env` set; `cwd` is the
-    working folder (where a `.env` would be read)."""
+    working folder (where a `.env` would be read). Output is as wide as a wide terminal unless
+    `env` sets COLUMNS: the width a test process inherits differs (xdist workers, CI)."""
     from typer.testing import CliRunner
 
     from chatbot.cli import app
 
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith(drop)}
     with contextlib.chdir(cwd):
-        result = CliRunner().invoke(app, list(args), env={**unset, **(env or {})})
+        result = CliRunner().invoke(
+            app, list(args), env={**unset, "COLUMNS": "200", **(env or {})}
+        )
     unexpected = result.exception if not isinstance(result.exception, SystemExit) else None
     return Invoked(result.exit_code, result.stdout, result.stderr, unexpected)

@@ -27,7 +27,6 @@ from chatbot.digest.catalogue import (
 from chatbot.metrics import stats
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
-
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
