@@ -50,6 +50,19 @@ class Team(SQLModel, table=True):
     bots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     checkin_weekday: int = Field(default=4)  # Friday
     checkin_time: str = Field(default="15:00", max_length=5)
+    # AI-assisted work (spec 6.6): the team's own coding-agent logins, commit/body marker
+    # patterns (regular expressions) and labels, added to the built-in lists.
+    ai_agents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ai_markers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ai_labels: list[str] = Field(
+        default_factory=lambda: ["ai-assisted", "ai-generated"],
+        sa_column=Column(JSON, nullable=False),
+    )
+    # Goals (spec 6.7): metric → {"relative": -0.4} or {"absolute": 8.0} (the metric's JSON
+    # unit: hours, a fraction, a count).
+    goals: dict[str, dict[str, float]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     # The first complete week with data, chosen once when baseline_week is unset.
     baseline_week_chosen: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

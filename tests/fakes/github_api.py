@@ -35,6 +35,7 @@ class FakeCommit:
     oid: str
     authored_date: str
     login: str | None = "octocat"
+    message: str = "A commit"
 
 
 @dataclass
@@ -75,6 +76,9 @@ class FakePullRequest:
     reviews: list[FakeReview] = field(default_factory=list)
     timeline: list[FakeTimelineItem] = field(default_factory=list)
     fork_owner: str | None = None  # set for a PR from a fork
+    labels: list[str] = field(default_factory=list)
+    additions: int = 10
+    deletions: int = 2
 
 
 @dataclass
@@ -106,6 +110,7 @@ class FakeGitHub:
         self.limit = 5000
         self.remaining = 5000
         self.reset_epoch = RESET_EPOCH
+        self.selected: set[str] = set()
 
     # --- test controls --------------------------------------------------------------------
     def add_repo(self, full_name: str, prs: list[FakePullRequest]) -> None:
@@ -186,6 +191,14 @@ class FakeGitHub:
         }
 
     def _data(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        # Like GitHub, a field is in the answer only when the query selects it.
+        self.selected = {
+            name
+            for name in ("message", "additions", "deletions")
+            if re.search(rf"\b{name}\b", query)
+        }
+        if re.search(r"\blabels\(first:\s*\d+\)\s*\{\s*nodes\s*\{\s*name\s*\}", query):
+            self.selected.add("labels")
         owner, name = variables.get("owner"), variables.get("name")
         prs = self.repos.get(f"{owner}/{name}".lower())
         if prs is None:
@@ -209,7 +222,7 @@ class FakeGitHub:
         after = variables.get("after")
         for connection in ("commits", "reviews", "timelineItems"):
             if re.search(rf"\b{connection}\(first:", query):
-                page = _page(self._items(pr, connection), first, after, _RENDER[connection])
+                page = _page(self._items(pr, connection), first, after, self._render(connection))
                 return {"data": {"repository": {"pullRequest": {connection: page}}}}
         raise _GraphQLError({"type": "INVALID", "message": "no known connection in the query"})
 
@@ -257,11 +270,24 @@ class FakeGitHub:
             "mergeCommit": {"oid": pr.merge_oid} if pr.merge_oid else None,
             "author": {"login": pr.author, "__typename": pr.author_typename},
         }
+        if "labels" in self.selected:
+            node["labels"] = {"nodes": [{"name": name} for name in pr.labels]}
+        for name in ("additions", "deletions"):
+            if name in self.selected:
+                node[name] = getattr(pr, name)
         for connection in ("commits", "reviews", "timelineItems"):
             if connection in inner:
                 items = self._items(pr, connection)
-                node[connection] = _page(items, inner[connection], None, _RENDER[connection])
+                node[connection] = _page(items, inner[connection], None, self._render(connection))
         return node
+
+    def _render(self, connection: str) -> Any:
+        render = _RENDER[connection]
+        if connection != "commits" or "message" in self.selected:
+            return render
+        return lambda c: {
+            "commit": {k: v for k, v in render(c)["commit"].items() if k != "message"}
+        }
 
 
 class _GraphQLError(Exception):
@@ -324,7 +350,14 @@ def _page(items: list[Any], first: int, after: str | None, render: Any) -> dict[
 
 def _commit(c: FakeCommit) -> dict[str, Any]:
     user = {"login": c.login} if c.login else None
-    return {"commit": {"oid": c.oid, "authoredDate": c.authored_date, "author": {"user": user}}}
+    return {
+        "commit": {
+            "oid": c.oid,
+            "authoredDate": c.authored_date,
+            "message": c.message,
+            "author": {"user": user},
+        }
+    }
 
 
 def _review(r: FakeReview) -> dict[str, Any]:
