@@ -19,6 +19,7 @@ from chatbot.metrics.engine import (
     explain,
     weekly_digest_for,
 )
+from chatbot.metrics.goals import headline_value
 from chatbot.metrics.week import WeekError
 
 
@@ -66,7 +67,7 @@ def digest(
 def _number(value: Any, headline: str) -> str:
     if value is None:
         return "—"
-    if headline == "value" or headline.endswith("_share"):
+    if headline.endswith("value") or headline.endswith("_share"):
         return f"{value * 100:.1f}%"
     if headline.endswith("hours"):
         return f"{value:.1f} h"
@@ -90,8 +91,10 @@ def _print_table(result: dict[str, Any]) -> None:
     for column in ("metric", "this week", "last week", "change", "baseline", "vs baseline", "n"):
         table.add_column(column, justify="left" if column == "metric" else "right")
     for metric in METRICS:
+        if metric.headline is None:  # AI vs other: a comparison, printed below
+            continue
         fields = result["metrics"][metric.name]
-        current = fields[metric.headline]
+        current = headline_value(fields, metric.headline)
         table.add_row(
             metric.name.replace("_", " "),
             _number(current, metric.headline),
@@ -102,8 +105,49 @@ def _print_table(result: dict[str, Any]) -> None:
             str(fields.get("n", "")),
         )
     console.print(table)
+    _print_ai_split(result["metrics"].get("ai_vs_other") or {})
+    for goal in (result.get("goals") or {}).values():
+        share = "—" if goal["progress"] is None else f"{goal['progress'] * 100:.0f}%"
+        console.print(
+            f"goal {goal['target']}: baseline {goal['baseline']} → now {goal['now']} → "
+            f"goal {goal['goal']} ({share} of the way)",
+            highlight=False,
+        )
+    paired = result.get("paired_signal")
+    if paired:
+        speed, quality = paired["speed"], paired["quality"]
+        console.print(
+            Text("! ", style="yellow")
+            + Text(
+                f"speed at the cost of quality: cycle time {speed['now']:.1f} h "
+                f"(baseline {speed['baseline']:.1f} h), {quality['metric'].replace('_', ' ')} "
+                f"{quality['now'] * 100:.0f}% (baseline {quality['baseline'] * 100:.0f}%)"
+            ),
+            highlight=False,
+        )
     for warning in result["warnings"]:
         console.print(Text("! ", style="yellow") + Text(warning), highlight=False)
+
+
+def _print_ai_split(split: dict[str, Any]) -> None:
+    if not split:
+        return
+    table = Table(title="AI-assisted vs other PRs")
+    for column in ("side", "review time", "n", "rounds (mean)", "n", "cycle time", "n", "size"):
+        table.add_column(column, justify="left" if column == "side" else "right")
+    for side in ("ai", "other"):
+        figures = split.get(side) or {}
+        table.add_row(
+            "AI-assisted" if side == "ai" else "other",
+            _number(figures.get("review_time_median_hours"), "median_hours"),
+            str(figures.get("review_n", 0)),
+            _number(figures.get("review_rounds_mean"), "mean"),
+            str(figures.get("rounds_n", 0)),
+            _number(figures.get("cycle_time_median_hours"), "median_hours"),
+            str(figures.get("cycle_n", 0)),
+            _number(figures.get("pr_size_median_lines"), "lines"),
+        )
+    console.print(table)
 
 
 def _print_explain(metric: str, items: list[dict[str, Any]], as_json: bool) -> None:
