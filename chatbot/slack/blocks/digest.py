@@ -23,9 +23,16 @@ from chatbot.digest.catalogue import (
     fmt,
     fmt_change,
 )
+from chatbot.metrics.goals import describe_goal
 from chatbot.metrics.stats import got_worse
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
+from chatbot.slack.blocks.ai import (
+    ai_section_blocks,
+    goals_blocks,
+    leader_ai_line,
+    paired_signal_blocks,
+)
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
@@ -240,6 +247,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     team, week = escape(str(digest.get("team", ""))), str(digest.get("week", ""))
     blocks: list[Block] = [
         header(prompts.text("digest.digest.title", team=str(digest.get("team", "")), week=week)),
+        *paired_signal_blocks(digest, prompts),  # speed at the cost of quality comes first
         context(_period(digest, prompts)),
     ]
     if not has_data(digest):
@@ -258,6 +266,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
                 block_id=f"digest_{view.name}",
             )
         )
+    blocks += ai_section_blocks(digest, prompts) + goals_blocks(digest, prompts)
     return blocks + _warnings(digest, prompts)
 
 
@@ -302,7 +311,8 @@ def leader_dm_blocks(
     blocks: list[Block] = [
         header(
             prompts.text("digest.digest.leader_title", team=str(digest.get("team", "")), week=week)
-        )
+        ),
+        *paired_signal_blocks(digest, prompts),
     ]
     if not has_data(digest):
         team = escape(str(digest.get("team", "")))
@@ -330,6 +340,7 @@ def leader_dm_blocks(
                 "digest.digest.leader_over_limit", limit=wip.get("limit", "?"), names=_names(over)
             )
             blocks.append(section(truncate(text, SECTION_MAX)))
+        blocks += leader_ai_line(digest, prompts) + goals_blocks(digest, prompts)
     if channel_id:
         blocks.append(context(prompts.text("digest.digest.leader_link", channel=channel_id)))
     return blocks
@@ -509,6 +520,7 @@ SETUP_TEXT_FIELDS: tuple[str, ...] = (
     "decision_reaction",
     "escape_rule",
     "status_overrides",
+    "goals",
 )
 SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
 
@@ -537,6 +549,8 @@ def _setting_text(field: str, value: Any) -> str:
         return describe_escape_rule(value or None)
     if field == "status_overrides":
         return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
+    if field == "goals":
+        return "\n".join(describe_goal(metric, goal) for metric, goal in (value or {}).items())
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
@@ -579,7 +593,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
                 value=truncate(value or default.get(field, ""), 3000),
                 optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
                 hint=hint,
-                multiline=field in {"status_overrides", "jira_jql"},
+                multiline=field in {"status_overrides", "jira_jql", "goals"},
                 max_length=2000,
             )
         )
