@@ -268,3 +268,20 @@ def test_the_chart_draws_the_ai_share_and_says_so() -> None:
     assert ai_share_trend(digest) == [0.0] * 7 + [50.0]
     assert "AI share from 0% to 50%" in chart_alt_text(digest, PROMPTS)
     assert render_chart(digest, PROMPTS).startswith(b"\x89PNG")
+
+
+def test_review_time_shows_the_median_pr_size_and_its_change() -> None:
+    digest = _digest(5, 10)
+    digest["metrics"]["review_time"] = {
+        "median_hours": 6.0,
+        "n": 7,
+        "previous": 5.0,
+        "baseline": 5.0,
+        "trend": [None] * 6 + [5.0, 6.0],
+        "excluded": {},
+        "pr_size_median_lines": 420.0,
+        "pr_size_n": 9,
+        "pr_size_median_lines_trend": [None] * 6 + [180.0, 420.0],
+    }
+    text = _texts(digest_blocks(digest, PROMPTS))
+    assert "Median PR size 420 lines (▲ +240 vs last week, n = 9)" in text

@@ -177,3 +177,19 @@ def paired_signal_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block
         quality_baseline=fmt(_number(quality.get("baseline")), "ratio", prompts),
     )
     return [section(text, block_id="digest_paired")]
+
+
+def pr_size_line(metric: dict[str, Any], prompts: Prompts) -> str:
+    """Review time's companion figure: the median size of the week's merged PRs and its
+    change, so "are diffs too large?" can be answered from the digest."""
+    size = _number(metric.get("pr_size_median_lines"))
+    if size is None:
+        return ""
+    trend = metric.get("pr_size_median_lines_trend") or []
+    previous = _number(trend[-2]) if len(trend) >= 2 else None
+    return prompts.text(
+        "ai.section.pr_size",
+        size=fmt(size, "count", prompts),
+        change=fmt_change(size, previous, "count", prompts),
+        n=metric.get("pr_size_n", 0),
+    )

@@ -32,6 +32,7 @@ from chatbot.slack.blocks.ai import (
     goals_blocks,
     leader_ai_line,
     paired_signal_blocks,
+    pr_size_line,
 )
 from chatbot.slack.text import escape, truncate
 
@@ -189,6 +190,8 @@ def metric_text(
         f"*{view.label_in(prompts)}*  {_value_text(view, metric, prompts, names)}",
         _changes(view, metric, prompts),
     ]
+    if view.name == "review_time" and pr_size_line(metric, prompts):
+        lines.append(pr_size_line(metric, prompts))
     if worsened(view, metric):
         hint = hint_for(view, prompts)
         if hint:
