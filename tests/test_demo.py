@@ -77,3 +77,23 @@ def test_chatbot_demo_command_prints_the_digest(tmp_path: Path, monkeypatch) -> 
     assert (tmp_path / "demo-digest.json").exists() and (tmp_path / "demo.db").exists()
     refused = CliRunner().invoke(app, ["demo", "--db", str(tmp_path / "nope" / "x" / "\0.db")])
     assert refused.exit_code == 2 and "Traceback" not in refused.output
+
+
+def test_demo_shows_ai_assisted_work_a_goal_and_the_paired_signal(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
+    metrics = result.digest["metrics"]
+    share = metrics["ai_share"]
+    # Both sides of the split have at least 5 PRs, every kind of signal appears, and an agent's
+    # PR merged without a human approval.
+    assert share["ai"] >= 5 and share["total"] - share["ai"] >= 5
+    assert all(share["signals"][kind] > 0 for kind in ("agent", "co_author", "marker", "label"))
+    assert metrics["unreviewed_ai"]["count"] >= 1
+    # Adoption grows over the weeks.
+    trend = share["trend"]
+    assert sum(trend[-3:]) > sum(trend[:3])
+    assert result.digest["paired_signal"]["quality"]["metric"] == "change_failure_rate"
+    assert result.digest["goals"]["cycle_time"]["progress"] is not None
+    text = json.dumps(result.payload["blocks"], ensure_ascii=False)
+    assert "Speed is coming at the cost of quality" in result.payload["blocks"][1]["text"]["text"]
+    assert "AI-assisted work" in text and "AI-assisted: review" in text
+    assert "merged without a human approval" in text and "of the way" in text
