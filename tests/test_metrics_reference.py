@@ -31,6 +31,7 @@ from tests.metrics_reference import (
     ai_signals,
     load,
     reference_digest,
+    shift_label,
     week_bounds,
 )
 
@@ -361,3 +362,40 @@ def test_the_generator_reaches_the_interesting_cases() -> None:
 
     look()
     assert all(seen.values()), {k: v for k, v in seen.items() if not v}
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+@settings(
+    max_examples=max(5, EXAMPLES // 3),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=histories())
+def test_restated_ai_figures_equal_their_own_weeks_digest(
+    _engines: dict[str, tuple[str, Engine]], which: str, case: tuple[dict[str, Any], str]
+) -> None:
+    """`previous` and every `trend` entry of the AI metrics are what that week's own digest
+    says, while the data is unchanged (spec 6.2)."""
+    h, week = case
+    _, engine = _engines[which]
+    _empty(engine)
+    db = Database(engine)
+    load(db, h)
+    now = week_bounds(week, h["team"]["tz"])[1] + timedelta(days=4)
+    got = weekly_digest_for(db, "t", week, now, with_warnings=False)["metrics"]
+    labels = [shift_label(week, -k) for k in range(7, -1, -1)]
+    for back in (1, 4):
+        own = weekly_digest_for(db, "t", labels[-1 - back], now, with_warnings=False)["metrics"]
+        for name, headline in (("ai_share", "value"), ("unreviewed_ai", "count")):
+            assert got[name]["trend"][-1 - back] == own[name][headline], (name, back)
+        assert (
+            got["ai_change_failure"]["trend"][-1 - back] == own["ai_change_failure"]["ai"]["value"]
+        )
+        if back == 1:
+            for name in ("ai_share", "unreviewed_ai", "ai_change_failure"):
+                assert got[name]["previous"] == own[name]["trend"][-1], name
+        own_review = own["review_time"]
+        assert (
+            got["review_time"]["pr_size_median_lines_trend"][-1 - back]
+            == own_review["pr_size_median_lines"]
+        )
