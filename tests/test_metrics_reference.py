@@ -215,7 +215,8 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
                     "authored_at": p["created_at"] - timedelta(hours=1),
                     "branches": [p["head_branch"]],
                     "author_login": draw(st.sampled_from(["copilot-swe-agent", "bob"])),
-                    "message": MESSAGES[-1],
+                    # The human co-writer's trailer, or Claude's (an AI co-author).
+                    "message": draw(st.sampled_from([MESSAGES[-1], MESSAGES[1]])),
                 }
             )
     for rid in range(draw(st.integers(0, 12)) if pr_count else 0):
