@@ -104,8 +104,6 @@ def invoke_chatbot(
 
     unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith(drop)}
     with contextlib.chdir(cwd):
-        result = CliRunner().invoke(
-            app, list(args), env={**unset, "COLUMNS": "200", **(env or {})}
-        )
+        result = CliRunner().invoke(app, list(args), env={**unset, "COLUMNS": "200", **(env or {})})
     unexpected = result.exception if not isinstance(result.exception, SystemExit) else None
     return Invoked(result.exit_code, result.stdout, result.stderr, unexpected)

@@ -10,6 +10,7 @@ answer can be compared with `reference_digest`.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from sqlalchemy import insert
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
+from chatbot.github.ai_signals import AGENT_LOGINS, CO_AUTHOR_PATTERNS, MARKER_PATTERNS
 from chatbot.github.models import (
     BranchCommit,
     GitCommit,
@@ -37,6 +39,10 @@ MY_METRICS = (
     "wip",
     "defect_escape_rate",
     "change_failure_rate",
+    "ai_share",
+    "ai_vs_other",
+    "unreviewed_ai",
+    "ai_change_failure",
 )
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
 
@@ -123,6 +129,10 @@ def _team_settings(history: History) -> dict[str, Any]:
     team.setdefault("wip_limit", 2)
     team.setdefault("escape_rule", {"label": "escaped"})
     team.setdefault("status_overrides", {})
+    team.setdefault("ai_agents", [])
+    team.setdefault("ai_markers", [])
+    team.setdefault("ai_labels", ["ai-assisted", "ai-generated"])
+    team.setdefault("goals", {})
     return team
 
 
@@ -139,9 +149,81 @@ def _category(history: History, status: str | None) -> str | None:
     return None
 
 
+def _is_agent(team: dict[str, Any], login: str | None) -> bool:
+    """A coding-agent account (built-in list or the team's), unless the team calls it a bot."""
+    lowered = (login or "").lower()
+    if lowered in [b.lower() for b in team["bots"]]:
+        return False
+    agents = [e.value for e in AGENT_LOGINS] + [a.lower() for a in team["ai_agents"]]
+    return lowered in agents
+
+
 def _is_bot(team: dict[str, Any], login: str, flagged: bool) -> bool:
     lowered = (login or "").lower()
-    return flagged or lowered.endswith("[bot]") or lowered in [b.lower() for b in team["bots"]]
+    if lowered in [b.lower() for b in team["bots"]]:
+        return True
+    if _is_agent(team, login):
+        return False
+    return flagged or lowered.endswith("[bot]")
+
+
+def _commits_of(history: History, pr: dict[str, Any]) -> list[dict[str, Any]]:
+    """The commits seen on the PR's head branch."""
+    return [
+        c
+        for c in history.get("commits", [])
+        if c["repo"] == pr["repo"]
+        and pr.get("head_branch")
+        and pr["head_branch"] in c.get("branches", [])
+    ]
+
+
+def _trailers(message: str) -> list[str]:
+    found = []
+    for line in message.splitlines():
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() == "co-authored-by":
+            found.append(value.strip())
+    return found
+
+
+def noreply_logins(message: str | None) -> list[str]:
+    """Logins named by `Co-authored-by: Name <[id+]login@users.noreply.github.com>`."""
+    logins = []
+    for value in _trailers(message or ""):
+        email = value.lower().rpartition("<")[2].rstrip(">")
+        local, at, domain = email.partition("@")
+        if at and domain == "users.noreply.github.com":
+            login = local.split("+", 1)[1] if "+" in local else local
+            if login not in logins:
+                logins.append(login)
+    return logins
+
+
+def ai_signals(history: History, pr: dict[str, Any]) -> list[str]:
+    """Which kinds of evidence make the PR AI-assisted (spec 6.6), in a fixed order."""
+    team = _team_settings(history)
+    if _is_bot(team, pr.get("author_login", ""), pr.get("author_is_bot", False)):
+        return []
+    messages = [c["message"] for c in _commits_of(history, pr) if c.get("message")]
+    flags = re.IGNORECASE | re.MULTILINE
+    found = []
+    if _is_agent(team, pr.get("author_login")):
+        found.append("agent")
+    if any(
+        re.search(e.value, trailer, flags)
+        for m in messages
+        for trailer in _trailers(m)
+        for e in CO_AUTHOR_PATTERNS
+    ):
+        found.append("co_author")
+    markers = [e.value for e in MARKER_PATTERNS] + list(team["ai_markers"])
+    if any(re.search(p, text, flags) for p in markers for text in [*messages, pr.get("body", "")]):
+        found.append("marker")
+    labels = [x.lower() for x in [*team["ai_labels"], "claude-code-assisted"]]
+    if any(label.lower() in labels for label in pr.get("labels", [])):
+        found.append("label")
+    return found
 
 
 def _team_deployments(history: History) -> list[dict[str, Any]]:
@@ -200,6 +282,40 @@ def _state_at(history: History, item: dict[str, Any], field: str, instant: datet
 # ----------------------------------------------------------------------------- metrics
 
 
+def _pr_cycle_spans(
+    history: History, label: str
+) -> list[tuple[dict[str, Any], float | None, str | None]]:
+    """Per PR whose first successful production deployment falls in the week: (PR, span in
+    hours, reason: None, "fallback" (no commit known), "no_start" or "negative_span")."""
+    team = _team_settings(history)
+    start_w, end_w = week_bounds(label, team["tz"])
+    production = [d for d in _team_deployments(history) if _is_production(history, d)]
+    successes = [d for d in production if d["status"] == "success"]
+    found: list[tuple[dict[str, Any], float | None, str | None]] = []
+    for pr in history.get("prs", []):
+        if pr["repo"] not in team["repos"]:
+            continue
+        shipped = [d for d in successes if _ships(history, d, pr)]
+        if not shipped:
+            continue
+        deployed = min(d["deployed_at"] for d in shipped)
+        if not start_w <= deployed < end_w:
+            continue
+        authored = [
+            c["authored_at"] for c in _commits_of(history, pr) if c.get("authored_at") is not None
+        ]
+        start = min(authored) if authored else pr.get("created_at")
+        if start is None:
+            found.append((pr, None, "no_start"))
+            continue
+        span = _h(start, deployed)
+        if span < 0:
+            found.append((pr, span, "negative_span"))
+        else:
+            found.append((pr, span, None if authored else "fallback"))
+    return found
+
+
 def cycle_time(history: History, label: str) -> dict[str, Any]:
     team = _team_settings(history)
     start_w, end_w = week_bounds(label, team["tz"])
@@ -209,34 +325,12 @@ def cycle_time(history: History, label: str) -> dict[str, Any]:
     fallback = 0
     if production:
         source = "git+deploy"
-        successes = [d for d in production if d["status"] == "success"]
-        for pr in history.get("prs", []):
-            if pr["repo"] not in team["repos"]:
+        for _pr, span, reason in _pr_cycle_spans(history, label):
+            if reason in ("no_start", "negative_span"):
+                excluded[reason] = excluded.get(reason, 0) + 1
                 continue
-            shipped = [d for d in successes if _ships(history, d, pr)]
-            if not shipped:
-                continue
-            deployed = min(d["deployed_at"] for d in shipped)
-            if not start_w <= deployed < end_w:
-                continue
-            authored = [
-                c["authored_at"]
-                for c in history.get("commits", [])
-                if c["repo"] == pr["repo"]
-                and pr.get("head_branch")
-                and pr["head_branch"] in c.get("branches", [])
-                and c.get("authored_at") is not None
-            ]
-            start = min(authored) if authored else pr.get("created_at")
-            if start is None:
-                excluded["no_start"] = excluded.get("no_start", 0) + 1
-                continue
-            span = _h(start, deployed)
-            if span < 0:
-                excluded["negative_span"] = excluded.get("negative_span", 0) + 1
-                continue
-            values.append(span)
-            fallback += 0 if authored else 1
+            values.append(span)  # type: ignore[arg-type]
+            fallback += reason == "fallback"
     else:
         source = "jira"
         for item in history.get("work_items", []):
@@ -287,49 +381,114 @@ def _human_reviews(history: History, pr: dict[str, Any]) -> list[dict[str, Any]]
         if r["repo"] == pr["repo"]
         and r["number"] == pr["number"]
         and not _is_bot(team, r["reviewer_login"], r.get("reviewer_is_bot", False))
+        and not _is_agent(team, r["reviewer_login"])
         and r["reviewer_login"].lower() != pr["author_login"].lower()
         and r.get("submitted_at") is not None
         and r["submitted_at"] <= pr["merged_at"]
     ]
 
 
-def review_time(history: History, label: str) -> dict[str, Any]:
+def _co_writers(history: History, pr: dict[str, Any]) -> set[str]:
+    """Who authored or co-authored the commits on the PR's branch (lower-case logins)."""
+    found: set[str] = set()
+    for c in _commits_of(history, pr):
+        if c.get("author_login"):
+            found.add(c["author_login"].lower())
+        found.update(noreply_logins(c.get("message")))
+    return found
+
+
+def _approvals(history: History, pr: dict[str, Any]) -> list[datetime]:
+    """Submission times of the approvals that count: by a human other than the author, by
+    the merge, not dismissed before it; for an agent's PR, not by its commits' co-writers."""
     team = _team_settings(history)
-    values: list[float] = []
-    excluded: dict[str, int] = {}
+    co_writers = _co_writers(history, pr) if _is_agent(team, pr["author_login"]) else set()
+    return [
+        r["submitted_at"]
+        for r in _human_reviews(history, pr)
+        if r["state"] == "approved"
+        and (r.get("dismissed_at") is None or r["dismissed_at"] >= pr["merged_at"])
+        and r["reviewer_login"].lower() not in co_writers
+    ]
+
+
+def _size(pr: dict[str, Any]) -> float | None:
+    if pr.get("additions") is None or pr.get("deletions") is None:
+        return None
+    return float(pr["additions"] + pr["deletions"])
+
+
+def _review_spans(history: History, label: str) -> list[tuple[dict[str, Any], float | None]]:
+    """Per PR merged in the week: (PR, hours to its first counted approval) or (PR, None)
+    when it is left out; `_review_reasons` says why."""
+    return [(pr, span) for pr, span, _ in _review_samples(history, label)]
+
+
+def _review_samples(
+    history: History, label: str
+) -> list[tuple[dict[str, Any], float | None, str | None]]:
+    team = _team_settings(history)
+    found: list[tuple[dict[str, Any], float | None, str | None]] = []
     for pr in _merged_in(history, label):
         if _is_bot(team, pr["author_login"], pr.get("author_is_bot", False)):
-            reason = "bot_author"
-        else:
-            if pr.get("opened_as_draft"):
-                ready = [
-                    e["at"]
-                    for e in history.get("events", [])
-                    if e["repo"] == pr["repo"]
-                    and e["number"] == pr["number"]
-                    and e["kind"] == "ready_for_review"
-                ]
-                start = min(ready) if ready else None
-            else:
-                start = pr.get("created_at")
-            approvals = [
-                r["submitted_at"]
-                for r in _human_reviews(history, pr)
-                if r["state"] == "approved"
-                and (r.get("dismissed_at") is None or r["dismissed_at"] >= pr["merged_at"])
+            found.append((pr, None, "bot_author"))
+            continue
+        if pr.get("opened_as_draft"):
+            ready = [
+                e["at"]
+                for e in history.get("events", [])
+                if e["repo"] == pr["repo"]
+                and e["number"] == pr["number"]
+                and e["kind"] == "ready_for_review"
             ]
-            if start is None:
-                reason = "no_ready_for_review"
-            elif not approvals:
-                reason = "no_approval"
-            else:
-                span = _h(start, min(approvals))
-                reason = "negative_span" if span < 0 else ""
-                if not reason:
-                    values.append(span)
+            start = min(ready) if ready else None
+        else:
+            start = pr.get("created_at")
+        approvals = _approvals(history, pr)
+        if start is None:
+            found.append((pr, None, "no_ready_for_review"))
+        elif not approvals:
+            found.append((pr, None, "no_approval"))
+        else:
+            span = _h(start, min(approvals))
+            found.append((pr, None, "negative_span") if span < 0 else (pr, span, None))
+    return found
+
+
+def review_time(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    excluded: dict[str, int] = {}
+    sizes = [
+        _size(pr)
+        for pr in _merged_in(history, label)
+        if _size(pr) is not None
+        and not _is_bot(team, pr["author_login"], pr.get("author_is_bot", False))
+    ]
+    samples = _review_samples(history, label)
+    values = [span for _, span, reason in samples if reason is None]
+    for _, _, reason in samples:
         if reason:
             excluded[reason] = excluded.get(reason, 0) + 1
-    return {"median_hours": r4(median(values)), "n": len(values), "excluded": excluded}
+    return {
+        "median_hours": r4(median(values)),  # type: ignore[arg-type]
+        "n": len(values),
+        "excluded": excluded,
+        "pr_size_median_lines": r4(median(sizes)),  # type: ignore[arg-type]
+        "pr_size_n": len(sizes),
+    }
+
+
+def _round_values(history: History, label: str) -> list[tuple[dict[str, Any], int]]:
+    """Per non-bot PR merged in the week with a human review: (PR, its rounds)."""
+    team = _team_settings(history)
+    found = []
+    for pr in _merged_in(history, label):
+        if _is_bot(team, pr["author_login"], pr.get("author_is_bot", False)):
+            continue
+        reviews = _human_reviews(history, pr)
+        if reviews:
+            found.append((pr, 1 + sum(1 for r in reviews if r["state"] == "changes_requested")))
+    return found
 
 
 def review_rounds(history: History, label: str) -> dict[str, Any]:
@@ -464,6 +623,108 @@ def change_failure_rate(history: History, label: str) -> dict[str, Any]:
     }
 
 
+def ai_share(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    merged = _merged_in(history, label)
+    humans = [
+        p for p in merged if not _is_bot(team, p["author_login"], p.get("author_is_bot", False))
+    ]
+    signals = {"agent": 0, "co_author": 0, "marker": 0, "label": 0}
+    ai = 0
+    for pr in humans:
+        found = ai_signals(history, pr)
+        ai += bool(found)
+        for kind in found:
+            signals[kind] += 1
+    excluded = {"bot_author": len(merged) - len(humans)} if len(merged) > len(humans) else {}
+    return {
+        "value": r4(ai / len(humans)) if humans else None,
+        "ai": ai,
+        "total": len(humans),
+        "n": len(humans),
+        "signals": signals,
+        "excluded": excluded,
+    }
+
+
+def ai_vs_other(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    production = [d for d in _team_deployments(history) if _is_production(history, d)]
+    cycles = [
+        (pr, span)
+        for pr, span, reason in (_pr_cycle_spans(history, label) if production else [])
+        if reason in (None, "fallback")
+    ]
+    result = {}
+    for side in ("ai", "other"):
+
+        def mine(pr: dict[str, Any], side: str = side) -> bool:
+            return bool(ai_signals(history, pr)) == (side == "ai")
+
+        reviews = [s for pr, s in _review_spans(history, label) if s is not None and mine(pr)]
+        rounds = [float(v) for pr, v in _round_values(history, label) if mine(pr)]
+        cycle = [s for pr, s in cycles if mine(pr)]
+        sizes = [
+            _size(pr)
+            for pr in _merged_in(history, label)
+            if mine(pr)
+            and _size(pr) is not None
+            and not _is_bot(team, pr["author_login"], pr.get("author_is_bot", False))
+        ]
+        result[side] = {
+            "review_time_median_hours": r4(median(reviews)),  # type: ignore[arg-type]
+            "review_n": len(reviews),
+            "review_rounds_mean": r4(sum(rounds) / len(rounds)) if rounds else None,
+            "rounds_n": len(rounds),
+            "cycle_time_median_hours": r4(median(cycle)),  # type: ignore[arg-type]
+            "cycle_n": len(cycle),
+            "pr_size_median_lines": r4(median(sizes)),  # type: ignore[arg-type]
+            "pr_size_n": len(sizes),
+        }
+    return result
+
+
+def unreviewed_ai(history: History, label: str) -> dict[str, Any]:
+    ai = [pr for pr in _merged_in(history, label) if ai_signals(history, pr)]
+    unreviewed = sorted(
+        (pr for pr in ai if not _approvals(history, pr)), key=lambda p: (p["repo"], p["number"])
+    )
+    return {
+        "count": len(unreviewed),
+        "n": len(ai),
+        "prs": [f"{p['repo']}#{p['number']}" for p in unreviewed],
+        "excluded": {},
+    }
+
+
+def ai_change_failure(history: History, label: str) -> dict[str, Any]:
+    team = _team_settings(history)
+    start, end = week_bounds(label, team["tz"])
+    everything = history.get("deployments", [])
+    tally = {"ai": [0, 0], "other": [0, 0]}
+    for d in _team_deployments(history):
+        if not (_is_production(history, d) and start <= d["deployed_at"] < end):
+            continue
+        named = any(
+            o.get("source", "webhook") == d.get("source", "webhook")
+            and o["status"] in ("success", "failure")
+            and d["external_id"] in (o.get("rollback_of"), o.get("hotfix_of"))
+            for o in everything
+        )
+        shipped_ai = any(
+            pr["repo"] in team["repos"] and _ships(history, d, pr) and ai_signals(history, pr)
+            for pr in history.get("prs", [])
+        )
+        side = tally["ai" if shipped_ai else "other"]
+        side[0] += d["status"] == "failure" or named
+        side[1] += 1
+    sides = {
+        name: {"value": r4(f / t) if t else None, "failed": f, "total": t}
+        for name, (f, t) in tally.items()
+    }
+    return {**sides, "n": sides["ai"]["total"], "excluded": {}}
+
+
 REFERENCE = {
     "cycle_time": (cycle_time, "median_hours"),
     "review_time": (review_time, "median_hours"),
@@ -471,6 +732,9 @@ REFERENCE = {
     "wip": (wip, "mean"),
     "defect_escape_rate": (defect_escape_rate, "value"),
     "change_failure_rate": (change_failure_rate, "value"),
+    "ai_share": (ai_share, "value"),
+    "unreviewed_ai": (unreviewed_ai, "count"),
+    "ai_change_failure": (ai_change_failure, None),
 }
 
 
@@ -500,13 +764,24 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
     start, end = week_bounds(label, team["tz"])
     metrics = {}
     for name, (compute, headline) in REFERENCE.items():
+
+        def value(week: str, compute: Any = compute, headline: str | None = headline) -> Any:
+            figure = compute(history, week)
+            # AI change failure's headline is the value of its `ai` side.
+            return figure["ai"]["value"] if headline is None else figure[headline]
+
         figure = compute(history, label)
-        values = [compute(history, w)[headline] for w in trend]
+        values = [value(w) for w in trend]
+        if name == "review_time":
+            figure["pr_size_median_lines_trend"] = [
+                review_time(history, w)["pr_size_median_lines"] for w in trend
+            ]
         figure["previous"] = values[-2]
-        figure["baseline"] = compute(history, baseline)[headline] if baseline else None
+        figure["baseline"] = value(baseline) if baseline else None
         figure["trend"] = values
         figure["trend_n"] = [compute(history, w)["n"] for w in trend]
         metrics[name] = figure
+    metrics["ai_vs_other"] = ai_vs_other(history, label)
     return {
         "team": team["name"],
         "week": label,
@@ -537,6 +812,10 @@ def load(db: Database, history: History) -> int:
             wip_limit=team["wip_limit"],
             escape_rule=team["escape_rule"],
             status_overrides=team["status_overrides"],
+            ai_agents=team["ai_agents"],
+            ai_markers=team["ai_markers"],
+            ai_labels=team["ai_labels"],
+            goals=team["goals"],
             baseline_week=team.get("baseline_week"),
             created_at=LONG_AGO,
         )
@@ -597,7 +876,10 @@ def load(db: Database, history: History) -> int:
                     repo=pr["repo"],
                     number=pr["number"],
                     title=pr.get("title", ""),
-                    body="",
+                    body=pr.get("body", ""),
+                    labels=pr.get("labels", []),
+                    additions=pr.get("additions"),
+                    deletions=pr.get("deletions"),
                     head_branch=pr.get("head_branch", ""),
                     base_branch="main",
                     head_sha=pr.get("head_sha"),
@@ -618,7 +900,17 @@ def load(db: Database, history: History) -> int:
         for commit in history.get("commits", []):
             conn.execute(
                 insert(GitCommit.__table__).values(  # type: ignore[attr-defined]
-                    repo=commit["repo"], sha=commit["sha"], authored_at=commit.get("authored_at")
+                    repo=commit["repo"],
+                    sha=commit["sha"],
+                    authored_at=commit.get("authored_at"),
+                    author_login=commit.get("author_login"),
+                    message=commit.get("message"),
+                    # As ingest stores it: the no-reply logins, space-delimited.
+                    coauthors=(
+                        f" {' '.join(noreply_logins(commit['message']))} "
+                        if noreply_logins(commit.get("message"))
+                        else ("" if commit.get("message") is not None else None)
+                    ),
                 )
             )
             for branch in commit.get("branches", []):

@@ -107,3 +107,23 @@ def test_no_demo_headline_moves_more_than_three_times_its_baseline(tmp_path: Pat
         assert later, view.name
         for value in later:
             assert value is not None and baseline / 3 <= value <= baseline * 3, (view.name, value)
+
+
+def test_demo_shows_ai_assisted_work_a_goal_and_the_paired_signal(tmp_path: Path) -> None:
+    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
+    metrics = result.digest["metrics"]
+    share = metrics["ai_share"]
+    # Both sides of the split have at least 5 PRs, every kind of signal appears, and an agent's
+    # PR merged without a human approval.
+    assert share["ai"] >= 5 and share["total"] - share["ai"] >= 5
+    assert all(share["signals"][kind] > 0 for kind in ("agent", "co_author", "marker", "label"))
+    assert metrics["unreviewed_ai"]["count"] >= 1
+    # Adoption grows over the weeks.
+    trend = share["trend"]
+    assert sum(trend[-3:]) > sum(trend[:3])
+    assert result.digest["paired_signal"]["quality"]["metric"] == "change_failure_rate"
+    assert result.digest["goals"]["cycle_time"]["progress"] is not None
+    text = json.dumps(result.payload["blocks"], ensure_ascii=False)
+    assert "Speed is coming at the cost of quality" in result.payload["blocks"][1]["text"]["text"]
+    assert "AI-assisted work" in text and "AI-assisted: review" in text
+    assert "merged without a human approval" in text and "of the way" in text

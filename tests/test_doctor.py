@@ -44,7 +44,7 @@ def _healthy(db: Database, clock: FrozenClock) -> Team:
             )
         )
         s.add(BranchCommit(repo=REPO, branch="feature", sha=sha))
-        s.add(GitCommit(repo=REPO, sha=sha, authored_at=now - timedelta(days=3)))
+        s.add(GitCommit(repo=REPO, sha=sha, authored_at=now - timedelta(days=3), message="Fix it"))
         s.add(
             JiraStatus(status_id="1", name="In Progress", category="indeterminate", updated_at=now)
         )
@@ -279,3 +279,33 @@ def test_deployments_of_no_team(db: Database, clock: FrozenClock) -> None:
         "billing", "C0BIL1", services=["billing", "search"], repos=["acme/unknown"]
     )
     assert not [w for w in data_health(db, team, clock.now()) if "no team" in w]
+
+
+def test_no_commit_messages_in_28_days(db: Database, clock: FrozenClock) -> None:
+    team = _healthy(db, clock)
+    with db.session() as s:
+        commit = s.get(GitCommit, 1)
+        assert commit is not None
+        commit.message = None  # known from a source that carries no messages
+        s.add(commit)
+        # An old PR whose commits have messages does not help the last 28 days.
+        s.add(
+            PullRequest(
+                repo=REPO, number=9, head_branch="old", merged_at=clock.now() - timedelta(days=40)
+            )
+        )
+        s.add(BranchCommit(repo=REPO, branch="old", sha="d" * 40))
+        s.add(GitCommit(repo=REPO, sha="d" * 40, message="Old\n\nMade-with: Cursor"))
+    warnings = data_health(db, team, clock.now())
+    assert warnings == [
+        "No pull request merged in the last 28 days carries commit messages: AI-assisted work "
+        "is found only by labels, PR bodies and agent authors. Subscribe the GitHub webhook to "
+        "push events, or run `chatbot sync github` to read them."
+    ]
+    # One recent PR with a message is enough: the source delivers them.
+    with db.session() as s:
+        commit = s.get(GitCommit, 1)
+        assert commit is not None
+        commit.message = "Fix it"
+        s.add(commit)
+    assert data_health(db, team, clock.now()) == []

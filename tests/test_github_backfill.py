@@ -302,3 +302,23 @@ def test_a_pr_from_a_fork_keeps_its_owner_in_the_branch(env: Env) -> None:
     assert stored.head_branch == "contributor:main"
     branches = {b.branch for b in rows(env.db, BranchCommit)}
     assert branches == {"contributor:main"}
+
+
+def test_commit_messages_labels_and_size_come_with_the_history(env: Env) -> None:
+    db, github = env.db, env.github
+    prs = history(1, commits=130)
+    prs[0].labels = ["ai-generated", "backend"]
+    prs[0].additions, prs[0].deletions = 240, 17
+    prs[0].commits[0].message = "Add retries\n\nCo-Authored-By: Claude <noreply@anthropic.com>"
+    prs[0].commits[-1].message = "Tidy\n\nCo-authored-by: Ann <7+ann@users.noreply.github.com>"
+    github.add_repo("Acme/Payments", prs)
+    env.backfill().sync_repo(REPO)
+    (pr,) = rows(db, PullRequest, number=1)
+    assert pr.labels == ["ai-generated", "backend"]
+    assert (pr.additions, pr.deletions) == (240, 17)
+    by_sha = {c.sha: c for c in rows(db, GitCommit)}
+    first, last = by_sha[prs[0].commits[0].oid], by_sha[prs[0].commits[-1].oid]
+    assert first.message.endswith("Co-Authored-By: Claude <noreply@anthropic.com>")
+    # The last commit came on the second page of the PR's commits.
+    assert last.message.startswith("Tidy") and last.coauthors == " ann "
+    assert all(c.message is not None for c in by_sha.values())

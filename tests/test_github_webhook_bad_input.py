@@ -153,8 +153,8 @@ def test_missing_fields_and_wrong_types_are_400_with_the_reason(
 def test_unknown_events_and_actions_are_accepted_and_ignored(bot: Bot) -> None:
     add_team(bot)
     assert deliver(bot, "issues", {"action": "opened"}).status == 202
-    labeled = pull_request_event("labeled", PullRequestState(REPO, 7))
-    assert deliver(bot, "pull_request", labeled).status == 202
+    locked = pull_request_event("locked", PullRequestState(REPO, 7))
+    assert deliver(bot, "pull_request", locked).status == 202
     assert deliver(bot, "", {"zen": "x"}, headers={"X-GitHub-Event": ""}).status == 202
     assert nothing_stored(bot)
 

@@ -107,6 +107,9 @@ def test_no_data_is_null_never_zero(db: Database) -> None:
     assert metrics["defect_escape_rate"]["value"] is None
     assert metrics["defect_escape_rate"]["total"] == 0
     assert metrics["change_failure_rate"]["value"] is None
+    split = metrics.pop("ai_vs_other")  # a comparison: no headline, so no trend (spec 6.6)
+    assert "trend" not in split and split["ai"]["review_time_median_hours"] is None
+    assert split["other"]["cycle_n"] == 0 and split["other"]["pr_size_median_lines"] is None
     for figure in metrics.values():
         assert figure["trend"] == [None] * 8 or figure["trend"] == [0.0] * 8
         assert figure["baseline"] in (None, 0.0) and "excluded" in figure and "n" in figure
@@ -125,6 +128,8 @@ def test_one_pr_every_field_of_the_json(db: Database) -> None:
     assert cycle["trend"] == [None] * 7 + [48.0] and cycle["previous"] is None
     # No baseline set: the first complete week with data is W46 itself.
     assert cycle["baseline"] == 48.0
+    split = got["metrics"].pop("ai_vs_other")
+    assert set(split) == {"ai", "other"} and split["other"]["cycle_n"] == 1
     for name, figure in got["metrics"].items():
         assert {"n", "excluded", "previous", "baseline", "trend"} <= set(figure), name
         assert len(figure["trend"]) == 8 and figure["previous"] == figure["trend"][-2]

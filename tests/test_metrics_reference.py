@@ -25,9 +25,15 @@ from chatbot.metrics.week import Week
 from tests.conftest import _empty
 from tests.metrics_reference import (
     MY_METRICS,
+    _co_writers,
+    _is_agent,
+    _ships,
+    _team_settings,
+    ai_signals,
     baseline_label,
     load,
     reference_digest,
+    shift_label,
     week_bounds,
 )
 
@@ -38,6 +44,19 @@ WEEKS = ["2026-W46", "2026-W14", "2026-W12"]
 STATUS_NAMES = ["To Do", "In Progress", "Review", "Done", "Blocked"]
 PEOPLE = [("acc-ann", "Ann"), ("acc-bob", "Bob"), ("acc-cy", "Cy"), (None, None)]
 LOGINS = ["ann", "bob", "Carol", "dependabot[bot]", "helper"]
+# Coding agents: two built in (one also flagged a bot by GitHub), one the team may add.
+AGENTS = ["copilot-swe-agent[bot]", "devin-ai-integration[bot]", "robo-dev"]
+MESSAGES = [
+    "Fix the retry",
+    "Add retries\n\nCo-Authored-By: Claude <noreply@anthropic.com>",
+    None,  # no event carried it
+    "Tidy\n\nCo-authored-by: Ann <12+ann@users.noreply.github.com>",
+    "Port\n\nMade-with: Cursor",
+    "Scaffold\n\nai-tool: gen",  # only the team's own marker finds this one
+    "Agent work\n\nCo-authored-by: Bob <7+bob@users.noreply.github.com>",
+]
+BODIES = ["", "Retries for the client.", "🤖 Generated with [Claude Code](https://claude.com)"]
+LABEL_SETS = [[], [], ["backend"], ["ai-assisted"], ["AI-Generated", "x"], ["claude-code-assisted"]]
 SPAN_MINUTES = 10 * 7 * 24 * 60
 
 
@@ -67,7 +86,12 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
             st.sampled_from([{"label": "escaped"}, {"field": "cf", "value": "Prod"}, {"jql": "x"}])
         ),
         "status_overrides": draw(st.sampled_from([{}, {"review": "indeterminate"}])),
+        "ai_agents": draw(st.sampled_from([[], ["robo-dev"]])),
+        "ai_markers": draw(st.sampled_from([[], [r"^ai-tool:"]])),
+        "ai_labels": draw(st.sampled_from([["ai-assisted", "ai-generated"], ["ai-generated"]])),
     }
+    # A team may call a built-in agent a bot: then it is one.
+    team["bots"] = team["bots"] + draw(st.sampled_from([[], ["devin-ai-integration[bot]"]]))
     if draw(st.booleans()):
         team["baseline_week"] = draw(st.sampled_from(["2026-W01", "2026-W40", week]))
     h: dict[str, Any] = {
@@ -145,7 +169,7 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
             if draw(st.booleans()) or draw(st.booleans())
             else None
         )
-        author = draw(st.sampled_from([*LOGINS, "ann", "bob"]))
+        author = draw(st.sampled_from([*LOGINS, "ann", "bob", *AGENTS]))
         h["prs"].append(
             {
                 "repo": draw(st.sampled_from(["acme/a", "acme/a", "acme/b"])),
@@ -158,6 +182,10 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
                 "head_branch": draw(st.sampled_from([f"f{number}", f"f{number}", "fix", ""])),
                 "head_sha": f"h{number}",
                 "merge_commit_sha": f"m{number}" if merged else None,
+                "labels": draw(st.sampled_from(LABEL_SETS)),
+                "body": draw(st.sampled_from(BODIES)),
+                "additions": draw(st.sampled_from([None, 0, 5, 40, 300])),
+                "deletions": draw(st.sampled_from([0, 3, 90])),
             }
         )
         for key in draw(st.sets(st.sampled_from(["T-1", "T-2", "T-3"]), max_size=2)):
@@ -185,8 +213,25 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
                 "sha": f"c{j}",
                 "authored_at": authored,
                 "branches": on,
+                "author_login": draw(st.sampled_from([None, "ann", "bob", "copilot-swe-agent"])),
+                "message": draw(st.sampled_from(MESSAGES)),
             }
         )
+    # An agent's PR often carries a commit a human co-wrote (whose approval then does not
+    # count); the human is the one the approvals below usually come from.
+    for p in h["prs"]:
+        if p["author_login"] in AGENTS and p["head_branch"] and draw(st.booleans()):
+            h["commits"].append(
+                {
+                    "repo": p["repo"],
+                    "sha": f"a{p['number']}",
+                    "authored_at": p["created_at"] - timedelta(hours=1),
+                    "branches": [p["head_branch"]],
+                    "author_login": draw(st.sampled_from(["copilot-swe-agent", "bob"])),
+                    # The human co-writer's trailer, or Claude's (an AI co-author).
+                    "message": draw(st.sampled_from([MESSAGES[-1], MESSAGES[1]])),
+                }
+            )
     for rid in range(draw(st.integers(0, 12)) if pr_count else 0):
         target = h["prs"][draw(st.integers(0, pr_count - 1))]
         # Mostly between opening and merge; some after the merge or before the PR was ready.
@@ -199,7 +244,7 @@ def histories(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
                 "review_id": rid + 1,
                 "repo": target["repo"],
                 "number": target["number"],
-                "reviewer_login": draw(st.sampled_from(LOGINS)),
+                "reviewer_login": draw(st.sampled_from([*LOGINS, *LOGINS, *AGENTS])),
                 "reviewer_is_bot": draw(st.booleans()) and draw(st.booleans()),
                 "state": draw(st.sampled_from(["approved", "changes_requested", "commented"])),
                 "submitted_at": submitted,
@@ -363,6 +408,8 @@ def test_show_the_work_lists_exactly_what_each_figure_counts(
 def test_the_generator_reaches_the_interesting_cases() -> None:
     """A guard on the strategy itself: across a sample, every metric has figures."""
     seen = {"cycle": 0, "approval": 0, "wip": 0, "rollback": 0}
+    seen |= {"ai": 0, "agent": 0, "co_author": 0, "marker": 0, "label": 0, "unreviewed_ai": 0}
+    seen |= {"ai_deploy": 0, "both_sides": 0, "co_writer_approval": 0}
 
     @settings(max_examples=60, deadline=None, database=None, derandomize=True)
     @given(case=histories())
@@ -373,6 +420,61 @@ def test_the_generator_reaches_the_interesting_cases() -> None:
         seen["approval"] += ref["review_time"]["n"] > 0 or any(ref["review_time"]["trend"])
         seen["wip"] += any(v for v in ref["wip"]["trend"])
         seen["rollback"] += any(d.get("rollback_of") for d in h["deployments"])
+        seen["ai"] += any(ref["ai_share"]["trend"])
+        for kind in ("agent", "co_author", "marker", "label"):
+            seen[kind] += any(kind in ai_signals(h, p) for p in h["prs"])
+        seen["unreviewed_ai"] += any(ref["unreviewed_ai"]["trend"])
+        ships_ai = [
+            any(ai_signals(h, p) and _ships(h, d, p) for p in h["prs"]) for d in h["deployments"]
+        ]
+        seen["ai_deploy"] += any(ships_ai)
+        seen["both_sides"] += any(ships_ai) and not all(ships_ai)
+        # An agent's PR whose only approver co-wrote its commits: that approval is dropped.
+        seen["co_writer_approval"] += any(
+            _is_agent(_team_settings(h), p["author_login"])
+            and any(
+                r["number"] == p["number"] and r["reviewer_login"] in _co_writers(h, p)
+                for r in h["reviews"]
+            )
+            for p in h["prs"]
+        )
 
     look()
-    assert all(seen.values()), seen
+    assert all(seen.values()), {k: v for k, v in seen.items() if not v}
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+@settings(
+    max_examples=max(5, EXAMPLES // 3),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=histories())
+def test_restated_ai_figures_equal_their_own_weeks_digest(
+    _engines: dict[str, tuple[str, Engine]], which: str, case: tuple[dict[str, Any], str]
+) -> None:
+    """`previous` and every `trend` entry of the AI metrics are what that week's own digest
+    says, while the data is unchanged (spec 6.2)."""
+    h, week = case
+    _, engine = _engines[which]
+    _empty(engine)
+    db = Database(engine)
+    load(db, h)
+    now = week_bounds(week, h["team"]["tz"])[1] + timedelta(days=4)
+    got = weekly_digest_for(db, "t", week, now, with_warnings=False)["metrics"]
+    labels = [shift_label(week, -k) for k in range(7, -1, -1)]
+    for back in (1, 4):
+        own = weekly_digest_for(db, "t", labels[-1 - back], now, with_warnings=False)["metrics"]
+        for name, headline in (("ai_share", "value"), ("unreviewed_ai", "count")):
+            assert got[name]["trend"][-1 - back] == own[name][headline], (name, back)
+        assert (
+            got["ai_change_failure"]["trend"][-1 - back] == own["ai_change_failure"]["ai"]["value"]
+        )
+        if back == 1:
+            for name in ("ai_share", "unreviewed_ai", "ai_change_failure"):
+                assert got[name]["previous"] == own[name]["trend"][-1], name
+        own_review = own["review_time"]
+        assert (
+            got["review_time"]["pr_size_median_lines_trend"][-1 - back]
+            == own_review["pr_size_median_lines"]
+        )

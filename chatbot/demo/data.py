@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatbot.db.engine import Database
+from chatbot.demo.ai import add_ai_adoption
 from chatbot.deploys.models import Deployment, DeploymentChange
 from chatbot.github.models import (
     BranchCommit,
@@ -211,6 +212,7 @@ def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> D
     rows.deployments = _insert_deployments(db, rng, prs, first, now, pressure)
     rows.check_ins = _insert_checkins(db, rng, team_id, first, now, pressure)
     rows.extra["intents"] = _insert_intents(db, rng, team_id, items, now)
+    rows.extra["ai_assisted"] = add_ai_adoption(db, TEAM, first, last, seed)
     return rows
 
 

@@ -16,7 +16,7 @@ from chatbot.metrics.stats import worse_against
 from chatbot.metrics.week import Week, WeekError
 from chatbot.prompts import Prompts, default_prompts
 
-WIDTH_IN, HEIGHT_IN, DPI = 8.0, 7.0, 110
+WIDTH_IN, HEIGHT_IN, DPI = 8.0, 9.0, 110
 _LINE, _REFERENCE = "#1d3557", "#6c757d"
 WORSE_COLOUR, GOOD_COLOUR = "#d62828", "#2a9d8f"
 SMALL_SAMPLE = 5  # fewer items than this in a week: its point is drawn hollow
@@ -86,6 +86,16 @@ def chart_alt_text(digest: dict[str, Any], prompts: Prompts | None = None) -> st
             parts.append(
                 prompts.text("digest.chart.alt_no_data", metric=view.label_in(prompts).lower())
             )
+    shares = [v for v in ai_share_trend(digest) if not math.isnan(v)]
+    if shares:
+        parts.append(
+            prompts.text(
+                "digest.chart.alt_metric",
+                metric=prompts.text("digest.chart.ai_share_name"),
+                first=fmt(shares[0] / 100, "ratio", prompts),
+                last=fmt(shares[-1] / 100, "ratio", prompts),
+            )
+        )
     return prompts.text(
         "digest.chart.alt",
         team=digest.get("team", ""),
@@ -105,18 +115,26 @@ def render_chart(
     prompts: Prompts | None = None,
     goals: Mapping[str, float] | None = None,
 ) -> bytes:
-    """The PNG bytes of the 2×2 trend chart (worded by `prompts`, or the project's own).
+    """The PNG bytes of the 2×2 trend chart and the AI share under it (worded by `prompts`,
+    or the project's own).
     `goals` are target values by metric name, in the headline's own terms (hours, fractions),
     drawn where set."""
     prompts = prompts or default_prompts()
-    goals = goals or {}
+    if goals is None:  # the team's goals as the digest states them
+        goals = {
+            name: float(goal["goal"])
+            for name, goal in (digest.get("goals") or {}).items()
+            if isinstance(goal, dict) and isinstance(goal.get("goal"), int | float)
+        }
     # Fixed margins: a layout engine would double the drawing time.
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.88, bottom=0.08, hspace=0.45, wspace=0.25)
+    figure.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.05, hspace=0.5, wspace=0.25)
     FigureCanvasAgg(figure)
     labels = _week_labels(digest, prompts)
-    axes = figure.subplots(2, 2)
-    for ax, view in zip(axes.flat, HEADLINES, strict=True):
+    grid = figure.add_gridspec(3, 2, height_ratios=(1, 1, 0.7))
+    axes = [figure.add_subplot(grid[row, col]) for row in (0, 1) for col in (0, 1)]
+    _ai_share_bars(figure.add_subplot(grid[2, :]), digest, labels, prompts)
+    for ax, view in zip(axes, HEADLINES, strict=True):
         metric = (digest.get("metrics") or {}).get(view.name) or {}
         values = trend_in_unit(view, metric)
         x = list(range(len(values)))
@@ -186,3 +204,31 @@ def render_chart(
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI)
     return out.getvalue()
+
+
+def ai_share_trend(digest: dict[str, Any]) -> list[float]:
+    """The AI share of the 8 weeks in percent (NaN where no PR merged)."""
+    metric = (digest.get("metrics") or {}).get("ai_share") or {}
+    values = list(metric.get("trend") or [])[-8:]
+    values = [None] * (8 - len(values)) + values
+    return [v * 100 if isinstance(v, int | float) else math.nan for v in values]
+
+
+def _ai_share_bars(ax: Any, digest: dict[str, Any], labels: list[str], prompts: Prompts) -> None:
+    """AI share as bars under the headline panels: neutral, so one colour and no warning."""
+    values = ai_share_trend(digest)
+    x = list(range(len(values)))
+    ax.bar(x, [0 if math.isnan(v) else v for v in values], color="#8d99ae", width=0.6)
+    metric = (digest.get("metrics") or {}).get("ai_share") or {}
+    value = metric.get("value")
+    shown = fmt(float(value) if isinstance(value, int | float) else None, "ratio", prompts)
+    ax.set_title(
+        prompts.text("digest.chart.ai_share", value=shown),
+        fontsize=14,
+        fontweight="bold",
+        loc="left",
+    )
+    ax.set_ylim(0, 100)
+    ax.set_ylabel(prompts.text("digest.chart.axis.ratio"), fontsize=12)
+    ax.set_xticks(x, labels, fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)

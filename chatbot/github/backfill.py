@@ -42,7 +42,7 @@ PAGE = 100
 ID = "fullDatabaseId"
 SYNC_STATE = SyncState.__table__  # type: ignore[attr-defined]
 
-_COMMIT_FIELDS = "commit { oid authoredDate author { user { login } } }"
+_COMMIT_FIELDS = "commit { oid authoredDate message author { user { login } } }"
 _REVIEW_FIELDS = "fullDatabaseId state submittedAt author { login __typename }"
 _TIMELINE_TYPES = (
     "[READY_FOR_REVIEW_EVENT, CONVERT_TO_DRAFT_EVENT, REOPENED_EVENT, REVIEW_DISMISSED_EVENT]"
@@ -63,7 +63,8 @@ query PullRequestHistory($owner: String!, $name: String!, $first: Int!, $after: 
       {_PAGE_INFO}
       nodes {{
         fullDatabaseId number title body isDraft state createdAt updatedAt mergedAt closedAt
-        headRefName baseRefName headRefOid isCrossRepository
+        headRefName baseRefName headRefOid isCrossRepository additions deletions
+        labels(first: 100) {{ nodes {{ name }} }}
         headRepositoryOwner {{ login }}
         mergeCommit {{ oid }}
         author {{ login __typename }}
@@ -295,7 +296,20 @@ def snapshot_of(repo: str, node: dict[str, Any]) -> PullRequestSnapshot:
         updated_at=parse_time(str(node["updatedAt"]), "updatedAt"),
         merged_at=merged_at,
         closed_at=_time_or_none(node.get("closedAt")),
+        labels=tuple(
+            dict.fromkeys(
+                str(label["name"])[:100]
+                for label in (node.get("labels") or {}).get("nodes") or []
+                if label and label.get("name")
+            )
+        ),
+        additions=_count(node.get("additions")),
+        deletions=_count(node.get("deletions")),
     )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _head_branch(node: dict[str, Any]) -> str:
@@ -359,6 +373,7 @@ def _commit(node: dict[str, Any]) -> Commit:
         sha=str(commit["oid"]).lower(),
         authored_at=_time_or_none(commit.get("authoredDate")),
         author_login=user.get("login"),
+        message=commit.get("message") if isinstance(commit.get("message"), str) else None,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Boolean, and_, case, delete, func, literal_column, null, 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from chatbot.github.ai_signals import co_author_logins
 from chatbot.github.models import (
     BranchCommit,
     GitCommit,
@@ -151,6 +152,9 @@ def upsert_pull_requests(
                 "merged_at": pr.merged_at,
                 "closed_at": pr.closed_at,
                 "updated_at": pr.updated_at,
+                "labels": list(pr.labels),
+                "additions": pr.additions,
+                "deletions": pr.deletions,
             }
         )
     known = opened_as_draft is not None
@@ -180,6 +184,15 @@ def _pull_request_upsert(conn: Connection, insert: Any, draft_known: bool) -> An
         name: case((newer, statement.excluded[name]), else_=PR.c[name])
         for name in _SNAPSHOT_COLUMNS
     }
+    # Labels count as they stood when the PR merged (spec 6.6): once the stored row is
+    # merged, a later snapshot (a label added after the merge) leaves them.
+    set_["labels"] = case(
+        (and_(newer, PR.c.merged_at.is_(None)), statement.excluded.labels), else_=PR.c.labels
+    )
+    for name in ("additions", "deletions"):  # an event without the counts keeps them
+        set_[name] = case(
+            (newer, func.coalesce(statement.excluded[name], PR.c[name])), else_=PR.c[name]
+        )
     if draft_known:
         set_["opened_as_draft"] = statement.excluded.opened_as_draft
     upsert = statement.on_conflict_do_update(index_elements=["repo", "number"], set_=set_)
@@ -299,12 +312,21 @@ def upsert_commits(
             "sha": sha,
             "authored_at": by_sha[sha].authored_at,
             "author_login": (by_sha[sha].author_login or "")[:100] or None,
+            "message": by_sha[sha].message,
+            "coauthors": _coauthors(by_sha[sha].message),
         }
         for sha in shas
     ]
     _many(conn, _prepared(conn, "commits", _commit_upsert), rows)
     if branch:
         link_branches(conn, repo, [(branch, sha) for sha in shas])
+
+
+def _coauthors(message: str | None) -> str | None:
+    if message is None:
+        return None
+    logins = co_author_logins(message)
+    return f" {' '.join(logins)} "[:1000] if logins else ""
 
 
 def _commit_upsert(insert: Any) -> Any:
@@ -315,11 +337,17 @@ def _commit_upsert(insert: Any) -> Any:
         set_={
             "authored_at": func.coalesce(COMMIT.c.authored_at, x.authored_at),
             "author_login": func.coalesce(COMMIT.c.author_login, x.author_login),
+            "message": func.coalesce(COMMIT.c.message, x.message),
+            "coauthors": func.coalesce(COMMIT.c.coauthors, x.coauthors),
         },
         # Only fill what is missing: a replay rewrites nothing.
         where=and_(
-            or_(COMMIT.c.authored_at.is_(None), COMMIT.c.author_login.is_(None)),
-            or_(x.authored_at.is_not(None), x.author_login.is_not(None)),
+            or_(
+                COMMIT.c.authored_at.is_(None),
+                COMMIT.c.author_login.is_(None),
+                COMMIT.c.message.is_(None),
+            ),
+            or_(x.authored_at.is_not(None), x.author_login.is_not(None), x.message.is_not(None)),
         ),
     )
 

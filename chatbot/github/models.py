@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
@@ -47,6 +47,12 @@ class PullRequest(SQLModel, table=True):
     merged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    # Label names as they stood when the PR merged (later snapshots of a merged PR leave
+    # them): one of the AI-assistance signals (spec 6.6).
+    labels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # PR size; None when no event carried it (older rows, an `opened` without counts).
+    additions: int | None = Field(default=None)
+    deletions: int | None = Field(default=None)
 
 
 class PullRequestKey(SQLModel, table=True):
@@ -94,6 +100,13 @@ class GitCommit(SQLModel, table=True):
     sha: str = Field(max_length=40)
     authored_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     author_login: str | None = Field(default=None, max_length=100)
+    # The full message as received (None: no event carried it yet); its trailers and
+    # markers are AI-assistance signals.
+    message: str | None = Field(default=None, sa_column=Column(Text))
+    # Lower-case logins its `Co-authored-by:` trailers name through GitHub no-reply
+    # addresses, space-separated with a space at each end (` ann bob `) so one LIKE finds a
+    # login: who co-wrote an agent's commits may not approve its PR.
+    coauthors: str | None = Field(default=None, max_length=1000)
 
 
 class BranchCommit(SQLModel, table=True):

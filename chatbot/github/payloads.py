@@ -52,6 +52,9 @@ class PullRequestSnapshot:
     updated_at: datetime
     merged_at: datetime | None
     closed_at: datetime | None
+    labels: tuple[str, ...] = ()
+    additions: int | None = None
+    deletions: int | None = None
 
     @property
     def jira_keys(self) -> list[str]:
@@ -83,6 +86,7 @@ class Commit:
     sha: str
     authored_at: datetime | None
     author_login: str | None
+    message: str | None = None  # None: the event did not carry it
 
 
 @dataclass(frozen=True)
@@ -225,7 +229,28 @@ def pull_request_snapshot(payload: dict[str, Any], repo: str) -> PullRequestSnap
         updated_at=_required_time(pr, "updated_at", p),
         merged_at=merged_at,
         closed_at=closed_at,
+        labels=_label_names(pr, p),
+        additions=_size(integer(pr, "additions", p, optional=True)),
+        deletions=_size(integer(pr, "deletions", p, optional=True)),
     )
+
+
+def _label_names(pr: dict[str, Any], path: str) -> tuple[str, ...]:
+    raw = pr.get("labels")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise PayloadError(f"{path}.labels must be a list")
+    names = []
+    for i, label in enumerate(raw):
+        if not isinstance(label, dict):
+            raise PayloadError(f"{path}.labels[{i}] must be an object")
+        names.append(required_text(label, "name", f"{path}.labels[{i}]")[:100])
+    return tuple(dict.fromkeys(names))
+
+
+def _size(value: int | None) -> int | None:
+    return None if value is None or value < 0 else value
 
 
 PR_ACTIONS = (
@@ -236,6 +261,9 @@ PR_ACTIONS = (
     "synchronize",
     "closed",
     "reopened",
+    # Labels are an AI-assistance signal (spec 6.6).
+    "labeled",
+    "unlabeled",
 )
 
 
@@ -292,7 +320,14 @@ def push(payload: dict[str, Any], repo: str) -> Push:
             login = text(author, "username", f"{where}.author", optional=True)
         elif author is not None:
             raise PayloadError(f"{where}.author must be an object")
-        commits.append(Commit(sha, timestamp(item, "timestamp", where, optional=True), login))
+        commits.append(
+            Commit(
+                sha,
+                timestamp(item, "timestamp", where, optional=True),
+                login,
+                text(item, "message", where, optional=True),
+            )
+        )
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
     return Push(repo, None if deleted else branch, commits)
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from chatbot.db.engine import Database
+from chatbot.github.ai_signals import DEFAULT_AI_LABELS, Rules
 from chatbot.metrics.week import Week
 from chatbot.teams import defaults
 
@@ -35,6 +37,10 @@ class TeamScope:
     senior_engineers: tuple[str, ...] = ()
     escape_rule: dict[str, Any] = field(default_factory=lambda: dict(defaults.ESCAPE_RULE))
     status_overrides: dict[str, str] = field(default_factory=dict)
+    ai_agents: tuple[str, ...] = ()
+    ai_markers: tuple[str, ...] = ()
+    ai_labels: tuple[str, ...] = DEFAULT_AI_LABELS
+    goals: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, team: Any) -> TeamScope:
@@ -52,14 +58,35 @@ class TeamScope:
             senior_engineers=tuple(team.senior_engineers),
             escape_rule=dict(team.escape_rule or defaults.ESCAPE_RULE),
             status_overrides=dict(team.status_overrides or {}),
+            ai_agents=tuple(a.lower() for a in getattr(team, "ai_agents", None) or ()),
+            ai_markers=tuple(getattr(team, "ai_markers", None) or ()),
+            ai_labels=tuple(getattr(team, "ai_labels", None) or ()),
+            goals=dict(getattr(team, "goals", None) or {}),
         )
 
+    @cached_property
+    def ai_rules(self) -> Rules:
+        """The team's AI-assistance rules (built-in lists plus its own), compiled once."""
+        return Rules.for_team(self.ai_agents, self.ai_markers, self.ai_labels, self.bots)
+
+    @property
+    def agents(self) -> list[str]:
+        """Every coding-agent login that is not one of the team's bots, sorted."""
+        return sorted(self.ai_rules.agents - set(self.bots))
+
+    def is_agent(self, login: str | None) -> bool:
+        """A coding agent (spec 6.6): authored work, never a human reviewer."""
+        return self.ai_rules.is_agent(login)
+
     def is_bot(self, login: str | None, user_type: str | None = None) -> bool:
-        """Bots never count as authors or reviewers (docs/metrics.md)."""
-        if user_type == "Bot":
-            return True
+        """Bots never count as authors or reviewers (docs/metrics.md); a coding agent is not a
+        bot unless the team lists it in its `bots`."""
         name = (login or "").lower()
-        return name.endswith("[bot]") or name in self.bots
+        if name in self.bots:
+            return True
+        if self.is_agent(name):
+            return False
+        return user_type == "Bot" or name.endswith("[bot]")
 
 
 @dataclass
@@ -96,7 +123,9 @@ class WeekFigure:
 
 class Metric(Protocol):
     name: str  # the JSON key: cycle_time, review_time, ...
-    headline: str  # the field that carries the headline value: median_hours, value, ...
+    # The field that carries the headline value (median_hours, value, ...); None for a
+    # comparison with no headline and so no previous, baseline or trend (AI vs other).
+    headline: str | None
     lower_is_better: bool
 
     def compute(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import exists, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from chatbot.db.engine import Database
@@ -42,40 +43,48 @@ class ChangeFailureRate:
     def compute(
         self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
     ) -> dict[str, WeekFigure]:
-        other = aliased(Deployment.__table__, name="naming")
-
-        def naming(field: str) -> Any:
-            return (
-                select(other.c.external_id)
-                .where(
-                    other.c.source == D.source,
-                    other.c[field] == D.external_id,
-                    other.c.status.in_(FINAL_STATUSES),
-                )
-                .order_by(other.c.deployed_at, other.c.external_id)
-                .limit(1)
-                .scalar_subquery()
-            )
-
-        named = exists().where(
-            other.c.source == D.source,
-            or_(other.c.rollback_of == D.external_id, other.c.hotfix_of == D.external_id),
-            other.c.status.in_(FINAL_STATUSES),
-        )
-        columns = [D.external_id, D.status, D.deployed_at, named.label("named")]
-        if explain:
-            columns += [
-                naming("rollback_of").label("rolled_back_by"),
-                naming("hotfix_of").label("hotfixed_by"),
-            ]
-        query = select(*columns).where(
-            D.id.in_(team_deployment_ids(team, merged_ranges(weeks))),
-            production(team),
-            D.status.in_(FINAL_STATUSES),
-        )
         with db.engine.connect() as conn:
-            rows = conn.execute(query).all()
+            rows = production_deployments(conn, team, weeks, explain)
         return {w.label: _figure(w, rows, explain) for w in weeks}
+
+
+def production_deployments(
+    conn: Connection, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+) -> list[Any]:
+    """The team's final production deployments in the asked weeks: id, external_id, status,
+    deployed_at and `named` (a rollback or hotfix names it); with `explain`, who named it."""
+    other = aliased(Deployment.__table__, name="naming")
+
+    def naming(field: str) -> Any:
+        return (
+            select(other.c.external_id)
+            .where(
+                other.c.source == D.source,
+                other.c[field] == D.external_id,
+                other.c.status.in_(FINAL_STATUSES),
+            )
+            .order_by(other.c.deployed_at, other.c.external_id)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    named = exists().where(
+        other.c.source == D.source,
+        or_(other.c.rollback_of == D.external_id, other.c.hotfix_of == D.external_id),
+        other.c.status.in_(FINAL_STATUSES),
+    )
+    columns = [D.id, D.external_id, D.status, D.deployed_at, named.label("named")]
+    if explain:
+        columns += [
+            naming("rollback_of").label("rolled_back_by"),
+            naming("hotfix_of").label("hotfixed_by"),
+        ]
+    query = select(*columns).where(
+        D.id.in_(team_deployment_ids(team, merged_ranges(weeks))),
+        production(team),
+        D.status.in_(FINAL_STATUSES),
+    )
+    return list(conn.execute(query).all())
 
 
 def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:

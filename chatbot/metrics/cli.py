@@ -23,6 +23,7 @@ from chatbot.cli_tables import (
 )
 from chatbot.digest.catalogue import BY_NAME as VIEWS
 from chatbot.digest.catalogue import fmt, fmt_change
+from chatbot.metrics.goals import headline_value
 from chatbot.prompts import Prompts
 
 # Units are fixed per metric (docs/metrics.md): cycle time in days, review time in hours.
@@ -123,13 +124,30 @@ def digest_listing(result: Mapping[str, Any], prompts: Prompts) -> Listing:
     rows: list[tuple[str, ...]] = []
     records: list[dict[str, JsonValue]] = []
     for metric in METRICS:
-        view = VIEWS[metric.name]
+        if metric.headline is None:  # AI vs other: a comparison, printed under the table
+            continue
         fields = result["metrics"][metric.name]
-        current = view.value(fields)
         previous, baseline = (
             float(v) if isinstance(v, int | float) else None
             for v in (fields["previous"], fields["baseline"])
         )
+        view = VIEWS.get(metric.name)
+        if view is None:  # the AI metrics: a share or a count, neutral (never better or worse)
+            current = headline_value(fields, metric.headline)
+            shown = [_plain(v, metric.headline) for v in (current, previous, baseline)]
+            cells = (
+                metric.name.replace("_", " "),
+                shown[0],
+                shown[1],
+                _plain_change(current, previous, metric.headline),
+                shown[2],
+                _plain_change(current, baseline, metric.headline),
+                str(fields.get("n", "")),
+            )
+            rows.append(cells)
+            records.append(dict(zip(DIGEST_COLUMNS, cells, strict=True)))
+            continue
+        current = view.value(fields)
         cells = (
             metric.name.replace("_", " "),
             fmt(current, view.unit, prompts),
@@ -152,11 +170,96 @@ def digest_listing(result: Mapping[str, Any], prompts: Prompts) -> Listing:
     )
 
 
+def _plain(value: Any, headline: str) -> str:
+    if not isinstance(value, int | float):
+        return "—"
+    if headline.endswith("value") or headline.endswith("_share"):
+        return f"{value * 100:.1f}%"
+    return f"{round(value, 2):g}"
+
+
+def _plain_change(current: Any, other: Any, headline: str) -> str:
+    if not isinstance(current, int | float) or not isinstance(other, int | float):
+        return "—"
+    if headline.endswith("value") or headline.endswith("_share"):
+        return f"{(current - other) * 100:+.0f} pts"
+    return f"{current - other:+g}"
+
+
+AI_SPLIT_COLUMNS = (
+    "side",
+    "review time",
+    "review n",
+    "rounds (mean)",
+    "rounds n",
+    "cycle time",
+    "cycle n",
+    "PR size (median lines)",
+)
+
+
+def ai_split_listing(split: Mapping[str, Any]) -> Listing:
+    """AI-assisted PRs beside the others: each side's figures with its sample size."""
+    rows: list[tuple[str, ...]] = []
+    for side in ("ai", "other"):
+        figures = split.get(side) or {}
+        review = figures.get("review_time_median_hours")
+        cycle = figures.get("cycle_time_median_hours")
+        rounds = figures.get("review_rounds_mean")
+        size = figures.get("pr_size_median_lines")
+        rows.append(
+            (
+                "AI-assisted" if side == "ai" else "other",
+                "—" if review is None else hours_as_hours(review),
+                str(figures.get("review_n", 0)),
+                "—" if rounds is None else f"{round(rounds, 2):g}",
+                str(figures.get("rounds_n", 0)),
+                "—" if cycle is None else hours_as_days(cycle),
+                str(figures.get("cycle_n", 0)),
+                "—" if size is None else f"{size:g}",
+            )
+        )
+    records = [dict(zip(AI_SPLIT_COLUMNS, row, strict=True)) for row in rows]
+    return Listing(
+        AI_SPLIT_COLUMNS,
+        rows,
+        records,
+        title="AI-assisted vs other PRs",
+        right_aligned=frozenset(AI_SPLIT_COLUMNS[1:]),
+    )
+
+
 def _print_table(result: Mapping[str, Any], prompts: Prompts) -> None:
-    """The digest as a table on the terminal (the demo prints it too)."""
+    """The digest as a table on the terminal (the demo prints it too), then the AI split,
+    the goals and a speed-versus-quality warning when there is one."""
+    paired = result.get("paired_signal")
+    if paired:
+        speed, quality = paired["speed"], paired["quality"]
+        console.print(
+            Text("! ", style="yellow")
+            + Text(
+                f"Speed at the cost of quality: cycle time {speed['now'] / 24:.1f} d "
+                f"(baseline {speed['baseline'] / 24:.1f} d), "
+                f"{quality['metric'].replace('_', ' ')} {quality['now'] * 100:.0f}% "
+                f"(baseline {quality['baseline'] * 100:.0f}%)"
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
     print_listing(digest_listing(result, prompts), OutputFormat.TABLE, console)
     if result.get("partial"):
         console.print(Text(prompts.text("digest.digest.partial", week=result["week"])))
+    split = result["metrics"].get("ai_vs_other") or {}
+    if split:
+        print_listing(ai_split_listing(split), OutputFormat.TABLE, console)
+    for goal in (result.get("goals") or {}).values():
+        share = "—" if goal["progress"] is None else f"{goal['progress'] * 100:.0f}%"
+        console.print(
+            f"goal {goal['target']}: baseline {goal['baseline']} → now {goal['now']} → "
+            f"goal {goal['goal']} ({share} of the way)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for warning in result["warnings"]:
         console.print(Text("! ", style="yellow") + Text(warning), highlight=False, soft_wrap=True)
 

@@ -79,6 +79,7 @@ def data_health(
         checks = (
             _deployments_seen(session, scope, now, say),
             _prs_without_commits(session, scope, now, say),
+            _no_commit_messages(session, scope, now, say),
             _deployments_shipping_nothing(session, scope, now, say),
             _repos_without_delivery(session, scope, now, say),
             _statuses_without_category(session, scope, now, say),
@@ -162,6 +163,30 @@ def _prs_without_commits(session: Session, scope: _Team, now: datetime, say: Pro
             team=scope.name,
         )
     ]
+
+
+def _no_commit_messages(session: Session, scope: _Team, now: datetime, say: Prompts) -> list[str]:
+    """Without commit messages, co-author trailers and markers are invisible (spec 6.6).
+    Said only when PRs merged in the window, none of them with a message on record."""
+    if not scope.repos:
+        return []
+    merged = (
+        select(PullRequest.repo, PullRequest.head_branch)
+        .where(col(PullRequest.repo).in_(scope.repos))
+        .where(col(PullRequest.merged_at) >= now - timedelta(days=RECENT_DAYS))
+    )
+    if session.execute(merged.limit(1)).first() is None:
+        return []
+    with_message = exists().where(
+        BranchCommit.repo == PullRequest.repo,
+        BranchCommit.branch == PullRequest.head_branch,
+        GitCommit.repo == BranchCommit.repo,
+        GitCommit.sha == BranchCommit.sha,
+        col(GitCommit.message).is_not(None),
+    )
+    if session.execute(merged.where(with_message).limit(1)).first() is not None:
+        return []
+    return [say.text("doctor.warnings.no_commit_messages", days=RECENT_DAYS)]
 
 
 def _deployments_shipping_nothing(

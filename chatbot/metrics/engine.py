@@ -17,6 +17,7 @@ from chatbot.deploys.models import Deployment
 from chatbot.github.models import PullRequest
 from chatbot.jira.models import WorkItem
 from chatbot.metrics import (
+    ai,
     change_failure,
     checks_verified,
     churn,
@@ -30,6 +31,7 @@ from chatbot.metrics import (
 from chatbot.metrics.base import ExplainItem, Metric, TeamScope
 from chatbot.metrics.common import FINAL_STATUSES, iso, team_deployment
 from chatbot.metrics.data_health import data_health
+from chatbot.metrics.goals import goal_progress, paired_signal
 from chatbot.metrics.week import Week, WeekError
 from chatbot.teams.models import Team
 
@@ -46,6 +48,7 @@ METRICS: tuple[Metric, ...] = (
     orchestration.METRIC,
     churn.METRIC,
     checks_verified.METRIC,
+    *ai.METRICS,
 )
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 
@@ -93,8 +96,13 @@ def weekly_digest_for(
     metrics: dict[str, Any] = {}
     for metric in METRICS:
         figures = metric.compute(db, scope, asked)
-        values = [figures[w.label].headline for w in trend]
         fields = dict(figures[reported.label].fields)
+        if metric.headline is None:  # AI vs other: no headline, so no trend (spec 6.6)
+            metrics[metric.name] = fields
+            continue
+        for extra in getattr(metric, "trended", ()):  # e.g. review time's PR size
+            fields[f"{extra}_trend"] = [figures[w.label].fields.get(extra) for w in trend]
+        values = [figures[w.label].headline for w in trend]
         fields["previous"] = values[-2]
         fields["baseline"] = figures[baseline.label].headline if baseline is not None else None
         fields["trend"] = values
@@ -110,6 +118,8 @@ def weekly_digest_for(
         # A week not over yet (the current one) is computed up to now: every output says so.
         "partial": reported.end > now,
         "metrics": metrics,
+        "goals": goal_progress(metrics, {m.name: m.headline for m in METRICS}, scope.goals),
+        "paired_signal": paired_signal(metrics),
         "warnings": _warnings(db, row, now) if with_warnings else [],
     }
 

@@ -14,10 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 
 from chatbot.db.engine import Database
-from chatbot.github.models import PullRequest, PullRequestEvent, PullRequestReview
+from chatbot.github.models import (
+    BranchCommit,
+    GitCommit,
+    PullRequest,
+    PullRequestEvent,
+    PullRequestReview,
+)
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     bot_authored,
@@ -36,11 +42,38 @@ from chatbot.metrics.week import Week
 PR = PullRequest.__table__.c  # type: ignore[attr-defined]
 EV = PullRequestEvent.__table__.c  # type: ignore[attr-defined]
 RV = PullRequestReview.__table__.c  # type: ignore[attr-defined]
+BC = BranchCommit.__table__.c  # type: ignore[attr-defined]
+GC = GitCommit.__table__.c  # type: ignore[attr-defined]
 
 
 def merged_in_weeks(team: TeamScope, weeks: Sequence[Week]) -> Any:
     """The team's PRs merged in the asked weeks (the repo + merged_at index)."""
     return PR.repo.in_(list(team.repos)), in_ranges(PR.merged_at, merged_ranges(weeks))
+
+
+def not_co_author(team: TeamScope) -> Any:
+    """For a PR a coding agent opened, the reviewer co-wrote none of its commits (authored
+    one, or named in a `Co-authored-by:` trailer): their approval is not a second pair of
+    eyes (spec 6.6). Always true for other PRs."""
+    reviewer = func.lower(RV.reviewer_login)
+    co_wrote = (
+        select(BC.sha)
+        .select_from(BranchCommit.__table__)  # type: ignore[attr-defined]
+        .join(GitCommit.__table__, and_(GC.repo == BC.repo, GC.sha == BC.sha))  # type: ignore[attr-defined]
+        .where(
+            BC.repo == PR.repo,
+            BC.branch == PR.head_branch,
+            or_(
+                func.lower(GC.author_login) == reviewer,
+                # GitHub logins hold no `%` or `_`: a LIKE on them is exact.
+                GC.coauthors.contains(literal(" ") + reviewer + literal(" ")),
+            ),
+        )
+        # PR and review come from the enclosing queries, two levels up.
+        .correlate_except(BranchCommit.__table__, GitCommit.__table__)  # type: ignore[attr-defined]
+        .exists()
+    )
+    return or_(func.lower(PR.author_login).not_in(team.agents or [""]), ~co_wrote)
 
 
 def counted_review(team: TeamScope) -> Any:
@@ -54,19 +87,30 @@ def counted_review(team: TeamScope) -> Any:
     )
 
 
+def approval(team: TeamScope) -> Any:
+    """A review that counts as the PR's human approval: approved by a human other than the
+    author (and, for an agent's PR, other than its commits' co-authors) by the merge, and
+    not dismissed before it."""
+    return and_(
+        counted_review(team),
+        RV.state == "approved",
+        or_(RV.dismissed_at.is_(None), RV.dismissed_at >= PR.merged_at),
+        not_co_author(team),
+    )
+
+
 class ReviewTime:
     name = "review_time"
     headline = "median_hours"
     lower_is_better = True
+    # "Diffs are too large" is the first thing to check when review time worsens: the median
+    # size (additions + deletions) of the week's merged PRs, with its own trend.
+    trended = ("pr_size_median_lines",)
 
     def compute(
         self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
     ) -> dict[str, WeekFigure]:
-        approving = and_(
-            counted_review(team),
-            RV.state == "approved",
-            or_(RV.dismissed_at.is_(None), RV.dismissed_at >= PR.merged_at),
-        )
+        approving = approval(team)
         first_approval = select(func.min(RV.submitted_at)).where(approving).scalar_subquery()
         approver = (
             select(RV.reviewer_login)
@@ -88,6 +132,8 @@ class ReviewTime:
             PR.opened_as_draft,
             PR.created_at,
             PR.merged_at,
+            PR.additions,
+            PR.deletions,
             ready.label("ready_at"),
             first_approval.label("approved_at"),
         ]
@@ -102,9 +148,13 @@ class ReviewTime:
 
 def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> WeekFigure:
     values: list[float] = []
+    sizes: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
     for row in mine:
+        size = _size(row)
+        if size is not None and not bot_authored(team, row):
+            sizes.append(size)
         start = row.ready_at if row.opened_as_draft else row.created_at
         value = None
         if bot_authored(team, row):
@@ -133,15 +183,35 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
                         "approved": iso(row.approved_at),
                         "merged": iso(row.merged_at),
                     },
-                    detail=f"approved by {row.approver}" if row.approver else "",
+                    detail="; ".join(
+                        part
+                        for part in (
+                            f"approved by {row.approver}" if row.approver else "",
+                            f"{size:.0f} lines changed" if size is not None else "",
+                        )
+                        if part
+                    ),
                 )
             )
     middle = rounded(median(values))
     return WeekFigure(
         headline=middle,
-        fields={"median_hours": middle, "n": len(values), "excluded": excluded},
+        fields={
+            "median_hours": middle,
+            "n": len(values),
+            "excluded": excluded,
+            "pr_size_median_lines": rounded(median(sizes)),
+            "pr_size_n": len(sizes),
+        },
         items=items,
     )
+
+
+def _size(row: Any) -> float | None:
+    """Additions + deletions; None when GitHub's counts were never received."""
+    if row.additions is None or row.deletions is None:
+        return None
+    return float(row.additions + row.deletions)
 
 
 METRIC = ReviewTime()

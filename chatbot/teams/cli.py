@@ -270,6 +270,10 @@ def _pairs(pairs: list[str]) -> dict[str, Any]:
             "leaders",
             "admins",
             "status_overrides",
+            "ai_agents",
+            "ai_markers",
+            "ai_labels",
+            "goals",
         }
         if setting.key in changes and not many:
             raise TeamError("teams.errors.given_twice", setting=setting.key)

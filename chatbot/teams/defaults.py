@@ -14,3 +14,4 @@ PRODUCTION_ENVS: tuple[str, ...] = ("production", "prod")
 ESCAPE_RULE = MappingProxyType({"label": "escaped"})
 DECISION_REACTION = "memo"
 JIRA_ISSUE_TYPE = "Story"
+AI_LABELS: tuple[str, ...] = ("ai-assisted", "ai-generated")

@@ -53,6 +53,19 @@ class Team(SQLModel, table=True):
     bots: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     checkin_weekday: int = Field(default=defaults.CHECKIN_WEEKDAY)  # Friday
     checkin_time: str = Field(default=defaults.CHECKIN_TIME, max_length=5)
+    # AI-assisted work (docs/ai-signals.md): the team's own coding-agent logins, commit/body marker
+    # patterns (regular expressions) and labels, added to the built-in lists.
+    ai_agents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ai_markers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    ai_labels: list[str] = Field(
+        default_factory=lambda: list(defaults.AI_LABELS),
+        sa_column=Column(JSON, nullable=False),
+    )
+    # Goals (docs/metrics.md): metric → {"relative": -0.4} or {"absolute": 8.0} (the metric's JSON
+    # unit: hours, a fraction, a count).
+    goals: dict[str, dict[str, float]] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     # The first complete week with data, chosen once when baseline_week is unset.
     baseline_week_chosen: str | None = Field(default=None, max_length=8)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

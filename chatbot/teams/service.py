@@ -40,6 +40,18 @@ def _merged_overrides(current: dict[str, str], changes: dict[str, str | None]) -
     return merged
 
 
+def _merged_goals(
+    current: dict[str, dict[str, float]], changes: dict[str, dict[str, float] | None]
+) -> dict[str, dict[str, float]]:
+    """Set or (None) remove one goal per metric, leaving the others."""
+    merged = dict(current)
+    for metric, goal in changes.items():
+        merged.pop(metric, None)
+        if goal is not None:
+            merged[metric] = goal
+    return merged
+
+
 class TeamService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
@@ -56,6 +68,8 @@ class TeamService:
             field, checked = check(key, value)
             if field == "status_overrides":
                 checked = _merged_overrides({}, checked)
+            if field == "goals":
+                checked = _merged_goals({}, checked)
             values[field] = checked
         values.pop("name", None)
         _, channel = check("channel", channel_id)
@@ -95,6 +109,8 @@ class TeamService:
                 for field, value in checked:
                     if field == "status_overrides":
                         value = _merged_overrides(dict(team.status_overrides or {}), value)
+                    if field == "goals":
+                        value = _merged_goals(dict(team.goals or {}), value)
                     setattr(team, field, value)
                 s.add(team)
                 s.flush()

@@ -16,6 +16,7 @@ from chatbot.jira_keys import PROJECT_KEY
 from chatbot.teams import defaults
 from chatbot.teams.escape import SYNTAX as ESCAPE_SYNTAX
 from chatbot.teams.escape import EscapeRuleError, describe_escape_rule, parse_escape_rule
+from chatbot.teams.goals import GoalError, parse_goal
 
 
 class TeamError(UserError):
@@ -189,6 +190,61 @@ def _bots(key: str, value: Any) -> list[str]:
     return [login.lower() for login in _items(value)]
 
 
+def _ai_agents(key: str, value: Any) -> list[str]:
+    return [login.lower() for login in _items(value)]
+
+
+def _ai_markers(key: str, value: Any) -> list[str]:
+    # A pattern may hold commas and spaces: each line (or repeated flag) is one pattern.
+    raw = value if isinstance(value, (list, tuple)) else str(value or "").splitlines()
+    found: list[str] = []
+    for pattern in (str(p).strip() for p in raw):
+        if not pattern or pattern in found:
+            continue
+        if len(pattern) > 200:
+            raise TeamError("teams.errors.name_too_long", setting=key)
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise TeamError("teams.errors.bad_ai_marker", value=pattern, reason=str(exc)) from None
+        found.append(pattern)
+    return found
+
+
+def _ai_labels(key: str, value: Any) -> list[str]:
+    # Label names hold spaces ("AI assisted"): only commas separate them.
+    return [label.lower() for label in _names_with_spaces(key, value)]
+
+
+def _names_with_spaces(key: str, value: Any) -> list[str]:
+    found = _items(value, split_spaces=False)
+    if any(len(n) > 100 for n in found):
+        raise TeamError("teams.errors.name_too_long", setting=key)
+    return found
+
+
+def parse_goals(value: Any) -> dict[str, dict[str, float] | None]:
+    """`"cycle_time=-40%"` (or several, one per line or repeated, or a dict) → the goals to
+    set; `"cycle_time="` → {"cycle_time": None}, which removes that goal."""
+    if isinstance(value, dict):
+        return {str(k): v for k, v in value.items()}
+    texts = value if isinstance(value, (list, tuple)) else str(value or "").splitlines()
+    parsed: dict[str, dict[str, float] | None] = {}
+    for text in (str(t).strip() for t in texts):
+        if not text:
+            continue
+        metric, eq, target = text.partition("=")
+        if eq and not target.strip():
+            parsed[metric.strip().lower()] = None
+            continue
+        try:
+            goal = parse_goal(text)
+        except GoalError as exc:
+            raise TeamError(exc.key, **exc.values) from None
+        parsed[goal.metric] = goal.as_setting()
+    return parsed
+
+
 def _escape_rule(key: str, value: Any) -> dict[str, str]:
     if isinstance(value, dict):
         value = describe_escape_rule(value)
@@ -265,6 +321,15 @@ SETTINGS: tuple[Setting, ...] = (
         '"In Review=indeterminate" (empty category removes)',
     ),
     Setting("decision-reaction", "decision_reaction", _reaction, "emoji that logs a decision"),
+    Setting("ai-agent", "ai_agents", _ai_agents, "coding-agent GitHub logins (repeat)"),
+    Setting("ai-marker", "ai_markers", _ai_markers, "AI marker regex in commits/bodies (repeat)"),
+    Setting("ai-label", "ai_labels", _ai_labels, "PR labels meaning AI-assisted (repeat)"),
+    Setting(
+        "goal",
+        "goals",
+        lambda _k, v: parse_goals(v),
+        "cycle_time=-40%, review_time=8h, change_failure_rate=10% (METRIC= removes)",
+    ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 # Other spellings a person may type. The plural list keys (`--repos`) were the documented
@@ -291,6 +356,10 @@ _ALIASES = {
     "status-categories": "status-category",
     "status-overrides": "status-category",
     "reaction": "decision-reaction",
+    "ai-agents": "ai-agent",
+    "ai-markers": "ai-marker",
+    "ai-labels": "ai-label",
+    "goals": "goal",
 }
 
 

@@ -38,6 +38,7 @@ class FakeCommit:
     oid: str
     authored_date: str
     login: str | None = "octocat"
+    message: str = "A commit"
 
 
 @dataclass
@@ -78,6 +79,9 @@ class FakePullRequest:
     reviews: list[FakeReview] = field(default_factory=list)
     timeline: list[FakeTimelineItem] = field(default_factory=list)
     fork_owner: str | None = None  # set for a PR from a fork
+    labels: list[str] = field(default_factory=list)
+    additions: int = 10
+    deletions: int = 2
 
 
 @dataclass
@@ -283,7 +287,14 @@ class FakeGitHub:
             ),
             "mergeCommit": {"oid": pr.merge_oid} if pr.merge_oid else None,
             "author": {"login": pr.author, "__typename": pr.author_typename},
+            # graphql-core answers only the fields a query selects (as GitHub does).
+            "labels": {"nodes": [{"name": name} for name in pr.labels]},
+            "additions": pr.additions,
+            "deletions": pr.deletions,
         }
+
+    def _render(self, connection: str) -> Any:
+        return _RENDER[connection]
 
 
 def _first(first: int | None, connection: str) -> int:
@@ -336,7 +347,14 @@ def _page(items: list[Any], first: int, after: str | None, render: Any) -> dict[
 
 def _commit(c: FakeCommit) -> dict[str, Any]:
     user = {"login": c.login} if c.login else None
-    return {"commit": {"oid": c.oid, "authoredDate": c.authored_date, "author": {"user": user}}}
+    return {
+        "commit": {
+            "oid": c.oid,
+            "authoredDate": c.authored_date,
+            "message": c.message,
+            "author": {"user": user},
+        }
+    }
 
 
 def _review(r: FakeReview) -> dict[str, Any]:

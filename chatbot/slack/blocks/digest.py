@@ -27,6 +27,13 @@ from chatbot.digest.catalogue import (
 from chatbot.metrics import stats
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, actions, button, context, divider, header, plain, section
+from chatbot.slack.blocks.ai import (
+    ai_section_blocks,
+    goals_blocks,
+    leader_ai_line,
+    paired_signal_blocks,
+    pr_size_line,
+)
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
@@ -193,6 +200,8 @@ def metric_text(
         f"*{view.label_in(prompts)}*  {_value_text(view, metric, prompts, names)}",
         _changes(view, metric, prompts),
     ]
+    if view.name == "review_time" and pr_size_line(metric, prompts):
+        lines.append(pr_size_line(metric, prompts))
     against = worse_against(view, metric)
     if against:
         hint = hint_for(view, prompts)
@@ -255,6 +264,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     team, week = escape(str(digest.get("team", ""))), str(digest.get("week", ""))
     blocks: list[Block] = [
         header(prompts.text("digest.digest.title", team=str(digest.get("team", "")), week=week)),
+        *paired_signal_blocks(digest, prompts),  # speed at the cost of quality comes first
         context(_period(digest, prompts)),
         *_partial(digest, prompts),
     ]
@@ -274,6 +284,7 @@ def digest_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
                 block_id=f"digest_{view.name}",
             )
         )
+    blocks += ai_section_blocks(digest, prompts) + goals_blocks(digest, prompts)
     return blocks + _warnings(digest, prompts)
 
 
@@ -326,6 +337,7 @@ def leader_dm_blocks(
         header(
             prompts.text("digest.digest.leader_title", team=str(digest.get("team", "")), week=week)
         ),
+        *paired_signal_blocks(digest, prompts),
         *_partial(digest, prompts),
     ]
     if not has_data(digest):
@@ -360,6 +372,7 @@ def leader_dm_blocks(
                 "digest.digest.leader_over_limit", limit=wip.get("limit", "?"), names=_names(over)
             )
             blocks.append(section(truncate(text, SECTION_MAX)))
+        blocks += leader_ai_line(digest, prompts) + goals_blocks(digest, prompts)
     if channel_id:
         blocks.append(context(prompts.text("digest.digest.leader_link", channel=channel_id)))
     return blocks

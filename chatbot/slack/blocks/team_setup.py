@@ -9,7 +9,9 @@ from typing import Any
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, plain, text_input
 from chatbot.slack.text import truncate
+from chatbot.teams import defaults
 from chatbot.teams.escape import describe_escape_rule
+from chatbot.teams.goals import describe_goal
 
 # The form's fields in order (labels and hints in prompts/digest.toml [setup.*]).
 SETUP_TEXT_FIELDS: tuple[str, ...] = (
@@ -28,8 +30,8 @@ SETUP_TEXT_FIELDS: tuple[str, ...] = (
     "decision_reaction",
     "escape_rule",
     "status_overrides",
+    "goals",
 )
-SETUP_PEOPLE_FIELDS: tuple[str, ...] = ()
 
 
 def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
@@ -52,6 +54,8 @@ def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
 def _setting_text(field: str, value: Any) -> str:
     if field == "escape_rule":
         return describe_escape_rule(value or None)
+    if field == "goals":
+        return "\n".join(describe_goal(metric, goal) for metric, goal in (value or {}).items())
     if field == "status_overrides":
         return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
     if isinstance(value, list | tuple):
@@ -85,7 +89,12 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
     for field in SETUP_TEXT_FIELDS:
         label = prompts.text(f"digest.setup.labels.{field}")
         hint = prompts.text(f"digest.setup.hints.{field}")
-        default = {"tz": "UTC", "digest_time": "09:00", "checkin_time": "15:00", "wip_limit": "2"}
+        default = {
+            "tz": defaults.TIME_ZONE,
+            "digest_time": defaults.DIGEST_TIME,
+            "checkin_time": defaults.CHECKIN_TIME,
+            "wip_limit": str(defaults.WIP_LIMIT),
+        }
         value = _setting_text(field, getattr(team, field, None)) if team is not None else ""
         blocks.append(
             text_input(
@@ -94,24 +103,9 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
                 value=truncate(value or default.get(field, ""), 3000),
                 optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
                 hint=hint,
-                multiline=field in {"status_overrides", "jira_jql"},
+                multiline=field in {"status_overrides", "jira_jql", "goals"},
                 max_length=2000,
             )
-        )
-    for field in SETUP_PEOPLE_FIELDS:
-        label = prompts.text(f"digest.setup.labels.{field}")
-        element: dict[str, Any] = {"type": "multi_users_select", "action_id": "value"}
-        people = list(getattr(team, field, []) or []) if team is not None else []
-        if people:
-            element["initial_users"] = people[:100]
-        blocks.append(
-            {
-                "type": "input",
-                "block_id": field,
-                "label": plain(label),
-                "optional": True,
-                "element": element,
-            }
         )
     metadata = json.dumps({"team": team.name if team is not None else None})
     return {

@@ -1,0 +1,103 @@
+"""A team's goals as settings: how one is typed, stored and described.
+
+A goal is stored per metric as `{"relative": -0.4}` (a signed fraction of the baseline) or
+`{"absolute": 8.0}` (in the metric's JSON unit: hours, a fraction, a count). Typed, it is
+`cycle_time=-40%`, `review_time=8h`, `cycle_time=2d`, `change_failure_rate=10%`: a signed
+percentage is relative to the baseline, anything else an absolute value in the metric's unit.
+The arithmetic over the digest's figures is `chatbot.metrics.goals`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# The metrics a goal may name, with the unit their goal is typed in. The AI share has none:
+# it is neutral (spec 6.2), so there is no better direction to aim at.
+HOURS = "hours"
+RATIO = "ratio"
+NUMBER = "number"
+GOAL_UNITS: dict[str, str] = {
+    "cycle_time": HOURS,
+    "review_time": HOURS,
+    "review_rounds": NUMBER,
+    "wip": NUMBER,
+    "defect_escape_rate": RATIO,
+    "change_failure_rate": RATIO,
+    "orchestration": RATIO,
+    "late_intent_churn": NUMBER,
+    "checks_verified_at_done": RATIO,
+    "unreviewed_ai": NUMBER,
+    "ai_change_failure": RATIO,
+}
+
+_GOAL = re.compile(
+    r"^\s*(?P<metric>[a-z_]+)\s*=\s*(?P<sign>[-+−])?\s*(?P<number>\d+(?:\.\d+)?)\s*"
+    r"(?P<unit>%|h|d)?\s*$"
+)
+
+
+class GoalError(ValueError):
+    """A goal that cannot be read; `key` names the prompt that says what to type."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
+@dataclass(frozen=True)
+class Goal:
+    metric: str
+    relative: float | None = None  # a signed fraction of the baseline
+    absolute: float | None = None  # in the metric's JSON unit
+
+    def as_setting(self) -> dict[str, float]:
+        if self.relative is not None:
+            return {"relative": self.relative}
+        assert self.absolute is not None
+        return {"absolute": self.absolute}
+
+
+def parse_goal(text: str) -> Goal:
+    """`cycle_time=-40%` · `review_time=8h` · `cycle_time=2d` · `change_failure_rate=10%`."""
+    match = _GOAL.match(text.lower().replace(" ", ""))
+    if match is None:
+        raise GoalError("teams.errors.bad_goal", value=text)
+    metric = match["metric"]
+    unit = GOAL_UNITS.get(metric)
+    if unit is None:
+        raise GoalError("teams.errors.goal_metric", metric=metric, valid=", ".join(GOAL_UNITS))
+    number = float(match["number"])
+    signed = match["sign"] is not None
+    negative = match["sign"] in ("-", "−")
+    typed = match["unit"]
+    if typed == "%" and signed:
+        return Goal(metric, relative=round((-number if negative else number) / 100, 6))
+    if signed:
+        raise GoalError("teams.errors.goal_signed", metric=metric)
+    if unit == HOURS:
+        if typed not in ("h", "d"):
+            raise GoalError("teams.errors.goal_hours", metric=metric)
+        return Goal(metric, absolute=number * 24 if typed == "d" else number)
+    if unit == RATIO:
+        if typed != "%" or number > 100:
+            raise GoalError("teams.errors.goal_percent", metric=metric)
+        return Goal(metric, absolute=round(number / 100, 6))
+    if typed is not None:
+        raise GoalError("teams.errors.goal_number", metric=metric)
+    return Goal(metric, absolute=number)
+
+
+def describe_goal(metric: str, setting: dict[str, float]) -> str:
+    """A stored goal as it is typed back: `cycle_time=-40%`, `review_time=8h`."""
+    if "relative" in setting:
+        value = setting["relative"] * 100
+        return f"{metric}={'+' if value > 0 else '-'}{abs(value):g}%"
+    value = setting["absolute"]
+    unit = GOAL_UNITS.get(metric, NUMBER)
+    if unit == HOURS:
+        return f"{metric}={value:g}h"
+    if unit == RATIO:
+        return f"{metric}={value * 100:g}%"
+    return f"{metric}={value:g}"
