@@ -201,7 +201,7 @@ def noreply_logins(message: str | None) -> list[str]:
 
 
 def ai_signals(history: History, pr: dict[str, Any]) -> list[str]:
-    """Which kinds of evidence make the PR AI-assisted (spec 6.6), in a fixed order."""
+    """Which kinds of evidence make the PR AI-assisted (docs/ai-signals.md), in a fixed order."""
     team = _team_settings(history)
     if _is_bot(team, pr.get("author_login", ""), pr.get("author_is_bot", False)):
         return []

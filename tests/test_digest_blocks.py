@@ -63,7 +63,7 @@ def test_headlines_come_first_with_changes_and_n() -> None:
     fields = blocks[2]["fields"]
     labels = [f["text"].split("\n")[0] for f in fields]
     assert labels == ["*Cycle time*", "*Review time*", "*Change failure rate*", "*Escaped defects*"]
-    # cycle time in days (45 h), review time in hours, whatever their size (spec 6.2)
+    # cycle time in days (45 h), review time in hours, whatever their size (docs/metrics.md)
     assert "1.9 d" in fields[0]["text"] and "▲ +0.6 d worse" in fields[0]["text"]
     assert " h" in fields[1]["text"] and " d" not in fields[1]["text"]
     cycle = next(b for b in blocks if b.get("block_id") == "digest_cycle_time")["text"]["text"]
@@ -219,7 +219,7 @@ def test_what_to_check_says_whether_last_week_or_the_baseline_made_it_worse() ->
     hint = PROMPTS.get("digest.hints.review_time")
     digest = digest_samples.one_item()
     review = digest["metrics"]["review_time"]
-    # +31% against the baseline, flat against last week: still worse (spec 6.2)
+    # +31% against the baseline, flat against last week: still worse (docs/metrics.md)
     review.update(median_hours=6.55, previous=6.55, baseline=5.0, n=6)
     text = _metric_section(digest, "review_time")
     assert hint in text and "(worse than the baseline)" in text

@@ -454,7 +454,7 @@ def test_restated_ai_figures_equal_their_own_weeks_digest(
     _engines: dict[str, tuple[str, Engine]], which: str, case: tuple[dict[str, Any], str]
 ) -> None:
     """`previous` and every `trend` entry of the AI metrics are what that week's own digest
-    says, while the data is unchanged (spec 6.2)."""
+    says, while the data is unchanged (docs/metrics.md)."""
     h, week = case
     _, engine = _engines[which]
     _empty(engine)

@@ -1,4 +1,4 @@
-"""What an agent token can read and write, as the token's person (PRODUCT.md section 8).
+"""What an agent token can read and write, as the token's person (README, "Connect your AI agent").
 
 Every read goes through a `Viewer`: public items of the person's teams, private items only of
 the channels Slack says they are in. Writes never call Slack: they store what happened and

@@ -17,7 +17,8 @@ from chatbot.prompts import Prompts, default_prompts
 class MetricView:
     name: str  # the key in the digest JSON's `metrics`
     headline: str  # the field carrying the headline value
-    unit: str  # days · hours · ratio · count · number (spec 6.2: one unit per metric everywhere)
+    # days · hours · ratio · count · number (docs/metrics.md: one unit per metric everywhere)
+    unit: str
     lower_is_better: bool = True
     is_headline: bool = False  # among the four numbers shown first
 

@@ -42,7 +42,7 @@ def _number(metric: dict[str, Any], key: str) -> float | None:
 
 
 def current_point_colour(view: MetricView, metric: dict[str, Any]) -> str:
-    """Red when the figure got worse against last week or the baseline (spec 6.2), green
+    """Red when the figure got worse against last week or the baseline (docs/metrics.md), green
     otherwise: the colour says good or bad, whichever way the line points."""
     worse = worse_against(
         view.value(metric),

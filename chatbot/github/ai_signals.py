@@ -1,5 +1,5 @@
-"""How a pull request is recognised as AI-assisted (spec 6.6): the built-in list of coding-agent
-logins and of commit-message patterns, each with the public example it was confirmed from, and
+"""How a pull request is recognised as AI-assisted (docs/ai-signals.md): the built-in list of
+coding-agent logins and of commit-message patterns, each with the public example it was confirmed from, and
 the pure functions that apply them together with a team's own additions.
 
 A PR is AI-assisted when any of these holds (the first that holds is its `signal`):

@@ -184,7 +184,7 @@ def _pull_request_upsert(conn: Connection, insert: Any, draft_known: bool) -> An
         name: case((newer, statement.excluded[name]), else_=PR.c[name])
         for name in _SNAPSHOT_COLUMNS
     }
-    # Labels count as they stood when the PR merged (spec 6.6): once the stored row is
+    # Labels count as they stood when the PR merged (docs/ai-signals.md): once the stored row is
     # merged, a later snapshot (a label added after the merge) leaves them.
     set_["labels"] = case(
         (and_(newer, PR.c.merged_at.is_(None)), statement.excluded.labels), else_=PR.c.labels

@@ -48,7 +48,7 @@ class PullRequest(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     # Label names as they stood when the PR merged (later snapshots of a merged PR leave
-    # them): one of the AI-assistance signals (spec 6.6).
+    # them): one of the AI-assistance signals (docs/ai-signals.md).
     labels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # PR size; None when no event carried it (older rows, an `opened` without counts).
     additions: int | None = Field(default=None)

@@ -261,7 +261,7 @@ PR_ACTIONS = (
     "synchronize",
     "closed",
     "reopened",
-    # Labels are an AI-assistance signal (spec 6.6).
+    # Labels are an AI-assistance signal (docs/ai-signals.md).
     "labeled",
     "unlabeled",
 )

@@ -1,4 +1,4 @@
-"""AI-assisted work (spec 6.6): AI share, AI vs other, unreviewed AI, AI change failure.
+"""AI-assisted work (docs/ai-signals.md): AI share, AI vs other, unreviewed AI, AI change failure.
 
 A PR's AI assistance is decided by `chatbot.github.ai_signals` from what is stored: its author,
 its labels and body, and the messages of the commits seen on its head branch. The SQL reads
@@ -143,7 +143,7 @@ def _ref(text: str) -> Ref:
 class AiShare:
     name = "ai_share"
     headline = "value"
-    lower_is_better = False  # unused: the AI share is neutral, never "worse" (spec 6.2)
+    lower_is_better = False  # unused: the AI share is neutral, never "worse" (docs/metrics.md)
     neutral = True
 
     def compute(
@@ -200,7 +200,7 @@ def _share(
 
 
 class AiVsOther:
-    """No headline and no trend (spec 6.6): the engine adds neither."""
+    """No headline and no trend (docs/ai-signals.md): the engine adds neither."""
 
     name = "ai_vs_other"
     headline = None

@@ -75,7 +75,7 @@ class TeamScope:
         return sorted(self.ai_rules.agents - set(self.bots))
 
     def is_agent(self, login: str | None) -> bool:
-        """A coding agent (spec 6.6): authored work, never a human reviewer."""
+        """A coding agent (docs/ai-signals.md): authored work, never a human reviewer."""
         return self.ai_rules.is_agent(login)
 
     def is_bot(self, login: str | None, user_type: str | None = None) -> bool:

@@ -83,7 +83,7 @@ def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any
 
 def bot_authored(team: TeamScope, row: Any) -> bool:
     """A PR by a bot (flagged at ingest, or in the team's `bots` setting) has no human review.
-    A coding agent's PR is authored work (spec 6.2), though GitHub flags its account a bot."""
+    A coding agent's PR is authored work (docs/metrics.md), though GitHub flags it a bot."""
     if team.is_agent(row.author_login):
         return False
     return bool(row.author_is_bot) or team.is_bot(row.author_login)
@@ -151,7 +151,7 @@ def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
 
 def human_reviewer(team: TeamScope, login: Any, is_bot: Any) -> ColumnElement[bool]:
     """Not a bot: not flagged by GitHub, no `[bot]` suffix, not in the team's bots; and not a
-    coding agent (its own review is not a human one, spec 6.2)."""
+    coding agent (its own review is not a human one, docs/metrics.md)."""
     lowered = func.lower(login)
     return and_(
         is_bot.is_(False),

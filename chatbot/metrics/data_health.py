@@ -166,7 +166,7 @@ def _prs_without_commits(session: Session, scope: _Team, now: datetime, say: Pro
 
 
 def _no_commit_messages(session: Session, scope: _Team, now: datetime, say: Prompts) -> list[str]:
-    """Without commit messages, co-author trailers and markers are invisible (spec 6.6).
+    """Without commit messages, co-author trailers and markers are invisible (docs/ai-signals.md).
     Said only when PRs merged in the window, none of them with a message on record."""
     if not scope.repos:
         return []

@@ -97,7 +97,7 @@ def weekly_digest_for(
     for metric in METRICS:
         figures = metric.compute(db, scope, asked)
         fields = dict(figures[reported.label].fields)
-        if metric.headline is None:  # AI vs other: no headline, so no trend (spec 6.6)
+        if metric.headline is None:  # AI vs other: no headline, so no trend (docs/ai-signals.md)
             metrics[metric.name] = fields
             continue
         for extra in getattr(metric, "trended", ()):  # e.g. review time's PR size

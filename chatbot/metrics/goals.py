@@ -72,7 +72,7 @@ def _worse(now: float, baseline: float) -> bool:
 
 
 def paired_signal(metrics: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
-    """Speed at the cost of quality (spec 6.7): cycle time better than its baseline by more
+    """Speed at the cost of quality (docs/metrics.md): cycle time better than its baseline by more
     than 10 % while the defect escape or change failure rate is worse than its baseline by
     more than 10 % (or rose from 0); each figure non-null with n ≥ 5 this week. None when
     it does not hold."""

@@ -54,7 +54,7 @@ def merged_in_weeks(team: TeamScope, weeks: Sequence[Week]) -> Any:
 def not_co_author(team: TeamScope) -> Any:
     """For a PR a coding agent opened, the reviewer co-wrote none of its commits (authored
     one, or named in a `Co-authored-by:` trailer): their approval is not a second pair of
-    eyes (spec 6.6). Always true for other PRs."""
+    eyes (docs/ai-signals.md). Always true for other PRs."""
     reviewer = func.lower(RV.reviewer_login)
     co_wrote = (
         select(BC.sha)

@@ -53,7 +53,7 @@ def worse_against(
     baseline: float | None,
     lower_is_better: bool,
 ) -> tuple[str, ...]:
-    """What a figure got worse against (spec 6.2): "last_week", "baseline", both or neither;
+    """What a figure got worse against (docs/metrics.md): "last_week", "baseline", both or neither;
     each by `got_worse` (more than 10 % in its bad direction, or rose from 0)."""
     return tuple(
         name

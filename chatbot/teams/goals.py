@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 # The metrics a goal may name, with the unit their goal is typed in. The AI share has none:
-# it is neutral (spec 6.2), so there is no better direction to aim at.
+# it is neutral (docs/metrics.md), so there is no better direction to aim at.
 HOURS = "hours"
 RATIO = "ratio"
 NUMBER = "number"

@@ -1,6 +1,6 @@
 """The digest's AI-assisted work section, its goals and the paired-signal line, in Block Kit.
 
-Pure functions of the digest JSON (spec 6.6, 6.7) and the prompts, like the rest of the
+Pure functions of the digest JSON (docs/ai-signals.md, 6.7) and the prompts, like the rest of the
 digest's blocks. The AI share is neutral: it is shown with its change, never as "worse". The
 split of AI-assisted and other PRs is shown only when both sides have at least
 `MIN_SIDE` merged PRs; with fewer, the medians say more about one PR than about the team.
@@ -163,7 +163,7 @@ def goals_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
 
 
 def paired_signal_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
-    """The digest's first line when speed came at the cost of quality (spec 6.7)."""
+    """The digest's first line when speed came at the cost of quality (docs/metrics.md)."""
     paired = digest.get("paired_signal")
     if not isinstance(paired, dict):
         return []

@@ -58,7 +58,7 @@ def checkin_hidden(metric: dict[str, Any] | None) -> bool:
 
 
 def worse_against(view: MetricView, metric: dict[str, Any] | None) -> tuple[str, ...]:
-    """What the metric got worse against: "last_week", "baseline" (spec 6.2), or nothing."""
+    """What the metric got worse against: "last_week", "baseline" (docs/metrics.md), or nothing."""
     if metric is None or (view.name == "orchestration" and checkin_hidden(metric)):
         return ()
     return stats.worse_against(
