@@ -107,9 +107,8 @@ def test_no_data_is_null_never_zero(db: Database) -> None:
     assert metrics["defect_escape_rate"]["value"] is None
     assert metrics["defect_escape_rate"]["total"] == 0
     assert metrics["change_failure_rate"]["value"] is None
-    split = metrics.pop(
-        "ai_vs_other"
-    )  # a comparison: no headline, so no trend (docs/ai-signals.md)
+    # a comparison: no headline, so no trend (docs/ai-signals.md)
+    split = metrics.pop("ai_vs_other")
     assert "trend" not in split and split["ai"]["review_time_median_hours"] is None
     assert split["other"]["cycle_n"] == 0 and split["other"]["pr_size_median_lines"] is None
     for figure in metrics.values():

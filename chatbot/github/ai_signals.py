@@ -1,6 +1,6 @@
 """How a pull request is recognised as AI-assisted (docs/ai-signals.md): the built-in list of
-coding-agent logins and of commit-message patterns, each with the public example it was confirmed from, and
-the pure functions that apply them together with a team's own additions.
+coding-agent logins and of commit-message patterns, each with the public example it was
+confirmed from, and the pure functions that apply them together with a team's own additions.
 
 A PR is AI-assisted when any of these holds (the first that holds is its `signal`):
 - `agent`: its author is a coding-agent account (built-in list + the team's `ai_agents`,
