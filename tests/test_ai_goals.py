@@ -1,5 +1,6 @@
 """Goals (docs/metrics.md): the exact syntax `chatbot team set` takes, the arithmetic of
-"share of the way", the paired signal, and how the digest shows them with the AI-assisted work section."""
+"share of the way", the paired signal, and how the digest shows them with the AI-assisted
+work section."""
 
 from __future__ import annotations
 
