@@ -6,10 +6,10 @@ A deployment ships a PR of the team's repos when it lists
 3. a Jira key the PR names (title, branch or body: `pull_request_key`), and the PR was
    merged at or before the deployment's `deployed_at`.
 
-`shipped_prs_query` builds that as one SELECT of (deployment_id, repo, number) so the
-metrics can join it inside their own queries (cycle time takes, per PR, the first successful
-production deployment that shipped it); `prs_shipped_by` runs it for one deployment, for
-`team doctor` and `--explain`.
+`shipped_prs_query` builds that as one SELECT of (deployment_id, repo, number), which the AI
+change failure and `team doctor` join; `prs_shipped_by` runs it for one deployment. Cycle
+time evaluates the same three cases in indexed steps of its own (`chatbot.metrics.cycle_time`),
+so that its cost follows the weeks asked for: a change to the rule here must be made there too.
 """
 
 from __future__ import annotations

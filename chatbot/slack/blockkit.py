@@ -1,4 +1,5 @@
-"""Block Kit limits, checked on every message and view the bot builds.
+"""Block Kit limits. Every message the bot posts is checked here before it is sent
+(`chatbot.slack.post`); views are checked by the tests (`tests/test_block_kit_limits.py`).
 
 Slack answers `invalid_blocks` when a limit is broken; `problems()` finds those before Slack does.
 """

@@ -41,6 +41,16 @@ class JiraId(StrEnum):
     CREATE = "jira_create"  # the create modal (callback_id)
 
 
+class DigestId(StrEnum):
+    # "Show the work": the button of each metric is this prefix plus the metric's name.
+    EXPLAIN = "digest_explain_"
+    EXPLAIN_PAGE = "digest_explain_page"
+    EXPLAIN_MODAL = "digest_explain"  # the modal (callback_id)
+    SETUP = "digest_setup"  # the team settings modal (callback_id)
+    CHECKIN_ORCHESTRATION = "checkin_orchestration"
+    CHECKIN_INTERRUPTS = "checkin_interrupts"
+
+
 class AgentId(StrEnum):
     CONNECT = "agent_connect"  # App Home button
     CONNECT_FORM = "agent_connect_form"  # the name modal (callback_id)

@@ -16,13 +16,14 @@ from chatbot.services import Services
 from chatbot.slack.blocks import section
 from chatbot.slack.blocks.checkin import checkin_blocks
 from chatbot.slack.blocks.digest import explain_modal
+from chatbot.slack.ids import DigestId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
-_EXPLAIN = re.compile(r"^digest_explain_(?!page$)\w+$")
+_EXPLAIN = re.compile(rf"^{DigestId.EXPLAIN}(?!page$)\w+$")
 
 
 def register(app: App, parts: SlackParts) -> None:
@@ -47,7 +48,7 @@ def register(app: App, parts: SlackParts) -> None:
         view = explain_view(str(ref.get("team")), str(ref.get("week")), str(ref.get("metric")), 1)
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.action("digest_explain_page")
+    @app.action(DigestId.EXPLAIN_PAGE)
     def explain_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         meta = _json(body["view"].get("private_metadata"))
@@ -109,8 +110,8 @@ def register(app: App, parts: SlackParts) -> None:
 
         return handler
 
-    app.action("checkin_orchestration")(on_share("orchestration"))
-    app.action("checkin_interrupts")(on_share("interrupts"))
+    app.action(DigestId.CHECKIN_ORCHESTRATION)(on_share("orchestration"))
+    app.action(DigestId.CHECKIN_INTERRUPTS)(on_share("interrupts"))
 
 
 def _json(text: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, context, plain, section
+from chatbot.slack.ids import DigestId
 from chatbot.slack.text import escape
 
 SHARE_STEPS = tuple(range(0, 101, 10))
@@ -43,12 +44,12 @@ def checkin_blocks(
         section(prompts.text("digest.checkin.intro", team=escape(team), week=week)),
         section(
             prompts.text("digest.checkin.orchestration"),
-            _share_select("checkin_orchestration", prefix, orchestration, prompts),
+            _share_select(DigestId.CHECKIN_ORCHESTRATION, prefix, orchestration, prompts),
             block_id="checkin_orchestration",
         ),
         section(
             prompts.text("digest.checkin.interrupts"),
-            _share_select("checkin_interrupts", prefix, interrupts, prompts),
+            _share_select(DigestId.CHECKIN_INTERRUPTS, prefix, interrupts, prompts),
             block_id="checkin_interrupts",
         ),
     ]

@@ -34,6 +34,7 @@ from chatbot.slack.blocks.ai import (
     paired_signal_blocks,
     pr_size_line,
 )
+from chatbot.slack.ids import DigestId
 from chatbot.slack.text import escape, truncate
 
 HINT_MAX = 700
@@ -232,7 +233,7 @@ def _work_button(digest: dict[str, Any], view: MetricView, prompts: Prompts) -> 
         {"team": str(digest.get("team", "")), "week": digest.get("week"), "metric": view.name},
         separators=(",", ":"),
     )
-    return button(prompts.text("digest.digest.show_work"), f"digest_explain_{view.name}", value)
+    return button(prompts.text("digest.digest.show_work"), f"{DigestId.EXPLAIN}{view.name}", value)
 
 
 def _warnings(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
@@ -448,18 +449,18 @@ def explain_modal(
         if page > 1:
             buttons.append(
                 button(
-                    prompts.text("digest.explain.previous"), "digest_explain_page", str(page - 1)
+                    prompts.text("digest.explain.previous"), DigestId.EXPLAIN_PAGE, str(page - 1)
                 )
             )
         if page < pages:
             buttons.append(
-                button(prompts.text("digest.explain.next"), "digest_explain_page", str(page + 1))
+                button(prompts.text("digest.explain.next"), DigestId.EXPLAIN_PAGE, str(page + 1))
             )
         blocks.append(actions(*buttons, block_id="explain_pages"))
     metadata = json.dumps({"team": team, "week": week, "metric": metric, "page": page})
     return {
         "type": "modal",
-        "callback_id": "digest_explain",
+        "callback_id": DigestId.EXPLAIN_MODAL,
         "title": plain(prompts.text("digest.explain.title")[:24]),
         "close": plain(prompts.text("digest.explain.close")),
         "private_metadata": metadata,

@@ -8,6 +8,7 @@ from typing import Any
 
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, plain, text_input
+from chatbot.slack.ids import DigestId
 from chatbot.slack.text import truncate
 from chatbot.teams import defaults
 from chatbot.teams.escape import describe_escape_rule
@@ -110,7 +111,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
     metadata = json.dumps({"team": team.name if team is not None else None})
     return {
         "type": "modal",
-        "callback_id": "digest_setup",
+        "callback_id": DigestId.SETUP,
         "title": plain(prompts.text("digest.setup.title")[:24]),
         "submit": plain(prompts.text("digest.setup.submit")[:24]),
         "close": plain(prompts.text("digest.setup.cancel")),

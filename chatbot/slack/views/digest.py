@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks.team_setup import setup_values
 from chatbot.slack.commands.digest import can_manage
+from chatbot.slack.ids import DigestId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
 from chatbot.teams.service import TeamError, TeamService, check_setting
@@ -60,7 +61,7 @@ def register(app: App, parts: SlackParts) -> None:
     teams = TeamService(services.db, services.clock)
     prompts = services.prompts
 
-    @app.view("digest_setup")
+    @app.view(DigestId.SETUP)
     def submit(ack: Ack, body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
         user = body["user"]["id"]
         changes = setup_values(view["state"]["values"])
