@@ -252,11 +252,18 @@ def _print_table(result: Mapping[str, Any], prompts: Prompts) -> None:
     split = result["metrics"].get("ai_vs_other") or {}
     if split:
         print_listing(ai_split_listing(split), OutputFormat.TABLE, console)
-    for goal in (result.get("goals") or {}).values():
+    for name, goal in (result.get("goals") or {}).items():
+        view = VIEWS.get(name)
+
+        def shown(value: Any, view: Any = view) -> str:
+            if view is None:
+                return "—" if value is None else f"{value:g}"
+            return fmt(value, view.unit, prompts)
+
         share = "—" if goal["progress"] is None else f"{goal['progress'] * 100:.0f}%"
         console.print(
-            f"goal {goal['target']}: baseline {goal['baseline']} → now {goal['now']} → "
-            f"goal {goal['goal']} ({share} of the way)",
+            f"goal {goal['target']}: baseline {shown(goal['baseline'])} → now "
+            f"{shown(goal['now'])} → goal {shown(goal['goal'])} ({share} of the way)",
             highlight=False,
             soft_wrap=True,
         )
