@@ -342,7 +342,8 @@ def test_engine_equals_reference(
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
 @settings(
-    max_examples=max(EXAMPLES // 2, 5),
+    # Ten digests per example: a few examples here, more with METRICS_EXAMPLES.
+    max_examples=max(EXAMPLES // 6, 4),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -445,7 +446,7 @@ def test_the_generator_reaches_the_interesting_cases() -> None:
 
 @pytest.mark.parametrize("which", ["sqlite", "postgresql"])
 @settings(
-    max_examples=max(5, EXAMPLES // 3),
+    max_examples=max(4, EXAMPLES // 6),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
