@@ -255,9 +255,9 @@ def test_paired_signal_is_the_first_line_and_goals_are_listed() -> None:
     assert blocks[0]["type"] == "header"
     first = blocks[1]["text"]["text"]
     assert "Speed is coming at the cost of quality" in first
-    assert "30.0 h (baseline 40.0 h)" in first and "30% (baseline 20%)" in first
+    assert "1.2 d (baseline 1.7 d)" in first and "30% (baseline 20%)" in first
     text = _texts(blocks)
-    assert "40.0 h → 30.0 h → goal 24.0 h · 62% of the way" in text
+    assert "1.7 d → 1.2 d → goal 1.0 d · 62% of the way" in text  # cycle time in days
     assert "– → 9.0 h → goal 8.0 h · — of the way" in text
     dm = _texts(leader_dm_blocks(digest, PROMPTS))
     assert "Speed is coming at the cost of quality" in dm

@@ -53,7 +53,7 @@ def _split_lines(digest: dict[str, Any], prompts: Prompts) -> list[str]:
                 review_n=figures.get("review_n", 0),
                 rounds=fmt(_number(figures.get("review_rounds_mean")), "number", prompts),
                 rounds_n=figures.get("rounds_n", 0),
-                cycle=fmt(_number(figures.get("cycle_time_median_hours")), "hours", prompts),
+                cycle=fmt(_number(figures.get("cycle_time_median_hours")), "days", prompts),
                 cycle_n=figures.get("cycle_n", 0),
                 size=fmt(_number(figures.get("pr_size_median_lines")), "count", prompts),
             )
@@ -170,8 +170,8 @@ def paired_signal_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block
     speed, quality = paired.get("speed") or {}, paired.get("quality") or {}
     text = prompts.text(
         "ai.paired.line",
-        speed_now=fmt(_number(speed.get("now")), "hours", prompts),
-        speed_baseline=fmt(_number(speed.get("baseline")), "hours", prompts),
+        speed_now=fmt(_number(speed.get("now")), "days", prompts),
+        speed_baseline=fmt(_number(speed.get("baseline")), "days", prompts),
         quality=_label(str(quality.get("metric", "")), prompts).lower(),
         quality_now=fmt(_number(quality.get("now")), "ratio", prompts),
         quality_baseline=fmt(_number(quality.get("baseline")), "ratio", prompts),
