@@ -219,7 +219,7 @@ def test_the_bots_queries_are_valid_and_answered(client: GitHubClient, github: F
     assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"]
     asked = """fullDatabaseId number title body isDraft state createdAt updatedAt mergedAt
         closedAt headRefName baseRefName headRefOid isCrossRepository headRepositoryOwner
-        mergeCommit author commits reviews timelineItems"""
+        mergeCommit author commits reviews timelineItems labels additions deletions"""
     assert set(page["nodes"][0]) == set(asked.split())  # what was asked, nothing else
     for connection in ("commits", "reviews", "timelineItems"):
         more = client.query(more_query(connection), {**VARIABLES, "number": 2, "first": 1})

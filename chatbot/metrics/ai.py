@@ -269,15 +269,19 @@ def _on(assisted: dict[Ref, Assisted], ref: str, side: str) -> bool:
     return is_ai == (side == "ai")
 
 
+def _exact(item: ExplainItem) -> float:
+    return float(item.exact if item.exact is not None else item.value or 0.0)
+
+
 def _side(
     reviews: list[ExplainItem],
     rounds: list[ExplainItem],
     cycles: list[ExplainItem],
     merged: list[Any],
 ) -> dict[str, Any]:
-    review_values = [i.value for i in reviews if i.counted and i.value is not None]
-    round_values = [i.value for i in rounds if i.counted and i.value is not None]
-    cycle_values = [i.value for i in cycles if i.counted and i.value is not None]
+    review_values = [_exact(i) for i in reviews if i.counted and i.value is not None]
+    round_values = [_exact(i) for i in rounds if i.counted and i.value is not None]
+    cycle_values = [_exact(i) for i in cycles if i.counted and i.value is not None]
     sizes = [s for s in (_size(r) for r in merged) if s is not None]
     size = median([float(s) for s in sizes])
     return {

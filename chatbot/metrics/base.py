@@ -99,6 +99,9 @@ class ExplainItem:
     reason: str | None = None  # why it was left out (the `excluded` key), or a fallback
     times: dict[str, str | None] = field(default_factory=dict)
     detail: str = ""
+    # The value before rounding, for figures computed again from these items (a median of
+    # rounded values can differ from the rounded median in the last digit).
+    exact: float | None = field(default=None, compare=False, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -422,6 +422,7 @@ def _figure(week: Week, samples: list[_Sample], source: str, explain: bool) -> W
                 ref=s.ref,
                 counted=s.reason in (None, "fallback"),
                 value=rounded(s.value),
+                exact=s.value,
                 reason=s.reason,
                 times=s.times,
                 detail=s.detail,

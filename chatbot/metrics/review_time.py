@@ -176,6 +176,7 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
                     ref=f"{row.repo}#{row.number}",
                     counted=reason is None,
                     value=rounded(value),
+                    exact=value,
                     reason=reason,
                     times={
                         "created": iso(row.created_at),
