@@ -233,12 +233,12 @@ def db_upgrade(
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import SQLAlchemyError
 
-    from chatbot.db.engine import make_engine
+    from chatbot.db.engine import DatabaseLimits, make_engine
     from chatbot.db.migrate import known_revisions, upgrade
 
     settings = settings_or_exit()
     created = default_database_to_create(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, DatabaseLimits.from_settings(settings))
     try:
         upgrade(engine, revision)
     except CommandError:

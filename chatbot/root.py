@@ -160,7 +160,7 @@ def build_web(root: Root, embedded_clock: JobClock | None = None) -> tuple[Route
     deploy_webhook.register_routes(router, services)
     context_pack.register_routes(router, services, slack_names(services.slack))
     mcp_endpoint.register_routes(router, mcp_app(services))
-    health.register_routes(router, services.db, embedded_clock)
+    health.register_routes(router, services.db, embedded_clock, settings.healthz_timeout_seconds)
     return router, app
 
 
@@ -183,4 +183,11 @@ def mcp_app(services: Services) -> McpApp:
 
 def job_clock(root: Root) -> JobClock:
     services = root.services
-    return JobClock(services.db, services.clock, root.jobs, services.settings.clock_tick_seconds)
+    settings = services.settings
+    return JobClock(
+        services.db,
+        services.clock,
+        root.jobs,
+        settings.clock_tick_seconds,
+        outage_log_seconds=settings.db_outage_log_seconds,
+    )

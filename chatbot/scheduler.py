@@ -25,6 +25,7 @@ from chatbot.clock import Clock
 from chatbot.db.claims import process_name
 from chatbot.db.engine import Database
 from chatbot.db.leases import is_due, lease_of, release_lease, renew_lease, take_lease
+from chatbot.db.outage import OutageLog, is_outage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class JobClock:
         holder: str | None = None,
         lease_seconds: float = 60.0,
         wait: Callable[[threading.Event, float], bool] = threading.Event.wait,
+        outage_log_seconds: float = 60.0,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -69,6 +71,10 @@ class JobClock:
         self.holder = holder or f"{process_name()}:{uuid.uuid4().hex[:6]}"
         self.last_tick: datetime | None = None
         self._scheduler: BackgroundScheduler | None = None
+        # Every job meets the same outage every tick: it is said once, not jobs x ticks times.
+        self.outage = OutageLog(
+            log, "clock", outage_log_seconds, now=lambda: clock.now().timestamp()
+        )
 
     def tick(self) -> list[str]:
         """Run every due job this clock wins, one after another; returns their names."""
@@ -78,12 +84,13 @@ class JobClock:
         now = self.clock.now()
         self.last_tick = now
         try:
-            if not is_due(lease_of(self.db, job.name), now, job.every):
-                return False
-            if not take_lease(self.db, now, job.name, job.every, self.lease, self.holder):
-                return False
+            due = is_due(lease_of(self.db, job.name), now, job.every)
+            won = due and take_lease(self.db, now, job.name, job.every, self.lease, self.holder)
         except SQLAlchemyError as exc:
-            log.warning("clock: cannot reach the database for job %s: %s", job.name, _first(exc))
+            self._lease_trouble(exc, f"cannot look at the lease of {job.name}")
+            return False
+        self.outage.succeeded()
+        if not won:
             return False
         done = threading.Event()
         beat = threading.Thread(
@@ -92,16 +99,26 @@ class JobClock:
         beat.start()
         try:
             job.run()
-        except Exception:
-            log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
+        except Exception as exc:
+            if is_outage(exc):
+                self.outage.failed(exc)
+            else:
+                log.exception("job %s failed; it runs again in %ss", job.name, job.seconds)
         finally:
             done.set()
             beat.join()
             try:
                 release_lease(self.db, job.name, self.holder)
             except SQLAlchemyError as exc:
-                log.warning("clock: could not free the lease of %s: %s", job.name, _first(exc))
+                # The lease runs out by itself; another clock takes the job then.
+                self._lease_trouble(exc, f"could not free the lease of {job.name}")
         return True
+
+    def _lease_trouble(self, exc: SQLAlchemyError, what: str) -> None:
+        if is_outage(exc):
+            self.outage.failed(exc)
+        else:
+            log.warning("clock: %s: %s", what, _first(exc))
 
     def _heartbeat(self, job: Job, done: threading.Event) -> None:
         """Renew the lease of `job` every quarter of the lease until the run ends."""
@@ -109,7 +126,7 @@ class JobClock:
             try:
                 renew_lease(self.db, job.name, self.holder, self.clock.now() + self.lease)
             except SQLAlchemyError as exc:
-                log.warning("clock: could not renew the lease of %s: %s", job.name, _first(exc))
+                self._lease_trouble(exc, f"could not renew the lease of {job.name}")
 
     def start(self) -> None:
         """Look for due jobs every tick on background threads; a slow job delays no other."""

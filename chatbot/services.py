@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from slack_sdk import WebClient
 
 from chatbot.clock import Clock, SystemClock
-from chatbot.db.engine import Database, make_engine
+from chatbot.db.engine import Database, DatabaseLimits, make_engine
 from chatbot.db.migrate import upgrade
 from chatbot.prompts import Prompts
 from chatbot.settings import Settings
@@ -39,7 +39,7 @@ def build_services(
     migrate: bool = True,
     slack: WebClient | None = None,
 ) -> Services:
-    db = Database(make_engine(settings.database_url))
+    db = Database(make_engine(settings.database_url, DatabaseLimits.from_settings(settings)))
     if migrate:
         upgrade(db.engine)
     if slack is None and settings.slack_bot_token is not None:

@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
 
     database_url: str = "sqlite:///./chatbot.db"
+    # How long anything waits on the database before it gives up (chatbot.db.engine,
+    # DatabaseLimits): opening a connection or pinging a pooled one (PostgreSQL counts whole
+    # seconds, at least 2), one statement (PostgreSQL's statement_timeout; SQLite's wait for
+    # the write lock), a free pooled connection; and the idle time before TCP keepalives.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
+    db_statement_timeout_seconds: float = Field(default=15.0, gt=0, le=3600)
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0, le=300)
+    db_keepalive_seconds: float = Field(default=10.0, ge=1, le=3600)
+    # /healthz waits this long for the database, then answers 503 (load balancers time out).
+    healthz_timeout_seconds: float = Field(default=1.5, gt=0, le=30)
+    # While the database is unreachable a clock says so once, then at most once this often.
+    db_outage_log_seconds: float = Field(default=60.0, gt=0, le=86400)
 
     jira_url: str | None = None
     jira_email: str | None = None

@@ -1,53 +1,129 @@
-"""Engine and sessions for SQLite (WAL, foreign keys) and PostgreSQL (psycopg 3)."""
+"""Engine and sessions for SQLite (WAL, foreign keys) and PostgreSQL (psycopg 3).
+
+Every wait on the database is bounded (`DatabaseLimits`, each a setting): opening a connection,
+waiting for a free one in the pool, one statement, and, on PostgreSQL, any wait for the server's
+answer. A server that stopped answering (a partition, a hung host) ends the wait with an
+`OperationalError` instead of holding a request, a health check or a clock job forever.
+"""
 
 from __future__ import annotations
 
+import math
+import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+import psycopg
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
-# How long a transaction waits for SQLite's write lock before giving up.
-_BUSY_TIMEOUT_SECONDS = 30.0
+from chatbot.settings import Settings
+
+# A statement the server cancels at its statement_timeout still takes a moment to say so; the
+# client stops waiting for any answer this much later.
+_ANSWER_GRACE_SECONDS = 2.0
+# TCP keepalive probes after the idle time: this many, this far apart (a fraction of it).
+_KEEPALIVE_PROBES = 3
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+@dataclass(frozen=True)
+class DatabaseLimits:
+    """How long the bot waits on its database before it gives up (each a setting).
+
+    `connect_seconds`: opening a connection, and the ping of a pooled one before use
+    (PostgreSQL counts whole seconds, at least 2). `statement_seconds`: one statement
+    (PostgreSQL's statement_timeout; on SQLite, the wait for the write lock). `pool_seconds`:
+    waiting for a free pooled connection. `keepalive_seconds`: idle time before TCP keepalive
+    probes start on a PostgreSQL connection, so a dead peer is noticed within about twice this.
+    """
+
+    connect_seconds: float = 3.0
+    statement_seconds: float = 15.0
+    pool_seconds: float = 3.0
+    keepalive_seconds: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DatabaseLimits:
+        return cls(
+            connect_seconds=settings.db_connect_timeout_seconds,
+            statement_seconds=settings.db_statement_timeout_seconds,
+            pool_seconds=settings.db_pool_timeout_seconds,
+            keepalive_seconds=settings.db_keepalive_seconds,
+        )
+
+    @property
+    def answer_seconds(self) -> float:
+        """How long the client waits for any answer from PostgreSQL before it drops the
+        connection: the server cancels a statement at `statement_seconds`, so an answer that
+        has not come shortly after that will not come."""
+        return self.statement_seconds + _ANSWER_GRACE_SECONDS
+
+    def postgresql_connect_args(self) -> dict[str, Any]:
+        interval = max(1, math.ceil(self.keepalive_seconds / _KEEPALIVE_PROBES))
+        idle = max(1, math.ceil(self.keepalive_seconds))
+        return {
+            "connect_timeout": max(2, math.ceil(self.connect_seconds)),
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": interval,
+            "keepalives_count": _KEEPALIVE_PROBES,
+            # Data the peer has not acknowledged within the keepalive window: it is gone.
+            "tcp_user_timeout": (idle + interval * _KEEPALIVE_PROBES) * 1000,
+        }
+
+
+def make_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: Any) -> Engine:
+    limits = limits or DatabaseLimits()
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs.setdefault("pool_timeout", limits.pool_seconds)
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_SECONDS},
+            connect_args={"check_same_thread": False, "timeout": limits.statement_seconds},
             **kwargs,
         )
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, limits.statement_seconds))
         # pysqlite's own BEGIN handling defers locks; take the write lock at BEGIN instead
         # so concurrent read-modify-write transactions serialize rather than deadlock.
-        writer = _SqliteWriter()
+        writer = _SqliteWriter(limits.statement_seconds)
         event.listen(engine, "begin", writer.begin)
         event.listen(engine, "commit", writer.commit)
         event.listen(engine, "rollback", writer.rollback)
         event.listen(engine.pool, "reset", writer.reset)
         event.listen(engine.pool, "invalidate", writer.reset)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # A pooled connection is pinged before use, within the connect timeout (below), instead of
+    # SQLAlchemy's pre-ping, which would wait for the answer as long as for a statement.
+    kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    engine = create_engine(url, **kwargs)
-    event.listen(engine, "connect", _postgresql_session)
+    # What the URL itself says (e.g. `?connect_timeout=10`) wins over the limits.
+    given = set(make_url(url).query)
+    connect_args = {
+        k: v for k, v in limits.postgresql_connect_args().items() if k not in given
+    } | kwargs.pop("connect_args", {})
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "do_connect", partial(_connect_answering, limits))
+    event.listen(engine, "connect", partial(_postgresql_session, limits))
+    event.listen(engine, "checkout", partial(_ping_before_use, limits))
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(busy_seconds: float, dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_SECONDS * 1000)}")
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     # SQLite's default page cache is 2 MB; a digest reads a few thousand rows scattered over
     # years of history, so every lookup would be a read from the OS. Up to 64 MB of cache
@@ -57,12 +133,200 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
+def _postgresql_session(limits: DatabaseLimits, dbapi_connection: Any, _record: Any) -> None:
     # The metrics' statements carry many correlated lookups, which PostgreSQL's cost model
     # prices high enough to compile them with JIT: two seconds of compiling for a query that
     # runs in a few milliseconds. Nothing here runs long enough to win it back.
-    dbapi_connection.execute("SET jit = off")
+    statement_ms = max(1, int(limits.statement_seconds * 1000))
+    dbapi_connection.execute(f"SET jit = off; SET statement_timeout = {statement_ms}")
     dbapi_connection.commit()
+
+
+def _connect_answering(
+    limits: DatabaseLimits, _dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]
+) -> AnsweringConnection:
+    cparams.setdefault("cursor_factory", _AnsweringCursor)
+    connection = AnsweringConnection.connect(*cargs, **cparams)
+    connection.answer_seconds = limits.answer_seconds
+    connection.fresh = True
+    return connection
+
+
+def _ping_before_use(
+    limits: DatabaseLimits, dbapi_connection: Any, _record: Any, _proxy: Any
+) -> None:
+    """Is a pooled connection still answering? Raising DisconnectionError makes the pool drop it
+    and open a new one (which the connect timeout bounds)."""
+    if not isinstance(dbapi_connection, AnsweringConnection):
+        return
+    if dbapi_connection.fresh:  # just opened: it has answered already
+        dbapi_connection.fresh = False
+        return
+    try:
+        dbapi_connection.ping(limits.connect_seconds)
+    except psycopg.Error as exc:
+        raise DisconnectionError(
+            f"the pooled connection did not answer: {_first_line(exc)}"
+        ) from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class _Watchdog:
+    """Ends a wait on PostgreSQL that outlasts its deadline.
+
+    psycopg waits for the server's answer without a limit of its own. A connection that waits
+    is armed here with a deadline; if the answer has not come by then, the watchdog shuts the
+    connection's socket down, the wait ends with an OperationalError at once, and the broken
+    connection is dropped from the pool. One daemon thread for the process, awake only while a
+    wait is armed.
+    """
+
+    _CHECK_EVERY = 0.1
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, AnsweringConnection]] = {}
+        self._thread: threading.Thread | None = None
+
+    @contextmanager
+    def watching(self, connection: AnsweringConnection, seconds: float | None) -> Iterator[None]:
+        if seconds is None:
+            yield
+            return
+        key = id(connection)
+        with self._cond:
+            self._armed[key] = (time.monotonic() + seconds, connection)
+            connection.timed_out = False
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
+                self._thread.start()
+            elif len(self._armed) == 1:
+                self._cond.notify()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._armed.pop(key, None)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._armed:
+                    self._cond.wait()
+                now = time.monotonic()
+                for key, (deadline, connection) in list(self._armed.items()):
+                    if deadline <= now:
+                        del self._armed[key]
+                        # Under the lock: the connection is still inside its wait, so its
+                        # socket is still its own.
+                        connection.timed_out = True
+                        _shut_down(connection)
+                self._cond.wait(self._CHECK_EVERY)
+
+
+def _shut_down(connection: psycopg.Connection[Any]) -> None:
+    try:
+        # A duplicate of the descriptor: shutting it down ends the connection itself, closing
+        # it leaves psycopg's own descriptor to psycopg.
+        sock = socket.socket(fileno=os.dup(connection.fileno()))
+    except (OSError, psycopg.Error):
+        return
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+_WATCHDOG = _Watchdog()
+
+
+class AnsweringConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose every wait for the server (statements, commit, rollback,
+    the ping) ends after `answer_seconds` (None: no limit, e.g. for migrations)."""
+
+    answer_seconds: float | None = None
+    timed_out: bool = False
+    fresh: bool = False
+
+    @contextmanager
+    def answering_within(self, seconds: float | None) -> Iterator[None]:
+        try:
+            with _WATCHDOG.watching(self, seconds):
+                yield
+        except psycopg.Error as exc:
+            if not self.timed_out:
+                raise
+            self.close()  # its socket is shut: the pool must not hand it out again
+            raise psycopg.OperationalError(
+                f"the database did not answer within {seconds:g} s"
+            ) from exc
+
+    def commit(self) -> None:
+        with self.answering_within(self.answer_seconds):
+            super().commit()
+
+    def rollback(self) -> None:
+        with self.answering_within(self.answer_seconds):
+            super().rollback()
+
+    def ping(self, seconds: float) -> None:
+        """An empty round trip outside any transaction, waiting at most `seconds`."""
+        with self.answering_within(seconds):
+            autocommit = self.autocommit
+            self.autocommit = True
+            try:
+                psycopg.Cursor(self).execute(";")
+            finally:
+                if not self.closed:
+                    self.autocommit = autocommit
+
+
+class _AnsweringCursor(psycopg.Cursor[Any]):
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        connection = self.connection
+        if not isinstance(connection, AnsweringConnection):
+            return super().execute(*args, **kwargs)
+        with connection.answering_within(connection.answer_seconds):
+            return super().execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> None:
+        connection = self.connection
+        if not isinstance(connection, AnsweringConnection):
+            super().executemany(*args, **kwargs)
+            return
+        with connection.answering_within(connection.answer_seconds):
+            super().executemany(*args, **kwargs)
+
+
+@contextmanager
+def without_time_limits(connection: Connection) -> Iterator[None]:
+    """Lift the statement limits on one connection while a long job holds it (migrations wait
+    for each other's lock and may rewrite large tables)."""
+    raw = connection.connection.dbapi_connection
+    if not isinstance(raw, AnsweringConnection):
+        yield
+        return
+    answer_seconds = raw.answer_seconds
+    statement_timeout = connection.exec_driver_sql("SHOW statement_timeout").scalar_one()
+    connection.exec_driver_sql("SET statement_timeout = 0")
+    connection.commit()
+    raw.answer_seconds = None
+    try:
+        yield
+    finally:
+        raw.answer_seconds = answer_seconds
+        if not raw.closed and not connection.invalidated:
+            connection.execute(
+                text("SELECT set_config('statement_timeout', :value, false)"),
+                {"value": statement_timeout},
+            )
+            connection.commit()
 
 
 class _SqliteWriter:
@@ -83,7 +347,7 @@ class _SqliteWriter:
     and reports any error as usual).
     """
 
-    def __init__(self, wait_seconds: float = _BUSY_TIMEOUT_SECONDS) -> None:
+    def __init__(self, wait_seconds: float) -> None:
         self._lock = threading.Lock()
         self._wait_seconds = wait_seconds
         # DBAPI connections whose transaction holds the lock: only their end releases it.

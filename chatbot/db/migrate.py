@@ -10,6 +10,8 @@ from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from chatbot.db.engine import without_time_limits
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _PG_LOCK_ID = 7_341_122_001
 
@@ -24,7 +26,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; safe to call from several processes at once."""
-    with engine.connect() as connection:
+    with engine.connect() as connection, without_time_limits(connection):
         if connection.dialect.name == "postgresql":
             # Two web processes starting together must not both create the tables.
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_ID})

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_sdk import WebClient
 
 from chatbot.background import TrackedExecutor
 from chatbot.slack import actions, agent_listeners, commands, events, shortcuts, views
-from chatbot.slack.failures import tell_user_about_failure
+from chatbot.slack.failures import log_failure, tell_user_about_failure
 from chatbot.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
@@ -42,11 +44,51 @@ def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
     agent_listeners.register(app, parts)
 
     @app.error
-    def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:
-        logger.exception("listener failed: %s", type(error).__name__)
+    def _on_error(
+        error: Exception,
+        body: dict[str, Any],
+        client: WebClient,
+        request: BoltRequest,
+        response: BoltResponse | None,
+    ) -> None:
+        _AckKept.keep(request, response)
+        log_failure(error, body)
         tell_user_about_failure(client, body, error, services.prompts)
 
+    runner = app.listener_runner
+    runner.listener_completion_handler = _AckKept(runner.listener_completion_handler)
     return app
+
+
+class _AckKept(ListenerCompletionHandler):
+    """A listener that raises after its ack still gets its ack sent.
+
+    Bolt (process_before_response=False) runs the listener on another thread and waits for
+    `ack()`. When the listener raises after acking, Bolt's error path sets the ack's response
+    back to None; if that happens before the waiting thread has looked (a refused database
+    fails within a millisecond), Bolt waits out the 3 s and answers 404, and Slack tells the
+    person the command failed. The error handler keeps the ack's response; this puts it back
+    once Bolt has finished with the failure.
+    """
+
+    _KEY = "throughline_kept_ack"
+
+    def __init__(self, inner: ListenerCompletionHandler) -> None:
+        self._inner = inner
+
+    @classmethod
+    def keep(cls, request: BoltRequest, response: BoltResponse | None) -> None:
+        ack = request.context.ack
+        # Bolt hands the error handler no response when the listener had acked already.
+        if response is None and ack is not None and ack.response is not None:
+            request.context[cls._KEY] = ack.response
+
+    def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
+        kept = request.context.get(self._KEY)
+        ack = request.context.ack
+        if kept is not None and ack is not None and ack.response is None:
+            ack.response = kept
+        self._inner.handle(request=request, response=response)
 
 
 class _SameTokenWarning(logging.Filter):

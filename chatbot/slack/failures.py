@@ -1,4 +1,9 @@
-"""When a listener fails after its ack, the person still hears what happened and what to do."""
+"""When a listener fails after its ack, the person still hears what happened and what to do.
+
+When the database is down nothing the person typed was stored, so the one message they get
+says so and gives their text back (escaped), to send again later. The log gets one line per
+failure; a traceback only for what is not an outage (a bug).
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,53 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
+from chatbot.db.outage import is_outage, outage_reason
 from chatbot.prompts import Prompts
 from chatbot.slack.payloads import where
+from chatbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
 
+# The echo stays well inside a message's 40,000 characters, with room for the words around it.
+ECHO_LIMIT = 3000
 
-def failure_text(prompts: Prompts, error: Exception) -> str:
+
+def typed_text(body: dict[str, Any]) -> str:
+    """What the person typed in this request: a command with its text, the text fields of a
+    submitted form (each after its label), or a message; "" for a click."""
+    if body.get("command"):
+        return f"{body['command']} {body.get('text') or ''}".strip()
+    if body.get("type") == "view_submission":
+        return _form_text(body.get("view") or {})
+    event = body.get("event") or {}
+    if event.get("type") in ("message", "app_mention") and isinstance(event.get("text"), str):
+        return str(event["text"])
+    return ""
+
+
+def _form_text(view: dict[str, Any]) -> str:
+    labels = {
+        block.get("block_id"): ((block.get("label") or {}).get("text") or "")
+        for block in view.get("blocks") or []
+        if isinstance(block, dict)
+    }
+    lines = []
+    for block_id, actions in ((view.get("state") or {}).get("values") or {}).items():
+        for action in (actions or {}).values():
+            value = action.get("value") if isinstance(action, dict) else None
+            if isinstance(value, str) and value.strip():
+                label = labels.get(block_id) or block_id
+                lines.append(f"{label}: {value.strip()}")
+    return "\n".join(lines)
+
+
+def quoted(text: str) -> str:
+    """The person's text, escaped and cut to size, as a quote block."""
+    safe = escape(truncate(text, ECHO_LIMIT))
+    return "\n".join(f">{line}" for line in safe.splitlines())
+
+
+def failure_text(prompts: Prompts, error: Exception, body: dict[str, Any] | None = None) -> str:
     if isinstance(error, SlackApiError):
         code = str(error.response.get("error", "unknown_error"))
         if code in ("expired_trigger_id", "invalid_trigger_id"):
@@ -23,7 +68,47 @@ def failure_text(prompts: Prompts, error: Exception) -> str:
         if code in ("not_in_channel", "channel_not_found"):
             return prompts.text("messages.not_in_channel_short")
         return prompts.text("messages.slack_refused", error=code)
+    typed = typed_text(body or {})
+    if is_outage(error):
+        if typed:
+            return prompts.text("messages.database_down", echo=quoted(typed))
+        return prompts.text("messages.database_down_nothing_typed")
+    if typed:
+        return prompts.text("messages.internal_error_echo", echo=quoted(typed))
     return prompts.text("messages.internal_error")
+
+
+def surface(body: dict[str, Any]) -> str:
+    """Which request failed, for the log: `/intent`, `view intent_form`, `event message`, ..."""
+    if body.get("command"):
+        return str(body["command"])
+    kind = str(body.get("type") or "")
+    if kind == "view_submission":
+        return f"view {(body.get('view') or {}).get('callback_id', '?')}"
+    if kind == "block_actions":
+        actions = body.get("actions") or [{}]
+        return f"action {actions[0].get('action_id', '?')}"
+    if kind in ("shortcut", "message_action"):
+        return f"shortcut {body.get('callback_id', '?')}"
+    event = body.get("event") or {}
+    if event:
+        return f"event {event.get('type', '?')}"
+    return kind or "request"
+
+
+def log_failure(error: Exception, body: dict[str, Any]) -> None:
+    """One line for an outage of the database or Slack; a bug keeps its traceback."""
+    if is_outage(error):
+        log.warning(
+            "%s failed: the database is unreachable (%s); the person was told",
+            surface(body),
+            outage_reason(error),
+        )
+    elif isinstance(error, SlackApiError):
+        code = error.response.get("error", "unknown_error")
+        log.warning("%s failed: Slack refused it (%s)", surface(body), code)
+    else:
+        log.exception("%s failed: %s", surface(body), type(error).__name__)
 
 
 def tell_user_about_failure(
@@ -34,7 +119,7 @@ def tell_user_about_failure(
     user, channel = at.user, at.channel
     if not user:
         return
-    text = failure_text(prompts, error)
+    text = failure_text(prompts, error, body)
     try:
         if body.get("response_url"):
             WebhookClient(body["response_url"], timeout=5).send(
@@ -42,7 +127,9 @@ def tell_user_about_failure(
             )
             return
         if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            thread = (body.get("event") or {}).get("thread_ts")
+            extra = {"thread_ts": thread} if thread else {}
+            client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
             return
         client.chat_postMessage(channel=user, text=text)
     except Exception as exc:  # nothing more we can do; never raise from the error handler
