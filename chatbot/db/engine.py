@@ -13,11 +13,11 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import event, text
@@ -26,6 +26,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 from chatbot.settings import Settings
+
+_T = TypeVar("_T")
 
 # A statement the server cancels at its statement_timeout still takes a moment to say so; the
 # client stops waiting for any answer this much later.
@@ -181,43 +183,37 @@ class _Watchdog:
     psycopg waits for the server's answer without a limit of its own. A connection that waits
     is armed here with a deadline; if the answer has not come by then, the watchdog shuts the
     connection's socket down, the wait ends with an OperationalError at once, and the broken
-    connection is dropped from the pool. One daemon thread for the process, awake only while a
-    wait is armed.
+    connection is dropped from the pool. One daemon thread for the process looks every tenth
+    of a second; arming and disarming is a dictionary write under a lock, so a statement does
+    not wake it (waking it for each statement cost more than the statement's round trip).
     """
 
     _CHECK_EVERY = 0.1
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._armed: dict[int, tuple[float, AnsweringConnection]] = {}
         self._thread: threading.Thread | None = None
 
-    @contextmanager
-    def watching(self, connection: AnsweringConnection, seconds: float | None) -> Iterator[None]:
-        if seconds is None:
-            yield
-            return
-        key = id(connection)
-        with self._cond:
-            self._armed[key] = (time.monotonic() + seconds, connection)
+    def arm(self, connection: AnsweringConnection, seconds: float) -> None:
+        with self._lock:
+            self._armed[id(connection)] = (time.monotonic() + seconds, connection)
             connection.timed_out = False
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="db-watchdog", daemon=True)
                 self._thread.start()
-            elif len(self._armed) == 1:
-                self._cond.notify()
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._armed.pop(key, None)
+
+    def disarm(self, connection: AnsweringConnection) -> None:
+        with self._lock:
+            self._armed.pop(id(connection), None)
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._armed:
-                    self._cond.wait()
-                now = time.monotonic()
+            time.sleep(self._CHECK_EVERY)
+            if not self._armed:
+                continue
+            now = time.monotonic()
+            with self._lock:
                 for key, (deadline, connection) in list(self._armed.items()):
                     if deadline <= now:
                         del self._armed[key]
@@ -225,7 +221,6 @@ class _Watchdog:
                         # socket is still its own.
                         connection.timed_out = True
                         _shut_down(connection)
-                self._cond.wait(self._CHECK_EVERY)
 
 
 def _shut_down(connection: psycopg.Connection[Any]) -> None:
@@ -254,11 +249,13 @@ class AnsweringConnection(psycopg.Connection[Any]):
     timed_out: bool = False
     fresh: bool = False
 
-    @contextmanager
-    def answering_within(self, seconds: float | None) -> Iterator[None]:
+    def answered(self, seconds: float | None, call: Callable[[], _T]) -> _T:
+        """`call()`, which waits for the server at most `seconds` (None: no limit)."""
+        if seconds is None:
+            return call()
+        _WATCHDOG.arm(self, seconds)
         try:
-            with _WATCHDOG.watching(self, seconds):
-                yield
+            return call()
         except psycopg.Error as exc:
             if not self.timed_out:
                 raise
@@ -266,42 +263,44 @@ class AnsweringConnection(psycopg.Connection[Any]):
             raise psycopg.OperationalError(
                 f"the database did not answer within {seconds:g} s"
             ) from exc
+        finally:
+            _WATCHDOG.disarm(self)
 
     def commit(self) -> None:
-        with self.answering_within(self.answer_seconds):
-            super().commit()
+        self.answered(self.answer_seconds, super().commit)
 
     def rollback(self) -> None:
-        with self.answering_within(self.answer_seconds):
-            super().rollback()
+        self.answered(self.answer_seconds, super().rollback)
 
     def ping(self, seconds: float) -> None:
         """An empty round trip outside any transaction, waiting at most `seconds`."""
-        with self.answering_within(seconds):
-            autocommit = self.autocommit
-            self.autocommit = True
-            try:
-                psycopg.Cursor(self).execute(";")
-            finally:
-                if not self.closed:
-                    self.autocommit = autocommit
+        self.answered(seconds, self._empty_round_trip)
+
+    def _empty_round_trip(self) -> None:
+        autocommit = self.autocommit
+        self.autocommit = True
+        try:
+            psycopg.Cursor(self).execute(";")
+        finally:
+            if not self.closed:
+                self.autocommit = autocommit
 
 
 class _AnsweringCursor(psycopg.Cursor[Any]):
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         connection = self.connection
-        if not isinstance(connection, AnsweringConnection):
-            return super().execute(*args, **kwargs)
-        with connection.answering_within(connection.answer_seconds):
-            return super().execute(*args, **kwargs)
+        run = partial(super().execute, *args, **kwargs)
+        if isinstance(connection, AnsweringConnection):
+            return connection.answered(connection.answer_seconds, run)
+        return run()
 
     def executemany(self, *args: Any, **kwargs: Any) -> None:
         connection = self.connection
-        if not isinstance(connection, AnsweringConnection):
-            super().executemany(*args, **kwargs)
-            return
-        with connection.answering_within(connection.answer_seconds):
-            super().executemany(*args, **kwargs)
+        run = partial(super().executemany, *args, **kwargs)
+        if isinstance(connection, AnsweringConnection):
+            connection.answered(connection.answer_seconds, run)
+        else:
+            run()
 
 
 @contextmanager
