@@ -53,7 +53,12 @@ def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
     ) -> None:
         _AckKept.keep(request, response)
         log_failure(error, body)
-        tell_user_about_failure(client, body, error, services.prompts)
+        # On a thread of its own: Bolt holds the ack back until this handler returns, and
+        # telling the person is a call to Slack that may be slow.
+        try:
+            executor.submit(tell_user_about_failure, client, body, error, services.prompts)
+        except RuntimeError:  # the pool is shutting down with the process
+            tell_user_about_failure(client, body, error, services.prompts)
 
     runner = app.listener_runner
     runner.listener_completion_handler = _AckKept(runner.listener_completion_handler)
@@ -68,7 +73,8 @@ class _AckKept(ListenerCompletionHandler):
     back to None; if that happens before the waiting thread has looked (a refused database
     fails within a millisecond), Bolt waits out the 3 s and answers 404, and Slack tells the
     person the command failed. The error handler keeps the ack's response; this puts it back
-    once Bolt has finished with the failure.
+    once Bolt has finished with the failure (the handler returns at once, so the waiting thread
+    sees no gap longer than a few microseconds).
     """
 
     _KEY = "throughline_kept_ack"
