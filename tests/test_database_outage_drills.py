@@ -182,7 +182,6 @@ def _drill(
     offset = served.log_size()
 
     getattr(served.proxy, outage.replace(" ", "_"))()
-    started = time.monotonic()
 
     health = healthz(served.base)
     assert health.status == 503, health
@@ -195,29 +194,30 @@ def _drill(
     assert [a.status for a in acks] == [200] * COMMANDS, [(a.status, a.elapsed) for a in acks]
     assert max(a.elapsed for a in acks) < ACK_LIMIT, [a.elapsed for a in acks]
 
+    def told(call: object) -> bool:
+        return "Drill" in str(getattr(call, "params", {}).get("text", ""))
+
+    told_all = _wait(  # since the last ack
+        "every person is told",
+        lambda: len([c for c in fake.of("respond") if told(c)]) >= COMMANDS,
+        30,
+    )
+
     answers = webhooks(served.base, 1)
     for name, answer in answers.items():
         assert answer.status == 503, (name, answer)
         assert answer.seconds < WEBHOOK_LIMIT, (name, answer)
         assert "database" in str(answer.body.get("error")), (name, answer)
 
-    def told(call: object) -> bool:
-        return "Drill" in str(getattr(call, "params", {}).get("text", ""))
-
-    told_all = _wait(
-        "every person is told",
-        lambda: len([c for c in fake.of("respond") if told(c)]) >= COMMANDS,
-        30,
-    )
     # The clock ticks on into the outage (its last tick is in /healthz even while it is 503).
-    _wait(
-        "the clock ticks into the outage",
-        lambda: (
-            time.monotonic() - started > OUTAGE_TICKS
-            and (_last_tick(healthz(served.base)) is not None)
-        ),
-        60,
-    )
+    first_tick = _last_tick(health)
+    assert first_tick is not None, health
+
+    def ticked_on() -> bool:
+        tick = _last_tick(healthz(served.base))
+        return tick is not None and (tick - first_tick).total_seconds() >= OUTAGE_TICKS
+
+    _wait("the clock ticks into the outage", ticked_on, 60)
 
     served.proxy.forward()
     recovery = _wait_healthy(served, 30)
