@@ -21,6 +21,7 @@ from urllib.parse import parse_qs
 from slack_bolt import App
 from sqlalchemy import exc as sa_exc
 
+from chatbot.db.outage import is_outage, outage_reason
 from chatbot.web.body import BodyError, ReadWatchdog, read_body
 from chatbot.web.messages import Handler, WebRequest, WebResponse
 from chatbot.web.refusals import RefusalLog, printable
@@ -197,7 +198,16 @@ def _server_fault(exc: Exception) -> tuple[int, str]:
 
 def _log_fault(method: str, endpoint: str, exc: BaseException) -> None:
     """One line naming the exception and where it was raised; no traceback, no message text
-    (it can quote the request)."""
+    (it can quote the request). An unreachable database says the database's own reason
+    instead (the server's first line: a host, a port, a timeout, never the request)."""
+    if is_outage(exc):
+        log.warning(
+            "%s %s answered 503: the database is unreachable (%s)",
+            printable(method, 10),
+            printable(endpoint),
+            printable(outage_reason(exc), 300),
+        )
+        return
     frames = traceback.extract_tb(exc.__traceback__)
     where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
     log.error(
