@@ -87,10 +87,9 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
-    digests = DigestPublisher(
-        db, clock, prompts, delivery, stale_after=timedelta(seconds=settings.digest_stale_seconds)
-    )
-    checkins = CheckInService(db, clock, prompts, delivery)
+    stale_after = timedelta(seconds=settings.digest_stale_seconds)
+    digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
+    checkins = CheckInService(db, clock, prompts, delivery, stale_after=stale_after)
     slack = SlackParts(
         services=services,
         intents=IntentFlow(services, cards, jira),

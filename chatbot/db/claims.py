@@ -1,16 +1,21 @@
 """Claims on scheduled work: whichever process inserts the `job_run` row first runs the slot.
 
 Any number of clocks (embedded in web processes or standalone) may race for the same slot;
-the primary key makes exactly one of them win, on SQLite and PostgreSQL alike.
+the primary key makes exactly one of them win, on SQLite and PostgreSQL alike. A claim left
+`running` by a process that died is taken over by exactly one other (`take_over_run`), which
+learns when the work was first claimed, so it can look for what the dead one did since.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from chatbot.clock import Clock
 from chatbot.db.core_models import JobRun, RunStatus
@@ -57,3 +62,37 @@ def finish_run(
 def run_status(db: Database, key: str) -> JobRun | None:
     with db.session() as session:
         return session.exec(select(JobRun).where(JobRun.key == key)).first()
+
+
+def take_over_run(
+    db: Database, clock: Clock, key: str, stale_before: datetime, holder: str | None = None
+) -> datetime | None:
+    """Take the claim `key` when it is still `running` and was made before `stale_before` (its
+    process died). Returns when the work was first claimed, for the caller to look for what
+    was done since; None when the claim is not stale, not running, or another caller took it.
+    """
+    with db.session() as session:
+        run = session.exec(select(JobRun).where(JobRun.key == key).with_for_update()).first()
+        if run is None or run.status != RunStatus.RUNNING or run.claimed_at >= stale_before:
+            return None
+        first = first_claimed_at(run)
+        taken = session.execute(
+            update(JobRun)
+            .where(col(JobRun.key) == key)
+            .where(col(JobRun.status) == RunStatus.RUNNING)
+            .where(col(JobRun.claimed_at) < stale_before)
+            .values(
+                claimed_by=holder or process_name(),
+                claimed_at=clock.now(),
+                detail=json.dumps({"first_claimed_at": first.isoformat()}),
+            )
+        )
+        return first if taken.rowcount == 1 else None
+
+
+def first_claimed_at(run: JobRun) -> datetime:
+    """When the claim was first made, through any number of take-overs."""
+    try:
+        return datetime.fromisoformat(json.loads(run.detail or "{}")["first_claimed_at"])
+    except (KeyError, TypeError, ValueError):
+        return run.claimed_at

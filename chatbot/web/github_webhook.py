@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+from chatbot.crashpoints import crash_point
 from chatbot.db.dedupe import claim_delivery
 from chatbot.deploys.service import DeploymentError, record_deployment
 from chatbot.github import ingest, payloads
@@ -111,6 +112,7 @@ class GitHubWebhook:
         with self.services.db.engine.begin() as conn:
             if delivery and not claim_delivery(conn, f"github:{delivery}", now):
                 return Outcome(200, {"ok": True, "duplicate": True})
+            crash_point("github_webhook.claimed")
             write(conn)
             self._touch(conn, repo, event, now)
         return Outcome(200, {"ok": True})
