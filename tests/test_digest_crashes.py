@@ -180,19 +180,20 @@ def test_a_leaders_dm_is_sent_once_across_a_crash(
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_the_chart_is_uploaded_once_across_a_crash(
+def test_the_chart_is_uploaded_once_and_the_leader_told_across_a_crash_during_the_upload(
     point: str,
     services: Services,
     fake_slack: FakeSlack,
     clock: FrozenClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _berlin(services, clock)
+    _berlin(services, clock, leaders=["ULEAD1"])
     _crash_at(monkeypatch, f"digest-chart.{point}", services)
     clock.advance(minutes=11)
     _tick(services)
     assert len(_digests(fake_slack)) == 1
     assert len(fake_slack.of("files.completeUploadExternal", ok=True)) == 1
+    assert len(_sent_to(fake_slack, "ULEAD1")) == 1
 
 
 def _senior(services: Services, clock: FrozenClock) -> Team:
@@ -241,8 +242,10 @@ def test_a_check_in_another_process_is_sending_is_left_to_it_until_stale(
     assert fake_slack.of("conversations.history", ok=True)
 
 
-@pytest.mark.parametrize("point", ["digest.after_send", "checkin.after_send"])
-def test_four_clocks_after_a_crash_between_acceptance_and_record_send_once(
+# The digest: killed between Slack's acceptance and the record, the message must be adopted;
+# the check-in: killed before the send, exactly one of the clocks must send it.
+@pytest.mark.parametrize("point", ["digest.after_send", "checkin.before_send"])
+def test_four_clocks_after_a_crash_send_once(
     point: str,
     db_url: str,
     slack_server: FakeSlackServer,
@@ -282,3 +285,56 @@ def test_four_clocks_after_a_crash_between_acceptance_and_record_send_once(
         assert len(_sent_to(fake_slack, "ULEAD1")) == 1
     else:
         assert len(_sent_to(fake_slack, "USEN1")) == 1
+
+
+def test_a_live_attempt_slower_than_the_stale_window_is_not_taken_over(
+    services: Services, fake_slack: FakeSlack, clock: FrozenClock
+) -> None:
+    """Only a dead attempt goes stale: a live one renews its claim while it works (here its
+    digest takes long to compute), so a second process finds it busy, not abandoned."""
+    team = _berlin(services, clock)
+    computing, finish = threading.Event(), threading.Event()
+
+    def slow(team: Team, week: str | None) -> dict[str, Any]:
+        computing.set()
+        assert finish.wait(30)
+        return _sample(team, week)
+
+    def publisher(compute: Any) -> DigestPublisher:
+        delivery = build_root(services).digests.delivery
+        return DigestPublisher(
+            services.db,
+            services.clock,
+            services.prompts,
+            delivery,
+            compute=compute,
+            chart=lambda digest: _TINY_PNG,
+            stale_after=timedelta(seconds=0.2),
+        )
+
+    results: list[str] = []
+    first = threading.Thread(
+        target=lambda: results.append(publisher(slow).post_slot(team, "2026-W46").status)
+    )
+    first.start()
+    try:
+        assert computing.wait(30)
+        clock.advance(minutes=30)  # far past the stale window, on this clock
+        key = "digest:1:2026-W46"
+
+        def renewed() -> bool:
+            run = _runs(services).get(key)
+            return run is not None and run.claimed_at == clock.now()
+
+        deadline = datetime.now(UTC) + timedelta(seconds=30)
+        while not renewed():
+            assert datetime.now(UTC) < deadline, "the live attempt never renewed its claim"
+            finish.wait(0.05)
+        second = publisher(_sample).post_slot(team, "2026-W46")
+        assert second.status == "busy"
+        assert second.since == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)  # when it started
+    finally:
+        finish.set()
+        first.join()
+    assert results == ["posted"]
+    assert len(_digests(fake_slack)) == 1

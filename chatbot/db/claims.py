@@ -11,10 +11,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import datetime
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import col, select
 
 from chatbot.clock import Clock
@@ -25,6 +29,11 @@ from chatbot.db.engine import Database
 def process_name() -> str:
     """Who holds a claim: host and pid, enough to find the process in a log."""
     return f"{socket.gethostname()}:{os.getpid()}"[:128]
+
+
+def holder_name() -> str:
+    """A holder unique to one piece of work, even among the threads of one process."""
+    return f"{process_name()}:{uuid.uuid4().hex[:8]}"[:128]
 
 
 def claim_run(db: Database, clock: Clock, key: str, job: str, holder: str | None = None) -> bool:
@@ -96,3 +105,38 @@ def first_claimed_at(run: JobRun) -> datetime:
         return datetime.fromisoformat(json.loads(run.detail or "{}")["first_claimed_at"])
     except (KeyError, TypeError, ValueError):
         return run.claimed_at
+
+
+def renew_run(db: Database, clock: Clock, key: str, holder: str) -> bool:
+    """The holder of the running claim `key` is alive: its claim is fresh again (`claimed_at`
+    becomes now; when the work was first claimed stays readable, `first_claimed_at`)."""
+    with db.session() as session:
+        run = session.exec(select(JobRun).where(JobRun.key == key).with_for_update()).first()
+        if run is None or run.status != RunStatus.RUNNING or run.claimed_by != holder[:128]:
+            return False
+        run.detail = json.dumps({"first_claimed_at": first_claimed_at(run).isoformat()})
+        run.claimed_at = clock.now()
+        return True
+
+
+@contextmanager
+def kept_alive(
+    db: Database, clock: Clock, key: str, holder: str, every: timedelta
+) -> Iterator[None]:
+    """Renew the claim `key` every `every` while the block runs, so that nobody takes over
+    the work of a live holder however long it takes; a dead one stops renewing."""
+    done = threading.Event()
+
+    def beat() -> None:
+        while not done.wait(every.total_seconds()):
+            # The database away: the claim goes stale if that lasts, as for a dead holder.
+            with suppress(SQLAlchemyError):
+                renew_run(db, clock, key, holder)
+
+    thread = threading.Thread(target=beat, name=f"alive:{key}"[:64], daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()

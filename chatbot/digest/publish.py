@@ -30,7 +30,14 @@ from sqlmodel import col, select
 
 from chatbot.clock import Clock
 from chatbot.crashpoints import crash_point
-from chatbot.db.claims import claim_run, finish_run, run_status
+from chatbot.db.claims import (
+    claim_run,
+    finish_run,
+    first_claimed_at,
+    holder_name,
+    kept_alive,
+    run_status,
+)
 from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
 from chatbot.digest.chart import render_chart
@@ -141,10 +148,15 @@ class DigestPublisher:
             if run is None:
                 if previous is not None and not manual and not self._retry_due(previous):
                     return PostResult(PostStatus.WAITING, week)
-                if not claim_run(self.db, self.clock, key, "digest"):
+                holder = holder_name()
+                if not claim_run(self.db, self.clock, key, "digest", holder):
                     taken = run_status(self.db, key)
-                    return PostResult(PostStatus.BUSY, week, since=taken and taken.claimed_at)
-                return self._attempt(team, week, key, attempt, reason, user)
+                    since = first_claimed_at(taken) if taken else None
+                    return PostResult(PostStatus.BUSY, week, since=since)
+                # A live attempt renews its claim, so only a dead one goes stale.
+                every = self.stale_after / 4
+                with kept_alive(self.db, self.clock, key, holder, every):
+                    return self._attempt(team, week, key, attempt, reason, user)
             if run.status == RunStatus.RETRY or (manual and run.status == RunStatus.FAILED):
                 previous = run
                 continue
@@ -158,7 +170,7 @@ class DigestPublisher:
                 previous = run_status(self.db, key)
                 continue
             if run.status == RunStatus.RUNNING:
-                return PostResult(PostStatus.BUSY, week, since=run.claimed_at)
+                return PostResult(PostStatus.BUSY, week, since=first_claimed_at(run))
             return PostResult(PostStatus.ALREADY, week, post=self.posted(team, week))
         return PostResult(PostStatus.FAILED, week, error="too many attempts")
 
