@@ -71,9 +71,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# Modules whose every test starts real chatbot processes; tests elsewhere that do carry
+# `@pytest.mark.drill` themselves.
+REAL_PROCESS_MODULES = ("test_clock_processes.py", "test_serve_process.py", "test_mcp_stdio.py")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Without PostgreSQL, leave out (deselect, not skip) the tests that need it: those marked
-    `postgresql` and those parametrized with the value "postgresql" themselves."""
+    """Marks the real-process modules `drill`. Without PostgreSQL, leaves out (deselects, not
+    skips) the tests that need it: those marked `postgresql` and those parametrized with the
+    value "postgresql" themselves."""
+    for item in items:
+        if item.path.name in REAL_PROCESS_MODULES:
+            item.add_marker(pytest.mark.drill)
     if "postgresql" in DATABASES:
         return
     keep: list[pytest.Item] = []
