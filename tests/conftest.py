@@ -134,17 +134,24 @@ def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tup
 
 def _empty(engine: Engine) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
+    # DELETE, children first, rather than TRUNCATE: on PostgreSQL a TRUNCATE of every table
+    # took 0.75 s per test against 18 ms for these deletes, most of the suite's time.
     with engine.begin() as conn:
+        for t in tables:
+            conn.execute(text(f'DELETE FROM "{t}"'))
         if engine.dialect.name == "postgresql":
-            conn.execute(
+            sequences = conn.execute(
                 text(
-                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n"
+                    " ON n.oid = c.relnamespace"
+                    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
                 )
-            )
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
-            conn.execute(text("DELETE FROM sqlite_sequence")) if _has_seq(conn) else None
+            ).scalars()
+            restarts = [f"setval('\"{name}\"', 1, false)" for name in sequences]
+            if restarts:
+                conn.execute(text("SELECT " + ", ".join(restarts)))
+        elif _has_seq(conn):
+            conn.execute(text("DELETE FROM sqlite_sequence"))
 
 
 def _has_seq(conn: Any) -> bool:
