@@ -74,6 +74,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # Modules whose every test starts real chatbot processes; tests elsewhere that do carry
 # `@pytest.mark.drill` themselves.
 REAL_PROCESS_MODULES = ("test_clock_processes.py", "test_serve_process.py", "test_mcp_stdio.py")
+# Fixtures that start `chatbot serve`: every test using one is a drill too.
+REAL_PROCESS_FIXTURES = frozenset({"served"})
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -81,7 +83,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skips) the tests that need it: those marked `postgresql` and those parametrized with the
     value "postgresql" themselves."""
     for item in items:
-        if item.path.name in REAL_PROCESS_MODULES:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name in REAL_PROCESS_MODULES or fixtures & REAL_PROCESS_FIXTURES:
             item.add_marker(pytest.mark.drill)
     if "postgresql" in DATABASES:
         return
