@@ -74,10 +74,11 @@ class GitHubWebhook:
         now = self.services.clock.now()
         if event == "ping":
             return self._ping(payload, now)
-        repo = payloads.repo_name(payload)
         if event == "deployment_status":
+            repo = payloads.repo_name(payload)
             return self._deployment(payloads.deployment_status(payload, repo), delivery, now)
-        action = payloads.text(payload, "action", optional=True) or ""
+        envelope = payloads.envelope(payload)
+        repo, action = envelope.repo, envelope.action
         if event == "pull_request":
             if action not in payloads.PR_ACTIONS:
                 return Outcome(202, {"ok": True, "ignored": f"pull_request {action}"})
