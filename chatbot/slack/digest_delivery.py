@@ -110,7 +110,9 @@ class SlackDigestDelivery:
             raise SendFailed(*refusal_of(exc)) from None
         except OSError as exc:
             raise SendFailed("connection_error") from exc
-        log.warning("no message %s in the last %s of %s", mark.key, HISTORY_PAGES, where)
+        log.warning(
+            "%s not among %s pages of history in %s; sending it", mark.key, HISTORY_PAGES, where
+        )
         return None
 
     def chart_posted(self, channel: str, thread_ts: str, week: str) -> bool:
