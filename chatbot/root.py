@@ -20,6 +20,8 @@ from chatbot.db.dedupe import forget_deliveries_before
 from chatbot.digest.checkin import CheckInService
 from chatbot.digest.jobs import digest_job
 from chatbot.digest.publish import DigestPublisher
+from chatbot.github.api import GitHubClient
+from chatbot.github.jobs import github_catch_up_job
 from chatbot.intent.service import IntentService
 from chatbot.jira.follow import follow_intents
 from chatbot.jira.history import sync_all_teams
@@ -87,10 +89,9 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
-    digests = DigestPublisher(
-        db, clock, prompts, delivery, stale_after=timedelta(seconds=settings.digest_stale_seconds)
-    )
-    checkins = CheckInService(db, clock, prompts, delivery)
+    stale_after = timedelta(seconds=settings.digest_stale_seconds)
+    digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
+    checkins = CheckInService(db, clock, prompts, delivery, stale_after=stale_after)
     slack = SlackParts(
         services=services,
         intents=IntentFlow(services, cards, jira),
@@ -127,6 +128,11 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
                 lambda: sync_all_teams(db, clock, gateway),
             )
         )
+    token = settings.github_token.get_secret_value() if settings.github_token else ""
+    if token:
+        # GitHub never redelivers a failed webhook: the hourly catch-up reads what it missed.
+        client = GitHubClient(settings.github_api_url, token)
+        jobs.append(github_catch_up_job(db, clock, client))
     return Root(
         services=services,
         slack=slack,

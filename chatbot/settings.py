@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     # How long a clock that died mid-job keeps the job from the others; a live clock renews
     # its lease every quarter of this while the job runs.
     clock_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
-    # How long a digest post "running" in a process that died blocks the week's slot.
+    # How long a digest post (or a leader's DM, a check-in) "running" in a process that died
+    # blocks it; then another process looks for it in Slack and adopts it or sends it.
     digest_stale_seconds: float = Field(default=600.0, ge=1, le=86400)
 
     @field_validator(*_SECRETS)

@@ -4,7 +4,6 @@ App Home, by `chatbot token` and when Slack deactivates the person."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from chatbot.agents.tokens import Refusal, TokenError, TokenService, hash_secret
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.slack.ids import AgentId
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.conftest import Bot
 
 
@@ -156,8 +155,8 @@ def test_a_person_deactivated_in_slack_loses_their_tokens(bot: Bot) -> None:
 # --- CLI -----------------------------------------------------------------------------------
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    def _chatbot(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_chatbot(*args, cwd=tmp_path, env={"DATABASE_URL": db_url, "COLUMNS": "250"})
+    def _chatbot(*args: str) -> Invoked:
+        return invoke_chatbot(*args, cwd=tmp_path, env={"DATABASE_URL": db_url, "COLUMNS": "250"})
 
     return _chatbot
 

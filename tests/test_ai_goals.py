@@ -4,7 +4,6 @@ work section."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +19,15 @@ from chatbot.slack.blocks.ai import MIN_SIDE
 from chatbot.slack.blocks.digest import digest_blocks, leader_dm_blocks
 from chatbot.teams.goals import parse_goal
 from chatbot.teams.service import TeamService
-from tests.cli_helpers import run_chatbot
+from tests.cli_helpers import Invoked, invoke_chatbot
 
 PROMPTS = Prompts(DEFAULT_PROMPTS_DIR)
 
 
 @pytest.fixture
 def run(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
-    def _chatbot(*args: str) -> subprocess.CompletedProcess[str]:
-        return run_chatbot(*args, cwd=tmp_path, env={"DATABASE_URL": db_url, "COLUMNS": "250"})
+    def _chatbot(*args: str) -> Invoked:
+        return invoke_chatbot(*args, cwd=tmp_path, env={"DATABASE_URL": db_url, "COLUMNS": "250"})
 
     return _chatbot
 

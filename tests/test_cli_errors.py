@@ -151,6 +151,7 @@ def _socket(cwd: Path, api_url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.drill
 def test_socket_with_an_app_token_slack_refuses(
     tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack
 ) -> None:
@@ -165,6 +166,7 @@ def test_socket_with_an_app_token_slack_refuses(
     assert len(opened) == 1 and opened[0].token == "xapp-app-secret-1"
 
 
+@pytest.mark.drill
 def test_socket_with_a_bot_token_slack_refuses(
     tmp_path: Path, slack_server: FakeSlackServer, fake_slack: FakeSlack
 ) -> None:
@@ -173,6 +175,7 @@ def test_socket_with_a_bot_token_slack_refuses(
     assert not fake_slack.of("apps.connections.open")
 
 
+@pytest.mark.drill
 def test_socket_without_a_network(tmp_path: Path) -> None:
     one_line(
         _socket(tmp_path, f"http://127.0.0.1:{_closed_port()}/api/"),
@@ -199,6 +202,7 @@ def test_serve_on_a_port_in_use(tmp_path: Path) -> None:
     one_line(result, f"Cannot listen on 127.0.0.1:{port}", "set PORT to a free port")
 
 
+@pytest.mark.drill
 def test_an_unexpected_error_is_one_line_without_secrets(tmp_path: Path) -> None:
     # A command that fails in a way nobody planned for (a bug): the last guard in main().
     script = (

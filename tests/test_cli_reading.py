@@ -218,6 +218,7 @@ def test_the_default_database_is_named_when_created(tmp_path: Path) -> None:
     assert chosen.returncode == 0 and chosen.stderr == ""  # the operator's own choice
 
 
+@pytest.mark.drill
 def test_help_imports_no_database_metrics_or_web_code() -> None:
     # Lazy imports keep `chatbot --help` and short commands fast; this pins what they skip.
     heavy = [
@@ -273,6 +274,7 @@ def test_the_demo_says_how_to_explore_its_own_database(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.drill
 def test_help_and_version_in_a_real_process(tmp_path: Path) -> None:
     # One real start of the interpreter: the entry point, not only the command functions.
     done = run_chatbot("--help", cwd=tmp_path, env={"COLUMNS": "100"})

@@ -62,6 +62,7 @@ def test_http_pack_needs_the_token_and_shows_public_only(bot: Bot) -> None:
     assert "Refund cap" in keyed and "Use Stripe" not in keyed and "Secret" not in keyed
 
 
+@pytest.mark.drill
 def test_cli_pack_prints_the_same_markdown(bot: Bot, db_url: str) -> None:
     _seed(bot)
     bot.fake.user_names["U1"] = "Ada Lovelace"

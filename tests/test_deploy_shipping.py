@@ -1,19 +1,37 @@
 """Which deployment ships which PR (docs/deployments.md): listed PR, exact merge or head commit,
-or a Jira key the PR names when it merged by then; only the team's repos. Hand-made rows."""
+or a Jira key the PR names when it merged by then; only the team's repos. Hand-made rows, a
+plain reference, and generated cases on which the rule's SQL form (`shipped_prs_query`) and
+its Python form (`shipments`, and cycle time, which applies it to rows read by index) agree."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange
-from chatbot.deploys.shipping import prs_shipped_by, shipped_prs_query
+from chatbot.deploys.shipping import (
+    Listing,
+    listed_pr,
+    prs_shipped_by,
+    shipments,
+    shipped_prs_query,
+)
 from chatbot.github.models import PullRequest, PullRequestKey
+from chatbot.metrics.base import TeamScope
+from chatbot.metrics.cycle_time import METRIC as CYCLE_TIME
+from chatbot.metrics.week import Week
+from tests.conftest import _empty
 
 T0 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)
 REPOS = ["acme/payments", "acme/web"]
@@ -220,3 +238,204 @@ def test_the_query_agrees_with_a_plain_reference(db: Database) -> None:
         expected = _reference(prs, deployments, repos)
         assert rows == expected
         assert repos == [] or len(expected) > 10  # the data exercises the rules
+
+
+# --- the SQL and Python forms agree on generated cases -----------------------------------------
+
+GEN_REPOS = ["acme/payments", "acme/web", "other/repo"]
+TEAM_REPOS = ("acme/payments", "acme/web")
+GEN_KEYS = ["PAY-1", "PAY-2", "PAY-3", "WEB-1"]
+# Three weeks around T0 (Wed 18 Nov 2026): every generated time falls in one of them.
+WEEKS = Week.parse("2026-W47", ZoneInfo("UTC")).trend(3)
+
+
+@dataclass(frozen=True)
+class GenPR:
+    repo: str
+    number: int
+    merged_at: datetime | None
+    head_sha: str | None
+    merge_commit_sha: str | None
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GenDeployment:
+    external_id: str
+    at: datetime | None
+    status: str
+    environment: str
+    changes: tuple[tuple[str, str], ...]
+
+
+def _hours() -> st.SearchStrategy[datetime]:
+    return st.integers(-9 * 24, 4 * 24).map(lambda h: T0 + timedelta(hours=h))
+
+
+@st.composite
+def shipping_cases(draw: st.DrawFn) -> tuple[list[GenPR], list[GenDeployment]]:
+    prs = []
+    for number in range(1, draw(st.integers(1, 12)) + 1):
+        merged = draw(st.none() | _hours())
+        prs.append(
+            GenPR(
+                repo=draw(st.sampled_from(GEN_REPOS)),
+                number=number,
+                merged_at=merged,
+                head_sha=draw(st.none() | st.just(_sha(100 + number))),
+                merge_commit_sha=None
+                if merged is None
+                else draw(st.none() | st.just(_sha(200 + number))),
+                keys=tuple(draw(st.sets(st.sampled_from(GEN_KEYS), max_size=2))),
+            )
+        )
+
+    def listing(pr: GenPR) -> st.SearchStrategy[tuple[str, str]]:
+        return st.sampled_from(
+            [
+                ("pr", f"{pr.repo}#{pr.number}"),
+                ("pr", f"{pr.repo}#0{pr.number}"),  # not the PR's own reference
+                ("pr", f"{pr.repo.upper()}#{pr.number}"),
+                ("pr", f"{pr.repo}#{pr.number + 50}"),  # a PR never seen
+                ("commit", pr.head_sha or _sha(999)),
+                ("commit", pr.merge_commit_sha or _sha(998)),
+                ("commit", (pr.head_sha or _sha(997))[:39] + "f"),
+                ("issue", draw(st.sampled_from(GEN_KEYS))),
+                ("issue", "NOPE-1"),
+            ]
+        )
+
+    deployments = []
+    for index in range(draw(st.integers(1, 8))):
+        changes = draw(st.sets(st.sampled_from(prs).flatmap(listing), max_size=5))
+        deployments.append(
+            GenDeployment(
+                external_id=f"d-{index}",
+                at=draw(st.none() | _hours()),
+                status=draw(st.sampled_from(["success", "success", "failure", "pending"])),
+                environment=draw(st.sampled_from(["production", "staging"])),
+                changes=tuple(sorted(changes)),
+            )
+        )
+    return prs, deployments
+
+
+def _store(db: Database, prs: list[GenPR], deployments: list[GenDeployment]) -> dict[str, int]:
+    with db.session() as s:
+        for pr in prs:
+            s.add(
+                PullRequest(
+                    repo=pr.repo,
+                    number=pr.number,
+                    merged_at=pr.merged_at,
+                    head_sha=pr.head_sha,
+                    merge_commit_sha=pr.merge_commit_sha,
+                    state="merged" if pr.merged_at else "open",
+                    created_at=T0 - timedelta(days=20),
+                )
+            )
+            for key in pr.keys:
+                s.add(PullRequestKey(repo=pr.repo, number=pr.number, jira_key=key))
+        ids = {}
+        for dep in deployments:
+            row = Deployment(
+                source="webhook",
+                external_id=dep.external_id,
+                service="payments-api",
+                environment=dep.environment,
+                status=dep.status,
+                deployed_at=dep.at,
+                first_seen_at=T0,
+                updated_at=T0,
+            )
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            ids[dep.external_id] = row.id
+            for kind, value in dep.changes:
+                s.add(DeploymentChange(deployment_id=row.id, kind=kind, value=value))
+    return ids
+
+
+def _by_sql(db: Database, condition: Any = None) -> set[tuple[int, str, int]]:
+    query = shipped_prs_query(TEAM_REPOS, condition).subquery("shipped")
+    with db.session() as s:
+        return {
+            (int(d), str(r), int(n))
+            for d, r, n in s.execute(
+                select(query.c.deployment_id, query.c.repo, query.c.number)
+            ).all()
+        }
+
+
+@pytest.mark.parametrize("which", ["sqlite", "postgresql"])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(case=shipping_cases())
+def test_the_sql_and_python_forms_agree(
+    _engines: dict[str, tuple[str, Engine]],
+    which: str,
+    case: tuple[list[GenPR], list[GenDeployment]],
+) -> None:
+    prs, deployments = case
+    _, engine = _engines[which]
+    _empty(engine)
+    db = Database(engine)
+    ids = _store(db, prs, deployments)
+
+    listings = [
+        Listing(ids[dep.external_id], kind, value, dep.at)
+        for dep in deployments
+        for kind, value in dep.changes
+    ]
+    team_prs = [(pr, pr.keys) for pr in prs if pr.repo in TEAM_REPOS]
+    in_python = {
+        (listing.deployment_id, pr.repo, pr.number) for listing, pr in shipments(team_prs, listings)
+    }
+    assert _by_sql(db) == in_python
+
+    # Cycle time reads its rows by index and applies the Python form: each PR it counts is
+    # shipped first, among the successful production deployments, by the one the SQL says.
+    shipping = and_(
+        col(Deployment.status) == "success",
+        col(Deployment.environment) == "production",
+        col(Deployment.deployed_at).is_not(None),
+    )
+    at = {ids[dep.external_id]: (dep.at, dep.external_id) for dep in deployments}
+    first: dict[str, tuple[datetime, str]] = {}
+    for dep_id, repo, number in _by_sql(db, shipping):
+        ref = f"{repo}#{number}"
+        first[ref] = min(first.get(ref, at[dep_id]), at[dep_id])  # type: ignore[arg-type]
+    expected = {
+        ref: f"shipped by deployment {external_id}"
+        for ref, (deployed_at, external_id) in first.items()
+        if any(w.start <= deployed_at < w.end for w in WEEKS)
+    }
+    team = TeamScope(
+        team_id=1,
+        name="t",
+        tz=ZoneInfo("UTC"),
+        repos=TEAM_REPOS,
+        services=("payments-api",),
+        production_envs=("production",),
+    )
+    figures = CYCLE_TIME.compute(db, team, WEEKS, explain=True)
+    if not any(
+        dep.status in ("success", "failure") and dep.at
+        for dep in deployments
+        if dep.environment == "production"
+    ):
+        return  # no production deployment at all: cycle time comes from Jira
+    shown = {item.ref: item.detail for f in figures.values() for item in f.items}
+    assert shown == expected
+
+
+def test_a_listed_pr_is_its_exact_reference() -> None:
+    assert listed_pr("acme/web#12") == ("acme/web", 12)
+    assert listed_pr("acme/web#012") is None  # another text than the PR's reference
+    assert listed_pr("acme/web#١٢") is None  # digits of another script
+    assert listed_pr("acme/web#") is None
+    assert listed_pr("#12") is None

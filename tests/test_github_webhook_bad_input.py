@@ -16,6 +16,7 @@ from chatbot.web.routes import Router
 from tests.conftest import Bot
 from tests.fakes.github_events import (
     PullRequestState,
+    deployment_status_event,
     encode,
     pull_request_event,
     push_event,
@@ -148,6 +149,99 @@ def test_missing_fields_and_wrong_types_are_400_with_the_reason(
     assert answer.status == 400
     assert reason in answer.body["error"]
     assert nothing_stored(bot) and count(bot.services.db, PullRequestReview) == 0
+
+
+def _push() -> dict[str, Any]:
+    return push_event(REPO, "main", [(sha(1), "2026-11-15T08:00:00Z")])
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "reason"),
+    [
+        (
+            "pull_request",
+            _set(opened(), 0, "pull_request", "number"),
+            "pull_request.number must be a positive number",
+        ),
+        (
+            "pull_request",
+            _set(opened(), True, "pull_request", "number"),
+            "pull_request.number must be a whole number",
+        ),
+        (
+            "pull_request",
+            _set(opened(), "merged", "pull_request", "state"),
+            "pull_request.state must be open or closed",
+        ),
+        (
+            "pull_request",
+            _set(opened(), "payments", "repository", "full_name"),
+            "repository.full_name must look like owner/name",
+        ),
+        ("pull_request", _set(opened(), 7, "action"), "action must be a string"),
+        (
+            "pull_request",
+            _set(opened(), [{"id": 1}], "pull_request", "labels"),
+            "missing field pull_request.labels[0].name",
+        ),
+        (
+            "pull_request",
+            _set(opened(), ["ai"], "pull_request", "labels"),
+            "pull_request.labels[0] must be an object",
+        ),
+        (
+            "pull_request",
+            _set(opened(), "bob", "pull_request", "user"),
+            "pull_request.user must be an object",
+        ),
+        (
+            "pull_request",
+            _set(opened(), [], "pull_request", "head", "repo"),
+            "pull_request.head.repo must be an object",
+        ),
+        (
+            "pull_request",
+            _set(opened(), 5, "pull_request", "merged_at"),
+            "pull_request.merged_at must be a string",
+        ),
+        (
+            "pull_request",
+            _set(opened(), "2026-11-16T09:00:00", "pull_request", "created_at"),
+            "pull_request.created_at has no zone offset",
+        ),
+        (
+            "pull_request_review",
+            _set(review_event("submitted", PullRequestState(REPO, 7), 1), -2, "review", "id"),
+            "review.id must be a positive number",
+        ),
+        ("push", _set(_push(), "abc", "commits", 0, "id"), "commits[0].id must be a commit SHA"),
+        (
+            "push",
+            _set(_push(), "me", "commits", 0, "author"),
+            "commits[0].author must be an object",
+        ),
+        ("push", _set(_push(), "yes", "deleted"), "deleted must be true or false"),
+        (
+            "deployment_status",
+            _set(deployment_status_event(REPO, 42, "success"), "42", "deployment", "id"),
+            "deployment.id must be a whole number",
+        ),
+        (
+            "deployment_status",
+            _without(
+                deployment_status_event(REPO, 42, "success"), "deployment_status", "created_at"
+            ),
+            "missing field deployment_status.created_at",
+        ),
+    ],
+)
+def test_each_refusal_names_the_field_and_what_it_must_be(
+    bot: Bot, event: str, payload: dict[str, Any], reason: str
+) -> None:
+    add_team(bot)
+    answer = deliver(bot, event, payload)
+    assert (answer.status, answer.body) == (400, {"ok": False, "error": reason})
+    assert nothing_stored(bot)
 
 
 def test_unknown_events_and_actions_are_accepted_and_ignored(bot: Bot) -> None:

@@ -446,6 +446,7 @@ def test_the_body_never_reaches_the_log(bot: Bot, logs: pytest.LogCaptureFixture
     assert logs.records and all(marker not in r.getMessage() for r in logs.records)
 
 
+@pytest.mark.drill
 def test_refusal_lines_are_rate_limited() -> None:
     lines: list[str] = []
 

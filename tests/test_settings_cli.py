@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from tests.cli_helpers import OUR_VARIABLES, Invoked, invoke_chatbot, run_chatbot
 
 
@@ -16,6 +18,7 @@ def _invoke(*args: str, **env: str) -> Invoked:
     return invoke_chatbot(*args, cwd="/tmp", env=env, drop=(*OUR_VARIABLES, "PORT"))
 
 
+@pytest.mark.drill
 def test_missing_token_names_the_variable() -> None:
     result = _run(
         "serve", SLACK_SIGNING_SECRET="shh-very-secret", DATABASE_URL="sqlite:///:memory:"

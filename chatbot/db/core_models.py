@@ -66,3 +66,20 @@ class SyncState(SQLModel, table=True):
     watermark: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     cursor: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class SyncRun(SQLModel, table=True):
+    """The last run of a periodic sync (`github-catch-up`): when it ran, how it ended and
+    what it read, for `chatbot team doctor`; and when the last successful run started,
+    which the next run reads from."""
+
+    __tablename__ = "sync_run"
+
+    name: str = Field(sa_column=Column(String(64), primary_key=True))
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    finished_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ok: bool
+    repos: int = 0
+    pull_requests: int = 0
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    last_success_started_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -3,7 +3,8 @@ redeliveries).
 
 `claim_delivery` claims a key inside the caller's transaction, so the claim commits with the
 work it guards: a delivery whose work never committed (the process died, the database went
-away) is done on the next delivery instead of being taken for a duplicate.
+away) is done on the next delivery instead of being taken for a duplicate. Work that has
+nothing to commit (a reply alone) asks `delivered` first and claims only after it is done.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chatbot.clock import Clock
@@ -37,6 +38,10 @@ def _claim_statement(conn: Connection) -> Any:
     return statement
 
 
+class AlreadyDelivered(Exception):
+    """The delivery's key was claimed before: its work is done (or being done) elsewhere."""
+
+
 def claim_delivery(conn: Connection, key: str, now: datetime) -> bool:
     """True the first time `key` is claimed (in any process), inside `conn`'s transaction."""
     return (
@@ -49,6 +54,13 @@ def first_delivery(db: Database, clock: Clock, key: str) -> bool:
     """`claim_delivery` in a transaction of its own, for work that cannot share one."""
     with db.engine.begin() as conn:
         return claim_delivery(conn, key, clock.now())
+
+
+def delivered(db: Database, key: str) -> bool:
+    """Whether `key` was claimed already; for work that claims only once it is done."""
+    with db.engine.connect() as conn:
+        found = conn.execute(select(PROCESSED.c.key).where(PROCESSED.c.key == key[:KEY_MAX]))
+        return found.first() is not None
 
 
 def forget_deliveries_before(db: Database, before: datetime) -> int:

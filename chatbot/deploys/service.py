@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from chatbot.clock import Clock
+from chatbot.crashpoints import crash_point
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
 from chatbot.jira_keys import is_jira_key
@@ -119,6 +120,8 @@ def record_deployment(
     when = (values["at"] or now).astimezone(UTC)
     with db.session() as session:
         created = _insert_once(session, db.dialect, values, now)
+        # The deployment's id is its delivery claim: it commits with the changes below.
+        crash_point("deploy.claimed")
         row = session.exec(
             select(Deployment)
             .where(Deployment.source == values["source"])

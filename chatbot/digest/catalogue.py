@@ -1,8 +1,11 @@
 """What the digest shows of each metric: its headline field, unit and good direction; its
 name as people read it is `digest.metrics.<name>.label` in prompts/digest.toml.
 
-One list shared by the Slack message, the leaders' DM, the chart and the demo, so they all
-present the metrics in the same order with the same units.
+One view per `chatbot.metrics.keys.MetricKey` (checked as this module loads, so a metric the
+engine computes cannot lack its view), shared by the Slack message, the leaders' DM, the
+chart, the CLI's table and the demo, so they all present the metrics in the same order with
+the same units. `METRICS` are the metrics section's, in its order; `AI_METRICS` the
+"AI-assisted work" section's (`chatbot.slack.blocks.ai`).
 """
 
 from __future__ import annotations
@@ -10,17 +13,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chatbot.metrics.goals import headline_value
+from chatbot.metrics.keys import MetricKey, by_key
 from chatbot.prompts import Prompts, default_prompts
 
 
 @dataclass(frozen=True)
 class MetricView:
-    name: str  # the key in the digest JSON's `metrics`
-    headline: str  # the field carrying the headline value
-    # days · hours · ratio · count · number (docs/metrics.md: one unit per metric everywhere)
+    name: MetricKey  # the key in the digest JSON's `metrics`
+    # The field carrying the headline value (a dotted path reaches into a side: `ai.value`);
+    # None for a comparison with no headline (AI vs other), as the engine's metric says.
+    headline: str | None
+    # days · hours · ratio · count · number (docs/metrics.md: one unit per metric everywhere);
+    # AI vs other shows each side's figures in their own metrics' units.
     unit: str
     lower_is_better: bool = True
     is_headline: bool = False  # among the four numbers shown first
+    # Shown with its change but never called better or worse (the AI share, docs/metrics.md).
+    neutral: bool = False
+
+    @property
+    def better_direction(self) -> bool | None:
+        """`lower_is_better` for `fmt_change`, or None for a neutral metric (no judgement)."""
+        return None if self.neutral else self.lower_is_better
 
     def label_in(self, prompts: Prompts) -> str:
         """The metric's name as the digest shows it (prompts/digest.toml `[metrics.<name>]`)."""
@@ -32,9 +47,9 @@ class MetricView:
         return self.label_in(default_prompts())
 
     def value(self, metric: dict[str, Any] | None) -> float | None:
-        if not metric:
+        if not metric or self.headline is None:
             return None
-        value = metric.get(self.headline)
+        value = headline_value(metric, self.headline)
         return float(value) if isinstance(value, int | float) else None
 
     def sample(self, metric: dict[str, Any] | None) -> int | None:
@@ -48,17 +63,23 @@ class MetricView:
 
 
 METRICS: tuple[MetricView, ...] = (
-    MetricView("cycle_time", "median_hours", "days", is_headline=True),
-    MetricView("review_time", "median_hours", "hours", is_headline=True),
-    MetricView("change_failure_rate", "value", "ratio", is_headline=True),
-    MetricView("defect_escape_rate", "value", "ratio", is_headline=True),
-    MetricView("review_rounds", "median", "number"),
-    MetricView("wip", "mean", "number"),
-    MetricView("orchestration", "orchestration_share", "ratio", False),
-    MetricView("late_intent_churn", "revisions", "count"),
-    MetricView("checks_verified_at_done", "value", "ratio", False),
+    MetricView(MetricKey.CYCLE_TIME, "median_hours", "days", is_headline=True),
+    MetricView(MetricKey.REVIEW_TIME, "median_hours", "hours", is_headline=True),
+    MetricView(MetricKey.CHANGE_FAILURE_RATE, "value", "ratio", is_headline=True),
+    MetricView(MetricKey.DEFECT_ESCAPE_RATE, "value", "ratio", is_headline=True),
+    MetricView(MetricKey.REVIEW_ROUNDS, "median", "number"),
+    MetricView(MetricKey.WIP, "mean", "number"),
+    MetricView(MetricKey.ORCHESTRATION, "orchestration_share", "ratio", False),
+    MetricView(MetricKey.LATE_INTENT_CHURN, "revisions", "count"),
+    MetricView(MetricKey.CHECKS_VERIFIED_AT_DONE, "value", "ratio", False),
 )
-BY_NAME = {m.name: m for m in METRICS}
+AI_METRICS: tuple[MetricView, ...] = (
+    MetricView(MetricKey.AI_SHARE, "value", "ratio", False, neutral=True),
+    MetricView(MetricKey.AI_VS_OTHER, None, "number", neutral=True),
+    MetricView(MetricKey.UNREVIEWED_AI, "count", "count"),
+    MetricView(MetricKey.AI_CHANGE_FAILURE, "ai.value", "ratio"),
+)
+BY_NAME: dict[MetricKey, MetricView] = by_key((*METRICS, *AI_METRICS), "the digest's catalogue")
 HEADLINES = tuple(m for m in METRICS if m.is_headline)
 # Check-in shares are shown in the channel only with this many answers (docs/metrics.md).
 MIN_CHECKIN_RESPONSES = 3

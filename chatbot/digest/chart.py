@@ -11,7 +11,8 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from chatbot.digest.catalogue import HEADLINES, MetricView, fmt, scaled
+from chatbot.digest.catalogue import BY_NAME, HEADLINES, MetricView, fmt, scaled
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import worse_against
 from chatbot.metrics.week import Week, WeekError
 from chatbot.prompts import Prompts, default_prompts
@@ -91,7 +92,7 @@ def chart_alt_text(digest: dict[str, Any], prompts: Prompts | None = None) -> st
         parts.append(
             prompts.text(
                 "digest.chart.alt_metric",
-                metric=prompts.text("digest.chart.ai_share_name"),
+                metric=BY_NAME[MetricKey.AI_SHARE].label_in(prompts),
                 first=fmt(shares[0] / 100, "ratio", prompts),
                 last=fmt(shares[-1] / 100, "ratio", prompts),
             )

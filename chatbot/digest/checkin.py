@@ -3,7 +3,9 @@ orchestration and to interrupts; one answer per person and week, changeable unti
 week's digest is posted, and one reminder when unanswered.
 
 Every DM is claimed in `job_run` before it is sent (`checkin:{team}:{week}:{user}`,
-`checkin-remind:…`), so several clocks never send it twice.
+`checkin-remind:…`), so several clocks never send it twice, and carries that key, so a DM
+whose process died after sending it is found in the person's DMs instead of sent again
+(`digest.once`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from chatbot.clock import Clock
-from chatbot.db.claims import claim_run, finish_run
-from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
-from chatbot.digest.delivery import CheckInQuestion, DigestDelivery, SendFailed
-from chatbot.digest.publish import latest_posted
+from chatbot.digest.delivery import CheckInQuestion, DigestDelivery, SendMark
+from chatbot.digest.once import SendStatus, send_once
+from chatbot.digest.publish import STALE_AFTER, latest_posted
 from chatbot.digest.schedule import CATCH_UP, latest_slot, slot_in_week
 from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.week import Week
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 SHARES = ("orchestration", "interrupts")
 REMINDER_MORNING = time(9, 0)
 REMINDER_SAME_DAY = timedelta(hours=2)
+CHECKIN_MARK = "throughline_checkin"
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -46,12 +48,20 @@ class Answer:
 
 class CheckInService:
     def __init__(
-        self, db: Database, clock: Clock, prompts: Prompts, delivery: DigestDelivery | None
+        self,
+        db: Database,
+        clock: Clock,
+        prompts: Prompts,
+        delivery: DigestDelivery | None,
+        stale_after: timedelta = STALE_AFTER,
     ) -> None:
         self.db = db
         self.clock = clock
         self.prompts = prompts
         self.delivery = delivery
+        # A DM claimed this long ago and still not recorded was being sent by a process that
+        # died; the next run looks for it in the person's DMs before sending it again.
+        self.stale_after = stale_after
 
     # --- asking -------------------------------------------------------------------------------
 
@@ -88,30 +98,36 @@ class CheckInService:
         return sent
 
     def _dm(self, key: str, team: Team, week: str, user: str, reminder: bool) -> bool:
-        if self.delivery is None or not claim_run(self.db, self.clock, key, "checkin"):
+        delivery = self.delivery
+        if delivery is None:
             return False
-        current = self.answer_of(team.id or 0, week, user)
-        note = (
-            self.prompts.text("digest.checkin.reminder", team=team.name, week=week)
-            if reminder
-            else None
-        )
-        question = CheckInQuestion(
-            team.name,
-            team.id or 0,
-            week,
-            current.orchestration_share if current else None,
-            current.interrupt_share if current else None,
-            note=note,
-        )
-        try:
-            self.delivery.checkin_dm(user, question)
-        except SendFailed as exc:
-            log.warning("check-in DM for team %s failed: %s", team.name, exc.error)
-            finish_run(self.db, self.clock, key, RunStatus.FAILED, exc.error)
-            return False
-        finish_run(self.db, self.clock, key, RunStatus.DONE)
-        return True
+        mark = SendMark(CHECKIN_MARK, key)
+
+        def send() -> str:
+            current = self.answer_of(team.id or 0, week, user)
+            note = (
+                self.prompts.text("digest.checkin.reminder", team=team.name, week=week)
+                if reminder
+                else None
+            )
+            question = CheckInQuestion(
+                team.name,
+                team.id or 0,
+                week,
+                current.orchestration_share if current else None,
+                current.interrupt_share if current else None,
+                note=note,
+            )
+            return delivery.checkin_dm(user, question, mark)
+
+        def find(since: datetime) -> str | None:
+            return delivery.find_sent(user, mark, since)
+
+        stale_before = self.clock.now() - self.stale_after
+        sent = send_once(self.db, self.clock, key, "checkin", send, find, stale_before)
+        if sent.status == SendStatus.FAILED:
+            log.warning("check-in DM for team %s failed: %s", team.name, sent.error)
+        return sent.status == SendStatus.SENT
 
     # --- answers ------------------------------------------------------------------------------
 

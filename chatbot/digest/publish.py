@@ -6,7 +6,14 @@ The week's slot is the `job_run` claim `digest:{team}:{week}`; whoever claims it
 marked `retry` with the time it may run again; the next attempt claims its own key
 (`…:try2`, `…:try3`), so however many clocks see the failure, one of them retries it. The
 digest is stored (`DigestPost`) before the first attempt and its message timestamp as soon
-as Slack accepts it, so a retry posts the same content and never posts twice.
+as Slack accepts it, so a retry posts the same content.
+
+Exactly once across crashes: the stored digest is the intent to post, and the message carries
+its id (`SendMark`, Slack's message metadata). An attempt left running by a process that died
+is taken over after `stale_after`; before posting, the new attempt looks in the channel for a
+message carrying that id and adopts it, so a process killed between Slack's acceptance and the
+record does not make a second post. The attempt is finished only after the chart and the
+leaders' DMs, each sent once the same way (`digest.once`).
 """
 
 from __future__ import annotations
@@ -22,12 +29,21 @@ from typing import Any
 from sqlmodel import col, select
 
 from chatbot.clock import Clock
-from chatbot.db.claims import claim_run, finish_run, run_status
+from chatbot.crashpoints import crash_point
+from chatbot.db.claims import (
+    claim_run,
+    finish_run,
+    first_claimed_at,
+    holder_name,
+    kept_alive,
+    run_status,
+)
 from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
 from chatbot.digest.chart import render_chart
-from chatbot.digest.delivery import DigestDelivery, SendFailed
+from chatbot.digest.delivery import DigestDelivery, SendFailed, SendMark
 from chatbot.digest.models import DigestPost
+from chatbot.digest.once import CLOCK_SKEW, SendStatus, Sent, send_once
 from chatbot.digest.source import compute_digest, explain_items
 from chatbot.metrics.week import Week, WeekError
 from chatbot.prompts import Prompts
@@ -53,6 +69,11 @@ RETRYABLE = {
     "connection_error",
     "not_in_channel",
 }
+
+# The metadata event types of the messages the digest sends (`SendMark.kind`).
+DIGEST_MARK = "throughline_digest"
+DIGEST_DM_MARK = "throughline_digest_dm"
+DIGEST_REPORT_MARK = "throughline_digest_report"
 
 Compute = Callable[[Team, str | None], dict[str, Any]]
 Explain = Callable[[Team, str, str], list[Any]]
@@ -127,10 +148,15 @@ class DigestPublisher:
             if run is None:
                 if previous is not None and not manual and not self._retry_due(previous):
                     return PostResult(PostStatus.WAITING, week)
-                if not claim_run(self.db, self.clock, key, "digest"):
+                holder = holder_name()
+                if not claim_run(self.db, self.clock, key, "digest", holder):
                     taken = run_status(self.db, key)
-                    return PostResult(PostStatus.BUSY, week, since=taken and taken.claimed_at)
-                return self._attempt(team, week, key, attempt, reason, user)
+                    since = first_claimed_at(taken) if taken else None
+                    return PostResult(PostStatus.BUSY, week, since=since)
+                # A live attempt renews its claim, so only a dead one goes stale.
+                every = self.stale_after / 4
+                with kept_alive(self.db, self.clock, key, holder, every):
+                    return self._attempt(team, week, key, attempt, reason, user)
             if run.status == RunStatus.RETRY or (manual and run.status == RunStatus.FAILED):
                 previous = run
                 continue
@@ -144,7 +170,7 @@ class DigestPublisher:
                 previous = run_status(self.db, key)
                 continue
             if run.status == RunStatus.RUNNING:
-                return PostResult(PostStatus.BUSY, week, since=run.claimed_at)
+                return PostResult(PostStatus.BUSY, week, since=first_claimed_at(run))
             return PostResult(PostStatus.ALREADY, week, post=self.posted(team, week))
         return PostResult(PostStatus.FAILED, week, error="too many attempts")
 
@@ -166,34 +192,68 @@ class DigestPublisher:
     def _attempt(
         self, team: Team, week: str, key: str, attempt: int, reason: str, user: str | None
     ) -> PostResult:
+        started = self.clock.now()
         try:
-            record = self._pending(team, week) or self._store(team, week, reason, user)
+            record = self._slot_record(team, week)
+            # A record an earlier attempt stored may have been posted by it (the process died
+            # after Slack accepted it): look in the channel before posting.
+            look_first = record is not None
+            if record is None:
+                record = self._store(team, week, reason, user)
         except Exception as exc:  # the engine failed: nothing was posted, try again later
             log.exception("digest of team %s for %s could not be computed", team.name, week)
             self._failed(team, week, key, attempt, f"compute_failed: {type(exc).__name__}")
             return PostResult(PostStatus.FAILED, week, error=type(exc).__name__)
-        return self._send(team, record, key, attempt)
+        return self._send(team, record, key, attempt, look_first, started)
 
-    def _send(self, team: Team, record: DigestPost, key: str | None, attempt: int) -> PostResult:
+    def _send(
+        self,
+        team: Team,
+        record: DigestPost,
+        key: str | None,
+        attempt: int,
+        look_first: bool = False,
+        started: datetime | None = None,
+    ) -> PostResult:
         retry_after: int | None = None
-        if self.delivery is None:
-            error = "slack_not_configured"
-        else:
-            try:
-                ts = self.delivery.post(record.channel_id, record.message)
-            except SendFailed as exc:
-                error, retry_after = exc.error, exc.retry_after
+        error: str | None = None
+        if record.message_ts is None:
+            if self.delivery is None:
+                error = "slack_not_configured"
             else:
-                record = self._mark_posted(record, ts)
-                if key:
-                    finish_run(self.db, self.clock, key, RunStatus.DONE, f"ts {record.message_ts}")
-                self._after_post(team, record)
-                return PostResult(PostStatus.POSTED, record.week, post=record)
+                try:
+                    ts = self._post_once(record, look_first)
+                except SendFailed as exc:
+                    error, retry_after = exc.error, exc.retry_after
+                else:
+                    record = self._mark_posted(record, ts)
+                    crash_point("digest.after_record")
+        if error is None:
+            self._after_post(team, record, started or self.clock.now())
+            if key:
+                finish_run(self.db, self.clock, key, RunStatus.DONE, f"ts {record.message_ts}")
+            return PostResult(PostStatus.POSTED, record.week, post=record)
         log.warning("digest of %s for %s not posted: %s", team.name, record.week, error)
         if key is None:
             return PostResult(PostStatus.FAILED, record.week, post=record, error=error)
         status = self._failed(team, record.week, key, attempt, error, retry_after)
         return PostResult(status, record.week, post=record, error=error)
+
+    def _post_once(self, record: DigestPost, look_first: bool) -> str:
+        """Post the stored digest, carrying its id; after an earlier attempt, first look for
+        the message that attempt may have posted and adopt it instead."""
+        assert self.delivery is not None
+        mark = SendMark(DIGEST_MARK, f"digest-post:{record.id}")
+        if look_first:
+            since = record.posted_at - CLOCK_SKEW
+            found = self.delivery.find_sent(record.channel_id, mark, since)
+            if found is not None:
+                log.info("digest %s was posted before a crash; recording it", record.id)
+                return found
+        crash_point("digest.before_send")
+        ts = self.delivery.post(record.channel_id, record.message, mark)
+        crash_point("digest.after_send")
+        return ts
 
     def _failed(
         self,
@@ -243,8 +303,9 @@ class DigestPublisher:
             s.expunge(record)
         return record
 
-    def _pending(self, team: Team, week: str) -> DigestPost | None:
-        """A digest stored by an earlier attempt of this slot but never accepted by Slack."""
+    def _slot_record(self, team: Team, week: str) -> DigestPost | None:
+        """The digest an earlier attempt of this slot stored: not yet accepted by Slack, or
+        accepted by an attempt that died before finishing (then it is not posted again)."""
         with self.db.session() as s:
             return s.exec(
                 select(DigestPost)
@@ -252,7 +313,6 @@ class DigestPublisher:
                     DigestPost.team_id == team.id,
                     DigestPost.week == week,
                     col(DigestPost.reason).in_(("scheduled", "manual")),
-                    col(DigestPost.message_ts).is_(None),
                 )
                 .order_by(col(DigestPost.id))
             ).first()
@@ -274,27 +334,56 @@ class DigestPublisher:
 
     # --- after the post: chart in the thread, leaders DMs -------------------------------
 
-    def _after_post(self, team: Team, record: DigestPost) -> None:
+    def _after_post(self, team: Team, record: DigestPost, started: datetime) -> None:
+        """The chart in the thread, then each leader's DM, each once: claimed before it is
+        sent; one claimed by an attempt that died (before `started`, when this attempt took
+        the slot over) is looked for before it is sent again."""
         delivery = self.delivery
         if delivery is None or record.message_ts is None:
             return
-        try:
+        thread_ts = record.message_ts
+
+        def upload() -> str:
             png = self.chart(record.digest)
-            delivery.post_chart(
-                record.channel_id, record.message_ts, png, record.week, record.digest
+            delivery.post_chart(record.channel_id, thread_ts, png, record.week, record.digest)
+            return "chart"
+
+        def chart_found(_since: datetime) -> str | None:
+            return (
+                "chart"
+                if delivery.chart_posted(record.channel_id, thread_ts, record.week)
+                else None
             )
-        except SendFailed as exc:
-            log.warning("digest chart upload failed: %s", exc.error)
+
+        chart = send_once(
+            self.db,
+            self.clock,
+            f"digest-chart:{record.id}",
+            "digest-chart",
+            upload,
+            chart_found,
+            started,
+        )
+        if chart.status == SendStatus.FAILED:
+            log.warning("digest chart upload failed: %s", chart.error)
         for leader in team.leaders:
-            key = f"digest-dm:{record.id}:{leader}"
-            if not claim_run(self.db, self.clock, key, "digest-dm"):
-                continue
-            try:
-                delivery.leader_dm(leader, record.digest, record.channel_id)
-                finish_run(self.db, self.clock, key, RunStatus.DONE)
-            except SendFailed as exc:
-                log.warning("digest DM to a leader of %s failed: %s", team.name, exc.error)
-                finish_run(self.db, self.clock, key, RunStatus.FAILED, exc.error)
+            sent = self._leader_dm(delivery, record, leader, started)
+            if sent.status == SendStatus.FAILED:
+                log.warning("digest DM to a leader of %s failed: %s", team.name, sent.error)
+
+    def _leader_dm(
+        self, delivery: DigestDelivery, record: DigestPost, leader: str, started: datetime
+    ) -> Sent:
+        key = f"digest-dm:{record.id}:{leader}"
+        mark = SendMark(DIGEST_DM_MARK, key)
+
+        def send() -> str:
+            return delivery.leader_dm(leader, record.digest, record.channel_id, mark)
+
+        def find(since: datetime) -> str | None:
+            return delivery.find_sent(leader, mark, since)
+
+        return send_once(self.db, self.clock, key, "digest-dm", send, find, started)
 
     def _report(self, team: Team, week: str, kind: str, error: str, attempts: int = 0) -> None:
         """Tell the orchestrators (or else the admins) once per week and kind of failure."""
@@ -313,15 +402,23 @@ class DigestPublisher:
             )
             return
         for person in people:
-            key = f"digest-report:{team.id}:{week}:{kind}:{person}"
-            if not claim_run(self.db, self.clock, key, "digest-report"):
-                continue
-            try:
-                self.delivery.tell(person, text)
-                finish_run(self.db, self.clock, key, RunStatus.DONE)
-            except SendFailed as exc:
-                log.error("could not tell %s about a failed digest: %s", person, exc.error)
-                finish_run(self.db, self.clock, key, RunStatus.FAILED)
+            sent = self._tell(
+                self.delivery, f"digest-report:{team.id}:{week}:{kind}:{person}", person, text
+            )
+            if sent.status == SendStatus.FAILED:
+                log.error("could not tell %s about a failed digest: %s", person, sent.error)
+
+    def _tell(self, delivery: DigestDelivery, key: str, person: str, text: str) -> Sent:
+        mark = SendMark(DIGEST_REPORT_MARK, key)
+
+        def send() -> str:
+            return delivery.tell(person, text, mark)
+
+        def find(since: datetime) -> str | None:
+            return delivery.find_sent(person, mark, since)
+
+        stale_before = self.clock.now() - self.stale_after
+        return send_once(self.db, self.clock, key, "digest-report", send, find, stale_before)
 
 
 def latest_posted(db: Database, team_id: int, week: str | None = None) -> DigestPost | None:

@@ -124,11 +124,16 @@ Progress = Callable[[str, int, int | None], None]  # repo, PRs stored so far, to
 
 
 class GitHubBackfill:
-    def __init__(self, db: Database, clock: Clock, client: GitHubClient) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, client: GitHubClient, state: str = "github"
+    ) -> None:
         self.db = db
         self.clock = clock
         self.client = client
         self.page_size = PAGE
+        # The `sync_state` rows are `{state}:{repo}`: the hourly catch-up keeps its own, so
+        # it never takes over the cursor or the watermark of `chatbot sync github`.
+        self.state = state
 
     def sync_repo(
         self, repo: str, since: datetime | None = None, progress: Progress | None = None
@@ -237,7 +242,7 @@ class GitHubBackfill:
     def _resume_point(self, repo: str, since: datetime | None) -> _Resume:
         with self.db.engine.connect() as conn:
             row = conn.execute(
-                SYNC_STATE.select().where(SYNC_STATE.c.name == _state_name(repo))
+                SYNC_STATE.select().where(SYNC_STATE.c.name == self._state_name(repo))
             ).first()
         cursor = dict(row.cursor or {}) if row is not None else {}
         stored_since = _time_or_none(cursor.get("since"))
@@ -270,8 +275,11 @@ class GitHubBackfill:
                 },
                 "updated_at": now,
             }
-        insert = ingest.insert_for(conn)(SYNC_STATE).values(name=_state_name(repo), **values)
+        insert = ingest.insert_for(conn)(SYNC_STATE).values(name=self._state_name(repo), **values)
         conn.execute(insert.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    def _state_name(self, repo: str) -> str:
+        return f"{self.state}:{repo}"
 
 
 def snapshot_of(repo: str, node: dict[str, Any]) -> PullRequestSnapshot:
@@ -416,7 +424,3 @@ def _time_or_none(value: Any) -> datetime | None:
 def _sha(value: Any) -> str | None:
     text = str(value or "").lower()
     return text if len(text) == 40 else None
-
-
-def _state_name(repo: str) -> str:
-    return f"github:{repo}"

@@ -1,16 +1,31 @@
 """GitHub webhook payloads read into small plain values, or refused with the reason.
 
-Only the fields the digest needs are read, each checked for presence and type, so a
-malformed delivery is answered 400 naming the field instead of storing half of it. The
-shapes are GitHub's documented ones (`pull_request`, `pull_request_review`, `push`,
-`deployment_status`).
+Each event's shape is a pydantic model of the fields the digest needs (GitHub's documented
+`pull_request`, `pull_request_review`, `push` and `deployment_status`; everything else in the
+payload is ignored), each checked for presence and type, so a malformed delivery is answered
+400 naming the field (`missing field pull_request.head`, `pull_request.labels[0].name must
+be a string`) instead of storing half of it. The models are read into the frozen values
+below, which the webhook and the backfill store alike.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from chatbot.jira_keys import jira_keys_in
 
@@ -106,147 +121,308 @@ class DeploymentStatusEvent:
     sha: str | None
 
 
-# --- field readers --------------------------------------------------------------------------
+# --- checks of single values ----------------------------------------------------------------
+
+# What each kind of problem is called in a 400's reason, `{where}` being the field's path.
+_REASONS = {
+    "missing": "missing field {where}",
+    "model_type": "{where} must be an object",
+    "model_attributes_type": "{where} must be an object",
+    "dict_type": "{where} must be an object",
+    "string_type": "{where} must be a string",
+    "int_type": "{where} must be a whole number",
+    "bool_type": "{where} must be true or false",
+    "list_type": "{where} must be a list",
+    "not_iso_time": "{where} is not an ISO 8601 time",
+    "no_zone": "{where} has no zone offset",
+    "not_positive": "{where} must be a positive number",
+    "not_commit_sha": "{where} must be a commit SHA",
+    "not_open_or_closed": "{where} must be open or closed",
+    "not_owner_name": "{where} must look like owner/name",
+}
 
 
-def _get(obj: dict[str, Any], path: str, key: str) -> Any:
-    if key not in obj:
-        raise PayloadError(f"missing field {path}.{key}" if path else f"missing field {key}")
-    return obj[key]
+def _problem(kind: str) -> PydanticCustomError:
+    return PydanticCustomError(kind, _REASONS[kind].removeprefix("{where} "))
 
 
-def obj(parent: dict[str, Any], key: str, path: str = "") -> dict[str, Any]:
-    value = _get(parent, path, key)
-    if not isinstance(value, dict):
-        raise PayloadError(f"{_name(path, key)} must be an object")
-    return value
-
-
-def text(parent: dict[str, Any], key: str, path: str = "", optional: bool = False) -> str | None:
-    value = parent.get(key) if optional else _get(parent, path, key)
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise PayloadError(f"{_name(path, key)} must be a string")
-    return value
-
-
-def required_text(parent: dict[str, Any], key: str, path: str = "") -> str:
-    value = text(parent, key, path)
-    assert value is not None
-    return value
-
-
-def integer(parent: dict[str, Any], key: str, path: str = "", optional: bool = False) -> int | None:
-    value = parent.get(key) if optional else _get(parent, path, key)
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise PayloadError(f"{_name(path, key)} must be a whole number")
-    return value
-
-
-def flag(parent: dict[str, Any], key: str, path: str = "") -> bool:
-    value = parent.get(key, False)
-    if value is None:
-        return False
-    if not isinstance(value, bool):
-        raise PayloadError(f"{_name(path, key)} must be true or false")
-    return value
-
-
-def timestamp(
-    parent: dict[str, Any], key: str, path: str = "", optional: bool = False
-) -> datetime | None:
-    raw = text(parent, key, path, optional=optional)
-    if raw is None:
-        return None
-    return parse_time(raw, _name(path, key))
-
-
-def parse_time(raw: str, name: str) -> datetime:
+def _time_or_problem(raw: str) -> datetime | str:
+    """The instant in UTC, or the kind of problem with it."""
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise PayloadError(f"{name} is not an ISO 8601 time") from None
+        return "not_iso_time"
     if value.tzinfo is None or value.utcoffset() is None:
-        raise PayloadError(f"{name} has no zone offset")
+        return "no_zone"
     return value.astimezone(UTC)
 
 
-def _name(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+def parse_time(raw: str, name: str) -> datetime:
+    """An ISO 8601 time with a zone offset, in UTC (the backfill reads GitHub's API with it)."""
+    value = _time_or_problem(raw)
+    if isinstance(value, str):
+        raise PayloadError(_REASONS[value].format(where=name))
+    return value
 
 
-def repo_name(payload: dict[str, Any]) -> str:
-    """The payload's repository as lower-case `owner/name`."""
-    repository = obj(payload, "repository")
-    name = required_text(repository, "full_name", "repository").strip().lower()
+def _time(raw: Any) -> datetime:
+    if not isinstance(raw, str):
+        raise _problem("string_type")
+    value = _time_or_problem(raw)
+    if isinstance(value, str):
+        raise _problem(value)
+    return value
+
+
+def _positive(value: int) -> int:
+    if value < 1:
+        raise _problem("not_positive")
+    return value
+
+
+def _open_or_closed(value: str) -> str:
+    if value not in ("open", "closed"):
+        raise _problem("not_open_or_closed")
+    return value
+
+
+def _owner_name(value: str) -> str:
+    name = value.strip().lower()
     if "/" not in name:
-        raise PayloadError("repository.full_name must look like owner/name")
+        raise _problem("not_owner_name")
     return name
 
 
-def person(parent: dict[str, Any], key: str, path: str) -> Person:
-    """A GitHub user object; a deleted account (null) is GitHub's `ghost`."""
-    value = parent.get(key)
-    if value is None:
-        return Person("ghost", False)
-    if not isinstance(value, dict):
-        raise PayloadError(f"{_name(path, key)} must be an object")
-    where = _name(path, key)
-    login = required_text(value, "login", where)
-    return Person(login, is_bot(login, text(value, "type", where, optional=True)))
+_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _sha(value: str | None) -> str | None:
+    """A full commit SHA, lower-cased; anything else is no SHA (None)."""
+    if not value:
+        return None
+    value = value.strip().lower()
+    return value if _SHA.fullmatch(value) else None
+
+
+def _commit_sha(value: str) -> str:
+    sha = _sha(value)
+    if sha is None:
+        raise _problem("not_commit_sha")
+    return sha
+
+
+Time = Annotated[datetime, PlainValidator(_time)]
+Positive = Annotated[StrictInt, AfterValidator(_positive)]
+
+
+# --- the payloads' shapes ----------------------------------------------------------------------
+
+
+class _Shape(BaseModel):
+    """Reads only the fields it declares; GitHub's other fields are ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class _Repository(_Shape):
+    full_name: Annotated[StrictStr, AfterValidator(_owner_name)]
+
+
+class _InRepository(_Shape):
+    repository: _Repository
+
+
+class _Envelope(_InRepository):
+    """What the pull request, review and push events carry besides their own fields."""
+
+    action: StrictStr | None = None
+
+
+class _User(_Shape):
+    login: StrictStr
+    type: StrictStr | None = None
+
+    def person(self) -> Person:
+        return Person(self.login, is_bot(self.login, self.type))
+
+
+def _person(user: _User | None) -> Person:
+    """A deleted account (null) is GitHub's `ghost`."""
+    return user.person() if user is not None else Person("ghost", False)
+
+
+class _HeadRepository(_Shape):
+    full_name: Any = ""
+
+
+class _Head(_Shape):
+    ref: StrictStr
+    repo: _HeadRepository | None = None
+    label: StrictStr | None = None
+    sha: StrictStr | None = None
+
+    def branch(self, repo: str) -> str:
+        """The PR's head branch; from a fork, `owner:branch` (GitHub's head label), so pushes
+        to a same-named branch of this repository are never taken for the PR's commits."""
+        if self.repo is not None and str(self.repo.full_name).lower() == repo:
+            return self.ref
+        label = self.label
+        return label if label and ":" in label else f"fork:{self.ref}"
+
+
+class _Base(_Shape):
+    ref: StrictStr
+
+
+class _Label(_Shape):
+    name: StrictStr
+
+
+class _PullRequest(_Shape):
+    # In the order a problem is reported when there are several.
+    head: _Head
+    base: _Base
+    merged_at: Time | None = None
+    closed_at: Time | None = None
+    state: Annotated[StrictStr, AfterValidator(_open_or_closed)]
+    number: Positive
+    id: StrictInt | None = None
+    title: StrictStr
+    body: StrictStr | None = None
+    merge_commit_sha: StrictStr | None = None
+    user: _User | None = None
+    draft: StrictBool | None = False
+    created_at: Time
+    updated_at: Time
+    labels: list[_Label] | None = None
+    additions: StrictInt | None = None
+    deletions: StrictInt | None = None
+
+
+class _PullRequestEvent(_Shape):
+    pull_request: _PullRequest
+
+
+class _ReviewBody(_Shape):
+    state: StrictStr
+    id: Positive
+    user: _User | None = None
+    submitted_at: Time | None = None
+
+
+class _ReviewedPullRequest(_Shape):
+    number: Positive
+
+
+class _ReviewEvent(_Shape):
+    review: _ReviewBody
+    pull_request: _ReviewedPullRequest
+
+
+class _PushAuthor(_Shape):
+    username: StrictStr | None = None
+
+
+class _PushCommit(_Shape):
+    id: Annotated[StrictStr, AfterValidator(_commit_sha)]
+    timestamp: Time | None = None
+    author: _PushAuthor | None = None
+    message: StrictStr | None = None
+
+
+class _PushEvent(_Shape):
+    ref: StrictStr
+    deleted: StrictBool | None = False
+    commits: list[_PushCommit]
+
+
+class _DeploymentStatus(_Shape):
+    state: StrictStr
+    created_at: Time
+
+
+class _Deployment(_Shape):
+    id: StrictInt
+    environment: StrictStr
+    sha: StrictStr | None = None
+
+
+class _DeploymentStatusEvent(_Shape):
+    deployment_status: _DeploymentStatus
+    deployment: _Deployment
+
+
+Shape = TypeVar("Shape", bound=_Shape)
+
+
+def _read(shape: type[Shape], payload: Any) -> Shape:
+    """The payload as `shape`, or PayloadError naming the first problem and its field."""
+    if not isinstance(payload, dict):
+        raise PayloadError("body must be a JSON object")
+    try:
+        return shape.model_validate(payload)
+    except ValidationError as exc:
+        raise PayloadError(_reason(exc)) from None
+
+
+def _reason(error: ValidationError) -> str:
+    first = error.errors(include_url=False)[0]
+    where = _path(first["loc"])
+    template = _REASONS.get(first["type"])
+    return template.format(where=where) if template else f"{where} is not valid"
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    """`("pull_request", "labels", 0, "name")` → `pull_request.labels[0].name`."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 # --- events ---------------------------------------------------------------------------------
 
 
-def pull_request_snapshot(payload: dict[str, Any], repo: str) -> PullRequestSnapshot:
-    pr = obj(payload, "pull_request")
-    p = "pull_request"
-    head = obj(pr, "head", p)
-    base = obj(pr, "base", p)
-    merged_at = timestamp(pr, "merged_at", p, optional=True)
-    closed_at = timestamp(pr, "closed_at", p, optional=True)
-    state = required_text(pr, "state", p)
-    if state not in ("open", "closed"):
-        raise PayloadError("pull_request.state must be open or closed")
+@dataclass(frozen=True)
+class Envelope:
+    repo: str  # lower-case `owner/name`
+    action: str  # "" when the event has none
+
+
+def envelope(payload: Any) -> Envelope:
+    """The event's repository and action, read before deciding whether the event matters."""
+    read = _read(_Envelope, payload)
+    return Envelope(read.repository.full_name, read.action or "")
+
+
+def repo_name(payload: Any) -> str:
+    """The payload's repository as lower-case `owner/name`."""
+    return _read(_InRepository, payload).repository.full_name
+
+
+def pull_request_snapshot(payload: Any, repo: str) -> PullRequestSnapshot:
+    pr = _read(_PullRequestEvent, payload).pull_request
     return PullRequestSnapshot(
         repo=repo,
-        number=_positive(integer(pr, "number", p), "pull_request.number"),
-        github_id=integer(pr, "id", p, optional=True),
-        title=required_text(pr, "title", p),
-        body=text(pr, "body", p, optional=True) or "",
-        head_branch=_head_branch(head, repo, f"{p}.head"),
-        base_branch=required_text(base, "ref", f"{p}.base"),
-        head_sha=_sha(text(head, "sha", f"{p}.head", optional=True)),
-        merge_commit_sha=_sha(text(pr, "merge_commit_sha", p, optional=True)),
-        author=person(pr, "user", p),
-        draft=flag(pr, "draft", p),
-        state="merged" if merged_at is not None else state,
-        created_at=_required_time(pr, "created_at", p),
-        updated_at=_required_time(pr, "updated_at", p),
-        merged_at=merged_at,
-        closed_at=closed_at,
-        labels=_label_names(pr, p),
-        additions=_size(integer(pr, "additions", p, optional=True)),
-        deletions=_size(integer(pr, "deletions", p, optional=True)),
+        number=pr.number,
+        github_id=pr.id,
+        title=pr.title,
+        body=pr.body or "",
+        head_branch=pr.head.branch(repo),
+        base_branch=pr.base.ref,
+        head_sha=_sha(pr.head.sha),
+        merge_commit_sha=_sha(pr.merge_commit_sha),
+        author=_person(pr.user),
+        draft=bool(pr.draft),
+        state="merged" if pr.merged_at is not None else pr.state,
+        created_at=pr.created_at,
+        updated_at=pr.updated_at,
+        merged_at=pr.merged_at,
+        closed_at=pr.closed_at,
+        labels=tuple(dict.fromkeys(label.name[:100] for label in pr.labels or ())),
+        additions=_size(pr.additions),
+        deletions=_size(pr.deletions),
     )
-
-
-def _label_names(pr: dict[str, Any], path: str) -> tuple[str, ...]:
-    raw = pr.get("labels")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise PayloadError(f"{path}.labels must be a list")
-    names = []
-    for i, label in enumerate(raw):
-        if not isinstance(label, dict):
-            raise PayloadError(f"{path}.labels[{i}] must be an object")
-        names.append(required_text(label, "name", f"{path}.labels[{i}]")[:100])
-    return tuple(dict.fromkeys(names))
 
 
 def _size(value: int | None) -> int | None:
@@ -284,98 +460,44 @@ def pull_request_timeline(action: str, pr: PullRequestSnapshot) -> list[Timeline
 REVIEW_ACTIONS = ("submitted", "dismissed", "edited")
 
 
-def review(payload: dict[str, Any], repo: str, action: str, now: datetime) -> Review:
-    body = obj(payload, "review")
-    pr = obj(payload, "pull_request")
-    state = required_text(body, "state", "review").lower()
+def review(payload: Any, repo: str, action: str, now: datetime) -> Review:
+    read = _read(_ReviewEvent, payload)
+    body = read.review
     return Review(
         repo=repo,
-        number=_positive(integer(pr, "number", "pull_request"), "pull_request.number"),
-        review_id=_positive(integer(body, "id", "review"), "review.id"),
-        reviewer=person(body, "user", "review"),
-        state=state,
-        submitted_at=timestamp(body, "submitted_at", "review", optional=True),
+        number=read.pull_request.number,
+        review_id=body.id,
+        reviewer=_person(body.user),
+        state=body.state.lower(),
+        submitted_at=body.submitted_at,
         # GitHub sends no dismissal time: the delivery is that moment.
         dismissed_at=now if action == "dismissed" else None,
     )
 
 
-def push(payload: dict[str, Any], repo: str) -> Push:
-    ref = required_text(payload, "ref")
-    deleted = flag(payload, "deleted")
-    raw_commits = _get(payload, "", "commits")
-    if not isinstance(raw_commits, list):
-        raise PayloadError("commits must be a list")
-    commits = []
-    for i, item in enumerate(raw_commits):
-        where = f"commits[{i}]"
-        if not isinstance(item, dict):
-            raise PayloadError(f"{where} must be an object")
-        sha = _sha(required_text(item, "id", where))
-        if sha is None:
-            raise PayloadError(f"{where}.id must be a commit SHA")
-        author = item.get("author")
-        login = None
-        if isinstance(author, dict):
-            login = text(author, "username", f"{where}.author", optional=True)
-        elif author is not None:
-            raise PayloadError(f"{where}.author must be an object")
-        commits.append(
-            Commit(
-                sha,
-                timestamp(item, "timestamp", where, optional=True),
-                login,
-                text(item, "message", where, optional=True),
-            )
+def push(payload: Any, repo: str) -> Push:
+    read = _read(_PushEvent, payload)
+    commits = [
+        Commit(
+            c.id,
+            c.timestamp,
+            c.author.username if c.author is not None else None,
+            c.message,
         )
+        for c in read.commits
+    ]
+    ref = read.ref
     branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
-    return Push(repo, None if deleted else branch, commits)
+    return Push(repo, None if read.deleted else branch, commits)
 
 
-def deployment_status(payload: dict[str, Any], repo: str) -> DeploymentStatusEvent:
-    status = obj(payload, "deployment_status")
-    deployment = obj(payload, "deployment")
-    ident = integer(deployment, "id", "deployment")
+def deployment_status(payload: Any, repo: str) -> DeploymentStatusEvent:
+    read = _read(_DeploymentStatusEvent, payload)
     return DeploymentStatusEvent(
         repo=repo,
-        deployment_id=str(ident),
-        environment=required_text(deployment, "environment", "deployment"),
-        state=required_text(status, "state", "deployment_status").lower(),
-        at=_required_time(status, "created_at", "deployment_status"),
-        sha=_sha(text(deployment, "sha", "deployment", optional=True)),
+        deployment_id=str(read.deployment.id),
+        environment=read.deployment.environment,
+        state=read.deployment_status.state.lower(),
+        at=read.deployment_status.created_at,
+        sha=_sha(read.deployment.sha),
     )
-
-
-def _head_branch(head: dict[str, Any], repo: str, path: str) -> str:
-    """The PR's head branch; from a fork, `owner:branch` (GitHub's head label), so pushes to
-    a same-named branch of this repository are never taken for the PR's commits."""
-    ref = required_text(head, "ref", path)
-    head_repo = head.get("repo")
-    if head_repo is not None and not isinstance(head_repo, dict):
-        raise PayloadError(f"{path}.repo must be an object")
-    same = head_repo is not None and str(head_repo.get("full_name", "")).lower() == repo
-    if same:
-        return ref
-    label = text(head, "label", path, optional=True)
-    return label if label and ":" in label else f"fork:{ref}"
-
-
-def _required_time(parent: dict[str, Any], key: str, path: str) -> datetime:
-    value = timestamp(parent, key, path)
-    assert value is not None
-    return value
-
-
-def _positive(value: int | None, name: str) -> int:
-    if value is None or value < 1:
-        raise PayloadError(f"{name} must be a positive number")
-    return value
-
-
-def _sha(value: str | None) -> str | None:
-    if not value:
-        return None
-    value = value.strip().lower()
-    if len(value) != 40 or any(c not in "0123456789abcdef" for c in value):
-        return None
-    return value

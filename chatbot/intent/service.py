@@ -15,6 +15,8 @@ from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col, select
 
 from chatbot.clock import Clock
+from chatbot.crashpoints import crash_point
+from chatbot.db.dedupe import AlreadyDelivered, claim_delivery
 from chatbot.db.engine import Database
 from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
@@ -154,9 +156,13 @@ class IntentService:
         status: IntentStatus = IntentStatus.DRAFT,
         is_private: bool = False,
         team_from_channel: bool = False,
+        delivery_key: str | None = None,
     ) -> IntentView:
         """A new intent with its checks and first revision. With `team_from_channel` it
-        belongs to the team of `channel_id` (looked up in the same transaction), not `team_id`."""
+        belongs to the team of `channel_id` (looked up in the same transaction), not `team_id`.
+        With `delivery_key` (a Slack event asked for it) the delivery is claimed in the same
+        transaction, so a redelivery creates nothing and raises `AlreadyDelivered`, while a
+        delivery whose process died before the intent was stored is done on Slack's retry."""
         title = fields.title.strip()
         if not title:
             raise IntentError("intent.errors.no_title")
@@ -184,6 +190,9 @@ class IntentService:
         )
         _next_revision(intent)
         with self.db.transaction() as conn:
+            if delivery_key is not None and not claim_delivery(conn, delivery_key, now):
+                raise AlreadyDelivered(delivery_key)
+            crash_point("intent.create.claimed")
             if team_from_channel:
                 intent.team_id = channel_team_id(conn, channel_id)
             intent.id = _insert(conn, Intent, intent)

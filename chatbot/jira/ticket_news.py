@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chatbot.crashpoints import crash_point
+from chatbot.db.dedupe import AlreadyDelivered, claim_delivery
 from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentService, IntentView
 
@@ -27,12 +29,22 @@ class TicketNewsListener(Protocol):
     def ticket_moved(self, news: TicketNews) -> None: ...
 
 
-def ticket_moved(intents: IntentService, key: str, status: str, category: str) -> TicketNews | None:
-    """Apply a status change of ticket `key` to its intent; None when nothing is linked."""
-    view = intents.find(key)
-    if view is None or view.intent.jira_key != key:
-        return None
-    if category == "indeterminate" and view.intent.status in NOT_STARTED:
-        view = intents.set_status(view.intent.id or 0, IntentStatus.IN_PROGRESS, "jira")
-        return TicketNews(view, key, status, started=True, done=False)
+def ticket_moved(
+    intents: IntentService, delivery_key: str, key: str, status: str, category: str
+) -> TicketNews | None:
+    """Apply a status change of ticket `key` to its intent; None when nothing is linked.
+
+    The delivery is claimed in the transaction that moves the intent, so a redelivery raises
+    `AlreadyDelivered` and changes nothing, while a delivery whose process died before the
+    intent moved is done when Jira sends it again."""
+    view = intents.find(key)  # read before the transaction: SQLite allows one at a time
+    with intents.db.session() as s:
+        if not claim_delivery(s.connection(), delivery_key, intents.clock.now()):
+            raise AlreadyDelivered(delivery_key)
+        crash_point("jira_webhook.claimed")
+        if view is None or view.intent.jira_key != key:
+            return None
+        if category == "indeterminate" and view.intent.status in NOT_STARTED:
+            view = intents.set_status_in(s, view.intent.id or 0, IntentStatus.IN_PROGRESS, "jira")
+            return TicketNews(view, key, status, started=True, done=False)
     return TicketNews(view, key, status, started=False, done=category == "done")

@@ -27,6 +27,7 @@ from chatbot.github.models import BranchCommit, GitCommit
 from chatbot.metrics import change_failure, cycle_time, review_rounds, review_time
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import bot_authored, in_week, iso, merged_in, one_of, rounded
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.review_time import PR, RV, approval, merged_in_weeks
 from chatbot.metrics.stats import mean, median, rate
 from chatbot.metrics.week import Week
@@ -141,7 +142,7 @@ def _ref(text: str) -> Ref:
 
 
 class AiShare:
-    name = "ai_share"
+    name = MetricKey.AI_SHARE
     headline = "value"
     lower_is_better = False  # unused: the AI share is neutral, never "worse" (docs/metrics.md)
     neutral = True
@@ -202,7 +203,7 @@ def _share(
 class AiVsOther:
     """No headline and no trend (docs/ai-signals.md): the engine adds neither."""
 
-    name = "ai_vs_other"
+    name = MetricKey.AI_VS_OTHER
     headline = None
     lower_is_better = True
     neutral = True
@@ -300,7 +301,7 @@ def _side(
 
 
 class UnreviewedAi:
-    name = "unreviewed_ai"
+    name = MetricKey.UNREVIEWED_AI
     headline = "count"
     lower_is_better = True
 
@@ -355,7 +356,7 @@ class UnreviewedAi:
 
 
 class AiChangeFailure:
-    name = "ai_change_failure"
+    name = MetricKey.AI_CHANGE_FAILURE
     headline = "ai.value"  # a path: the `value` of the `ai` side
     lower_is_better = True
 

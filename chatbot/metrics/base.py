@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chatbot.db.engine import Database
 from chatbot.github.ai_signals import DEFAULT_AI_LABELS, Rules
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.week import Week
 from chatbot.teams import defaults
 
@@ -125,7 +126,7 @@ class WeekFigure:
 
 
 class Metric(Protocol):
-    name: str  # the JSON key: cycle_time, review_time, ...
+    name: MetricKey  # the JSON key: cycle_time, review_time, ...
     # The field that carries the headline value (median_hours, value, ...); None for a
     # comparison with no headline and so no previous, baseline or trend (AI vs other).
     headline: str | None

@@ -29,6 +29,7 @@ from chatbot.metrics.common import (
     rounded,
     team_deployment_ids,
 )
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
@@ -36,7 +37,7 @@ D = Deployment.__table__.c  # type: ignore[attr-defined]
 
 
 class ChangeFailureRate:
-    name = "change_failure_rate"
+    name = MetricKey.CHANGE_FAILURE_RATE
     headline = "value"
     lower_is_better = True
 

@@ -21,12 +21,13 @@ from chatbot.intent.models import AcceptanceCheck, Intent
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.categories import DONE, status_categories, statuses_in
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
 
 class ChecksVerifiedAtDone:
-    name = "checks_verified_at_done"
+    name = MetricKey.CHECKS_VERIFIED_AT_DONE
     headline = "value"
     lower_is_better = False
 

@@ -20,11 +20,12 @@ from chatbot.intent.models import Intent, IntentRevision
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.categories import IN_PROGRESS, status_categories, statuses_in
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.week import Week
 
 
 class LateIntentChurn:
-    name = "late_intent_churn"
+    name = MetricKey.LATE_INTENT_CHURN
     headline = "revisions"
     lower_is_better = True
 

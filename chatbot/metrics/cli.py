@@ -23,7 +23,6 @@ from chatbot.cli_tables import (
 )
 from chatbot.digest.catalogue import BY_NAME as VIEWS
 from chatbot.digest.catalogue import fmt, fmt_change
-from chatbot.metrics.goals import headline_value
 from chatbot.prompts import Prompts
 
 # Units are fixed per metric (docs/metrics.md): cycle time in days, review time in hours.
@@ -131,30 +130,15 @@ def digest_listing(result: Mapping[str, Any], prompts: Prompts) -> Listing:
             float(v) if isinstance(v, int | float) else None
             for v in (fields["previous"], fields["baseline"])
         )
-        view = VIEWS.get(metric.name)
-        if view is None:  # the AI metrics: a share or a count, neutral (never better or worse)
-            current = headline_value(fields, metric.headline)
-            shown = [_plain(v, metric.headline) for v in (current, previous, baseline)]
-            cells = (
-                metric.name.replace("_", " "),
-                shown[0],
-                shown[1],
-                _plain_change(current, previous, metric.headline),
-                shown[2],
-                _plain_change(current, baseline, metric.headline),
-                str(fields.get("n", "")),
-            )
-            rows.append(cells)
-            records.append(dict(zip(DIGEST_COLUMNS, cells, strict=True)))
-            continue
+        view = VIEWS[metric.name]
         current = view.value(fields)
         cells = (
             metric.name.replace("_", " "),
             fmt(current, view.unit, prompts),
             fmt(previous, view.unit, prompts),
-            fmt_change(current, previous, view.unit, prompts, view.lower_is_better),
+            fmt_change(current, previous, view.unit, prompts, view.better_direction),
             fmt(baseline, view.unit, prompts),
-            fmt_change(current, baseline, view.unit, prompts, view.lower_is_better),
+            fmt_change(current, baseline, view.unit, prompts, view.better_direction),
             str(fields.get("n", "")),
         )
         rows.append(cells)
@@ -168,22 +152,6 @@ def digest_listing(result: Mapping[str, Any], prompts: Prompts) -> Listing:
     return Listing(
         DIGEST_COLUMNS, rows, records, title=title, right_aligned=frozenset(DIGEST_COLUMNS[1:])
     )
-
-
-def _plain(value: Any, headline: str) -> str:
-    if not isinstance(value, int | float):
-        return "—"
-    if headline.endswith("value") or headline.endswith("_share"):
-        return f"{value * 100:.1f}%"
-    return f"{round(value, 2):g}"
-
-
-def _plain_change(current: Any, other: Any, headline: str) -> str:
-    if not isinstance(current, int | float) or not isinstance(other, int | float):
-        return "—"
-    if headline.endswith("value") or headline.endswith("_share"):
-        return f"{(current - other) * 100:+.0f} pts"
-    return f"{current - other:+g}"
 
 
 AI_SPLIT_COLUMNS = (

@@ -5,12 +5,12 @@ as the team sets it now) falls in the week. The start is the earliest *author* t
 the commits seen on the PR's head branch (pushes, or the backfill); with none, the PR's
 creation (counted in `fallback`). A negative span (clock skew) is left out.
 
-Which deployment ships which PR follows `chatbot.deploys.shipping` (listed PR, exact merge or
-head commit, or a Jira key the PR names when it was merged by then), evaluated here in
-steps that each read an index with a short list of values: the asked weeks' deployments
-and what they list → the PRs those values name (candidates) → every listing of a
-candidate, at any time, and its deployment → the first successful production one per PR.
-So the cost follows the weeks asked for, not the length of the history.
+Which deployment ships which PR is `chatbot.deploys.shipping`'s rule (listed PR, exact merge
+or head commit, or a Jira key the PR names when it was merged by then), in its Python form,
+applied to rows read in steps that each use an index with a short list of values: the asked
+weeks' deployments and what they list → the PRs those values may name (candidates) → every
+listing of a candidate, at any time, and its deployment → the first successful production
+one per PR. So the cost follows the weeks asked for, not the length of the history.
 
 Only when the team has no production deployment on record at all, cycle time comes from
 Jira: per work item whose last move to done fell in the week, its first move into an
@@ -29,6 +29,15 @@ from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
+from chatbot.deploys.shipping import (
+    RULES,
+    Listing,
+    Match,
+    listed_pr,
+    shipments,
+    ships,
+    wanted_listings,
+)
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, PullRequestKey
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
@@ -48,6 +57,7 @@ from chatbot.metrics.common import (
     team_deployment_ids,
     week_of,
 )
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import median, p85
 from chatbot.metrics.week import Week
 
@@ -79,7 +89,7 @@ class _Sample:
 
 
 class CycleTime:
-    name = "cycle_time"
+    name = MetricKey.CYCLE_TIME
     headline = "median_hours"
     lower_is_better = True
 
@@ -122,9 +132,10 @@ def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) 
 def _candidates(
     conn: Connection, team: TeamScope, shipping: Any, weeks: Sequence[Week]
 ) -> set[int]:
-    """The PRs the weeks' successful production deployments list (by PR, exact merge or
-    head commit, or a Jira key the PR names, merged by then): short lists of values looked
-    up through indexes, so no planner is tempted to scan the pull requests."""
+    """The PRs the weeks' successful production deployments may ship, found per shipping
+    rule through an index with a short list of values, so no planner is tempted to scan the
+    pull requests. More is harmless (`_first_shipments` applies the whole rule to each and
+    drops a PR first shipped outside the weeks); none may be missing."""
     dialect = conn.dialect.name
     in_weeks = team_deployment_ids(team, merged_ranges(weeks))
     listed = conn.execute(
@@ -134,44 +145,42 @@ def _candidates(
         .where(D.id.in_(in_weeks), shipping)
     ).all()
     repos = list(team.repos)
-    pairs: set[tuple[str, int]] = set()
-    shas: set[str] = set()
-    keys: dict[str, datetime] = {}
+    # Each listed value with its latest deployment: a time condition holds for some
+    # listing of the value when it holds for the latest.
+    latest: dict[str, dict[str, datetime]] = {}
     for kind, value, deployed_at in listed:
-        if kind == "pr":
-            repo, _, number = value.rpartition("#")
-            if repo in repos and number.isdigit():
-                pairs.add((repo, int(number)))
-        elif kind == "commit":
-            shas.add(value)
-        elif kind == "issue":
-            keys[value] = max(keys.get(value, deployed_at), deployed_at)
+        of_kind = latest.setdefault(kind, {})
+        of_kind[value] = max(of_kind.get(value, deployed_at), deployed_at)
     found: set[int] = set()
-    if pairs:
-        rows = conn.execute(
-            select(PR.id, PR.repo, PR.number).where(
-                PR.repo.in_({repo for repo, _ in pairs}),
-                one_of(dialect, PR.number, {number for _, number in pairs}),
-            )
-        ).all()
-        found |= {row.id for row in rows if (row.repo, row.number) in pairs}
-    if shas:
-        for column in (PR.merge_commit_sha, PR.head_sha):
+    for rule in RULES:
+        wanted = latest.get(rule.kind)
+        if not wanted:
+            continue
+        if rule.match is Match.REFERENCE:
+            pairs = {pr for pr in map(listed_pr, wanted) if pr is not None and pr[0] in repos}
+            if pairs:
+                rows = conn.execute(
+                    select(PR.id, PR.repo, PR.number).where(
+                        PR.repo.in_({repo for repo, _ in pairs}),
+                        one_of(dialect, PR.number, {number for _, number in pairs}),
+                    )
+                ).all()
+                found |= {row.id for row in rows if (row.repo, row.number) in pairs}
+        elif rule.match is Match.JIRA_KEY:
+            rows = conn.execute(
+                select(PR.id, PR.merged_at, PRK.jira_key)
+                .select_from(TABLE["PRK"])
+                .join(TABLE["PR"], and_(PR.repo == PRK.repo, PR.number == PRK.number))
+                .where(one_of(dialect, PRK.jira_key, wanted), PR.repo.in_(repos))
+            ).all()
+            found |= {row.id for row in rows if ships(rule, row.merged_at, wanted[row.jira_key])}
+        else:
+            column = PR[rule.match.value]
             found |= set(
                 conn.execute(
-                    select(PR.id).where(one_of(dialect, column, shas), PR.repo.in_(repos))
+                    select(PR.id).where(one_of(dialect, column, wanted), PR.repo.in_(repos))
                 ).scalars()
             )
-    if keys:
-        rows = conn.execute(
-            select(PR.id, PR.merged_at, PRK.jira_key)
-            .select_from(TABLE["PRK"])
-            .join(TABLE["PR"], and_(PR.repo == PRK.repo, PR.number == PRK.number))
-            .where(
-                one_of(dialect, PRK.jira_key, keys), PR.repo.in_(repos), PR.merged_at.is_not(None)
-            )
-        ).all()
-        found |= {row.id for row in rows if row.merged_at <= keys[row.jira_key]}
     return found
 
 
@@ -199,15 +208,11 @@ def _first_shipments(
     keys: dict[tuple[str, int], set[str]] = {}
     for repo, number, key in conn.execute(_keys_of(conn, candidate_ids)).all():
         keys.setdefault((repo, number), set()).add(key)
-    # What would ship each PR, as (kind, value) → the PRs it names.
-    wanted: dict[tuple[str, str], list[Any]] = {}
-    for p in prs:
-        wanted.setdefault(("pr", f"{p.repo}#{p.number}"), []).append(p)
-        for sha in {p.merge_commit_sha, p.head_sha} - {None}:
-            wanted.setdefault(("commit", sha), []).append(p)
-        for key in keys.get((p.repo, p.number), ()):
-            wanted.setdefault(("issue", key), []).append(p)
-    values = {kind: {v for k, v in wanted if k == kind} for kind in ("pr", "commit", "issue")}
+    wanted = wanted_listings((p, keys.get((p.repo, p.number), ())) for p in prs)
+    # What would ship each PR, by kind: the values to look up.
+    values: dict[str, set[str]] = {}
+    for kind, value in wanted:
+        values.setdefault(kind, set()).add(value)
     # The listings through the (kind, value) index, then their deployments by id: two
     # index-driven steps rather than a join a planner might turn into table scans.
     listings = conn.execute(
@@ -221,18 +226,18 @@ def _first_shipments(
             )
         ).all()
     }
+    shipping_listings = [
+        Listing(dep, kind, value, shipped_by[dep].deployed_at)
+        for dep, kind, value in listings
+        if dep in shipped_by
+    ]
     first: dict[int, tuple[datetime, str]] = {}
-    for dep, kind, value in listings:
-        deployment = shipped_by.get(dep)
-        if deployment is None:
-            continue
-        external_id, deployed_at = deployment.external_id, deployment.deployed_at
-        for p in wanted.get((kind, value), ()):
-            if kind == "issue" and (p.merged_at is None or p.merged_at > deployed_at):
-                continue  # a Jira key ships a PR only once it is merged
-            best = first.get(p.id)
-            if best is None or (deployed_at, external_id) < best:
-                first[p.id] = (deployed_at, external_id)
+    for listing, p in shipments(wanted, shipping_listings):
+        deployed_at = listing.deployed_at
+        external_id = shipped_by[listing.deployment_id].external_id
+        best = first.get(p.id)
+        if best is None or (deployed_at, external_id) < best:
+            first[p.id] = (deployed_at, external_id)  # type: ignore[assignment]
     branches = {(p.repo, p.head_branch) for p in prs if p.head_branch}
     first_commit: dict[tuple[str, str], datetime] = {}
     if branches:

@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import exists, false, func, or_, select, text
 from sqlmodel import Session, col
 
+from chatbot.db.core_models import SyncRun
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentStatus
 from chatbot.deploys.shipping import shipped_prs_query
+from chatbot.github.catch_up_runs import CATCH_UP_EVERY_SECONDS, CATCH_UP_JOB, last_catch_up
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
 from chatbot.jira.models import JiraStatus, WorkItem, WorkItemChange
 from chatbot.prompts import Prompts, default_prompts
@@ -68,8 +70,9 @@ def data_health(
 
     Checks: no production deployment seen in 14 days (or none of the team's at all, or no
     services/repos set); merged PRs without commit data; production deployments shipping no
-    known PR; team repos with no GitHub webhook delivery in 7 days; Jira statuses with no
-    category; bugs of which none match the escaped-defect rule; deployments of no team.
+    known PR; team repos with no GitHub webhook delivery in 7 days; the hourly GitHub catch-up
+    failed; Jira statuses with no category; bugs of which none match the escaped-defect
+    rule; deployments of no team.
     The messages are plain text (no Slack markup) for the terminal, the JSON and Slack,
     worded by prompts/doctor.toml (`prompts`, or the project's own prompts when not given).
     """
@@ -82,6 +85,7 @@ def data_health(
             _no_commit_messages(session, scope, now, say),
             _deployments_shipping_nothing(session, scope, now, say),
             _repos_without_delivery(session, scope, now, say),
+            _catch_up_failed(session, scope, say),
             _statuses_without_category(session, scope, now, say),
             _escape_rule_matches_nothing(session, scope, now, say),
             _deployments_of_no_team(session, now, say),
@@ -251,6 +255,39 @@ def _repos_without_delivery(
     return [
         say.text("doctor.warnings.repos_without_delivery", days=NO_DELIVERY_DAYS, repos=described)
     ]
+
+
+def _catch_up_failed(session: Session, scope: _Team, say: Prompts) -> list[str]:
+    """The last catch-up failed: PRs whose webhook failed stay missing until one succeeds."""
+    last = session.get(SyncRun, CATCH_UP_JOB)
+    if not scope.repos or last is None or last.ok:
+        return []
+    return [
+        say.text(
+            "doctor.warnings.catch_up_failed",
+            at=f"{last.started_at:%Y-%m-%d %H:%M}",
+            error=last.error or "",
+        )
+    ]
+
+
+def catch_up_line(db: Database, now: datetime, enabled: bool, prompts: Prompts) -> str:
+    """`chatbot team doctor`'s line on the hourly GitHub catch-up: off (no GITHUB_TOKEN),
+    not run yet, when it last ran and what it read, or that it failed and why."""
+    if not enabled:
+        return prompts.text("doctor.catch_up.off")
+    last = last_catch_up(db)
+    if last is None:
+        return prompts.text("doctor.catch_up.not_yet")
+    at = f"{last.started_at:%Y-%m-%d %H:%M}"
+    if not last.ok:
+        return prompts.text("doctor.catch_up.failed", at=at, error=last.error or "")
+    if now - last.started_at > timedelta(seconds=2 * CATCH_UP_EVERY_SECONDS):
+        return prompts.text("doctor.catch_up.stale", at=at)
+    count = "one" if last.pull_requests == 1 else "other"
+    return prompts.text(
+        f"doctor.catch_up.ran.{count}", at=at, count=last.pull_requests, repos=last.repos
+    )
 
 
 def _statuses_without_category(

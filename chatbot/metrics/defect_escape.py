@@ -17,6 +17,7 @@ from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import in_ranges, iso, merged_ranges, rounded
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 from chatbot.teams.escape import is_escaped
@@ -27,7 +28,7 @@ WINDOW_WEEKS = 2
 
 
 class DefectEscapeRate:
-    name = "defect_escape_rate"
+    name = MetricKey.DEFECT_ESCAPE_RATE
     headline = "value"
     lower_is_better = True
 

@@ -32,12 +32,13 @@ from chatbot.metrics.base import ExplainItem, Metric, TeamScope
 from chatbot.metrics.common import FINAL_STATUSES, iso, team_deployment
 from chatbot.metrics.data_health import data_health
 from chatbot.metrics.goals import goal_progress, paired_signal
+from chatbot.metrics.keys import MetricKey, by_key
 from chatbot.metrics.week import Week, WeekError
 from chatbot.teams.models import Team
 
 TREND_WEEKS = 8
 
-# In the order the digest shows them.
+# In the order the digest JSON lists them; one per `MetricKey` (checked as the engine loads).
 METRICS: tuple[Metric, ...] = (
     cycle_time.METRIC,
     review_time.METRIC,
@@ -50,7 +51,7 @@ METRICS: tuple[Metric, ...] = (
     checks_verified.METRIC,
     *ai.METRICS,
 )
-BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
+BY_NAME: dict[MetricKey, Metric] = by_key(METRICS, "the metrics engine")
 
 
 class UnknownTeam(LookupError):

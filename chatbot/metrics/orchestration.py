@@ -14,12 +14,13 @@ from sqlmodel import col, select
 from chatbot.db.engine import Database
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.checkins import CheckIn
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import mean
 from chatbot.metrics.week import Week
 
 
 class Orchestration:
-    name = "orchestration"
+    name = MetricKey.ORCHESTRATION
     headline = "orchestration_share"
     lower_is_better = False
 

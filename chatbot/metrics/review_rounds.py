@@ -17,6 +17,7 @@ from chatbot.db.engine import Database
 from chatbot.github.models import PullRequestReview
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.common import bot_authored, count, iso, merged_in, rounded
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.review_time import PR, counted_review, merged_in_weeks
 from chatbot.metrics.stats import mean, median
 from chatbot.metrics.week import Week
@@ -25,7 +26,7 @@ RV = PullRequestReview.__table__.c  # type: ignore[attr-defined]
 
 
 class ReviewRounds:
-    name = "review_rounds"
+    name = MetricKey.REVIEW_ROUNDS
     headline = "median"
     lower_is_better = True
 

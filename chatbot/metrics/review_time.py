@@ -36,6 +36,7 @@ from chatbot.metrics.common import (
     merged_ranges,
     rounded,
 )
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import median
 from chatbot.metrics.week import Week
 
@@ -100,7 +101,7 @@ def approval(team: TeamScope) -> Any:
 
 
 class ReviewTime:
-    name = "review_time"
+    name = MetricKey.REVIEW_TIME
     headline = "median_hours"
     lower_is_better = True
     # "Diffs are too large" is the first thing to check when review time worsens: the median

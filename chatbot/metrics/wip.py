@@ -44,6 +44,7 @@ from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
 from chatbot.metrics.categories import IN_PROGRESS, spelled_statuses
 from chatbot.metrics.common import iso, merged_ranges, one_of, rounded
+from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
 from chatbot.metrics.week import Week
 
@@ -113,7 +114,7 @@ def _folded(spelled: list[str]) -> list[str]:
 
 
 class Wip:
-    name = "wip"
+    name = MetricKey.WIP
     headline = "mean"
     lower_is_better = True
 

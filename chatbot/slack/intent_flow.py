@@ -71,23 +71,38 @@ class IntentFlow:
         )
 
     def create(
-        self, client: WebClient, fields: IntentFields, channel: str, user: str
+        self,
+        client: WebClient,
+        fields: IntentFields,
+        channel: str,
+        user: str,
+        delivery_key: str | None = None,
     ) -> IntentView:
-        """A new intent, tied to the channel's team; remembers whether the channel is private."""
+        """A new intent, tied to the channel's team; remembers whether the channel is private.
+        `delivery_key`: the Slack event that asked, claimed with the intent (see
+        `IntentService.create`)."""
         return self.intents.create(
             fields,
             channel,
             user,
             team_from_channel=True,
             is_private=channel_is_private(client, channel),
+            delivery_key=delivery_key,
         )
 
     # --- guided conversation ---------------------------------------------------------------
     def start_guided(
-        self, client: WebClient, channel: str, user: str, title: str, respond: Respond
+        self,
+        client: WebClient,
+        channel: str,
+        user: str,
+        title: str,
+        respond: Respond,
+        delivery_key: str | None = None,
     ) -> None:
+        """Raises `AlreadyDelivered` when `delivery_key` was claimed before (a redelivery)."""
         try:
-            view = self.create(client, IntentFields(title=title), channel, user)
+            view = self.create(client, IntentFields(title=title), channel, user, delivery_key)
         except IntentError as exc:
             ephemeral(
                 client,

@@ -30,8 +30,11 @@ def post(
     blocks: list[dict[str, Any]] | None = None,
     thread_ts: str | None = None,
     update_ts: str | None = None,
+    metadata: dict[str, Any] | None = None,
 ) -> Posted:
-    """chat.postMessage (or chat.update), returning Slack's error code instead of raising."""
+    """chat.postMessage (or chat.update), returning Slack's error code instead of raising.
+    `metadata`: Slack's message metadata (`event_type`, `event_payload`), which lets a retry
+    find the message (`conversations.history` with `include_all_metadata`)."""
     problems = message_problems(text, blocks)
     if problems:
         # A bug of ours, never the user's: log it and fall back to text so nothing is lost.
@@ -40,6 +43,8 @@ def post(
     kwargs: dict[str, Any] = {"channel": channel, "text": text, "unfurl_links": False}
     if blocks is not None:
         kwargs["blocks"] = blocks
+    if metadata is not None:
+        kwargs["metadata"] = metadata
     try:
         if update_ts:
             kwargs.pop("unfurl_links")

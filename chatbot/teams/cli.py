@@ -321,24 +321,29 @@ def team_set(
 @team_app.command("doctor")
 def team_doctor(name: str) -> None:
     """What data the team's digest lacks, and how to fix each gap."""
-    from chatbot.metrics.data_health import data_health
+    from chatbot.metrics.data_health import catch_up_line, data_health
     from chatbot.teams.service import TeamService
 
     services = services_or_exit()
     team = TeamService(services.db, services.clock).get(name)
     if team is None:
         raise _refuse(services.prompts.text("teams.errors.no_team", name=name))
-    warnings = data_health(services.db, team, services.clock.now(), services.prompts)
+    now = services.clock.now()
+    warnings = data_health(services.db, team, now, services.prompts)
     if not warnings:
         console.print(
             services.prompts.text("doctor.cli.healthy", team=escape(team.name)), highlight=False
         )
-        return
-    lacks = "doctor.cli.lacks"
-    count = "one" if len(warnings) == 1 else "other"
-    console.print(
-        services.prompts.text(f"{lacks}.{count}", team=escape(team.name), count=len(warnings)),
-        highlight=False,
-    )
-    for warning in warnings:
-        console.print(f"- {escape(warning)}", highlight=False, soft_wrap=True)
+    else:
+        lacks = "doctor.cli.lacks"
+        count = "one" if len(warnings) == 1 else "other"
+        console.print(
+            services.prompts.text(f"{lacks}.{count}", team=escape(team.name), count=len(warnings)),
+            highlight=False,
+        )
+        for warning in warnings:
+            console.print(f"- {escape(warning)}", highlight=False, soft_wrap=True)
+    token = services.settings.github_token
+    enabled = token is not None and bool(token.get_secret_value())
+    line = catch_up_line(services.db, now, enabled, services.prompts)
+    console.print(escape(line), highlight=False, soft_wrap=True)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
+from chatbot.crashpoints import crash_point
 from chatbot.db.dedupe import claim_delivery
 from chatbot.deploys.service import DeploymentError, record_deployment
 from chatbot.github import ingest, payloads
@@ -73,10 +74,11 @@ class GitHubWebhook:
         now = self.services.clock.now()
         if event == "ping":
             return self._ping(payload, now)
-        repo = payloads.repo_name(payload)
         if event == "deployment_status":
+            repo = payloads.repo_name(payload)
             return self._deployment(payloads.deployment_status(payload, repo), delivery, now)
-        action = payloads.text(payload, "action", optional=True) or ""
+        envelope = payloads.envelope(payload)
+        repo, action = envelope.repo, envelope.action
         if event == "pull_request":
             if action not in payloads.PR_ACTIONS:
                 return Outcome(202, {"ok": True, "ignored": f"pull_request {action}"})
@@ -111,6 +113,7 @@ class GitHubWebhook:
         with self.services.db.engine.begin() as conn:
             if delivery and not claim_delivery(conn, f"github:{delivery}", now):
                 return Outcome(200, {"ok": True, "duplicate": True})
+            crash_point("github_webhook.claimed")
             write(conn)
             self._touch(conn, repo, event, now)
         return Outcome(200, {"ok": True})

@@ -3,7 +3,8 @@ listener (the intent's thread in Slack), and `jira:issue_created|updated|deleted
 teams' work items at once.
 
 The shared secret (JIRA_WEBHOOK_SECRET) comes as `?secret=`, an `X-Throughline-Secret`
-header, or Jira's `X-Hub-Signature: sha256=<hmac of the body>`. Deliveries are deduped.
+header, or Jira's `X-Hub-Signature: sha256=<hmac of the body>`. Deliveries are deduped: the
+delivery is claimed in the transaction that moves the intent (`ticket_moved`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hmac
 import logging
 from typing import Any
 
-from chatbot.db.dedupe import first_delivery
+from chatbot.db.dedupe import AlreadyDelivered
 from chatbot.intent.service import IntentService
 from chatbot.jira.history_events import ISSUE_EVENTS, apply_issue_event
 from chatbot.jira.ticket_news import TicketNewsListener, ticket_moved
@@ -83,11 +84,10 @@ def register_routes(
         change = _status_change(payload)
         if change is None:
             return WebResponse.json(200, {"ok": True, "ignored": "no status change"})
-        if not first_delivery(
-            services.db, services.clock, "jira-webhook:" + _delivery_id(request, payload)
-        ):
+        try:
+            news = ticket_moved(intents, "jira-webhook:" + _delivery_id(request, payload), *change)
+        except AlreadyDelivered:
             return WebResponse.json(200, {"ok": True, "duplicate": True})
-        news = ticket_moved(intents, *change)
         if news is not None and listener is not None:
             listener.ticket_moved(news)
         return WebResponse.json(200, {"ok": True})

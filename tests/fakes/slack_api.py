@@ -12,9 +12,13 @@ It validates blocks and views against its own copy of the Block Kit limits
 `invalid_arguments` for views, like Slack. It answers
 `not_in_channel` for channels the bot was not invited to, and `ratelimited` with a
 `Retry-After` header when told to. Messages live in channels and threads as in Slack:
-`conversations.history` lists a channel's top-level messages only, and `conversations.replies`
-called with any message of a thread answers with the thread's parent first, then its replies.
-Used by tests and benchmarks through `SLACK_API_URL`.
+`conversations.history` lists a channel's top-level messages only, a page at a time with a
+cursor, and `conversations.replies` called with any message of a thread answers with the
+thread's parent first, then its replies. A message posted to a person's id lands in the
+person's DM with the bot, a conversation of its own (`D` + the user id, what
+`conversations.open` answers), and only that conversation has a history. A file shared with
+`files.completeUploadExternal` becomes a message of the bot in the channel or thread, as in
+Slack. Used by tests and benchmarks through `SLACK_API_URL`.
 """
 
 from __future__ import annotations
@@ -201,6 +205,8 @@ class FakeSlack:
                 "bot_id": BOT_ID,
             }
         channel = p.get("channel")
+        if method in {"chat.postMessage", "chat.update"} and _is_person(channel):
+            channel = im_of(str(channel))
         if method in {"chat.postMessage", "chat.postEphemeral", "chat.update"}:
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
@@ -270,6 +276,8 @@ class FakeSlack:
                 },
             }
         if method in {"conversations.history", "conversations.replies"}:
+            if _is_person(channel):  # a person's id is not a conversation
+                return {"ok": False, "error": "channel_not_found"}
             if channel in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
             if method == "conversations.history":
@@ -325,12 +333,21 @@ class FakeSlack:
                 files = json.loads(files)
             if p.get("channel_id") in self.not_member:
                 return {"ok": False, "error": "not_in_channel"}
-            return {
-                "ok": True,
-                "files": [{"id": f["id"], "title": f.get("title")} for f in files or []],
-            }
-        if method in {"reactions.add", "chat.scheduleMessage", "conversations.open"}:
-            return {"ok": True, "channel": {"id": "D" + str(p.get("users", "X"))[:10]}}
+            shared = [
+                {
+                    "id": f["id"],
+                    "name": (self.files.get(f["id"]) or {}).get("filename"),
+                    "title": f.get("title"),
+                }
+                for f in files or []
+            ]
+            if p.get("channel_id"):
+                self._share(str(p["channel_id"]), p.get("thread_ts"), shared)
+            return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": im_of(str(p.get("users", "X")))}}
+        if method in {"reactions.add", "chat.scheduleMessage"}:
+            return {"ok": True}
         return {"ok": False, "error": "unknown_method"}
 
     def _history(self, channel: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -342,8 +359,29 @@ class FakeSlack:
         ]
         found = sorted(_in_range(top_level, p), key=_ts_key, reverse=True)
         limit = _limit(p, 100)
-        messages = _with_metadata(found[:limit], p)
-        return {"ok": True, "messages": messages, "has_more": len(found) > limit}
+        start = int(p.get("cursor") or 0)  # the cursor is the offset, as in conversations.members
+        messages = _with_metadata(found[start : start + limit], p)
+        more = len(found) > start + limit
+        return {
+            "ok": True,
+            "messages": messages,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _share(self, channel: str, thread_ts: Any, files: list[dict[str, Any]]) -> None:
+        message = {
+            "type": "message",
+            "ts": self.next_ts(),
+            "text": "",
+            "user": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "files": files,
+        }
+        if thread_ts:
+            message["thread_ts"] = str(thread_ts)
+        with self._cond:
+            self._store(channel, message)
 
     def _replies(self, channel: str, p: dict[str, Any]) -> dict[str, Any]:
         """Any message of a thread (`ts`, the parent's or a reply's) names the whole thread:
@@ -365,6 +403,15 @@ class FakeSlack:
         limit = _limit(p, 1000)
         messages = _with_metadata(thread[:limit], p)
         return {"ok": True, "messages": messages, "has_more": len(thread) > limit}
+
+
+def im_of(user: str) -> str:
+    """The id of a person's DM with the bot."""
+    return "D" + user
+
+
+def _is_person(channel: Any) -> bool:
+    return str(channel or "").startswith(("U", "W"))
 
 
 def _ts_key(message: dict[str, Any]) -> Decimal:

@@ -12,6 +12,7 @@ from typing import Any
 
 from chatbot.digest.catalogue import BY_NAME, fmt, fmt_change
 from chatbot.github.ai_signals import SIGNAL_KINDS
+from chatbot.metrics.keys import MetricKey
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block, section
 from chatbot.slack.text import truncate
@@ -31,17 +32,17 @@ def _number(value: Any) -> float | None:
 
 def split_shown(digest: dict[str, Any]) -> bool:
     """Both sides have at least `MIN_SIDE` merged PRs this week."""
-    share = _metric(digest, "ai_share")
+    share = _metric(digest, MetricKey.AI_SHARE)
     ai, total = int(share.get("ai") or 0), int(share.get("total") or 0)
     return ai >= MIN_SIDE and total - ai >= MIN_SIDE
 
 
 def _split_lines(digest: dict[str, Any], prompts: Prompts) -> list[str]:
-    share = _metric(digest, "ai_share")
+    share = _metric(digest, MetricKey.AI_SHARE)
     ai, total = int(share.get("ai") or 0), int(share.get("total") or 0)
     if not split_shown(digest):
         return [prompts.text("ai.section.too_few", ai=ai, other=total - ai)]
-    split = _metric(digest, "ai_vs_other")
+    split = _metric(digest, MetricKey.AI_VS_OTHER)
     lines = [prompts.text("ai.section.split_title")]
     for side in ("ai", "other"):
         figures = split.get(side) or {}
@@ -64,7 +65,7 @@ def _split_lines(digest: dict[str, Any], prompts: Prompts) -> list[str]:
 def ai_section_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     """The channel's short "AI-assisted work" section; nothing when the digest has no AI
     figures (a digest stored before they existed)."""
-    share = _metric(digest, "ai_share")
+    share = _metric(digest, MetricKey.AI_SHARE)
     if not share:
         return []
     lines = [prompts.text("ai.section.title")]
@@ -88,12 +89,12 @@ def ai_section_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     if kinds:
         lines.append(prompts.text("ai.section.signals", signals=", ".join(kinds)))
     lines += _split_lines(digest, prompts)
-    unreviewed = int(_metric(digest, "unreviewed_ai").get("count") or 0)
+    unreviewed = int(_metric(digest, MetricKey.UNREVIEWED_AI).get("count") or 0)
     if unreviewed:
         lines.append(prompts.text("ai.section.unreviewed", count=unreviewed))
     elif share.get("ai"):
         lines.append(prompts.text("ai.section.unreviewed_none"))
-    failure = _metric(digest, "ai_change_failure")
+    failure = _metric(digest, MetricKey.AI_CHANGE_FAILURE)
     ai_side, other_side = failure.get("ai") or {}, failure.get("other") or {}
     if ai_side.get("total") or other_side.get("total"):
         lines.append(
@@ -112,27 +113,25 @@ def ai_section_blocks(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
 
 def leader_ai_line(digest: dict[str, Any], prompts: Prompts) -> list[Block]:
     """The leaders' DM: the AI share and the unreviewed count in one line."""
-    share = _metric(digest, "ai_share")
+    share = _metric(digest, MetricKey.AI_SHARE)
     if not share or not share.get("total"):
         return []
     text = prompts.text(
         "ai.section.leader",
         share=fmt(_number(share.get("value")), "ratio", prompts),
-        unreviewed=int(_metric(digest, "unreviewed_ai").get("count") or 0),
+        unreviewed=int(_metric(digest, MetricKey.UNREVIEWED_AI).get("count") or 0),
     )
     return [section(text)]
 
 
-_GOAL_UNITS = {"unreviewed_ai": "count", "ai_change_failure": "ratio"}
-
-
 def _unit(metric: str) -> str:
-    view = BY_NAME.get(metric)
-    return view.unit if view is not None else _GOAL_UNITS.get(metric, "number")
+    view = BY_NAME.get(metric)  # type: ignore[call-overload]
+    # A name no metric has any more (a digest stored long ago) is shown as a plain number.
+    return view.unit if view is not None else "number"
 
 
 def _label(metric: str, prompts: Prompts) -> str:
-    view = BY_NAME.get(metric)
+    view = BY_NAME.get(metric)  # type: ignore[call-overload]
     return view.label_in(prompts) if view is not None else metric.replace("_", " ")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from chatbot.crashpoints import crash_point
 from chatbot.decisions.models import DecisionSource
 from chatbot.decisions.service import TEXT_MAX, DecisionDraft, Origin, decision_ref
 from chatbot.slack.parts import SlackParts
@@ -75,6 +76,7 @@ def register(app: App, parts: SlackParts) -> None:
             source_ts=ts,
         )
         author = None if message.get("bot_id") else message.get("user")
+        crash_point("reaction.before_record")
         recorded = flow.record(client, draft, author or user, user, origin, text)
         if recorded is None or not recorded[1]:
             return

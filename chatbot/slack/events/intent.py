@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from chatbot.db.dedupe import first_delivery
+from chatbot.db.dedupe import AlreadyDelivered, delivered, first_delivery
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import post
 
@@ -20,12 +20,6 @@ _MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
 def register(app: App, parts: SlackParts) -> None:
     services = parts.services
     flow = parts.intents
-
-    def once(body: dict[str, Any]) -> bool:
-        event_id = body.get("event_id")
-        return (
-            first_delivery(services.db, services.clock, f"slack:{event_id}") if event_id else True
-        )
 
     @app.event("message")
     def thread_reply(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
@@ -49,19 +43,31 @@ def register(app: App, parts: SlackParts) -> None:
 
     @app.event("app_mention")
     def mention(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
-        if not once(body):
-            return
+        # Each path claims the delivery with its effect, never before it: a delivery whose
+        # process died before the effect is done on Slack's retry, not dropped as a duplicate.
+        event_id = body.get("event_id")
+        key = f"slack:{event_id}" if event_id else None
         text = _MENTION.sub("", event.get("text") or "").strip()
         channel, user = event["channel"], event.get("user", "")
         if event.get("thread_ts") and flow.conversations.find(channel, event["thread_ts"]):
-            # Someone mentioned the bot while answering: treat it as an answer.
+            # Someone mentioned the bot while answering: treat it as an answer. The answer's
+            # ts, stored with it, is the claim (the same as for the `message` event).
             flow.on_thread_message(client, channel, event["thread_ts"], event["ts"], user, text)
             return
         word, _, rest = text.partition(" ")
         if word.lower() == "intent" and rest.strip():
-            flow.start_guided(client, channel, user, rest.strip(), None)
-        else:
-            post(client, channel, flow.msg("help"), thread_ts=event.get("thread_ts") or event["ts"])
+            try:
+                flow.start_guided(client, channel, user, rest.strip(), None, delivery_key=key)
+            except AlreadyDelivered:
+                log.info("mention %s: delivered before, nothing to do", event_id)
+            return
+        # Help stores nothing: it is claimed once it was posted, so a crash before the post
+        # leaves the retry to post it (and a crash right after it, to post it once more).
+        if key is not None and delivered(services.db, key):
+            return
+        post(client, channel, flow.msg("help"), thread_ts=event.get("thread_ts") or event["ts"])
+        if key is not None:
+            first_delivery(services.db, services.clock, key)
 
     @app.event("app_home_opened")
     def home(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
