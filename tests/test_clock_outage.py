@@ -8,16 +8,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database, make_engine
 from chatbot.db.migrate import upgrade
+from chatbot.digest.jobs import run_digest_schedule
 from chatbot.scheduler import Job, JobClock
+from chatbot.teams.models import Team
+from chatbot.teams.service import TeamService
 from tests.conftest import PG_ADMIN
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.outage_helpers import through_proxy
@@ -105,3 +109,41 @@ def test_a_job_whose_own_database_call_fails_is_an_outage_line_not_a_traceback(
     bugs = [r for r in said if r.exc_info is not None]
     assert len(outage) == 1 and outage[0].exc_info is None
     assert len(bugs) == 1 and "job bug failed" in bugs[0].getMessage()
+
+
+class _Publisher:
+    """Stands in for the digest publisher: team "down" meets the database gone, "bug" a bug."""
+
+    def __init__(self, gone: Engine) -> None:
+        self.gone = gone
+
+    def post_slot(self, team: Team, week: str) -> None:
+        if team.name == "bug":
+            raise RuntimeError("a bug")
+        with self.gone.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+
+class _NoCheckIns:
+    def run_due(self, team: Team, now: datetime) -> None:
+        return None
+
+
+def test_a_team_whose_digest_meets_the_outage_is_one_line_and_a_bug_keeps_its_traceback(
+    db: Database, tmp_path: Path, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    teams = TeamService(db, clock)
+    for name in ("down", "bug"):
+        teams.add(name, f"C{name.upper()}0001", tz="UTC")
+    clock.set(datetime(2026, 11, 16, 9, 0, tzinfo=UTC))  # both teams' Monday slot
+    gone = make_engine(f"sqlite:///{tmp_path / 'gone' / 'x.db'}")
+    try:
+        run_digest_schedule(teams, clock, _Publisher(gone), _NoCheckIns())  # type: ignore[arg-type]
+    finally:
+        gone.dispose()
+    said = [r for r in caplog.records if r.name == "chatbot.digest.jobs"]
+    assert len(said) == 2
+    outage, bug = sorted(said, key=lambda r: "team bug" in r.getMessage())
+    assert "team down" in outage.getMessage() and "database is unreachable" in outage.getMessage()
+    assert outage.exc_info is None
+    assert "team bug" in bug.getMessage() and bug.exc_info is not None

@@ -117,3 +117,12 @@ class OutageLog:
                 return
             lasted, self._since, self._failures = now - self._since, None, 0
         self._log.warning("%s: the database answers again after %.0f s", self._who, lasted)
+
+
+def log_job_failure(logger: logging.Logger, error: BaseException, what: str, *args: object) -> None:
+    """A failed piece of a job: one line naming the database's reason when the database is
+    down (every item of a job meets the same outage), the whole traceback for a bug."""
+    if is_outage(error):
+        logger.warning(what + ": the database is unreachable (%s)", *args, outage_reason(error))
+    else:
+        logger.error(what, *args, exc_info=error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from chatbot.clock import Clock
+from chatbot.db.outage import log_job_failure
 from chatbot.digest.checkin import CheckInService
 from chatbot.digest.publish import DigestPublisher, PostStatus
 from chatbot.digest.schedule import digest_slot
@@ -28,8 +29,8 @@ def run_digest_schedule(
             if slot is not None:
                 posted += publisher.post_slot(team, slot.week).status == PostStatus.POSTED
             checkins.run_due(team, now)
-        except Exception:  # one team's failure never stops the others
-            log.exception("digest schedule failed for team %s", team.name)
+        except Exception as exc:  # one team's failure never stops the others
+            log_job_failure(log, exc, "digest schedule failed for team %s", team.name)
     return posted
 
 

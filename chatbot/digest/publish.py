@@ -40,6 +40,7 @@ from chatbot.db.claims import (
 )
 from chatbot.db.core_models import RunStatus
 from chatbot.db.engine import Database
+from chatbot.db.outage import log_job_failure
 from chatbot.digest.chart import render_chart
 from chatbot.digest.delivery import DigestDelivery, SendFailed, SendMark
 from chatbot.digest.models import DigestPost
@@ -201,7 +202,9 @@ class DigestPublisher:
             if record is None:
                 record = self._store(team, week, reason, user)
         except Exception as exc:  # the engine failed: nothing was posted, try again later
-            log.exception("digest of team %s for %s could not be computed", team.name, week)
+            log_job_failure(
+                log, exc, "digest of team %s for %s could not be computed", team.name, week
+            )
             self._failed(team, week, key, attempt, f"compute_failed: {type(exc).__name__}")
             return PostResult(PostStatus.FAILED, week, error=type(exc).__name__)
         return self._send(team, record, key, attempt, look_first, started)

@@ -17,6 +17,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from chatbot.db.outage import log_job_failure
 from chatbot.intent.models import AcceptanceCheck, IntentRevision
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,8 @@ def _after_commit(session: Session) -> None:
         for intent_id in sorted(changed):
             try:
                 callback(intent_id)
-            except Exception:  # a follower's bug must never undo or hide the user's edit
-                log.exception("intent follower failed for I-%s", intent_id)
+            except Exception as exc:  # a follower's failure must never undo or hide the edit
+                log_job_failure(log, exc, "intent follower failed for I-%s", intent_id)
 
 
 def _after_rollback(session: Session, _previous: object) -> None:

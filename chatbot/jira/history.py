@@ -35,6 +35,7 @@ from sqlmodel import col, select
 from chatbot.clock import Clock
 from chatbot.db.core_models import SyncState
 from chatbot.db.engine import Database
+from chatbot.db.outage import log_job_failure
 from chatbot.jira.errors import JiraError, JiraNotFound
 from chatbot.jira.gateway import JiraGateway, SearchPage
 from chatbot.jira.models import JiraStatus, WorkItem
@@ -445,6 +446,8 @@ def sync_all_teams(db: Database, clock: Clock, gateway: JiraGateway) -> list[Syn
             log.warning(
                 "Jira sync of team %s stopped (%s); it resumes at the next run", team.name, exc
             )
-        except Exception:
-            log.exception("Jira sync of team %s failed; it resumes at the next run", team.name)
+        except Exception as exc:
+            log_job_failure(
+                log, exc, "Jira sync of team %s failed; it resumes at the next run", team.name
+            )
     return results
