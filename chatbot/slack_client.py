@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -58,15 +59,16 @@ class RateLimitWait(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def bot_client(settings: Settings, wait: Callable[[float], None] | None = None) -> WebClient:
+def bot_client(
+    settings: Settings, wait: Callable[[float], None] | None = None, rate_limit_retries: int = 3
+) -> WebClient:
+    """The bot's client. With `rate_limit_retries=0` a `ratelimited` answer is raised at once
+    (the outbox's sender: it waits Retry-After in the database, not on a thread)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    handlers: list[Any] = [ConnectionErrorRetryHandler(max_retry_count=2)]
+    if rate_limit_retries:
+        handlers.append(RateLimitWait(wait or time.sleep, max_retry_count=rate_limit_retries))
+    handlers.append(ServerErrorRetryHandler(max_retry_count=2))
     return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitWait(wait or time.sleep, max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
     )

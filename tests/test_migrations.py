@@ -71,7 +71,7 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(empty_engine: Engine) -
     assert tables <= {"alembic_version"}
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0005"
 
 
 def test_connections_are_set_up_for_short_reads(empty_engine: Engine) -> None:

@@ -31,6 +31,9 @@ class OutboxMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64, index=True)
+    # Rows of one lane (a Slack thread, a channel) are sent in id order: a later one waits
+    # while an earlier one is unsent. None: no order to keep.
+    lane: str | None = Field(default=None, sa_column=Column(String(255), index=True))
     dedupe_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

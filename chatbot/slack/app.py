@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from chatbot.background import TrackedExecutor
 from chatbot.slack import actions, agent_listeners, commands, events, shortcuts, views
-from chatbot.slack.failures import tell_user_about_failure
+from chatbot.slack.failures import slack_unreachable, tell_user_about_failure
+from chatbot.slack.owed import Message, SlackOutbox
 from chatbot.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
@@ -18,7 +22,7 @@ log = logging.getLogger(__name__)
 def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
     services = parts.services
     settings = services.settings
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    token = settings.slack_bot_token
     secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -27,26 +31,98 @@ def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
     # wins; they are the same token, so that warning would only mislead.
     if not any(isinstance(f, _SameTokenWarning) for f in bolt_logger.filters):
         bolt_logger.addFilter(_SameTokenWarning())
+    # Bolt's single-workspace authorization would call auth.test on the first request, on
+    # the request's own thread: a slow Slack held that acknowledgement past 3 s and an
+    # unreachable one made it a 500. `authorize` answers from what is known (no call); each
+    # request's client gets the token from it.
     app = App(
-        token=None if services.slack is not None else token,
         signing_secret=secret,
-        client=services.slack,
-        # auth.test runs on the first request instead, so a start never waits on Slack.
-        token_verification_enabled=False,
+        client=_tokenless(services.slack) if services.slack is not None else None,
+        authorize=_authorize(parts) if token else None,
         process_before_response=False,
         listener_executor=executor,
         logger=bolt_logger,
     )
+    app.middleware(_owed_respond(parts.outbox))
     for surface in (commands, views, actions, events, shortcuts):
         surface.register(app, parts)
     agent_listeners.register(app, parts)
 
     @app.error
     def _on_error(error: Exception, body: dict, client: WebClient, logger: logging.Logger) -> None:
-        logger.exception("listener failed: %s", type(error).__name__)
-        tell_user_about_failure(client, body, error, services.prompts)
+        if slack_unreachable(error):
+            # Slack's Web API is down or slow: expected, and the outbox has what was owed.
+            logger.warning("listener stopped: Slack did not answer (%s)", type(error).__name__)
+        else:
+            logger.exception("listener failed: %s", type(error).__name__)
+        tell_user_about_failure(client, body, error, services.prompts, parts.outbox)
 
     return app
+
+
+def _authorize(parts: SlackParts) -> Callable[..., AuthorizeResult]:
+    # A plain function: Bolt passes the arguments a function names (a method's `self` too).
+    identity = parts.identity
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        return identity.authorize(enterprise_id, team_id)
+
+    return authorize
+
+
+def _tokenless(client: WebClient) -> WebClient:
+    """The bot's client without its token: Bolt then authorizes through `authorize` (a client
+    with a token makes it use its own auth.test authorization)."""
+    return WebClient(
+        token=None,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        retry_handlers=list(client.retry_handlers or []),
+        logger=client.logger,
+    )
+
+
+class OwedRespond:
+    """Bolt's `respond`, through the outbox: a reply waits there while Slack is down, and
+    one sent after the response_url's 30 minutes goes through the Web API instead."""
+
+    def __init__(self, outbox: SlackOutbox, response_url: str, channel: str, user: str) -> None:
+        self.outbox = outbox
+        self.response_url = response_url
+        self.channel = channel
+        self.user = user
+
+    def __call__(
+        self,
+        text: str = "",
+        blocks: list[dict[str, Any]] | None = None,
+        response_type: str | None = None,
+        replace_original: bool | None = None,
+        **_ignored: Any,
+    ) -> None:
+        self.outbox.say(
+            Message(
+                self.channel or self.user,
+                text,
+                blocks,
+                user=self.user,
+                response_url=self.response_url,
+                response_type=response_type or "ephemeral",
+                replace_original=bool(replace_original),
+                tell=self.user,
+            )
+        )
+
+
+def _owed_respond(outbox: SlackOutbox) -> Callable[..., Any]:
+    def middleware(context: BoltContext, next: Callable[[], Any]) -> Any:
+        url = context.response_url
+        if url is not None:
+            channel = context.channel_id or context.user_id or ""
+            context["respond"] = OwedRespond(outbox, url, channel, context.user_id or "")
+        return next()
+
+    return middleware
 
 
 class _SameTokenWarning(logging.Filter):

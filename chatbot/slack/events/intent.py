@@ -11,7 +11,6 @@ from slack_sdk import WebClient
 
 from chatbot.db.dedupe import first_delivery
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import post
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
@@ -61,7 +60,8 @@ def register(app: App, parts: SlackParts) -> None:
         if word.lower() == "intent" and rest.strip():
             flow.start_guided(client, channel, user, rest.strip(), None)
         else:
-            post(client, channel, flow.msg("help"), thread_ts=event.get("thread_ts") or event["ts"])
+            thread_ts = event.get("thread_ts") or event["ts"]
+            flow.outbox.post(channel, flow.msg("help"), thread_ts=thread_ts)
 
     @app.event("app_home_opened")
     def home(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:
