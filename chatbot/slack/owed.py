@@ -194,6 +194,8 @@ class SlackOutbox:
             OWED_KIND,
             key,
             message.payload(self.clock.now()),
+            # A message owed again under its key (a card's update) is a new send.
+            reset_state=True,
             lane=message.lane,
             claim_for=worker,
         )
