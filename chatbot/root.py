@@ -8,6 +8,7 @@ through its constructor, so the arrows point down (root -> slack/, web/ -> domai
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -61,6 +62,8 @@ DELIVERY_MEMORY = timedelta(days=7)
 JIRA_HISTORY_EVERY_SECONDS = 600
 # The bot's ids rarely change; the clock asks Slack for them now and then (never a request).
 SLACK_IDENTITY_EVERY_SECONDS = 6 * 3600
+QUIET_SDK_LOG = logging.getLogger("chatbot.slack.sender")
+QUIET_SDK_LOG.setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,12 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     teams = TeamService(db, clock)
     # The messages owed to Slack are sent by a client that does not sleep on a rate limit:
     # the outbox waits Retry-After in the database instead.
-    sender = bot_client(settings, rate_limit_retries=0) if services.slack is not None else None
+    # Its library logs every failed try as an error; the outbox says it once per retry.
+    sender = (
+        bot_client(settings, rate_limit_retries=0, logger=QUIET_SDK_LOG)
+        if services.slack is not None
+        else None
+    )
     owed = SlackOutbox(db, clock, prompts, settings, sender)
     cards = IntentCards(prompts, intents, settings.jira_url, owed)
     notices = SlackNotices(services, cards, owed)

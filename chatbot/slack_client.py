@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -60,7 +61,10 @@ class RateLimitWait(RateLimitErrorRetryHandler):
 
 
 def bot_client(
-    settings: Settings, wait: Callable[[float], None] | None = None, rate_limit_retries: int = 3
+    settings: Settings,
+    wait: Callable[[float], None] | None = None,
+    rate_limit_retries: int = 3,
+    logger: logging.Logger | None = None,
 ) -> WebClient:
     """The bot's client. With `rate_limit_retries=0` a `ratelimited` answer is raised at once
     (the outbox's sender: it waits Retry-After in the database, not on a thread)."""
@@ -70,5 +74,9 @@ def bot_client(
         handlers.append(RateLimitWait(wait or time.sleep, max_retry_count=rate_limit_retries))
     handlers.append(ServerErrorRetryHandler(max_retry_count=2))
     return WebClient(
-        token=token, base_url=settings.slack_api_url, timeout=10, retry_handlers=handlers
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        retry_handlers=handlers,
+        logger=logger,
     )

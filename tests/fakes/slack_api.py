@@ -72,6 +72,8 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     # Requests Slack's published API does not allow; the `fake_slack` fixture fails on any.
     violations: list[Violation] = field(default_factory=list)
+    # Seconds every answer waits before it is given (a slow Slack; drills set it).
+    delay_seconds: float = 0.0
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _last_ts: int = 0
@@ -133,6 +135,7 @@ class FakeSlack:
             self.messages.clear()
             self.violations.clear()
             self.channel_members.clear()
+            self.delay_seconds = 0.0
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -146,6 +149,8 @@ class FakeSlack:
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)  # a slow Slack: every method answers this late
         if not method.startswith("respond/"):  # a response_url is not a Web API method
             refused = violation(method, params)
             if refused is not None:
@@ -468,12 +473,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class FakeSlackServer:
-    """Runs FakeSlack on 127.0.0.1 on a free port; `api_url` goes into SLACK_API_URL."""
+    """Runs FakeSlack on 127.0.0.1 on a free port (or `port`: a Slack that comes back where
+    it was); `api_url` goes into SLACK_API_URL."""
 
-    def __init__(self) -> None:
-        self.fake = FakeSlack()
+    def __init__(self, port: int = 0, fake: FakeSlack | None = None) -> None:
+        self.fake = fake or FakeSlack()
         handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         host, port = self._server.server_address[:2]
         self.root = f"http://{host}:{port}/"
