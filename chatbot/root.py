@@ -87,7 +87,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     # the outbox waits Retry-After in the database instead.
     # Its library logs every failed try as an error; the outbox says it once per retry.
     sender = (
-        bot_client(settings, rate_limit_retries=0, logger=QUIET_SDK_LOG)
+        bot_client(settings, retries=False, logger=QUIET_SDK_LOG)
         if services.slack is not None
         else None
     )

@@ -63,16 +63,21 @@ class RateLimitWait(RateLimitErrorRetryHandler):
 def bot_client(
     settings: Settings,
     wait: Callable[[float], None] | None = None,
-    rate_limit_retries: int = 3,
+    retries: bool = True,
     logger: logging.Logger | None = None,
 ) -> WebClient:
-    """The bot's client. With `rate_limit_retries=0` a `ratelimited` answer is raised at once
-    (the outbox's sender: it waits Retry-After in the database, not on a thread)."""
+    """The bot's client. With `retries=False` every failure is raised at once: the outbox's
+    sender retries itself, waiting Retry-After in the database (not on a thread), and looks
+    before posting again after an answer that was lost (the library's retry of a 5xx or a
+    dropped connection would post a message twice)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    handlers: list[Any] = [ConnectionErrorRetryHandler(max_retry_count=2)]
-    if rate_limit_retries:
-        handlers.append(RateLimitWait(wait or time.sleep, max_retry_count=rate_limit_retries))
-    handlers.append(ServerErrorRetryHandler(max_retry_count=2))
+    handlers: list[Any] = []
+    if retries:
+        handlers = [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitWait(wait or time.sleep, max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ]
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,

@@ -178,6 +178,8 @@ class DecisionFlow:
                 },
             ),
             tell=user,
+            # Not the card's way to Slack: the way to tell `user` the card is late.
+            response_url=response_url,
             about=decision_ref(d.id),
             permalink=not d.permalink,
         )

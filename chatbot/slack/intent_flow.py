@@ -174,6 +174,7 @@ class IntentFlow:
                     },
                 ),
                 tell=user,
+                response_url=_url(respond),  # to tell `user`, once, that it is late
                 about=view.ref,
             )
             owed.append(self.outbox.owe_in(conn, root, claim=True))

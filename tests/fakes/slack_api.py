@@ -52,6 +52,7 @@ class _Failure:
     times: int
     retry_after: int | None = None
     status: int = 200
+    landed: bool = False  # done as asked, but the answer is this error (a lost answer)
 
 
 @dataclass
@@ -74,6 +75,7 @@ class FakeSlack:
     violations: list[Violation] = field(default_factory=list)
     # Seconds every answer waits before it is given (a slow Slack; drills set it).
     delay_seconds: float = 0.0
+    gate: threading.Event | None = None
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _last_ts: int = 0
@@ -81,10 +83,26 @@ class FakeSlack:
 
     # --- scripting -------------------------------------------------------------
     def fail_next(
-        self, method: str, error: str, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        times: int = 1,
+        retry_after: int | None = None,
+        status: int | None = None,
+        landed: bool = False,
     ) -> None:
-        status = 429 if error == "ratelimited" else 200
-        self._failures.setdefault(method, []).append(_Failure(error, times, retry_after, status))
+        """The next `times` calls of `method` answer `error` (HTTP `status`: 429 for
+        `ratelimited`, else 200 unless given). With `landed`, the call takes effect first,
+        as when Slack did the work and its answer was lost (a 5xx from its edge)."""
+        status = status or (429 if error == "ratelimited" else 200)
+        failure = _Failure(error, times, retry_after, status, landed)
+        self._failures.setdefault(method, []).append(failure)
+
+    def hold(self) -> threading.Event:
+        """Every call waits until the returned event is set (a Slack that does not answer
+        yet); `reset` releases it."""
+        self.gate = threading.Event()
+        return self.gate
 
     def add_message(self, channel: str, ts: str, text: str, **extra: Any) -> None:
         """A message in `channel`; with `thread_ts=<parent ts>`, a reply in that thread."""
@@ -136,6 +154,9 @@ class FakeSlack:
             self.violations.clear()
             self.channel_members.clear()
             self.delay_seconds = 0.0
+            if self.gate is not None:
+                self.gate.set()
+                self.gate = None
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -151,6 +172,9 @@ class FakeSlack:
         headers: dict[str, str] = {}
         if self.delay_seconds:
             time.sleep(self.delay_seconds)  # a slow Slack: every method answers this late
+        gate = self.gate
+        if gate is not None:
+            gate.wait(30)
         if not method.startswith("respond/"):  # a response_url is not a Web API method
             refused = violation(method, params)
             if refused is not None:
@@ -169,6 +193,8 @@ class FakeSlack:
                 failures.pop(0)
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)
+            if failure.landed and not method.startswith("respond/"):
+                self._answer(method, params)
             body = {"ok": False, "error": failure.error}
             self._record(method, params, token, body)
             return failure.status, body, headers
