@@ -105,11 +105,12 @@ class OwedRespond:
                 self.channel or self.user,
                 text,
                 blocks,
-                user=self.user,
+                user=self.user or None,
                 response_url=self.response_url,
                 response_type=response_type or "ephemeral",
                 replace_original=bool(replace_original),
-                tell=self.user,
+                reply=True,
+                tell=self.user or None,
             )
         )
 

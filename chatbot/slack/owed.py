@@ -96,6 +96,8 @@ class Message:
     response_url: str | None = None
     response_type: str = "ephemeral"
     replace_original: bool = False
+    #: A reply to the request behind `response_url` (Bolt's `respond`), `user` or not.
+    reply: bool = False
     render: Step | None = None
     then: Step | None = None
     refused: Step | None = None
@@ -106,13 +108,18 @@ class Message:
     permalink: bool = False
 
     @property
+    def private(self) -> bool:
+        """Said to one person (an ephemeral, a reply), not posted for the channel."""
+        return bool(self.user or self.reply) and not self.update_ts
+
+    @property
     def lane(self) -> str:
         """Messages of one conversation keep their order: a thread, a channel's top level, a
         card's updates, one person's ephemerals in a channel."""
         if self.update_ts:
             return f"update:{self.channel}:{self.update_ts}"
-        if self.user:
-            return f"ephemeral:{self.channel}:{self.user}"
+        if self.private:
+            return f"ephemeral:{self.channel}:{self.user or '-'}"
         return f"post:{self.channel}:{self.thread_ts or '-'}"
 
     def payload(self, owed_at: datetime) -> dict[str, Any]:
@@ -203,6 +210,9 @@ class SlackOutbox:
     def say(self, message: Message, conn: Connection | None = None) -> Sent:
         """Owe `message` and send it now (after `conn` commits, when given: the caller then
         calls `send_claimed`). Never raises for Slack's sake."""
+        if not message.channel and not message.reply:
+            log.info("nowhere to send a message (no channel); dropped")
+            return Sent(0, error="channel_not_found")
         if conn is not None:
             return Sent(self.owe_in(conn, message, claim=True).row_id)
         with self.db.transaction() as own:
@@ -325,9 +335,11 @@ class SlackOutbox:
         if client is None:
             raise GiveUp("no Slack token")
         fresh = self.clock.now() - owed_at < self.response_url_life
-        if message.user and message.response_url and fresh and self._respond(message, text, blocks):
-            return ""
-        if message.user:
+        if message.private:
+            if message.response_url and fresh and self._respond(message, text, blocks):
+                return ""
+            if not message.user:
+                raise GiveUp("the response_url expired and the reply names nobody to DM")
             return _reached(lambda: self._ephemeral(client, message, text, blocks, fresh))
         kwargs: dict[str, Any] = {"channel": message.channel, "text": text}
         if blocks is not None:
@@ -385,7 +397,7 @@ class SlackOutbox:
         kwargs: dict[str, Any] = {"text": text}
         if blocks:
             kwargs["blocks"] = blocks
-        if fresh and message.channel != message.user:
+        if fresh and message.channel and message.channel != message.user:
             try:
                 client.chat_postEphemeral(
                     channel=message.channel,
@@ -463,7 +475,7 @@ class SlackOutbox:
         def record(conn: Connection) -> list[int]:
             if message.refused is not None:
                 return self._run_step(conn, message.refused.name, message.refused.args, error)
-            if message.tell and not message.user:
+            if message.tell and not message.private:
                 # Nobody said what a refusal means here: tell the person what Slack said.
                 text = self.prompts.text("messages.slack_refused", error=escape(error))
                 note = Message(message.channel, text, user=message.tell)
