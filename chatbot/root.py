@@ -8,7 +8,6 @@ through its constructor, so the arrows point down (root -> slack/, web/ -> domai
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -42,7 +41,7 @@ from chatbot.slack.intent_flow import IntentFlow
 from chatbot.slack.jira_flow import JiraFlow
 from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
-from chatbot.slack.owed import SlackOutbox
+from chatbot.slack.owed import QUIET, SlackOutbox
 from chatbot.slack.parts import SlackParts
 from chatbot.slack_client import bot_client
 from chatbot.teams.service import TeamService
@@ -62,8 +61,6 @@ DELIVERY_MEMORY = timedelta(days=7)
 JIRA_HISTORY_EVERY_SECONDS = 600
 # The bot's ids rarely change; the clock asks Slack for them now and then (never a request).
 SLACK_IDENTITY_EVERY_SECONDS = 6 * 3600
-QUIET_SDK_LOG = logging.getLogger("chatbot.slack.sender")
-QUIET_SDK_LOG.setLevel(logging.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -87,9 +84,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     # the outbox waits Retry-After in the database instead.
     # Its library logs every failed try as an error; the outbox says it once per retry.
     sender = (
-        bot_client(settings, retries=False, logger=QUIET_SDK_LOG)
-        if services.slack is not None
-        else None
+        bot_client(settings, retries=False, logger=QUIET) if services.slack is not None else None
     )
     owed = SlackOutbox(db, clock, prompts, settings, sender)
     cards = IntentCards(prompts, intents, settings.jira_url, owed)

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from chatbot.background import TrackedExecutor
 from chatbot.slack import actions, agent_listeners, commands, events, shortcuts, views
 from chatbot.slack.failures import slack_unreachable, tell_user_about_failure
-from chatbot.slack.owed import Message, SlackOutbox
+from chatbot.slack.owed import Message, SlackOutbox, usable_response_url
 from chatbot.slack.parts import SlackParts
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,9 @@ class OwedRespond:
     """Bolt's `respond`, through the outbox: a reply waits there while Slack is down, and
     one sent after the response_url's 30 minutes goes through the Web API instead."""
 
-    def __init__(self, outbox: SlackOutbox, response_url: str, channel: str, user: str) -> None:
+    def __init__(
+        self, outbox: SlackOutbox, response_url: str | None, channel: str, user: str
+    ) -> None:
         self.outbox = outbox
         self.response_url = response_url
         self.channel = channel
@@ -120,7 +122,8 @@ def _owed_respond(outbox: SlackOutbox) -> Callable[..., Any]:
         url = context.response_url
         if url is not None:
             channel = context.channel_id or context.user_id or ""
-            context["respond"] = OwedRespond(outbox, url, channel, context.user_id or "")
+            usable = usable_response_url(url)
+            context["respond"] = OwedRespond(outbox, usable, channel, context.user_id or "")
         return next()
 
     return middleware

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
 from chatbot.prompts import Prompts
-from chatbot.slack.owed import Message, SlackOutbox
+from chatbot.slack.owed import Message, SlackOutbox, usable_response_url
 from chatbot.slack.payloads import where
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,12 @@ def tell_user_about_failure(
     if outbox is not None and slack_unreachable(error) and not isinstance(error, SlackApiError):
         try:
             outbox.say(
-                Message(channel or user, text, user=user, response_url=body.get("response_url"))
+                Message(
+                    channel or user,
+                    text,
+                    user=user,
+                    response_url=usable_response_url(body.get("response_url")),
+                )
             )
         except Exception as exc:  # the database is down too: nothing more we can do
             log.warning("could not tell %s about a failure: %s", user, type(exc).__name__)

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -63,6 +64,9 @@ NOT_THERE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "us
 #: What marks a message the bot posted for an outbox row, so a retry after an answer that
 #: never came finds it instead of posting it twice.
 METADATA_EVENT = "throughline_owed"
+#: The Slack library logs every failed try as an error; the outbox says it once per retry.
+QUIET = logging.getLogger("chatbot.slack.sender")
+QUIET.setLevel(logging.CRITICAL)
 
 StepFn = Callable[[Connection, dict[str, Any], str], list[int]]
 Renderer = Callable[[dict[str, Any]], "tuple[str, list[dict[str, Any]] | None] | None"]
@@ -126,7 +130,7 @@ class Message:
         data = asdict(self)
         data["after"] = [m.payload(owed_at) for m in self.after]
         data["owed_at"] = owed_at.isoformat()
-        return data
+        return _without_nul(data)
 
     @classmethod
     def of(cls, payload: dict[str, Any]) -> Message:
@@ -368,7 +372,7 @@ class SlackOutbox:
         """Through the response_url; False when it has expired (then the Web API is used)."""
         assert message.response_url is not None
         try:
-            answer = WebhookClient(message.response_url, timeout=10).send(
+            answer = WebhookClient(message.response_url, timeout=10, logger=QUIET).send(
                 text=text,
                 blocks=blocks,
                 response_type=message.response_type,
@@ -508,7 +512,7 @@ class SlackOutbox:
         try:
             fresh = self.clock.now() - owed_at < self.response_url_life
             if message.response_url and fresh:
-                answer = WebhookClient(message.response_url, timeout=5).send(
+                answer = WebhookClient(message.response_url, timeout=5, logger=QUIET).send(
                     text=text, response_type="ephemeral", replace_original=False
                 )
                 return answer.status_code == 200
@@ -528,6 +532,25 @@ class _Unreachable(Exception):
         super().__init__(reason)
         self.reason = reason
         self.sent = sent
+
+
+def _without_nul(value: Any) -> Any:
+    """NUL characters dropped (PostgreSQL stores no NUL in text, and Slack shows none)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {k: _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def usable_response_url(url: str | None) -> str | None:
+    """A response_url worth trying: http(s) with a host (anything else reads as none)."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
 def _reached(call: Callable[[], Any]) -> Any:
