@@ -19,9 +19,9 @@ from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
 LEASE = timedelta(minutes=2)
 TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
-#: What a settle stores with the row's new status, in the same transaction; the ids of rows
-#: it enqueued, to send next.
-Record = Callable[[Connection], list[int]]
+#: What a settle stores with the row's new status, in the same transaction; the rows it
+#: enqueued, to send next.
+Record = Callable[[Connection], "list[int | OutboxMessage]"]
 
 
 def enqueue(
@@ -53,8 +53,17 @@ def enqueue(
 @dataclass(frozen=True)
 class Enqueued:
     row_id: int
-    #: True when the row was stored already claimed by the caller (see `enqueue_in`).
-    claimed: bool = False
+    #: The row as stored, when it was stored already claimed by the caller (`enqueue_in`).
+    row: OutboxMessage | None = None
+
+    @property
+    def claimed(self) -> bool:
+        return self.row is not None
+
+    @property
+    def follow(self) -> int | OutboxMessage:
+        """What a worker sends next for it: the claimed row itself, else its id."""
+        return self.row if self.row is not None else self.row_id
 
 
 def enqueue_in(
@@ -67,26 +76,34 @@ def enqueue_in(
     reset_state: bool = False,
     lane: str | None = None,
     claim_for: str | None = None,
+    new_key: bool = False,
+    new_lane: bool = False,
 ) -> Enqueued:
     """`enqueue` inside the caller's transaction, so the write is stored with the change that
     owes it (or not at all).
 
     With `claim_for`, a new row is stored already claimed by that worker when nothing earlier
     in its lane is unsent: the caller sends it at once without one more transaction to claim
-    it (`OutboxWorker.run_claimed`).
+    it (`OutboxWorker.run_claimed`). `new_key`: the key was just made up (a uuid), so no row
+    can hold it and none is looked for; `new_lane`: nothing can be in its lane yet (a thread
+    that has just begun), so nothing earlier is looked for.
     """
-    found = conn.execute(
-        select(
-            TABLE.c.id,
-            TABLE.c.payload,
-            TABLE.c.version,
-            TABLE.c.delay_told,
-            TABLE.c.notify,
-            TABLE.c.notify_token,
-        )
-        .where(TABLE.c.dedupe_key == dedupe_key)
-        .with_for_update()
-    ).first()
+    found = (
+        None
+        if new_key
+        else conn.execute(
+            select(
+                TABLE.c.id,
+                TABLE.c.payload,
+                TABLE.c.version,
+                TABLE.c.delay_told,
+                TABLE.c.notify,
+                TABLE.c.notify_token,
+            )
+            .where(TABLE.c.dedupe_key == dedupe_key)
+            .with_for_update()
+        ).first()
+    )
     if found is not None:
         told = False if notify else found.delay_told
         values: dict[str, Any] = {
@@ -105,48 +122,41 @@ def enqueue_in(
             values.update(notify=notify, notify_token=uuid.uuid4().hex)
         conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
         return Enqueued(int(found.id))
-    claimed = claim_for is not None and not (lane and _earlier_unsent(conn, lane))
-    row_id = conn.execute(
-        insert(TABLE)
-        .values(
-            kind=kind,
-            lane=lane,
-            dedupe_key=dedupe_key,
-            payload=payload,
-            state={},
-            status=OutboxStatus.PENDING,
-            version=1,
-            attempts=1 if claimed else 0,
-            next_attempt_at=now,
-            locked_until=now + LEASE if claimed else None,
-            locked_by=claim_for if claimed else None,
-            notify=notify or None,
-            notify_token=uuid.uuid4().hex if notify else None,
-            delay_told=False,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(TABLE.c.id)
-    ).scalar_one()
-    return Enqueued(int(row_id), claimed)
+    claimed = claim_for is not None and not (lane and not new_lane and _earlier_unsent(conn, lane))
+    values: dict[str, Any] = {
+        "kind": kind,
+        "lane": lane,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "state": {},
+        "status": OutboxStatus.PENDING,
+        "version": 1,
+        "attempts": 1 if claimed else 0,
+        "next_attempt_at": now,
+        "locked_until": now + LEASE if claimed else None,
+        "locked_by": claim_for if claimed else None,
+        "notify": notify or None,
+        "notify_token": uuid.uuid4().hex if notify else None,
+        "delay_told": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    row_id = int(conn.execute(insert(TABLE).values(**values).returning(TABLE.c.id)).scalar_one())
+    # The claimed row as stored, so its sender needs no read to start.
+    return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
 
 
-def _earlier_unsent(conn: Connection, lane: str, before: int | None = None) -> bool:
-    query = select(TABLE.c.id).where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
-    if before is not None:
-        query = query.where(TABLE.c.id < before)
-    return conn.execute(query.limit(1)).first() is not None
-
-
-def next_in_lane(db: Database, lane: str) -> int | None:
-    """The oldest unsent row of `lane`: the one to send now that the one before it is done."""
-    with db.transaction() as conn:
-        return conn.execute(
-            select(TABLE.c.id)
-            .where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
-            .order_by(TABLE.c.id)
-            .limit(1)
-        ).scalar()
+def _earlier_unsent(conn: Connection, lane: str) -> bool:
+    """An unsent row in `lane`, locked until the caller commits (PostgreSQL): a send of that
+    row settling meanwhile waits, then finds the caller's new row to send after it. Without
+    the lock both could miss each other and the new row would wait for the clock."""
+    query = (
+        select(TABLE.c.id)
+        .where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
+        .limit(1)
+        .with_for_update()
+    )
+    return conn.execute(query).first() is not None
 
 
 def get(db: Database, row_id: int) -> OutboxMessage | None:
@@ -223,39 +233,64 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
 
 def _settle_version(
     db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
-) -> tuple[bool, list[int]]:
+) -> tuple[bool, list[int | OutboxMessage]]:
     """Apply `values` (and `record`, in the same transaction) if the row still holds the
     version that was sent; otherwise it was re-armed meanwhile: release it, due at once, and
-    return False. The list holds the rows `record` enqueued."""
+    return False. The list holds the rows to send next: those `record` enqueued, then the
+    oldest unsent row of this row's lane (it waited for this one)."""
     now = clock.now()
-    follow: list[int] = []
-    with db.session() as s:
+    follow: list[int | OutboxMessage] = []
+    with db.transaction() as conn:
         settled = (
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == row.id, TABLE.c.version == row.version)
                 .values(locked_until=None, locked_by=None, updated_at=now, **values)
             ).rowcount
             == 1
         )
         if not settled:
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == row.id)
                 .values(locked_until=None, locked_by=None, next_attempt_at=now)
             )
-        elif record is not None:
-            follow = record(s.connection())
+            return settled, follow
+        if record is not None:
+            follow = record(conn)
+        if row.lane:
+            taken = {f if isinstance(f, int) else f.id for f in follow}
+            waiting = conn.execute(
+                select(TABLE.c.id)
+                .where(TABLE.c.lane == row.lane, TABLE.c.status == OutboxStatus.PENDING)
+                .order_by(TABLE.c.id)
+                .limit(1)
+            ).scalar()
+            if waiting is not None and waiting not in taken:
+                follow.append(int(waiting))
     return settled, follow
 
 
 def settle_sent(
-    db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None
-) -> tuple[bool, list[int]]:
+    db: Database,
+    clock: Clock,
+    row: OutboxMessage,
+    record: Record | None = None,
+    state: dict[str, Any] | None = None,
+) -> tuple[bool, list[int | OutboxMessage]]:
     """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once).
-    `record` stores what the send made known (a message's ts) with the status, at once."""
+    `record` stores what the send made known with the status, at once; `state`, when given,
+    replaces the row's state in the same statement."""
+    values: dict[str, Any] = {"state": state} if state is not None else {}
     return _settle_version(
-        db, clock, row, record, status=OutboxStatus.SENT, sent_at=clock.now(), last_error=None
+        db,
+        clock,
+        row,
+        record,
+        status=OutboxStatus.SENT,
+        sent_at=clock.now(),
+        last_error=None,
+        **values,
     )
 
 
@@ -279,7 +314,7 @@ def settle_retry(
 
 def settle_failed(
     db: Database, clock: Clock, row: OutboxMessage, error: str, record: Record | None = None
-) -> tuple[bool, list[int]]:
+) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
     return _settle_version(
         db, clock, row, record, status=OutboxStatus.FAILED, last_error=error[:2000]

@@ -72,6 +72,8 @@ class Landed:
 
     summary: dict[str, Any]
     record: store.Record | None = field(default=None, repr=False)
+    #: Replaces the row's state in the statement that marks it sent (what the send made known).
+    state: dict[str, Any] | None = None
 
 
 Handler = Callable[[OutboxMessage, Progress], Landed | None]
@@ -136,20 +138,23 @@ class OutboxWorker:
         self._run_from(row)
         return True
 
-    def run_claimed(self, row_id: int) -> None:
+    def run_claimed(self, row: OutboxMessage) -> None:
         """Send a row this worker claimed when it was stored (`store.enqueue_in(claim_for=)`)."""
-        row = store.get(self.db, row_id)
-        if row is not None and row.locked_by == self.name:
+        if row.locked_by == self.name:
             self._run_from(row)
 
     def _run_from(self, first: OutboxMessage) -> None:
-        queue: deque[int] = deque(self._run(first))
+        queue: deque[int | OutboxMessage] = deque(self._run(first))
         while queue:
-            row = store.claim(self.db, self.clock, queue.popleft(), self.name)
+            item = queue.popleft()
+            if isinstance(item, OutboxMessage):  # stored claimed by this worker: no claim
+                row: OutboxMessage | None = item if item.locked_by == self.name else None
+            else:
+                row = store.claim(self.db, self.clock, item, self.name)
             if row is not None:
                 queue.extend(self._run(row))
 
-    def _run(self, row: OutboxMessage) -> list[int]:
+    def _run(self, row: OutboxMessage) -> list[int | OutboxMessage]:
         """Send one claimed row; returns the rows to try next."""
         row_id = int(row.id or 0)
         handler = self.handlers.get(row.kind)
@@ -160,7 +165,7 @@ class OutboxWorker:
             )
             return []
         progress = Progress(self.db, row)
-        follow: list[int] = []
+        follow: list[int | OutboxMessage] = []
         try:
             landed = handler(row, progress)
         except RetryLater as exc:
@@ -177,16 +182,13 @@ class OutboxWorker:
             return []
         else:
             record = landed.record if landed is not None else None
-            sent, follow = store.settle_sent(self.db, self.clock, row, record)
+            state = landed.state if landed is not None else None
+            sent, follow = store.settle_sent(self.db, self.clock, row, record, state)
             self._tell("landed", row, landed)
             if not sent:
                 # Edited while this send was in flight: send the newer version now rather
                 # than at the clock's next tick.
                 return [row_id]
-        if row.lane:
-            successor = store.next_in_lane(self.db, row.lane)
-            if successor is not None:
-                follow.append(successor)
         return follow
 
     def _retry(self, row: OutboxMessage, reason: str, retry_after: float | None) -> None:

@@ -27,7 +27,7 @@ from chatbot.prompts import Prompts
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
 from chatbot.slack.channels import channel_is_private
-from chatbot.slack.owed import Message, Sent, SlackOutbox
+from chatbot.slack.owed import Message, Next, Sent, SlackOutbox
 from chatbot.slack.owed import Step as OwedStep
 from chatbot.slack.text import escape, truncate
 
@@ -192,7 +192,7 @@ class DecisionFlow:
         return card_fallback(prompts, d), decision_card(prompts, d, self.jira_url)
 
     @staticmethod
-    def _card_posted(conn: Connection, args: dict[str, Any], ts: str) -> list[int]:
+    def _card_posted(conn: Connection, args: dict[str, Any], ts: str) -> Next:
         values: dict[str, Any] = {"card_channel": args["channel"], "card_ts": ts}
         if args.get("permalink"):
             values["permalink"] = func.coalesce(DECISION.c.permalink, args["permalink"])
@@ -201,7 +201,7 @@ class DecisionFlow:
         )
         return []
 
-    def _card_refused(self, conn: Connection, args: dict[str, Any], error: str) -> list[int]:
+    def _card_refused(self, conn: Connection, args: dict[str, Any], error: str) -> Next:
         ref = decision_ref(int(args["decision_id"]))
         channel, user = args["channel"], args["user"]
         if error in ("not_in_channel", "channel_not_found", "is_archived"):
@@ -212,7 +212,7 @@ class DecisionFlow:
             note = Message(channel, text, user=user, response_url=args["response_url"])
         else:  # no response_url (a modal, a reaction): the DM with the bot always works
             note = Message(user, text)
-        return [self.outbox.owe_in(conn, note).row_id]
+        return [self.outbox.owe_in(conn, note, claim=True).follow]
 
     def refresh_card(self, d: Decision) -> Sent | None:
         if not d.card_ts or not d.card_channel:

@@ -20,7 +20,7 @@ from chatbot.intent.service import (
 )
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks.intent import card_fallback, intent_card
-from chatbot.slack.owed import Message, Sent, SlackOutbox, Step
+from chatbot.slack.owed import Message, Next, Sent, SlackOutbox, Step
 
 RENDER = "intent.card"
 POSTED = "intent.card_posted"
@@ -51,7 +51,7 @@ class IntentCards:
             return None
         return card_fallback(self.prompts, view), self.blocks(view)
 
-    def _posted(self, conn: Connection, args: dict[str, Any], ts: str) -> list[int]:
+    def _posted(self, conn: Connection, args: dict[str, Any], ts: str) -> Next:
         thread_ts = args.get("thread_ts") or ts
         # Deleted meanwhile: the card stays in Slack, unlinked.
         with contextlib.suppress(IntentError):

@@ -18,7 +18,7 @@ from chatbot.services import Services
 from chatbot.slack.blocks.intent import card_fallback
 from chatbot.slack.channels import channel_is_private
 from chatbot.slack.intent_cards import IntentCards
-from chatbot.slack.owed import Message, Sent, SlackOutbox
+from chatbot.slack.owed import Message, Next, Sent, SlackOutbox
 from chatbot.slack.owed import Step as OwedStep
 from chatbot.slack.text import escape, truncate
 
@@ -130,7 +130,7 @@ class IntentFlow:
         self.outbox.send_claimed(owed[0])
         return view
 
-    def _form_card_refused(self, conn: Connection, args: dict[str, Any], error: str) -> list[int]:
+    def _form_card_refused(self, conn: Connection, args: dict[str, Any], error: str) -> Next:
         """Saved already; tell the author where it is and how to get it posted."""
         channel, user = args["channel"], args["user"]
         if error in ("not_in_channel", "channel_not_found"):
@@ -144,7 +144,7 @@ class IntentFlow:
         else:
             text = self.msg("slack_error", error=escape(error), intent_ref=args["ref"])
             note = Message(channel, text, user=user)
-        return [self.outbox.owe_in(conn, note).row_id]
+        return [self.outbox.owe_in(conn, note, claim=True).follow]
 
     # --- guided conversation ---------------------------------------------------------------
     def start_guided(
@@ -195,11 +195,15 @@ class IntentFlow:
             return
         self.outbox.send_claimed(owed[0])
 
-    def _root_posted(self, conn: Connection, args: dict[str, Any], ts: str) -> list[int]:
+    def _root_posted(self, conn: Connection, args: dict[str, Any], ts: str) -> Next:
         reply = self.conversations.start_in(conn, int(args["intent_id"]), args["channel"], ts)
-        return [self.outbox.owe_in(conn, self._question(args["channel"], ts, reply)).row_id]
+        return [
+            self.outbox.owe_in(
+                conn, self._question(args["channel"], ts, reply), claim=True, new_thread=True
+            ).follow
+        ]
 
-    def _root_refused(self, conn: Connection, args: dict[str, Any], error: str) -> list[int]:
+    def _root_refused(self, conn: Connection, args: dict[str, Any], error: str) -> Next:
         """Slack will not take the thread's root: the draft is cancelled (it has no thread to
         be drafted in) and the person told why, with what they typed."""
         intent_id, user, channel = int(args["intent_id"]), args["user"], args["channel"]
@@ -212,7 +216,7 @@ class IntentFlow:
         else:
             text = self.msg("slack_error", error=escape(error), intent_ref=args.get("ref", "—"))
             note = Message(channel, text, user=user, response_url=response_url, tell=user)
-        return [self.outbox.owe_in(conn, note).row_id]
+        return [self.outbox.owe_in(conn, note, claim=True).follow]
 
     def _question(
         self, channel: str, thread_ts: str, reply: Reply, fallback_ts: str | None = None
@@ -227,11 +231,11 @@ class IntentFlow:
             refused=OwedStep(ASK_REFUSED, {**where, "ts": fallback_ts}) if fallback_ts else None,
         )
 
-    def _asked(self, conn: Connection, args: dict[str, Any], ts: str) -> list[int]:
+    def _asked(self, conn: Connection, args: dict[str, Any], ts: str) -> Next:
         self.conversations.asked_in(conn, int(args["conversation_id"]), int(args["step"]), ts)
         return []
 
-    def _ask_refused(self, conn: Connection, args: dict[str, Any], _error: str) -> list[int]:
+    def _ask_refused(self, conn: Connection, args: dict[str, Any], _error: str) -> Next:
         # The question never showed: answers after the one that asked for it belong to it.
         self.conversations.asked_in(
             conn, int(args["conversation_id"]), int(args["step"]), str(args["ts"])

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
@@ -68,7 +68,10 @@ METADATA_EVENT = "throughline_owed"
 QUIET = logging.getLogger("chatbot.slack.sender")
 QUIET.setLevel(logging.CRITICAL)
 
-StepFn = Callable[[Connection, dict[str, Any], str], list[int]]
+#: The rows a step owed, to send next (`Enqueued.follow`: a claimed row, else its id).
+Next = list[int | OutboxMessage]
+#: A step: (its transaction, its arguments, the sent message's ts or Slack's error) -> Next.
+StepFn = Callable[[Connection, dict[str, Any], str], Next]
 Renderer = Callable[[dict[str, Any]], "tuple[str, list[dict[str, Any]] | None] | None"]
 
 
@@ -118,13 +121,18 @@ class Message:
 
     @property
     def lane(self) -> str:
-        """Messages of one conversation keep their order: a thread, a channel's top level, a
-        card's updates, one person's ephemerals in a channel."""
+        """Messages of one conversation keep their order: a thread's replies, what one
+        person's actions post at a channel's top level, a card's updates, one person's
+        ephemerals in a channel. Top-level posts caused by different people keep no order
+        among themselves (their requests had none), so a busy channel is not sent one
+        message at a time."""
         if self.update_ts:
             return f"update:{self.channel}:{self.update_ts}"
         if self.private:
             return f"ephemeral:{self.channel}:{self.user or '-'}"
-        return f"post:{self.channel}:{self.thread_ts or '-'}"
+        if self.thread_ts:
+            return f"post:{self.channel}:{self.thread_ts}"
+        return f"post:{self.channel}:-:{self.tell or '-'}"
 
     def payload(self, owed_at: datetime) -> dict[str, Any]:
         data = asdict(self)
@@ -193,9 +201,13 @@ class SlackOutbox:
         self.renderers[name] = fn
 
     # --- owing -------------------------------------------------------------------------------
-    def owe_in(self, conn: Connection, message: Message, claim: bool = False) -> store.Enqueued:
+    def owe_in(
+        self, conn: Connection, message: Message, claim: bool = False, new_thread: bool = False
+    ) -> store.Enqueued:
         """Store `message` in the caller's transaction (claimed for this process with
-        `claim`, to be sent by `send_claimed` right after the commit)."""
+        `claim`, to be sent by `send_claimed` right after the commit). `new_thread`: its
+        thread has just begun, so nothing can be owed in it before this message."""
+        new_key = message.key is None
         key = message.key or f"slack:{uuid.uuid4().hex}"
         message.key = key
         worker = self.worker.name if claim and self.worker is not None else None
@@ -209,6 +221,8 @@ class SlackOutbox:
             reset_state=True,
             lane=message.lane,
             claim_for=worker,
+            new_key=new_key,
+            new_lane=new_thread,
         )
 
     def say(self, message: Message, conn: Connection | None = None) -> Sent:
@@ -231,8 +245,8 @@ class SlackOutbox:
             return Sent(enqueued.row_id)
         self._watched.row_id, self._watched.sent = enqueued.row_id, None
         try:
-            if enqueued.claimed:
-                worker.run_claimed(enqueued.row_id)
+            if enqueued.row is not None:
+                worker.run_claimed(enqueued.row)
             else:
                 worker.run_one(enqueued.row_id)
             return self._watched.sent or Sent(enqueued.row_id)
@@ -309,7 +323,11 @@ class SlackOutbox:
             if message.permalink and ts:
                 permalink = self._permalink(message.channel, ts)
         self._outcome(row, ts=ts)
-        return Landed({"ts": ts}, record=self._sent_record(row, message, ts or "", permalink))
+        return Landed(
+            {"ts": ts},
+            record=self._sent_record(message, ts or "", permalink),
+            state={**(row.state or {}), "ts": ts} if ts else None,
+        )
 
     def _render(self, message: Message) -> tuple[str, list[dict[str, Any]] | None] | None:
         if message.render is None:
@@ -453,42 +471,34 @@ class SlackOutbox:
             return None
 
     # --- what a send or a refusal records ----------------------------------------------------
-    def _sent_record(
-        self, row: OutboxMessage, message: Message, ts: str, permalink: str | None
-    ) -> Callable[[Connection], list[int]]:
-        def record(conn: Connection) -> list[int]:
-            if ts:
-                conn.execute(
-                    update(store.TABLE)
-                    .where(store.TABLE.c.id == row.id)
-                    .values(state={**(row.state or {}), "ts": ts})
-                )
-            follow: list[int] = []
+    def _sent_record(self, message: Message, ts: str, permalink: str | None) -> store.Record:
+        def record(conn: Connection) -> list[int | OutboxMessage]:
+            follow: list[int | OutboxMessage] = []
             if message.then is not None:
                 args = {**message.then.args, "permalink": permalink}
                 follow += self._run_step(conn, message.then.name, args, ts)
             for later in message.after:
-                follow.append(self.owe_in(conn, later).row_id)
+                follow.append(self.owe_in(conn, later, claim=True).follow)
             return follow
 
         return record
 
-    def _refused(
-        self, row: OutboxMessage, message: Message, error: str
-    ) -> Callable[[Connection], list[int]]:
-        def record(conn: Connection) -> list[int]:
+    def _refused(self, row: OutboxMessage, message: Message, error: str) -> store.Record:
+        def record(conn: Connection) -> list[int | OutboxMessage]:
             if message.refused is not None:
                 return self._run_step(conn, message.refused.name, message.refused.args, error)
             if message.tell and not message.private:
                 # Nobody said what a refusal means here: tell the person what Slack said.
                 text = self.prompts.text("messages.slack_refused", error=escape(error))
                 note = Message(message.channel, text, user=message.tell)
-                return [self.owe_in(conn, note).row_id]
+                return [self.owe_in(conn, note, claim=True).follow]
             return []
 
         return record
 
-    def _run_step(self, conn: Connection, name: str, args: dict[str, Any], value: str) -> list[int]:
+    def _run_step(
+        self, conn: Connection, name: str, args: dict[str, Any], value: str
+    ) -> list[int | OutboxMessage]:
         fn = self.steps.get(name)
         if fn is None:
             raise RuntimeError(f"no step {name} in this process")

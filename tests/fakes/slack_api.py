@@ -498,6 +498,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
+class _Server(ThreadingHTTPServer):
+    # Slack takes many connections at once; the default backlog of 5 reset some under load
+    # (dozens of sender threads), which no real Slack does.
+    request_queue_size = 256
+
+
 class FakeSlackServer:
     """Runs FakeSlack on 127.0.0.1 on a free port (or `port`: a Slack that comes back where
     it was); `api_url` goes into SLACK_API_URL."""
@@ -505,7 +511,7 @@ class FakeSlackServer:
     def __init__(self, port: int = 0, fake: FakeSlack | None = None) -> None:
         self.fake = fake or FakeSlack()
         handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         host, port = self._server.server_address[:2]
         self.root = f"http://{host}:{port}/"

@@ -19,10 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lane", sa.String(length=255), nullable=True))
-        batch_op.create_index(batch_op.f("ix_outbox_message_lane"), ["lane"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_message_lane_status", ["lane", "status", "id"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("outbox_message", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_message_lane"))
+        batch_op.drop_index("ix_outbox_message_lane_status")
         batch_op.drop_column("lane")
