@@ -37,12 +37,15 @@ from chatbot.slack.app import build_app
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.digest_delivery import SlackDigestDelivery
 from chatbot.slack.home import AppHome
+from chatbot.slack.identity import BotIdentity
 from chatbot.slack.intent_cards import IntentCards
 from chatbot.slack.intent_flow import IntentFlow
 from chatbot.slack.jira_flow import JiraFlow
 from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
+from chatbot.slack.owed import QUIET, SlackOutbox
 from chatbot.slack.parts import SlackParts
+from chatbot.slack_client import bot_client
 from chatbot.teams.service import TeamService
 from chatbot.web import (
     context_pack,
@@ -58,6 +61,8 @@ from chatbot.web.routes import Router
 # Slack retries for minutes and webhooks for hours; a week is far beyond either.
 DELIVERY_MEMORY = timedelta(days=7)
 JIRA_HISTORY_EVERY_SECONDS = 600
+# The bot's ids rarely change; the clock asks Slack for them now and then (never a request).
+SLACK_IDENTITY_EVERY_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -77,24 +82,40 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     db, clock, prompts, settings = services.db, services.clock, services.prompts, services.settings
     intents = IntentService(db, clock)
     teams = TeamService(db, clock)
-    cards = IntentCards(prompts, intents, settings.jira_url)
-    notices = SlackNotices(services, cards)
+    # The messages owed to Slack are sent by a client that does not sleep on a rate limit:
+    # the outbox waits Retry-After in the database instead.
+    # Its library logs every failed try as an error; the outbox says it once per retry.
+    sender = (
+        bot_client(settings, retries=False, logger=QUIET) if services.slack is not None else None
+    )
+    owed = SlackOutbox(db, clock, prompts, settings, sender)
+    cards = IntentCards(prompts, intents, settings.jira_url, owed)
+    notices = SlackNotices(services, cards, owed)
 
     handlers = jira_handlers(db, clock, services.jira) if services.jira is not None else {}
-    outbox = OutboxWorker(db, clock, handlers, notices if services.slack is not None else None)
+    outbox = OutboxWorker(
+        db,
+        clock,
+        {**handlers, **owed.handlers()},
+        notices if services.slack is not None else None,
+        backoff_base=settings.outbox_backoff_seconds,
+        backoff_max=settings.outbox_backoff_max_seconds,
+    )
+    owed.use(outbox)
     kicker = Kicker(outbox)
+    identity = BotIdentity(settings, db, clock, services.slack)
 
-    jira = JiraFlow(services, intents, kicker) if services.jira is not None else None
+    jira = JiraFlow(services, intents, kicker, owed) if services.jira is not None else None
     if jira is not None:
         follow_intents(db.engine, jira.intent_changed)
-    decisions = DecisionFlow(services, kicker)
+    decisions = DecisionFlow(services, kicker, owed)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
     checkins = CheckInService(db, clock, prompts, delivery, stale_after=stale_after)
     slack = SlackParts(
         services=services,
-        intents=IntentFlow(services, cards, jira),
+        intents=IntentFlow(services, cards, owed, jira),
         decisions=decisions,
         home=AppHome(
             db,
@@ -107,6 +128,8 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         ),
         digests=digests,
         checkins=checkins,
+        outbox=owed,
+        identity=identity,
         jira=jira,
     )
 
@@ -116,7 +139,8 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
             3600,
             lambda: forget_deliveries_before(db, clock.now() - DELIVERY_MEMORY),
         ),
-        outbox_job(outbox),
+        outbox_job(outbox, settings.outbox_every_seconds),
+        Job("slack-identity", SLACK_IDENTITY_EVERY_SECONDS, identity.refresh),
         digest_job(teams, clock, digests, checkins),
     ]
     gateway = services.jira

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
+    # The bot's own ids, for telling its own events apart. Unset, they come from auth.test
+    # run in the background at start and kept in the database: no request ever waits on it.
+    slack_bot_user_id: str | None = None
+    slack_bot_id: str | None = None
+    # A message the bot owes Slack that has waited this long (Slack down or slow) makes the
+    # bot tell the person, once, that it is saved and will appear when Slack is back.
+    slack_late_notice_seconds: float = Field(default=60.0, ge=0, le=86400)
+    # Slack's response_url works for 30 minutes; a reply later than that goes through the
+    # Web API instead (a DM to the person).
+    slack_response_url_seconds: float = Field(default=1800.0, ge=1, le=1800)
 
     database_url: str = "sqlite:///./chatbot.db"
     # How long anything waits on the database before it gives up (chatbot.db.engine,
@@ -95,6 +105,11 @@ class Settings(BaseSettings):
     # How long a clock that died mid-job keeps the job from the others; a live clock renews
     # its lease every quarter of this while the job runs.
     clock_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
+    # The outbox's retries: first after this many seconds, doubling up to the maximum; the
+    # clock looks for due rows every `outbox_every_seconds`.
+    outbox_backoff_seconds: float = Field(default=15.0, gt=0, le=3600)
+    outbox_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
+    outbox_every_seconds: int = Field(default=10, ge=1, le=3600)
     # How long a digest post (or a leader's DM, a check-in) "running" in a process that died
     # blocks it; then another process looks for it in Slack and adopts it or sends it.
     digest_stale_seconds: float = Field(default=600.0, ge=1, le=86400)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -58,15 +60,28 @@ class RateLimitWait(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def bot_client(settings: Settings, wait: Callable[[float], None] | None = None) -> WebClient:
+def bot_client(
+    settings: Settings,
+    wait: Callable[[float], None] | None = None,
+    retries: bool = True,
+    logger: logging.Logger | None = None,
+) -> WebClient:
+    """The bot's client. With `retries=False` every failure is raised at once: the outbox's
+    sender retries itself, waiting Retry-After in the database (not on a thread), and looks
+    before posting again after an answer that was lost (the library's retry of a 5xx or a
+    dropped connection would post a message twice)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    handlers: list[Any] = []
+    if retries:
+        handlers = [
+            ConnectionErrorRetryHandler(max_retry_count=2),
+            RateLimitWait(wait or time.sleep, max_retry_count=3),
+            ServerErrorRetryHandler(max_retry_count=2),
+        ]
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
         timeout=10,
-        retry_handlers=[
-            ConnectionErrorRetryHandler(max_retry_count=2),
-            RateLimitWait(wait or time.sleep, max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
+        logger=logger,
     )

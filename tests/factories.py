@@ -115,7 +115,7 @@ def posted_intent(bot: Bot, channel: str = "C1", title: str = "Refunds in one cl
     services = bot.services
     view = make_intent(services.db, services.clock, title, channel=channel, saved=True)
     assert services.slack is not None
-    bot.root.slack.intents.post_card(services.slack, view)
+    bot.root.slack.intents.post_card(view)
     refreshed = IntentService(services.db, services.clock).get(view.intent.id or 0)
     assert refreshed is not None and refreshed.intent.thread_ts
     return refreshed

@@ -161,7 +161,7 @@ def _saved_intent(db_url: str, slack: FakeSlackServer, jira: FakeJiraServer) -> 
         )
         view = flow.intents.save(view.intent.id or 0, "U1")
         assert services.slack is not None
-        flow.post_card(services.slack, view)
+        flow.post_card(view)
         return view.ref
     finally:
         services.db.engine.dispose()

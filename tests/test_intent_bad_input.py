@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 
 from sqlmodel import select
 
@@ -188,13 +187,24 @@ def test_same_event_delivered_three_times_has_one_effect(bot: Bot) -> None:
 
 
 def test_ratelimited_slack_is_retried_after_retry_after(bot: Bot, clock: FrozenClock) -> None:
-    """Slack says "wait 30 s": the bot waits exactly that long on its clock, then posts once."""
-    started = clock.now()
+    """Slack says "wait 30 s": the root waits in the outbox exactly that long (no thread
+    sleeps), then is posted once, and the conversation goes on in its thread."""
     bot.fake.fail_next("chat.postMessage", "ratelimited", times=1, retry_after=30)
-    _start(bot)
-    roots = [c for c in bot.fake.of("chat.postMessage") if "Drafting intent" in c.params["text"]]
-    assert [c.ok for c in roots] == [False, True]
-    assert clock.slept == [30.0] and clock.now() == started + timedelta(seconds=30)
+    assert bot.slack.command("/intent", "Checkout redesign").status == 200
+    bot.settle()
+
+    def roots() -> list[bool]:
+        return [c.ok for c in bot.fake.of("chat.postMessage") if "Drafting" in c.params["text"]]
+
+    assert roots() == [False] and clock.slept == []
+    clock.advance(seconds=29)
+    assert bot.root.outbox.run_due() == 0  # not before Slack said
+    clock.advance(seconds=1)
+    assert bot.root.outbox.run_due() == 1
+    assert roots() == [False, True]
+    root_ts = bot.fake.of("chat.postMessage", ok=True)[0].response["ts"]
+    asked = bot.fake.of("chat.postMessage", ok=True)[1]
+    assert asked.params["thread_ts"] == root_ts and "1/6" in asked.params["text"]
 
 
 def test_overlong_title_is_refused_with_the_text_echoed(bot: Bot) -> None:

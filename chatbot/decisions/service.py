@@ -7,11 +7,12 @@ came from and whether that place is private.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import Connection, or_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
@@ -159,8 +160,17 @@ class DecisionService:
         self.clock = clock
 
     # --- writing ---------------------------------------------------------------------------
-    def record(self, draft: DecisionDraft, author: str, logged_by: str, origin: Origin) -> Recorded:
-        """Store a new decision; a second call for the same Slack message returns the first."""
+    def record(
+        self,
+        draft: DecisionDraft,
+        author: str,
+        logged_by: str,
+        origin: Origin,
+        also: Callable[[Connection, Decision], None] | None = None,
+    ) -> Recorded:
+        """Store a new decision; a second call for the same Slack message returns the first.
+        `also` runs in the same transaction with the new decision (what logging it owes is
+        stored with it, or neither is)."""
         if origin.source_channel and origin.source_ts:
             existing = self.by_source(origin.source_channel, origin.source_ts)
             if existing is not None:
@@ -197,6 +207,8 @@ class DecisionService:
                 _replace_links(s, decision)
                 _record_revision(s, decision, logged_by, now)
                 s.flush()
+                if also is not None:
+                    also(s.connection(), decision)
                 return Recorded(decision, created=True)
         except IntegrityError:
             if origin.source_channel and origin.source_ts:

@@ -6,12 +6,13 @@ current question was posted belongs to the previous one (two people answering at
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlmodel import col, select
+from sqlalchemy import Connection, insert, update
+from sqlmodel import Session, col, select
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
@@ -69,26 +70,31 @@ class ConversationService:
     def start(self, intent_id: int, channel_id: str, thread_ts: str) -> Reply:
         """Opens the conversation in the intent's thread, which becomes the intent's thread
         (unless it has one), in one transaction."""
+        with self.db.transaction() as conn:
+            return self.start_in(conn, intent_id, channel_id, thread_ts)
+
+    def start_in(self, conn: Connection, intent_id: int, channel_id: str, thread_ts: str) -> Reply:
+        """`start` inside the caller's transaction (the one that records the thread's root
+        message as posted)."""
         now = self.clock.now()
         # Plain statements on one connection: this runs for every new intent, and the ORM's
         # object and unit of work cost more than the two statements.
-        with self.db.transaction() as conn:
-            set_card_in(conn, intent_id, thread_ts=thread_ts)
-            inserted = conn.execute(
-                insert(IntentConversation.__table__).values(  # type: ignore[attr-defined]
-                    intent_id=intent_id,
-                    channel_id=channel_id,
-                    thread_ts=thread_ts,
-                    step=0,
-                    asked_ts=None,
-                    state="active",
-                    answered_ts=[],
-                    created_at=now,
-                    updated_at=now,
-                )
+        set_card_in(conn, intent_id, thread_ts=thread_ts)
+        inserted = conn.execute(
+            insert(IntentConversation.__table__).values(  # type: ignore[attr-defined]
+                intent_id=intent_id,
+                channel_id=channel_id,
+                thread_ts=thread_ts,
+                step=0,
+                asked_ts=None,
+                state="active",
+                answered_ts=[],
+                created_at=now,
+                updated_at=now,
             )
-            conversation_id = int(inserted.inserted_primary_key[0])
-            return Reply(Step.ASK, conversation_id, intent_id, 0, self.question(0))
+        )
+        conversation_id = int(inserted.inserted_primary_key[0])
+        return Reply(Step.ASK, conversation_id, intent_id, 0, self.question(0))
 
     def asked(self, conversation_id: int, step: int, ts: str) -> None:
         """Record when the question for `step` was posted (the boundary for late answers).
@@ -98,16 +104,23 @@ class ConversationService:
         """
         if step == 0:
             return
-        with self.db.session() as s:
-            # One conditional UPDATE: the step may have moved on since the question was posted.
-            s.exec(
-                update(IntentConversation)
-                .where(
-                    col(IntentConversation.id) == conversation_id,
-                    col(IntentConversation.step) == step,
-                )
-                .values(asked_ts=ts)
+        with self.db.transaction() as conn:
+            self.asked_in(conn, conversation_id, step, ts)
+
+    @staticmethod
+    def asked_in(conn: Connection, conversation_id: int, step: int, ts: str) -> None:
+        """`asked` inside the caller's transaction."""
+        if step == 0:
+            return
+        # One conditional UPDATE: the step may have moved on since the question was posted.
+        conn.execute(
+            update(IntentConversation)
+            .where(
+                col(IntentConversation.id) == conversation_id,
+                col(IntentConversation.step) == step,
             )
+            .values(asked_ts=ts)
+        )
 
     def find(self, channel_id: str, thread_ts: str) -> IntentConversation | None:
         with self.db.session() as s:
@@ -118,79 +131,96 @@ class ConversationService:
                 )
             ).first()
 
-    def answer(self, channel_id: str, thread_ts: str, ts: str, user_id: str, text: str) -> Reply:
+    def answer(
+        self,
+        channel_id: str,
+        thread_ts: str,
+        ts: str,
+        user_id: str,
+        text: str,
+        also: Callable[[Connection, Reply], None] | None = None,
+    ) -> Reply:
         """Apply one thread message; returns what the bot should say next.
 
         The conversation row stays locked until the answer is stored, so two answers that
         arrive together are applied one after the other and neither overwrites the other.
+        `also` runs in the same transaction with the reply (what the answer owes is stored
+        with the answer).
         """
-        word = text.strip().lower()
         with self.db.session() as s:
-            conv = s.exec(
-                select(IntentConversation)
-                .where(
-                    IntentConversation.channel_id == channel_id,
-                    IntentConversation.thread_ts == thread_ts,
-                )
-                .with_for_update()
-            ).first()
-            if conv is None or conv.state != "active" or ts in conv.answered_ts:
-                return Reply(Step.IGNORED)
-            conv.answered_ts = [*conv.answered_ts, ts][-200:]
-            conv.updated_at = self.clock.now()
-            step = conv.step
-            late = step > 0 and (conv.asked_ts is None or _ts_key(ts) < _ts_key(conv.asked_ts))
+            reply = self._answer_in(s, channel_id, thread_ts, ts, user_id, text)
+            if also is not None and reply.kind != Step.IGNORED:
+                s.flush()
+                also(s.connection(), reply)
+            return reply
 
-            def reply(kind: Step, at: int, question: str = "", **extra: Any) -> Reply:
-                return Reply(kind, conv.id, conv.intent_id, at, question, **extra)
-
-            if word == "cancel":
-                conv.state = "cancelled"
-                self.intents.set_status_in(s, conv.intent_id, IntentStatus.CANCELLED, user_id)
-                return reply(Step.CANCELLED, step)
-            if word == "back":
-                conv.step = max(0, step - 1)
-                conv.asked_ts = None
-                notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
-                return reply(Step.ASK, conv.step, self.question(conv.step), notice=notice)
-            if late and word == "skip":
-                return Reply(Step.IGNORED)  # meant for a question someone already answered
-            if late:
-                previous = self.questions[step - 1]
-                if previous["field"] != "jira":
-                    self.intents.append_in(s, conv.intent_id, user_id, previous["field"], text)
-                notice = self.prompts.text(
-                    "intent.late_answer", user=user_id, field=previous["label"]
-                )
-                return reply(Step.LATE, step, late_field=previous["label"], notice=notice)
-            field = self.questions[step]["field"]
-            jira_request = None
-            if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.upper()):
-                return reply(
-                    Step.INVALID,
-                    step,
-                    self.question(step),
-                    notice=self.prompts.text("intent.jira_invalid"),
-                )
-            if word != "skip":
-                if field == "jira":
-                    jira_request = "new" if word == "new" else text.strip().upper()
-                elif field in ("constraints", "checks"):
-                    self.intents.edit_in(
-                        s, conv.intent_id, user_id, **{field: IntentFields.lines(text)}
-                    )
-                else:
-                    self.intents.edit_in(s, conv.intent_id, user_id, **{field: text.strip()})
-            conv.step = step + 1
-            conv.asked_ts = None
-            if conv.step >= len(self.questions):
-                conv.state = "finished"
-                return reply(Step.FINISHED, conv.step, jira_request=jira_request)
-            notice = self.prompts.text("intent.skipped") if word == "skip" else ""
-            return reply(
-                Step.ASK,
-                conv.step,
-                self.question(conv.step),
-                notice=notice,
-                jira_request=jira_request,
+    def _answer_in(
+        self, s: Session, channel_id: str, thread_ts: str, ts: str, user_id: str, text: str
+    ) -> Reply:
+        word = text.strip().lower()
+        conv = s.exec(
+            select(IntentConversation)
+            .where(
+                IntentConversation.channel_id == channel_id,
+                IntentConversation.thread_ts == thread_ts,
             )
+            .with_for_update()
+        ).first()
+        if conv is None or conv.state != "active" or ts in conv.answered_ts:
+            return Reply(Step.IGNORED)
+        conv.answered_ts = [*conv.answered_ts, ts][-200:]
+        conv.updated_at = self.clock.now()
+        step = conv.step
+        late = step > 0 and (conv.asked_ts is None or _ts_key(ts) < _ts_key(conv.asked_ts))
+
+        def reply(kind: Step, at: int, question: str = "", **extra: Any) -> Reply:
+            return Reply(kind, conv.id, conv.intent_id, at, question, **extra)
+
+        if word == "cancel":
+            conv.state = "cancelled"
+            self.intents.set_status_in(s, conv.intent_id, IntentStatus.CANCELLED, user_id)
+            return reply(Step.CANCELLED, step)
+        if word == "back":
+            conv.step = max(0, step - 1)
+            conv.asked_ts = None
+            notice = self.prompts.text("intent.back_at_start") if step == 0 else ""
+            return reply(Step.ASK, conv.step, self.question(conv.step), notice=notice)
+        if late and word == "skip":
+            return Reply(Step.IGNORED)  # meant for a question someone already answered
+        if late:
+            previous = self.questions[step - 1]
+            if previous["field"] != "jira":
+                self.intents.append_in(s, conv.intent_id, user_id, previous["field"], text)
+            notice = self.prompts.text("intent.late_answer", user=user_id, field=previous["label"])
+            return reply(Step.LATE, step, late_field=previous["label"], notice=notice)
+        field = self.questions[step]["field"]
+        jira_request = None
+        if field == "jira" and word not in {"skip", "new"} and not is_jira_key(text.upper()):
+            return reply(
+                Step.INVALID,
+                step,
+                self.question(step),
+                notice=self.prompts.text("intent.jira_invalid"),
+            )
+        if word != "skip":
+            if field == "jira":
+                jira_request = "new" if word == "new" else text.strip().upper()
+            elif field in ("constraints", "checks"):
+                self.intents.edit_in(
+                    s, conv.intent_id, user_id, **{field: IntentFields.lines(text)}
+                )
+            else:
+                self.intents.edit_in(s, conv.intent_id, user_id, **{field: text.strip()})
+        conv.step = step + 1
+        conv.asked_ts = None
+        if conv.step >= len(self.questions):
+            conv.state = "finished"
+            return reply(Step.FINISHED, conv.step, jira_request=jira_request)
+        notice = self.prompts.text("intent.skipped") if word == "skip" else ""
+        return reply(
+            Step.ASK,
+            conv.step,
+            self.question(conv.step),
+            notice=notice,
+            jira_request=jira_request,
+        )

@@ -6,6 +6,7 @@ Nothing here knows about Slack payloads or the Jira client.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -157,12 +158,15 @@ class IntentService:
         is_private: bool = False,
         team_from_channel: bool = False,
         delivery_key: str | None = None,
+        also: Callable[[Connection, IntentView], None] | None = None,
     ) -> IntentView:
         """A new intent with its checks and first revision. With `team_from_channel` it
         belongs to the team of `channel_id` (looked up in the same transaction), not `team_id`.
         With `delivery_key` (a Slack event asked for it) the delivery is claimed in the same
         transaction, so a redelivery creates nothing and raises `AlreadyDelivered`, while a
-        delivery whose process died before the intent was stored is done on Slack's retry."""
+        delivery whose process died before the intent was stored is done on Slack's retry.
+        `also` runs in the same transaction with the new intent (what creating it owes is
+        stored with it, or neither is)."""
         title = fields.title.strip()
         if not title:
             raise IntentError("intent.errors.no_title")
@@ -203,7 +207,10 @@ class IntentService:
                 checks.append(check)
             revision = _revision_values(intent, user_id, now, [c.text for c in checks])
             conn.execute(insert(_table(IntentRevision)).values(revision))
-        return IntentView(intent=intent, checks=checks)
+            view = IntentView(intent=intent, checks=checks)
+            if also is not None:
+                also(conn, view)
+        return view
 
     def edit(self, intent_id: int, user_id: str, **changes: Any) -> IntentView:
         """Apply field changes (title, outcome, why, constraints, checks, out_of_scope)."""

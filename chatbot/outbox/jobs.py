@@ -11,11 +11,11 @@ log = logging.getLogger(__name__)
 OUTBOX_EVERY_SECONDS = 10
 
 
-def outbox_job(worker: OutboxWorker) -> Job:
+def outbox_job(worker: OutboxWorker, every_seconds: int = OUTBOX_EVERY_SECONDS) -> Job:
     def send_due() -> int:
         attempted = worker.run_due()
         if attempted:
             log.info("outbox: attempted %s due writes", attempted)
         return attempted
 
-    return Job("outbox", OUTBOX_EVERY_SECONDS, send_due)
+    return Job("outbox", every_seconds, send_due)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text
+from sqlalchemy import JSON, Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
@@ -28,9 +28,15 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
+    # "The oldest unsent row of this lane" is asked on every send: by lane and status, so a
+    # lane's thousands of sent rows are never read for it.
+    __table_args__ = (Index("ix_outbox_message_lane_status", "lane", "status", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64, index=True)
+    # Rows of one lane (a Slack thread, a channel) are sent in id order: a later one waits
+    # while an earlier one is unsent. None: no order to keep.
+    lane: str | None = Field(default=None, sa_column=Column(String(255)))
     dedupe_key: str = Field(sa_column=Column(String(255), nullable=False, unique=True))
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     state: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

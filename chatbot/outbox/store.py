@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
+from sqlmodel import select as orm_select
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
 LEASE = timedelta(minutes=2)
+TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
+#: What a settle stores with the row's new status, in the same transaction; the rows it
+#: enqueued, to send next.
+Record = Callable[[Connection], "list[int | OutboxMessage]"]
 
 
 def enqueue(
@@ -25,6 +32,7 @@ def enqueue(
     payload: dict[str, Any],
     notify: dict[str, Any] | None = None,
     reset_state: bool = False,
+    lane: str | None = None,
 ) -> int:
     """Store a write (or re-arm the row with this key) and return its id.
 
@@ -32,43 +40,123 @@ def enqueue(
     keeps an untold `notify`, and bumps `version` so a send in flight knows it is stale.
     """
     for _ in range(3):
-        now = clock.now()
         try:
-            with db.session() as s:
-                row = s.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.dedupe_key == dedupe_key)
-                    .with_for_update()
-                ).first()
-                if row is None:
-                    row = OutboxMessage(
-                        kind=kind,
-                        dedupe_key=dedupe_key,
-                        payload=payload,
-                        next_attempt_at=now,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    s.add(row)
-                else:
-                    row.payload = {**row.payload, **payload}
-                    row.version += 1
-                    row.status = OutboxStatus.PENDING
-                    row.next_attempt_at = now
-                    row.attempts = 0
-                    row.last_error = None
-                    row.delay_told = False if notify else row.delay_told
-                    row.updated_at = now
-                    if reset_state:
-                        row.state = {}
-                if notify:
-                    row.notify = notify
-                    row.notify_token = uuid.uuid4().hex
-                s.flush()
-                return int(row.id or 0)
+            with db.transaction() as conn:
+                return enqueue_in(
+                    conn, clock.now(), kind, dedupe_key, payload, notify, reset_state, lane
+                ).row_id
         except IntegrityError:
             continue  # another process inserted the same key first: re-arm that row
     raise RuntimeError(f"could not enqueue {dedupe_key!r}")
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    row_id: int
+    #: The row as stored, when it was stored already claimed by the caller (`enqueue_in`).
+    row: OutboxMessage | None = None
+
+    @property
+    def claimed(self) -> bool:
+        return self.row is not None
+
+    @property
+    def follow(self) -> int | OutboxMessage:
+        """What a worker sends next for it: the claimed row itself, else its id."""
+        return self.row if self.row is not None else self.row_id
+
+
+def enqueue_in(
+    conn: Connection,
+    now: datetime,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    notify: dict[str, Any] | None = None,
+    reset_state: bool = False,
+    lane: str | None = None,
+    claim_for: str | None = None,
+    new_key: bool = False,
+    new_lane: bool = False,
+) -> Enqueued:
+    """`enqueue` inside the caller's transaction, so the write is stored with the change that
+    owes it (or not at all).
+
+    With `claim_for`, a new row is stored already claimed by that worker when nothing earlier
+    in its lane is unsent: the caller sends it at once without one more transaction to claim
+    it (`OutboxWorker.run_claimed`). `new_key`: the key was just made up (a uuid), so no row
+    can hold it and none is looked for; `new_lane`: nothing can be in its lane yet (a thread
+    that has just begun), so nothing earlier is looked for.
+    """
+    found = (
+        None
+        if new_key
+        else conn.execute(
+            select(
+                TABLE.c.id,
+                TABLE.c.payload,
+                TABLE.c.version,
+                TABLE.c.delay_told,
+                TABLE.c.notify,
+                TABLE.c.notify_token,
+            )
+            .where(TABLE.c.dedupe_key == dedupe_key)
+            .with_for_update()
+        ).first()
+    )
+    if found is not None:
+        told = False if notify else found.delay_told
+        values: dict[str, Any] = {
+            "payload": {**(found.payload or {}), **payload},
+            "version": found.version + 1,
+            "status": OutboxStatus.PENDING,
+            "next_attempt_at": now,
+            "attempts": 0,
+            "last_error": None,
+            "delay_told": told,
+            "updated_at": now,
+        }
+        if reset_state:
+            values["state"] = {}
+        if notify:
+            values.update(notify=notify, notify_token=uuid.uuid4().hex)
+        conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
+        return Enqueued(int(found.id))
+    claimed = claim_for is not None and not (lane and not new_lane and _earlier_unsent(conn, lane))
+    values: dict[str, Any] = {
+        "kind": kind,
+        "lane": lane,
+        "dedupe_key": dedupe_key,
+        "payload": payload,
+        "state": {},
+        "status": OutboxStatus.PENDING,
+        "version": 1,
+        "attempts": 1 if claimed else 0,
+        "next_attempt_at": now,
+        "locked_until": now + LEASE if claimed else None,
+        "locked_by": claim_for if claimed else None,
+        "notify": notify or None,
+        "notify_token": uuid.uuid4().hex if notify else None,
+        "delay_told": False,
+        "created_at": now,
+        "updated_at": now,
+    }
+    row_id = int(conn.execute(insert(TABLE).values(**values).returning(TABLE.c.id)).scalar_one())
+    # The claimed row as stored, so its sender needs no read to start.
+    return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
+
+
+def _earlier_unsent(conn: Connection, lane: str) -> bool:
+    """An unsent row in `lane`, locked until the caller commits (PostgreSQL): a send of that
+    row settling meanwhile waits, then finds the caller's new row to send after it. Without
+    the lock both could miss each other and the new row would wait for the clock."""
+    query = (
+        select(TABLE.c.id)
+        .where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
+        .limit(1)
+        .with_for_update()
+    )
+    return conn.execute(query).first() is not None
 
 
 def get(db: Database, row_id: int) -> OutboxMessage | None:
@@ -78,14 +166,16 @@ def get(db: Database, row_id: int) -> OutboxMessage | None:
 
 def by_key(db: Database, dedupe_key: str) -> OutboxMessage | None:
     with db.session() as s:
-        return s.exec(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)).first()
+        return s.exec(
+            orm_select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key)
+        ).first()
 
 
 def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
     with db.session() as s:
         return list(
             s.exec(
-                select(OutboxMessage.id)
+                orm_select(OutboxMessage.id)
                 .where(
                     OutboxMessage.status == OutboxStatus.PENDING,
                     OutboxMessage.next_attempt_at <= now,
@@ -101,8 +191,10 @@ def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
 
 
 def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage | None:
-    """Take the lease on a due row; None when it is not due or another process holds it."""
+    """Take the lease on a due row; None when it is not due, another process holds it, or an
+    earlier row of its lane is still unsent (that one goes first)."""
     now = clock.now()
+    earlier = TABLE.alias("earlier")
     with db.session() as s:
         result = s.execute(
             update(OutboxMessage)
@@ -112,6 +204,16 @@ def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage
                 col(OutboxMessage.next_attempt_at) <= now,
                 or_(
                     col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now
+                ),
+                or_(
+                    col(OutboxMessage.lane).is_(None),
+                    ~exists().where(
+                        and_(
+                            earlier.c.lane == TABLE.c.lane,
+                            earlier.c.status == OutboxStatus.PENDING,
+                            earlier.c.id < TABLE.c.id,
+                        )
+                    ),
                 ),
             )
             .values(locked_until=now + LEASE, locked_by=worker, attempts=OutboxMessage.attempts + 1)
@@ -129,32 +231,66 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
             row.state = dict(state)
 
 
-def _settle_version(db: Database, clock: Clock, row: OutboxMessage, **values: Any) -> bool:
-    """Apply `values` if the row still holds the version that was sent; otherwise it was
-    re-armed meanwhile: release it, due at once, and return False."""
+def _settle_version(
+    db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
+) -> tuple[bool, list[int | OutboxMessage]]:
+    """Apply `values` (and `record`, in the same transaction) if the row still holds the
+    version that was sent; otherwise it was re-armed meanwhile: release it, due at once, and
+    return False. The list holds the rows to send next: those `record` enqueued, then the
+    oldest unsent row of this row's lane (it waited for this one)."""
     now = clock.now()
-    with db.session() as s:
+    follow: list[int | OutboxMessage] = []
+    with db.transaction() as conn:
         settled = (
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id, col(OutboxMessage.version) == row.version)
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == row.id, TABLE.c.version == row.version)
                 .values(locked_until=None, locked_by=None, updated_at=now, **values)
             ).rowcount
             == 1
         )
         if not settled:
-            s.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id) == row.id)
+            conn.execute(
+                update(TABLE)
+                .where(TABLE.c.id == row.id)
                 .values(locked_until=None, locked_by=None, next_attempt_at=now)
             )
-    return settled
+            return settled, follow
+        if record is not None:
+            follow = record(conn)
+        if row.lane:
+            taken = {f if isinstance(f, int) else f.id for f in follow}
+            waiting = conn.execute(
+                select(TABLE.c.id)
+                .where(TABLE.c.lane == row.lane, TABLE.c.status == OutboxStatus.PENDING)
+                .order_by(TABLE.c.id)
+                .limit(1)
+            ).scalar()
+            if waiting is not None and waiting not in taken:
+                follow.append(int(waiting))
+    return settled, follow
 
 
-def settle_sent(db: Database, clock: Clock, row: OutboxMessage) -> bool:
-    """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once)."""
+def settle_sent(
+    db: Database,
+    clock: Clock,
+    row: OutboxMessage,
+    record: Record | None = None,
+    state: dict[str, Any] | None = None,
+) -> tuple[bool, list[int | OutboxMessage]]:
+    """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once).
+    `record` stores what the send made known with the status, at once; `state`, when given,
+    replaces the row's state in the same statement."""
+    values: dict[str, Any] = {"state": state} if state is not None else {}
     return _settle_version(
-        db, clock, row, status=OutboxStatus.SENT, sent_at=clock.now(), last_error=None
+        db,
+        clock,
+        row,
+        record,
+        status=OutboxStatus.SENT,
+        sent_at=clock.now(),
+        last_error=None,
+        **values,
     )
 
 
@@ -176,9 +312,13 @@ def settle_retry(
         )
 
 
-def settle_failed(db: Database, clock: Clock, row: OutboxMessage, error: str) -> bool:
+def settle_failed(
+    db: Database, clock: Clock, row: OutboxMessage, error: str, record: Record | None = None
+) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
-    return _settle_version(db, clock, row, status=OutboxStatus.FAILED, last_error=error[:2000])
+    return _settle_version(
+        db, clock, row, record, status=OutboxStatus.FAILED, last_error=error[:2000]
+    )
 
 
 def take_notice(db: Database, row: OutboxMessage) -> dict[str, Any] | None:
@@ -218,3 +358,28 @@ def take_delay_notice(db: Database, row: OutboxMessage) -> dict[str, Any] | None
             == 1
         )
     return row.notify if taken else None
+
+
+def take_late_notice(db: Database, row: OutboxMessage) -> bool:
+    """True for exactly one caller, and only when no other unsent row of the row's lane has
+    told its person already: one "this is late" per conversation and outage."""
+    earlier = TABLE.alias("earlier")
+    conditions = [TABLE.c.id == row.id, TABLE.c.delay_told.is_(False)]
+    if row.lane:
+        conditions.append(
+            ~exists().where(
+                and_(
+                    earlier.c.lane == row.lane,
+                    earlier.c.status == OutboxStatus.PENDING,
+                    earlier.c.delay_told.is_(True),
+                )
+            )
+        )
+    with db.transaction() as conn:
+        return conn.execute(update(TABLE).where(*conditions).values(delay_told=True)).rowcount == 1
+
+
+def untake_late_notice(db: Database, row_id: int) -> None:
+    """The notice could not be given: let a later attempt try again."""
+    with db.transaction() as conn:
+        conn.execute(update(TABLE).where(TABLE.c.id == row_id).values(delay_told=False))

@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from chatbot.agents.tokens import TokenError, TokenService, token_ref
 from chatbot.decisions.models import DecisionStatus
 from chatbot.decisions.service import DecisionService, decision_ref
-from chatbot.intent.service import IntentService
+from chatbot.intent.service import IntentError, IntentService
 from chatbot.services import Services
 from chatbot.slack.blocks.agent import (
     accepted_card,
@@ -137,7 +137,11 @@ def register(app: App, parts: SlackParts) -> None:
         if not value.isdigit():
             return
         intents = IntentService(services.db, services.clock)
-        view = intents.verify_check(int(value), at.user)
+        try:
+            view = intents.verify_check(int(value), at.user)
+        except IntentError as exc:  # the check was replaced or removed meanwhile
+            ephemeral(client, at.channel or at.user, at.user, exc.text(prompts))
+            return
         number = next((n for n, c in enumerate(view.checks, 1) if c.id == int(value)), 0)
         message = body.get("message") or {}
         first = (message.get("blocks") or [{}])[0]

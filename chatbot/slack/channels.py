@@ -36,6 +36,9 @@ def channel_is_private(client: WebClient, channel_id: str) -> bool:
     except SlackApiError as exc:
         log.info("conversations.info %s failed (%s); treating as private", channel_id, exc)
         return True
+    except Exception as exc:  # Slack unreachable: private, and asked again next time
+        log.info("conversations.info %s: %s; treating as private", channel_id, type(exc).__name__)
+        return True
     private = bool(info.get("is_private") or info.get("is_im") or info.get("is_mpim"))
     with _lock:
         if len(_seen) >= _CACHE_MAX:

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import Connection, func, update
 
 from chatbot.decisions.models import Decision
 from chatbot.decisions.search import DecisionSearch
@@ -21,11 +22,13 @@ from chatbot.decisions.service import (
 )
 from chatbot.jira.writes import enqueue_comment
 from chatbot.outbox.kick import Kicker
+from chatbot.outbox.store import Enqueued
 from chatbot.prompts import Prompts
 from chatbot.services import Services
 from chatbot.slack.blocks.decision import card_fallback, decision_card, status_label
 from chatbot.slack.channels import channel_is_private
-from chatbot.slack.post import Posted, ephemeral, post
+from chatbot.slack.owed import Message, Next, Sent, SlackOutbox
+from chatbot.slack.owed import Step as OwedStep
 from chatbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -33,12 +36,22 @@ Respond = Callable[..., Any] | None
 ECHO_MAX = 2500
 
 
+CARD = "decision.card"
+CARD_POSTED = "decision.card_posted"
+CARD_REFUSED = "decision.card_refused"
+DECISION = Decision.__table__  # type: ignore[attr-defined]
+
+
 class DecisionFlow:
-    def __init__(self, services: Services, kicker: Kicker) -> None:
+    def __init__(self, services: Services, kicker: Kicker, outbox: SlackOutbox) -> None:
         self.services = services
         self.kicker = kicker
+        self.outbox = outbox
         self.decisions = DecisionService(services.db, services.clock)
         self.search = DecisionSearch(services.db)
+        outbox.renderer(CARD, self._render)
+        outbox.step(CARD_POSTED, self._card_posted)
+        outbox.step(CARD_REFUSED, self._card_refused)
 
     @property
     def jira_url(self) -> str | None:
@@ -61,6 +74,9 @@ class DecisionFlow:
         try:
             return client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
         except SlackApiError:
+            return None
+        except Exception as exc:  # Slack unreachable: the decision is logged without it
+            log.info("no permalink for %s/%s: %s", channel, ts, type(exc).__name__)
             return None
 
     @staticmethod
@@ -99,13 +115,20 @@ class DecisionFlow:
         origin: Origin,
         typed: str,
         respond: Respond = None,
+        thread_ts: str | None = None,
     ) -> tuple[Decision, bool] | None:
-        """Store it; tell the user (echoing what they typed) when it cannot be stored."""
+        """Store it with its card owed (one transaction), then post the card and write it to
+        Jira; tell the user (echoing what they typed) when it cannot be stored."""
+        owed: list[Enqueued] = []
+
+        def owe_card(conn: Connection, d: Decision) -> None:
+            card = self.card_message(d, logged_by, thread_ts, _url(respond))
+            owed.append(self.outbox.owe_in(conn, card, claim=True))
+
         try:
-            recorded = self.decisions.record(draft, author, logged_by, origin)
+            recorded = self.decisions.record(draft, author, logged_by, origin, also=owe_card)
         except DecisionError as exc:
-            ephemeral(
-                client,
+            self.outbox.ephemeral(
                 origin.channel_id,
                 logged_by,
                 self.msg(
@@ -116,65 +139,95 @@ class DecisionFlow:
                 respond=respond,
             )
             return None
-        return recorded.decision, recorded.created
+        d = recorded.decision
+        for enqueued in owed:
+            self.outbox.send_claimed(enqueued)
+        if owed:
+            self.write_to_jira(self.decisions.get(d.id) or d)
+        return d, recorded.created
 
     def publish(
         self,
-        client: WebClient,
         d: Decision,
         user: str,
         thread_ts: str | None = None,
         respond: Respond = None,
-    ) -> Posted:
-        """Post the card of a new decision, explain when Slack refuses, write it to Jira."""
-        result = self.post_card(client, d, thread_ts=thread_ts)
-        if not result.ok:
-            self.explain_card_failure(client, d, user, result, respond)
+    ) -> Sent:
+        """Post the card of a decision stored earlier (an edit that had none, a successor),
+        explain when Slack refuses, write it to Jira."""
+        result = self.outbox.say(self.card_message(d, user, thread_ts, _url(respond)))
         self.write_to_jira(self.decisions.get(d.id) or d)
         return result
 
-    def post_card(self, client: WebClient, d: Decision, thread_ts: str | None = None) -> Posted:
-        result = post(
-            client,
+    def card_message(
+        self, d: Decision, user: str, thread_ts: str | None, response_url: str | None
+    ) -> Message:
+        decision_id = d.id or 0
+        return Message(
             d.channel_id,
-            card_fallback(self.services.prompts, d),
-            decision_card(self.services.prompts, d, self.jira_url),
             thread_ts=thread_ts,
+            render=OwedStep(CARD, {"decision_id": decision_id}),
+            then=OwedStep(CARD_POSTED, {"decision_id": decision_id, "channel": d.channel_id}),
+            refused=OwedStep(
+                CARD_REFUSED,
+                {
+                    "decision_id": decision_id,
+                    "channel": d.channel_id,
+                    "user": user,
+                    "response_url": response_url,
+                },
+            ),
+            tell=user,
+            # Not the card's way to Slack: the way to tell `user` the card is late.
+            response_url=response_url,
+            about=decision_ref(d.id),
+            permalink=not d.permalink,
         )
-        if result.ok and result.ts:
-            link = None if d.permalink else self.permalink(client, d.channel_id, result.ts)
-            self.decisions.set_card(d.id or 0, d.channel_id, result.ts, link)
-        return result
 
-    def refresh_card(self, client: WebClient, d: Decision) -> Posted | None:
+    def _render(self, args: dict[str, Any]) -> tuple[str, list[dict[str, Any]] | None] | None:
+        d = self.decisions.get(int(args["decision_id"]))
+        if d is None:
+            return None
+        prompts = self.services.prompts
+        return card_fallback(prompts, d), decision_card(prompts, d, self.jira_url)
+
+    @staticmethod
+    def _card_posted(conn: Connection, args: dict[str, Any], ts: str) -> Next:
+        values: dict[str, Any] = {"card_channel": args["channel"], "card_ts": ts}
+        if args.get("permalink"):
+            values["permalink"] = func.coalesce(DECISION.c.permalink, args["permalink"])
+        conn.execute(
+            update(DECISION).where(DECISION.c.id == int(args["decision_id"])).values(**values)
+        )
+        return []
+
+    def _card_refused(self, conn: Connection, args: dict[str, Any], error: str) -> Next:
+        ref = decision_ref(int(args["decision_id"]))
+        channel, user = args["channel"], args["user"]
+        if error in ("not_in_channel", "channel_not_found", "is_archived"):
+            text = self.msg("saved_not_posted", ref=ref, channel=channel)
+        else:
+            text = self.msg("slack_error", ref=ref, error=escape(error or "unknown"))
+        if args.get("response_url"):
+            note = Message(channel, text, user=user, response_url=args["response_url"])
+        else:  # no response_url (a modal, a reaction): the DM with the bot always works
+            note = Message(user, text)
+        return [self.outbox.owe_in(conn, note, claim=True).follow]
+
+    def refresh_card(self, d: Decision) -> Sent | None:
         if not d.card_ts or not d.card_channel:
             return None
-        return post(
-            client,
-            d.card_channel,
-            card_fallback(self.services.prompts, d),
-            decision_card(self.services.prompts, d, self.jira_url),
-            update_ts=d.card_ts,
+        return self.outbox.say(
+            Message(
+                d.card_channel,
+                update_ts=d.card_ts,
+                render=OwedStep(CARD, {"decision_id": d.id or 0}),
+                key=f"slack-card:{d.card_channel}:{d.card_ts}",
+            )
         )
 
-    def explain_card_failure(
-        self, client: WebClient, d: Decision, user: str, result: Posted, respond: Respond = None
-    ) -> None:
-        ref = decision_ref(d.id)
-        if result.error in ("not_in_channel", "channel_not_found", "is_archived"):
-            text = self.msg("saved_not_posted", ref=ref, channel=d.channel_id)
-        else:
-            text = self.msg("slack_error", ref=ref, error=escape(result.error or "unknown"))
-        if respond is not None:
-            ephemeral(client, d.channel_id, user, text, respond=respond)
-        else:  # no response_url (a modal): the DM with the bot always works
-            post(client, user, text)
-
-    def show(
-        self, client: WebClient, d: Decision, channel: str, user: str, respond: Respond
-    ) -> None:
-        ephemeral(
-            client,
+    def show(self, d: Decision, channel: str, user: str, respond: Respond) -> None:
+        self.outbox.ephemeral(
             channel,
             user,
             card_fallback(self.services.prompts, d),
@@ -223,3 +276,8 @@ def jira_comment_text(prompts: Prompts, d: Decision) -> str:
     if d.permalink:
         lines.append(t("jira_comment.link", url=d.permalink))
     return "\n".join(lines)
+
+
+def _url(respond: Respond) -> str | None:
+    """The response_url behind a request's `respond`, if it has one."""
+    return getattr(respond, "response_url", None)

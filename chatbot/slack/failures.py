@@ -8,14 +8,17 @@ failure; a traceback only for what is not an outage (a bug).
 from __future__ import annotations
 
 import logging
+import urllib.error
+from http.client import HTTPException
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.webhook import WebhookClient
 
 from chatbot.db.outage import is_outage, outage_reason
 from chatbot.prompts import Prompts
+from chatbot.slack.owed import Message, SlackOutbox, usable_response_url
 from chatbot.slack.payloads import where
 from chatbot.slack.text import escape, truncate
 
@@ -23,6 +26,20 @@ log = logging.getLogger(__name__)
 
 # The echo stays well inside a message's 40,000 characters, with room for the words around it.
 ECHO_LIMIT = 3000
+
+
+def slack_unreachable(error: BaseException) -> bool:
+    """Slack's Web API did not answer (refused, reset, timed out) or answered an error: an
+    outage or Slack's word, not a bug of ours, so one log line is enough."""
+    return isinstance(
+        error,
+        SlackApiError
+        | SlackRequestError
+        | urllib.error.URLError
+        | TimeoutError
+        | ConnectionError
+        | HTTPException,
+    )
 
 
 def typed_text(body: dict[str, Any]) -> str:
@@ -61,6 +78,8 @@ def quoted(text: str) -> str:
 
 
 def failure_text(prompts: Prompts, error: Exception, body: dict[str, Any] | None = None) -> str:
+    if slack_unreachable(error) and not isinstance(error, SlackApiError):
+        return prompts.text("messages.slack_unreachable")
     if isinstance(error, SlackApiError):
         code = str(error.response.get("error", "unknown_error"))
         if code in ("expired_trigger_id", "invalid_trigger_id"):
@@ -107,19 +126,40 @@ def log_failure(error: Exception, body: dict[str, Any]) -> None:
     elif isinstance(error, SlackApiError):
         code = error.response.get("error", "unknown_error")
         log.warning("%s failed: Slack refused it (%s)", surface(body), code)
+    elif slack_unreachable(error):
+        # Slack's Web API is down or slow: expected, and the outbox keeps what was owed.
+        log.warning("%s failed: Slack did not answer (%s)", surface(body), type(error).__name__)
     else:
         log.exception("%s failed: %s", surface(body), type(error).__name__)
 
 
 def tell_user_about_failure(
-    client: WebClient, body: dict[str, Any], error: Exception, prompts: Prompts
+    client: WebClient,
+    body: dict[str, Any],
+    error: Exception,
+    prompts: Prompts,
+    outbox: SlackOutbox | None = None,
 ) -> None:
-    """Best effort: response_url first (works uninvited), then ephemeral, then a DM."""
+    """Best effort: response_url first (works uninvited), then ephemeral, then a DM. When
+    Slack itself did not answer, the note waits in the outbox until it does."""
     at = where(body)
     user, channel = at.user, at.channel
     if not user:
         return
     text = failure_text(prompts, error, body)
+    if outbox is not None and slack_unreachable(error) and not isinstance(error, SlackApiError):
+        try:
+            outbox.say(
+                Message(
+                    channel or user,
+                    text,
+                    user=user,
+                    response_url=usable_response_url(body.get("response_url")),
+                )
+            )
+        except Exception as exc:  # the database is down too: nothing more we can do
+            log.warning("could not tell %s about a failure: %s", user, type(exc).__name__)
+        return
     try:
         if body.get("response_url"):
             WebhookClient(body["response_url"], timeout=5).send(

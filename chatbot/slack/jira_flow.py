@@ -22,8 +22,8 @@ from chatbot.outbox.models import OutboxStatus
 from chatbot.services import Services
 from chatbot.slack.blocks.jira import choose_project, create_modal, link_modal
 from chatbot.slack.ids import IntentId
+from chatbot.slack.owed import SlackOutbox
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral, post
 from chatbot.slack.text import escape, link_jira_keys, truncate
 from chatbot.teams.service import TeamService
 
@@ -31,10 +31,13 @@ log = logging.getLogger(__name__)
 
 
 class JiraFlow:
-    def __init__(self, services: Services, intents: IntentService, kicker: Kicker) -> None:
+    def __init__(
+        self, services: Services, intents: IntentService, kicker: Kicker, outbox: SlackOutbox
+    ) -> None:
         self.services = services
         self.intents = intents
         self.kicker = kicker
+        self.outbox = outbox
         self.teams = TeamService(services.db, services.clock)
 
     def text(self, name: str, **values: Any) -> str:
@@ -56,8 +59,7 @@ class JiraFlow:
         key = key.strip().upper()
         where = channel or view.intent.channel_id
         if not is_jira_key(key):
-            ephemeral(
-                client,
+            self.outbox.ephemeral(
                 where,
                 user,
                 self.text("bad_key", echo=escape(truncate(key, 100))),
@@ -77,8 +79,7 @@ class JiraFlow:
             {"mode": "link", "issue_key": key},
             reset or _failed(row),
         )
-        ephemeral(
-            client,
+        self.outbox.ephemeral(
             where,
             user,
             self.text("linking", intent_ref=view.ref, key=self._key_link(key)),
@@ -121,8 +122,7 @@ class JiraFlow:
             },
             _failed(row),
         )
-        ephemeral(
-            client,
+        self.outbox.ephemeral(
             where,
             user,
             self.text("creating", intent_ref=view.ref, project=escape(project)),
@@ -197,8 +197,7 @@ class JiraFlow:
         linked = view.intent.jira_key
         if not linked or linked == key:
             return False
-        ephemeral(
-            client,
+        self.outbox.ephemeral(
             channel,
             user,
             self.text("already_linked", intent_ref=view.ref, key=self._key_link(linked)),
@@ -230,16 +229,14 @@ class JiraFlow:
         # No trigger (a thread reply): offer a button that opens the modal.
         text = self.text("need_project", intent_ref=view.ref)
         if thread_ts:
-            post(
-                client,
+            self.outbox.post(
                 channel,
                 text,
                 choose_project(self.services.prompts, text, view.intent.id or 0),
                 thread_ts=thread_ts,
             )
         else:
-            ephemeral(
-                client,
+            self.outbox.ephemeral(
                 channel,
                 user,
                 text,
@@ -291,6 +288,8 @@ class JiraFlow:
                 log.info(
                     "no permalink for %s/%s: %s", channel, thread_ts, exc.response.get("error")
                 )
+            except Exception as exc:  # Slack unreachable: the link below is as good
+                log.info("no permalink for %s/%s: %s", channel, thread_ts, type(exc).__name__)
         return f"https://slack.com/archives/{channel}/p{thread_ts.replace('.', '')}"
 
 

@@ -11,7 +11,7 @@ from chatbot.outbox.worker import Landed
 from chatbot.services import Services
 from chatbot.slack.blocks.jira import done_question
 from chatbot.slack.intent_cards import IntentCards
-from chatbot.slack.post import ephemeral, post
+from chatbot.slack.owed import SlackOutbox
 from chatbot.slack.text import escape, link_jira_keys, truncate
 
 
@@ -19,9 +19,10 @@ class SlackNotices:
     """The outbox's notifier: a thread reply when a write lands, ephemeral notes otherwise.
     Also the Jira webhook's listener: a ticket's move told in its intent's thread."""
 
-    def __init__(self, services: Services, cards: IntentCards) -> None:
+    def __init__(self, services: Services, cards: IntentCards, outbox: SlackOutbox) -> None:
         self.services = services
         self.cards = cards
+        self.outbox = outbox
 
     def _text(self, name: str, **values: Any) -> str:
         return self.services.prompts.text(f"jira.{name}", **values)
@@ -42,7 +43,7 @@ class SlackNotices:
         self._say(notice, text, public=True)
         view = self.cards.intents.get(int(landed.summary.get("intent_id") or 0))
         if view is not None:
-            self.cards.refresh(client, view)
+            self.cards.refresh(view)
 
     def delayed(self, row: OutboxMessage, notice: dict[str, Any], reason: str) -> None:
         self._say(
@@ -55,14 +56,16 @@ class SlackNotices:
         self._say(notice, self._text("failed", message=escape(message)), public=False)
 
     def _say(self, notice: dict[str, Any], text: str, public: bool) -> None:
-        client = self.services.slack
-        if client is None:
+        """Through the outbox: a notice owed while Slack is down is sent when it is back."""
+        if self.services.slack is None:
             return
         channel, user = str(notice.get("channel") or ""), str(notice.get("user") or "")
         thread_ts = notice.get("thread_ts")
-        if public and channel and thread_ts and post(client, channel, text, thread_ts=thread_ts).ok:
-            return
-        ephemeral(client, channel or user, user, text, thread_ts=thread_ts)
+        if public and channel and thread_ts:
+            sent = self.outbox.post(channel, text, thread_ts=thread_ts, tell=user or None)
+            if not sent.error:
+                return
+        self.outbox.ephemeral(channel or user, user, text, thread_ts=thread_ts)
 
     def ticket_moved(self, news: TicketNews) -> None:
         client = self.services.slack
@@ -78,10 +81,9 @@ class SlackNotices:
         }
         thread = view.intent.thread_ts or view.intent.card_ts
         if news.started:
-            self.cards.refresh(client, view)
+            self.cards.refresh(view)
             if thread:
-                post(
-                    client,
+                self.outbox.post(
                     view.intent.channel_id,
                     self._text("started", **values),
                     thread_ts=thread,
@@ -89,8 +91,7 @@ class SlackNotices:
         elif news.done and thread:
             all_verified = bool(view.checks) and view.verified_count == len(view.checks)
             text = self._text("done_all" if all_verified else "done_ask", **values)
-            post(
-                client,
+            self.outbox.post(
                 view.intent.channel_id,
                 text,
                 done_question(self.services.prompts, text, view.intent.id or 0, all_verified),

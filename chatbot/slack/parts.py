@@ -10,8 +10,10 @@ from chatbot.digest.publish import DigestPublisher
 from chatbot.services import Services
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.home import AppHome
+from chatbot.slack.identity import BotIdentity
 from chatbot.slack.intent_flow import IntentFlow
 from chatbot.slack.jira_flow import JiraFlow
+from chatbot.slack.owed import SlackOutbox
 
 
 @dataclass(frozen=True)
@@ -22,4 +24,6 @@ class SlackParts:
     home: AppHome
     digests: DigestPublisher
     checkins: CheckInService
+    outbox: SlackOutbox
+    identity: BotIdentity
     jira: JiraFlow | None = None  # None when Jira is not configured

@@ -56,6 +56,7 @@ class _Failure:
     times: int
     retry_after: int | None = None
     status: int = 200
+    landed: bool = False  # done as asked, but the answer is this error (a lost answer)
 
 
 @dataclass
@@ -76,6 +77,9 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     # Requests Slack's published API does not allow; the `fake_slack` fixture fails on any.
     violations: list[Violation] = field(default_factory=list)
+    # Seconds every answer waits before it is given (a slow Slack; drills set it).
+    delay_seconds: float = 0.0
+    gate: threading.Event | None = None
     _failures: dict[str, list[_Failure]] = field(default_factory=dict)
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _last_ts: int = 0
@@ -83,10 +87,26 @@ class FakeSlack:
 
     # --- scripting -------------------------------------------------------------
     def fail_next(
-        self, method: str, error: str, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        error: str,
+        times: int = 1,
+        retry_after: int | None = None,
+        status: int | None = None,
+        landed: bool = False,
     ) -> None:
-        status = 429 if error == "ratelimited" else 200
-        self._failures.setdefault(method, []).append(_Failure(error, times, retry_after, status))
+        """The next `times` calls of `method` answer `error` (HTTP `status`: 429 for
+        `ratelimited`, else 200 unless given). With `landed`, the call takes effect first,
+        as when Slack did the work and its answer was lost (a 5xx from its edge)."""
+        status = status or (429 if error == "ratelimited" else 200)
+        failure = _Failure(error, times, retry_after, status, landed)
+        self._failures.setdefault(method, []).append(failure)
+
+    def hold(self) -> threading.Event:
+        """Every call waits until the returned event is set (a Slack that does not answer
+        yet); `reset` releases it."""
+        self.gate = threading.Event()
+        return self.gate
 
     def add_message(self, channel: str, ts: str, text: str, **extra: Any) -> None:
         """A message in `channel`; with `thread_ts=<parent ts>`, a reply in that thread."""
@@ -137,6 +157,10 @@ class FakeSlack:
             self.messages.clear()
             self.violations.clear()
             self.channel_members.clear()
+            self.delay_seconds = 0.0
+            if self.gate is not None:
+                self.gate.set()
+                self.gate = None
 
     # --- answering ------------------------------------------------------------------
     def next_ts(self) -> str:
@@ -150,6 +174,11 @@ class FakeSlack:
         self, method: str, params: dict[str, Any], token: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         headers: dict[str, str] = {}
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)  # a slow Slack: every method answers this late
+        gate = self.gate
+        if gate is not None:
+            gate.wait(30)
         if not method.startswith("respond/"):  # a response_url is not a Web API method
             refused = violation(method, params)
             if refused is not None:
@@ -168,6 +197,8 @@ class FakeSlack:
                 failures.pop(0)
             if failure.retry_after is not None:
                 headers["Retry-After"] = str(failure.retry_after)
+            if failure.landed and not method.startswith("respond/"):
+                self._answer(method, params)
             body = {"ok": False, "error": failure.error}
             self._record(method, params, token, body)
             return failure.status, body, headers
@@ -514,13 +545,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeSlackServer:
-    """Runs FakeSlack on 127.0.0.1 on a free port; `api_url` goes into SLACK_API_URL."""
+class _Server(ThreadingHTTPServer):
+    # Slack takes many connections at once; the default backlog of 5 reset some under load
+    # (dozens of sender threads), which no real Slack does.
+    request_queue_size = 256
 
-    def __init__(self) -> None:
-        self.fake = FakeSlack()
+
+class FakeSlackServer:
+    """Runs FakeSlack on 127.0.0.1 on a free port (or `port`: a Slack that comes back where
+    it was); `api_url` goes into SLACK_API_URL."""
+
+    def __init__(self, port: int = 0, fake: FakeSlack | None = None) -> None:
+        self.fake = fake or FakeSlack()
         handler = type("Handler", (_Handler,), {"fake": self.fake})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", port), handler)
         self._server.daemon_threads = True
         host, port = self._server.server_address[:2]
         self.root = f"http://{host}:{port}/"

@@ -13,7 +13,6 @@ from chatbot.slack.blocks.decision import decision_form
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral
 
 
 def register(app: App, parts: SlackParts) -> None:
@@ -27,11 +26,12 @@ def register(app: App, parts: SlackParts) -> None:
         d = flow.decisions.get(int(value)) if value.isdigit() else None
         # A private decision's buttons only work where it was logged.
         if d is None or (d.is_private and channel and channel != d.channel_id):
-            ephemeral(client, channel or user, user, flow.msg("not_found", ref=f"D-{value[:20]}"))
+            flow.outbox.ephemeral(
+                channel or user, user, flow.msg("not_found", ref=f"D-{value[:20]}")
+            )
             return None
         if d.superseded_by_id:
-            ephemeral(
-                client,
+            flow.outbox.ephemeral(
                 channel or user,
                 user,
                 flow.msg(

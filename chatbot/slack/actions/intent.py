@@ -16,7 +16,6 @@ from chatbot.slack.commands.digest import open_setup_from_home
 from chatbot.slack.ids import HomeId, IntentId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral
 
 log = logging.getLogger(__name__)
 
@@ -35,18 +34,20 @@ def register(app: App, parts: SlackParts) -> None:
         channel, user = at.channel, at.user
         view = flow.intents.get(int(intent_id)) if intent_id.isdigit() else None
         if view is None:
-            ephemeral(client, channel or user, user, flow.msg("intent_not_found", ref=intent_id))
+            flow.outbox.ephemeral(
+                channel or user, user, flow.msg("intent_not_found", ref=intent_id)
+            )
         return view
 
     def after_change(client: WebClient, body: dict[str, Any], view: IntentView) -> None:
-        flow.refresh_card(client, view)
+        flow.refresh_card(view)
         container = body.get("container") or {}
         if container.get("type") == "view":
             return
         if container.get("is_ephemeral") or view.intent.card_ts is None:
             at = where(body)
             channel, user = at.channel, at.user
-            flow.show(client, view, channel, user, None)
+            flow.show(view, channel, user, None)
 
     @app.action(IntentId.SAVE)
     def save(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -59,13 +60,13 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             view = flow.intents.save(view.intent.id, user)
         except IntentError as exc:
-            ephemeral(client, channel, user, exc.text(services.prompts))
+            flow.outbox.ephemeral(channel, user, exc.text(services.prompts))
             return
         if not view.intent.card_ts:
-            flow.post_card(client, view, thread_ts=view.intent.thread_ts)
+            flow.post_card(view, thread_ts=view.intent.thread_ts, user=user)
         else:
-            flow.refresh_card(client, view)
-        ephemeral(client, channel, user, flow.msg("saved", intent_ref=view.ref))
+            flow.refresh_card(view)
+        flow.outbox.ephemeral(channel, user, flow.msg("saved", intent_ref=view.ref))
 
     @app.action(IntentId.EDIT)
     def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -90,9 +91,9 @@ def register(app: App, parts: SlackParts) -> None:
                 raise IntentError("intent.errors.check_replaced")
             view = flow.intents.verify_check(int(value), user)
         except IntentError as exc:
-            ephemeral(client, channel or user, user, exc.text(services.prompts))
+            flow.outbox.ephemeral(channel or user, user, exc.text(services.prompts))
             return
-        flow.refresh_card(client, view)
+        flow.refresh_card(view)
         container = body.get("container") or {}
         if container.get("type") == "view" and body.get("view", {}).get("type") == "modal":
             page = int(json.loads(body["view"].get("private_metadata") or "{}").get("page", 0))
@@ -103,7 +104,7 @@ def register(app: App, parts: SlackParts) -> None:
         elif container.get("type") == "view":
             parts.home.publish(client, user)
         elif container.get("is_ephemeral"):
-            flow.show(client, view, channel, user, None)
+            flow.show(view, channel, user, None)
 
     @app.action(IntentId.ALL_CHECKS)
     def all_checks(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -145,7 +146,7 @@ def register(app: App, parts: SlackParts) -> None:
             return
         at = where(body)
         channel, user = at.channel, at.user
-        flow.show(client, view, channel or view.intent.channel_id, user, None)
+        flow.show(view, channel or view.intent.channel_id, user, None)
 
     @app.action(IntentId.JIRA_CREATE)
     @app.action(IntentId.JIRA_LINK)
@@ -157,7 +158,7 @@ def register(app: App, parts: SlackParts) -> None:
         at = where(body)
         channel, user = at.channel, at.user
         if parts.jira is None:
-            ephemeral(client, channel or user, user, flow.msg("jira_not_configured"))
+            flow.outbox.ephemeral(channel or user, user, flow.msg("jira_not_configured"))
             return
         parts.jira.on_card_button(client, body, view)
 

@@ -19,7 +19,6 @@ from chatbot.slack.blocks.decision import intent_context, search_results
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.names import slack_names
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import ephemeral
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
@@ -50,7 +49,7 @@ def register(app: App, parts: SlackParts) -> None:
             if d is None:
                 respond(text=flow.msg("not_found", ref=flow.echo(text)), response_type="ephemeral")
             else:
-                flow.show(client, d, channel, user, respond)
+                flow.show(d, channel, user, respond)
         elif (_INTENT.match(text) or is_jira_key(text.upper())) and _linked(
             parts, flow, client, channel, user, text.upper(), respond
         ):
@@ -85,8 +84,8 @@ def _linked(
             return True
         return False
     blocks = intent_context(flow.services.prompts, view, decisions, ref, flow.jira_url)
-    ephemeral(
-        client, channel, user, flow.msg("results.ephemeral", ref=ref), blocks, respond=respond
+    flow.outbox.ephemeral(
+        channel, user, flow.msg("results.ephemeral", ref=ref), blocks, respond=respond
     )
     return True
 
@@ -104,7 +103,7 @@ def _search(
         return
     blocks = search_results(flow.services.prompts, query, decisions, intents, flow.jira_url)
     text = flow.msg("results.found", decisions=len(decisions), intents=len(intents))
-    ephemeral(client, channel, user, text, blocks, respond=respond)
+    flow.outbox.ephemeral(channel, user, text, blocks, respond=respond)
 
 
 def _pack(
@@ -147,4 +146,4 @@ def _pack(
     except SlackApiError as exc:
         error = str(exc.response.get("error", "unknown_error"))
         log.warning("context pack upload to %s failed: %s", channel, error)
-        ephemeral(client, channel, user, flow.msg("pack_failed", error=error), respond=respond)
+        flow.outbox.ephemeral(channel, user, flow.msg("pack_failed", error=error), respond=respond)

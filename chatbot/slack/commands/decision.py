@@ -34,8 +34,5 @@ def register(app: App, parts: SlackParts) -> None:
             respond(text=flow.msg("decision_usage"), response_type="ephemeral")
             return
         origin = Origin(channel, flow.is_private(client, channel), DecisionSource.COMMAND)
-        recorded = flow.record(
-            client, DecisionDraft.from_text(text), user, user, origin, text, respond
-        )
-        if recorded is not None:
-            flow.publish(client, recorded[0], user, respond=respond)
+        # Stored with its card owed, then posted (and written to Jira).
+        flow.record(client, DecisionDraft.from_text(text), user, user, origin, text, respond)

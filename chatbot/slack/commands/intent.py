@@ -11,7 +11,6 @@ from slack_sdk import WebClient
 from chatbot.intent.service import TITLE_MAX
 from chatbot.slack.blocks.intent import intent_form, intent_list
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
 
 
@@ -43,7 +42,7 @@ def register(app: App, parts: SlackParts) -> None:
             if view is None or not view.visible_from(channel):
                 respond(text=flow.msg("intent_not_found", ref=escape(rest.strip())))
             else:
-                flow.show(client, view, channel, user, respond)
+                flow.show(view, channel, user, respond)
         elif verb == "link":
             _link(flow, client, rest, channel, user, respond)
         elif verb in {"help", "?"}:
@@ -73,7 +72,7 @@ def _link(
         respond(text=flow.msg("intent_not_found", ref=escape(parts[0])))
         return
     if flow.jira is None:
-        ephemeral(client, channel, user, flow.msg("jira_not_configured"), respond=respond)
+        flow.outbox.ephemeral(channel, user, flow.msg("jira_not_configured"), respond=respond)
         return
     flow.jira.on_thread_request(
         client, view, parts[1].upper(), user, channel, view.intent.thread_ts

@@ -14,7 +14,6 @@ from chatbot.crashpoints import crash_point
 from chatbot.decisions.models import DecisionSource
 from chatbot.decisions.service import TEXT_MAX, DecisionDraft, Origin, decision_ref
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import post
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
@@ -55,8 +54,7 @@ def register(app: App, parts: SlackParts) -> None:
         if message is None:
             log.info("reaction on %s/%s: cannot read the message (%s)", channel, ts, error)
             if error in CANNOT_READ and user:
-                post(
-                    client,
+                flow.outbox.post(
                     user,
                     flow.msg("reaction_cannot_read", channel=channel, emoji=f":{emoji}:"),
                 )
@@ -64,7 +62,7 @@ def register(app: App, parts: SlackParts) -> None:
         text = (message.get("text") or "").strip()
         if not text:
             if user:
-                post(client, user, flow.msg("reaction_empty"))
+                flow.outbox.post(user, flow.msg("reaction_empty"))
             return
         draft = DecisionDraft.from_text(text[:TEXT_MAX])
         origin = Origin(
@@ -76,11 +74,11 @@ def register(app: App, parts: SlackParts) -> None:
             source_ts=ts,
         )
         author = None if message.get("bot_id") else message.get("user")
+        thread_ts = message.get("thread_ts") or ts
         crash_point("reaction.before_record")
-        recorded = flow.record(client, draft, author or user, user, origin, text)
+        recorded = flow.record(
+            client, draft, author or user, user, origin, text, thread_ts=thread_ts
+        )
         if recorded is None or not recorded[1]:
             return
-        d = recorded[0]
-        thread_ts = message.get("thread_ts") or ts
-        flow.publish(client, d, user, thread_ts=thread_ts)
-        log.info("reaction by %s logged %s", user, decision_ref(d.id))
+        log.info("reaction by %s logged %s", user, decision_ref(recorded[0].id))

@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from chatbot.db.dedupe import AlreadyDelivered, delivered, first_delivery
+from chatbot.db.dedupe import AlreadyDelivered, claim_delivery
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import post
 
 log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^\s*<@[A-Z0-9]+>\s*")
@@ -61,13 +61,20 @@ def register(app: App, parts: SlackParts) -> None:
             except AlreadyDelivered:
                 log.info("mention %s: delivered before, nothing to do", event_id)
             return
-        # Help stores nothing: it is claimed once it was posted, so a crash before the post
-        # leaves the retry to post it (and a crash right after it, to post it once more).
-        if key is not None and delivered(services.db, key):
+        help_message = Message(
+            channel, flow.msg("help"), thread_ts=event.get("thread_ts") or event["ts"]
+        )
+        if key is None:
+            flow.outbox.say(help_message)
             return
-        post(client, channel, flow.msg("help"), thread_ts=event.get("thread_ts") or event["ts"])
-        if key is not None:
-            first_delivery(services.db, services.clock, key)
+        # The help owed is stored with the claim, so a redelivery owes nothing more and a
+        # delivery whose process died before the commit is done on Slack's retry.
+        with services.db.transaction() as conn:
+            if not claim_delivery(conn, key, services.clock.now()):
+                log.info("mention %s: delivered before, nothing to do", event_id)
+                return
+            owed = flow.outbox.owe_in(conn, help_message, claim=True)
+        flow.outbox.send_claimed(owed)
 
     @app.event("app_home_opened")
     def home(body: dict[str, Any], event: dict[str, Any], client: WebClient) -> None:

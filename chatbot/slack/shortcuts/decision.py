@@ -12,7 +12,6 @@ from chatbot.slack.blocks.decision import FORM_FIELD_MAX, decision_form
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral
 
 
 def register(app: App, parts: SlackParts) -> None:
@@ -31,7 +30,7 @@ def register(app: App, parts: SlackParts) -> None:
         known = flow.decisions.by_card(channel, ts) or flow.decisions.by_source(channel, ts)
         if known is not None:
             text = flow.msg("shortcut_own_card", ref=decision_ref(known.id))
-            ephemeral(client, channel, user, text, respond=respond)
+            flow.outbox.ephemeral(channel, user, text, respond=respond)
             return
         text = (message.get("text") or "").strip()
         note = ""

@@ -24,7 +24,6 @@ from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import post
 from chatbot.slack.text import escape
 from chatbot.slack.views.values import input_value
 
@@ -84,7 +83,7 @@ def register(app: App, parts: SlackParts) -> None:
         except DecisionError as exc:
             typed = draft.decision or draft.title
             problem = escape(exc.text(flow.services.prompts))
-            post(client, user, flow.msg("invalid", problem=problem, echo=flow.echo(typed)))
+            flow.outbox.post(user, flow.msg("invalid", problem=problem, echo=flow.echo(typed)))
 
 
 def _edit(
@@ -105,8 +104,8 @@ def _edit(
     if "tags" not in kept:
         changes["tags"] = draft.tags
     d = flow.decisions.edit(decision_id, user, **changes)
-    if flow.refresh_card(client, d) is None:
-        flow.publish(client, d, user)
+    if flow.refresh_card(d) is None:
+        flow.publish(d, user)
     else:
         flow.write_to_jira(d)
 
@@ -115,12 +114,11 @@ def _supersede(
     flow: DecisionFlow, client: WebClient, old_id: int, user: str, draft: DecisionDraft
 ) -> None:
     new, old = flow.decisions.supersede(old_id, draft, user)
-    flow.refresh_card(client, old)
+    flow.refresh_card(old)
     flow.write_to_jira(old)
-    flow.publish(client, new, user)
+    flow.publish(new, user)
     if old.card_channel and old.card_ts:
-        post(
-            client,
+        flow.outbox.post(
             old.card_channel,
             flow.msg("superseded_notice", old=decision_ref(old.id), new=decision_ref(new.id)),
             thread_ts=old.card_ts,
@@ -146,11 +144,9 @@ def _new(
         origin.permalink = flow.permalink(client, channel, source["ts"])
         author = source.get("author") or user
         thread_ts = source.get("thread_ts") or source["ts"]
-    recorded = flow.record(client, draft, author, user, origin, draft.decision)
+    recorded = flow.record(client, draft, author, user, origin, draft.decision, thread_ts=thread_ts)
     if recorded is None:
         return
     d, created = recorded
     if not created:
-        post(client, user, flow.msg("shortcut_own_card", ref=decision_ref(d.id)))
-        return
-    flow.publish(client, d, user, thread_ts=thread_ts)
+        flow.outbox.post(user, flow.msg("shortcut_own_card", ref=decision_ref(d.id)))

@@ -12,7 +12,6 @@ from chatbot.intent.service import TITLE_MAX, IntentError, IntentFields
 from chatbot.slack.ids import IntentId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape, truncate
 from chatbot.slack.views.values import input_value
 
@@ -61,9 +60,9 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             if meta.get("intent_id"):
                 result = flow.intents.edit(int(meta["intent_id"]), user, **changes)
-                flow.refresh_card(client, result)
+                flow.refresh_card(result)
                 if not result.intent.card_ts:
-                    flow.post_card(client, result, thread_ts=result.intent.thread_ts)
+                    flow.post_card(result, thread_ts=result.intent.thread_ts, user=user)
                 return
             fields = IntentFields(
                 title=title or "",
@@ -73,32 +72,11 @@ def register(app: App, parts: SlackParts) -> None:
                 checks=changes.get("checks") or [],
                 out_of_scope=changes["out_of_scope"] or "",
             )
-            result = flow.create(client, fields, channel, user)
+            # Stored with its card owed (one transaction), then posted; a refusal is told.
+            flow.create_with_card(client, fields, channel, user)
         except IntentError as exc:
             problem = exc.text(services.prompts)
             echo = escape(truncate(title or "", 500))
-            ephemeral(
-                client, user, user, text("intent.errors.with_title", problem=problem, echo=echo)
+            flow.outbox.ephemeral(
+                user, user, text("intent.errors.with_title", problem=problem, echo=echo)
             )
-            return
-        posted = flow.post_card(client, result)
-        if not posted.ok:
-            # Saved already; tell the author where it is and how to get it posted.
-            if posted.error in ("not_in_channel", "channel_not_found"):
-                flow.not_in_channel(client, channel, user, "", None)
-                client.chat_postMessage(
-                    channel=user,
-                    text=flow.msg(
-                        "saved_invite_me",
-                        intent_ref=result.ref,
-                        title=escape(result.intent.title),
-                        channel=channel,
-                    ),
-                )
-            else:
-                ephemeral(
-                    client,
-                    channel,
-                    user,
-                    flow.msg("slack_error", error=posted.error, intent_ref=result.ref),
-                )

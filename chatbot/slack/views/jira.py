@@ -12,7 +12,6 @@ from chatbot.jira_keys import PROJECT_KEY, is_jira_key
 from chatbot.slack.ids import JiraId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral
 
 
 def _typed(view: dict[str, Any], block_id: str) -> str:
@@ -30,8 +29,7 @@ def register(app: App, parts: SlackParts) -> None:
         user = where(body).user
         view = jira.intents.get(int(meta.get("intent_id") or 0))
         if view is None:
-            ephemeral(
-                client,
+            parts.outbox.ephemeral(
                 meta.get("channel") or user,
                 user,
                 parts.intents.msg("intent_not_found", ref=meta.get("intent_id")),
