@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from chatbot.background import TrackedExecutor
+from chatbot.db.outage import log_job_failure
 from chatbot.outbox.worker import OutboxWorker
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,10 @@ class Kicker:
     def _run(self, row_id: int) -> None:
         try:
             self.worker.run_one(row_id)
-        except Exception:
-            log.exception("immediate send of outbox %s failed; the clock retries it", row_id)
+        except Exception as exc:
+            log_job_failure(
+                log, exc, "immediate send of outbox %s failed; the clock retries it", row_id
+            )
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         return self.pool.wait_idle(timeout)

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from chatbot.clock import Clock
 from chatbot.db.engine import Database
+from chatbot.db.outage import log_job_failure
 from chatbot.outbox import store
 from chatbot.outbox.models import OutboxMessage
 
@@ -176,8 +177,8 @@ class OutboxWorker:
             failed, follow = store.settle_failed(self.db, self.clock, row, str(exc), exc.record)
             if failed:
                 self._tell("failed", row, exc.user_message)
-        except Exception as exc:  # a bug of ours: keep the row, retry with backoff, log loudly
-            log.exception("outbox %s (%s) handler crashed", row.id, row.kind)
+        except Exception as exc:  # the database down, or a bug of ours: keep the row, retry
+            log_job_failure(log, exc, "outbox %s (%s) handler crashed", row.id, row.kind)
             self._retry(row, f"{type(exc).__name__}: {exc}", None)
             return []
         else:
@@ -211,5 +212,5 @@ class OutboxWorker:
             return
         try:
             getattr(self.notifier, what)(row, notice, detail)
-        except Exception:  # telling is best effort; the write itself has landed
-            log.exception("outbox %s: could not tell the user (%s)", row.id, what)
+        except Exception as exc:  # telling is best effort; the write itself has landed
+            log_job_failure(log, exc, "outbox %s: could not tell the user (%s)", row.id, what)
