@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,7 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chatbot.db.engine import DatabaseLimits, make_engine, without_time_limits
 from chatbot.db.outage import is_outage, outage_reason
-from chatbot.settings import SettingsError, load_settings
+from chatbot.settings import Settings, SettingsError, load_settings
 from tests.conftest import PG_ADMIN
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.outage_helpers import through_proxy
@@ -258,3 +259,17 @@ def test_no_free_pooled_connection_in_time_is_an_outage(tmp_path: Path) -> None:
 def test_a_limit_of_zero_is_refused_naming_its_variable(variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         load_settings(_env_file=None, **{variable.lower(): 0})
+
+
+def test_the_pool_holds_a_connection_for_every_thread_that_may_use_it(db_url: str) -> None:
+    """A burst of commands (64 after-ack threads by default) queues on the database, not on a
+    pool of 20 whose 3 s timeout would tell each person the database is unreachable."""
+    settings = Settings(_env_file=None, database_url=db_url)  # type: ignore[call-arg]
+    limits = DatabaseLimits.from_settings(settings)
+    assert limits.threads == settings.web_threads + settings.listener_threads + 4
+    engine = make_engine(db_url, limits)
+    try:
+        pool: Any = engine.pool
+        assert pool.size() + pool._max_overflow >= limits.threads
+    finally:
+        engine.dispose()

@@ -45,12 +45,16 @@ class DatabaseLimits:
     (PostgreSQL's statement_timeout; on SQLite, the wait for the write lock). `pool_seconds`:
     waiting for a free pooled connection. `keepalive_seconds`: idle time before TCP keepalive
     probes start on a PostgreSQL connection, so a dead peer is noticed within about twice this.
+    `threads`: how many threads of the process may use the database at once; the pool holds
+    that many connections, so a burst of work queues on the database, not on the pool (whose
+    short timeout reads as an outage).
     """
 
     connect_seconds: float = 3.0
     statement_seconds: float = 15.0
     pool_seconds: float = 3.0
     keepalive_seconds: float = 10.0
+    threads: int = 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DatabaseLimits:
@@ -59,6 +63,8 @@ class DatabaseLimits:
             statement_seconds=settings.db_statement_timeout_seconds,
             pool_seconds=settings.db_pool_timeout_seconds,
             keepalive_seconds=settings.db_keepalive_seconds,
+            # the web threads, the after-ack pool, and the clock's jobs beside them
+            threads=settings.web_threads + settings.listener_threads + 4,
         )
 
     @property
@@ -88,6 +94,9 @@ def make_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: Any) -
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     kwargs.setdefault("pool_timeout", limits.pool_seconds)
     if url.startswith("sqlite"):
+        # Writers queue for the write lock (below) holding their connection.
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", max(10, limits.threads - 10))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": limits.statement_seconds},
@@ -107,7 +116,7 @@ def make_engine(url: str, limits: DatabaseLimits | None = None, **kwargs: Any) -
     # SQLAlchemy's pre-ping, which would wait for the answer as long as for a statement.
     kwargs.setdefault("pool_pre_ping", False)
     kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("max_overflow", max(10, limits.threads - 10))
     # What the URL itself says (e.g. `?connect_timeout=10`) wins over the limits.
     given = set(make_url(url).query)
     connect_args = {
