@@ -1,25 +1,35 @@
 """Weekly digest speed over years of history, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/metrics_digest.py [--scales 1,4,16] [--runs 5] [--write-docs]
+    .venv/bin/python bench/metrics_digest.py [--scales 1,4,16] [--runs 5] [--before REV]
+        [--write-docs]
 
 For each scale, generates a team's history (bench/generate_history.py: at scale 1 two years
-with 20,000 work items, 200,000 changes, 10,000 PRs, 30,000 reviews, 80,000 commits, 3,000
-deployments; scale k covers k times as many years at the same rate) into a SQLite file and
-a dedicated PostgreSQL schema (kept under --data-dir / as `bench_metrics_<scale>` and reused
-by the next run unless --fresh), then times `weekly_digest_for` for the last complete week
-(all metrics, previous week, baseline, 8-week trend), without and with the data-health
-warnings: one warm-up, then the median of the runs, with the client's CPU time beside the
-wall time (the machine may be shared). Prints a Markdown table, the time per metric, and
-the query plan of the slowest statement.
+with 20,000 work items, 200,000 changes, 10,000 PRs (about a fifth AI-assisted), 30,000
+reviews, 80,000 commits, 3,000 deployments; the team has its own AI agent and marker and two
+goals; scale k covers k times as many years at the same rate) into a SQLite file and a
+dedicated PostgreSQL schema (kept under --data-dir / as `bench_metrics_<scale>` and reused by
+the next run unless --fresh, or unless they were made by an older generator), then times
+`weekly_digest_for` for the last complete week (all metrics including the AI ones and the
+goals, previous week, baseline, 8-week trend), without and with the data-health warnings:
+one warm-up, then the median of the runs, with the client's CPU time beside the wall time
+(the machine may be shared). Prints a Markdown table, the time per metric, and the query
+plan of the slowest statement.
+
+`--before REV` also times the same digest, on the same histories and in the same run, with
+the `chatbot` package of git revision REV (extracted to a temporary directory and run in a
+child process), so the table shows before and after side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from datetime import timedelta
@@ -30,11 +40,16 @@ import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# A `--before` child process runs an older `chatbot` package, extracted here.
+if os.environ.get("BENCH_CHATBOT_CODE"):
+    sys.path.insert(0, os.environ["BENCH_CHATBOT_CODE"])
 
 from bench._readme import write_section  # noqa: E402
-from bench.generate_history import END, generate  # noqa: E402
+from bench.generate_history import END, VERSION, generate  # noqa: E402
 from chatbot.db.engine import Database, make_engine  # noqa: E402
+from chatbot.db.migrate import upgrade  # noqa: E402
 from chatbot.metrics.base import TeamScope  # noqa: E402
 from chatbot.metrics.data_health import data_health  # noqa: E402
 from chatbot.metrics.engine import METRICS, baseline_week, team_row, weekly_digest_for  # noqa: E402
@@ -53,17 +68,23 @@ def pg_url(name: str, fresh: bool) -> tuple[str, bool]:
             "AND table_name = 'bench_done'",
             (name,),
         ).fetchone()
-        if fresh or not exists:
+        current = bool(
+            exists
+            and conn.execute(f'SELECT 1 FROM "{name}".bench_done WHERE ok = %s', (VERSION,))
+            .fetchone()
+        )
+        if fresh or not current:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
             conn.execute(f'CREATE SCHEMA "{name}"')
     base = PG_ADMIN.replace("postgresql://", "postgresql+psycopg://")
-    return f"{base}?options=-csearch_path%3D{name}", bool(fresh or not exists)
+    return f"{base}?options=-csearch_path%3D{name}", bool(fresh or not current)
 
 
 def sqlite_url(directory: Path, scale: int, fresh: bool) -> tuple[str, bool]:
     path = directory / f"history_x{scale}.db"
     done = directory / f"history_x{scale}.done"
-    if fresh or not done.exists():
+    current = done.exists() and done.read_text() == str(VERSION)
+    if fresh or not current:
         for stale in directory.glob(f"history_x{scale}.db*"):
             stale.unlink()
         done.unlink(missing_ok=True)
@@ -72,12 +93,14 @@ def sqlite_url(directory: Path, scale: int, fresh: bool) -> tuple[str, bool]:
 
 
 def mark_done(engine: Engine, directory: Path, scale: int) -> None:
-    """Generation finished: the next run reuses this history."""
+    """Generation finished: the next run reuses this history (while the generator's VERSION
+    is the same)."""
     if engine.dialect.name == "sqlite":
-        (directory / f"history_x{scale}.done").write_text("ok")
+        (directory / f"history_x{scale}.done").write_text(str(VERSION))
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE bench_done (ok int)")
+            conn.exec_driver_sql(f"INSERT INTO bench_done VALUES ({VERSION})")
 
 
 class Statements:
@@ -111,6 +134,7 @@ def measure(url: str, fill: bool, scale: int, runs: int, directory: Path) -> dic
         made = generate(engine, scale)
         mark_done(engine, directory, scale)
     else:
+        upgrade(engine)  # a kept history gets the indexes added since it was made
         made = {"counts": _counts(engine), "generate_s": 0.0, "write_s": 0.0}
     db = Database(engine)
     weekly_digest_for(db, "payments", None, NOW)  # warm-up; chooses and stores the baseline

@@ -12,6 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
@@ -49,6 +50,10 @@ def _not_fulltext(obj: Any, name: str | None, kind: str, reflected: bool, _other
     )
 
 
+# SQLite cannot reflect an expression index (WIP's `lower(status)` one), so it is left out of
+# the comparison there; PostgreSQL compares it.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_upgrade_builds_the_models_schema(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as conn:
@@ -70,8 +75,9 @@ def test_upgrade_is_idempotent_and_downgrade_round_trips(empty_engine: Engine) -
     tables = set(inspect(empty_engine).get_table_names())
     assert tables <= {"alembic_version"}
     upgrade(empty_engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
     with empty_engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
 
 
 def test_connections_are_set_up_for_short_reads(empty_engine: Engine) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
@@ -28,6 +28,9 @@ class WorkItem(SQLModel, table=True):
         Index("ix_work_item_team_jira_id", "team_id", "jira_id"),
         # WIP: the items in progress now, and the items created by an old week's end.
         Index("ix_work_item_team_status", "team_id", "status"),
+        # WIP finds the items in progress now by `lower(status) IN (...)`, as both
+        # databases fold it (statuses are matched case-insensitively).
+        Index("ix_work_item_team_status_folded", "team_id", text("lower(status)")),
         Index("ix_work_item_team_created", "team_id", "created_at"),
     )
 

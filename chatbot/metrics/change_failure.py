@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentStatus
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
     in_week,
@@ -41,18 +41,31 @@ class ChangeFailureRate:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         with db.engine.connect() as conn:
-            rows = production_deployments(conn, team, weeks, explain)
+            rows = production_deployments(conn, team, weeks, explain, reading)
         return {w.label: _figure(w, rows, explain) for w in weeks}
 
 
 def production_deployments(
-    conn: Connection, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+    conn: Connection,
+    team: TeamScope,
+    weeks: Sequence[Week],
+    explain: bool = False,
+    reading: Reading | None = None,
 ) -> list[Any]:
     """The team's final production deployments in the asked weeks: id, external_id, status,
-    deployed_at and `named` (a rollback or hotfix names it); with `explain`, who named it."""
+    deployed_at and `named` (a rollback or hotfix names it); with `explain`, who named it.
+    Read once per digest (the AI change failure splits the same deployments)."""
+    if reading is not None:
+        key = ("production_deployments", tuple(w.label for w in weeks), explain)
+        return reading.remember(key, lambda: production_deployments(conn, team, weeks, explain))  # type: ignore[no-any-return]
     other = aliased(Deployment.__table__, name="naming")
 
     def naming(field: str) -> Any:

@@ -4,6 +4,7 @@ and instants are written out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -84,9 +85,7 @@ def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any
 def bot_authored(team: TeamScope, row: Any) -> bool:
     """A PR by a bot (flagged at ingest, or in the team's `bots` setting) has no human review.
     A coding agent's PR is authored work (docs/metrics.md), though GitHub flags it a bot."""
-    if team.is_agent(row.author_login):
-        return False
-    return bool(row.author_is_bot) or team.is_bot(row.author_login)
+    return team.bot_author(row.author_login, row.author_is_bot)
 
 
 def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
@@ -131,16 +130,24 @@ def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
     return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
 
 
+# Up to this many values, SQLite gets a plain `IN (?, ?, ...)`.
+_SHORT_LIST = 16
+
+
 def one_of(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however
-    many values (hundreds of separate parameters cost more to build and send than the
-    lookups themselves)."""
+    """`column IN (values)` with one parameter however many values (hundreds of separate
+    parameters cost more to build, bind and send than the lookups themselves): on
+    PostgreSQL `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM
+    json_each(:list))`, still one index lookup per value. Short lists stay plain `IN`."""
     listed = sorted(set(values))
-    if dialect != "postgresql":
+    if dialect == "postgresql":
+        return column == any_(
+            bindparam("one_of", listed, type_=postgresql.ARRAY(column.type), unique=True)
+        )
+    if len(listed) <= _SHORT_LIST:
         return column.in_(listed)
-    return column == any_(
-        bindparam("one_of", listed, type_=postgresql.ARRAY(column.type), unique=True)
-    )
+    each = func.json_each(bindparam("one_of", json.dumps(listed), unique=True))
+    return column.in_(select(each.table_valued("value").c.value))
 
 
 def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

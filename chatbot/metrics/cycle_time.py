@@ -31,7 +31,7 @@ from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, PullRequestKey
 from chatbot.jira.models import WorkItem, WorkItemChange
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.categories import DONE, IN_PROGRESS, status_categories, statuses_in
 from chatbot.metrics.common import (
     FINAL_STATUSES,
@@ -74,7 +74,8 @@ class _Sample:
     week: Week
     value: float | None
     reason: str | None
-    times: dict[str, str | None]
+    # Its instants by name; written out (ISO 8601) only for an explanation.
+    times: dict[str, datetime | None]
     detail: str
 
 
@@ -84,7 +85,12 @@ class CycleTime:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         categories = status_categories(db, team)
         with db.engine.connect() as conn:
@@ -269,7 +275,7 @@ def _listings_of(conn: Connection, kind: str, values: set[str]) -> Any:
     wanted = listed_values(conn.dialect.name, value=sorted(values))
     if wanted is None:
         return select(DC.deployment_id, DC.kind, DC.value).where(
-            DC.kind == kind, DC.value.in_(values)
+            DC.kind == kind, one_of(conn.dialect.name, DC.value, values)
         )
     found = (
         select(DC.deployment_id, DC.kind, DC.value)
@@ -291,7 +297,7 @@ def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
             select(PRK.repo, PRK.number, PRK.jira_key)
             .select_from(TABLE["PR"])
             .join(TABLE["PRK"], same_pr)
-            .where(PR.id.in_(sorted(candidate_ids)))
+            .where(one_of(conn.dialect.name, PR.id, candidate_ids))
         )
     found = select(PRK.repo, PRK.number, PRK.jira_key).where(same_pr).offset(0).lateral("named")
     return (
@@ -313,7 +319,10 @@ def _first_commits(conn: Connection, branches: list[tuple[str, str]]) -> Any:
         return (
             select(BC.repo, BC.branch, func.min(GC.authored_at))
             .select_from(TABLE["BC"])
-            .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
+            .where(
+                BC.repo.in_(sorted({r for r, _ in branches})),
+                one_of(conn.dialect.name, BC.branch, {b for _, b in branches}),
+            )
             .join(TABLE["GC"], commits)
             .group_by(BC.repo, BC.branch)
         )
@@ -337,11 +346,7 @@ def _pr_sample(
 ) -> _Sample:
     created = _aware(row.created_at)
     start = first_commit or created
-    times = {
-        "first_commit": iso(first_commit),
-        "created": iso(created),
-        "deployed": iso(deployed_at),
-    }
+    times = {"first_commit": first_commit, "created": created, "deployed": deployed_at}
     ref = f"{row.repo}#{row.number}"
     detail = f"shipped by deployment {external_id}"
     if start is None:
@@ -387,7 +392,7 @@ def _from_jira(
         if week is None:
             continue
         start = started.get(item_id)
-        times = {"started": iso(start), "done": iso(done_at)}
+        times = {"started": start, "done": done_at}
         if start is None:
             samples.append(_Sample(keys[item_id], week, None, "never_started", times, ""))
             continue
@@ -424,12 +429,13 @@ def _figure(week: Week, samples: list[_Sample], source: str, explain: bool) -> W
                 value=rounded(s.value),
                 exact=s.value,
                 reason=s.reason,
-                times=s.times,
+                times={name: iso(at) for name, at in s.times.items()},
                 detail=s.detail,
             )
             for s in mine
         ]
-    return WeekFigure(headline=rounded(middle), fields=fields, items=items)
+    samples = [(s.ref, s.value) for s in counted if s.value is not None]
+    return WeekFigure(headline=rounded(middle), fields=fields, items=items, samples=samples)
 
 
 METRIC = CycleTime()
