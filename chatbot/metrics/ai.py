@@ -21,23 +21,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select, true
+from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import DeploymentChange
 from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.ai_signals import SIGNAL_KINDS
-from chatbot.github.models import BranchCommit, GitCommit
 from chatbot.metrics import change_failure, cycle_time, review_rounds, review_time
 from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
-from chatbot.metrics.common import bot_authored, in_week, iso, listed_values, one_of, rounded
+from chatbot.metrics.commits import NONE as NO_COMMITS
+from chatbot.metrics.commits import branch_commits
+from chatbot.metrics.common import bot_authored, in_week, iso, one_of, rounded
 from chatbot.metrics.review_time import PR, merged_by_week
 from chatbot.metrics.stats import mean, median, rate
 from chatbot.metrics.week import Week
 
-BC = BranchCommit.__table__.c  # type: ignore[attr-defined]
-GC = GitCommit.__table__.c  # type: ignore[attr-defined]
 DC = DeploymentChange.__table__.c  # type: ignore[attr-defined]
 Ref = tuple[str, int]
 
@@ -60,53 +59,13 @@ class Assisted:
         return ", ".join(parts)
 
 
-def _messages(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, str], list[str]]:
-    """The stored commit messages seen on each PR's head branch."""
-    branches = {(r.repo, r.head_branch) for r in rows if r.head_branch}
-    if not branches:
-        return {}
-    found: dict[tuple[str, str], list[str]] = {}
-    for repo, branch, message in conn.execute(_messages_query(conn.dialect.name, branches)):
-        if (repo, branch) in branches:
-            found.setdefault((repo, branch), []).append(message)
-    return found
-
-
-def _messages_query(dialect: str, branches: set[tuple[str, str]]) -> Any:
-    """SELECT repo, branch, message of the commits seen on the branches, each branch found
-    through the (repo, branch, sha) key and each commit through (repo, sha). On PostgreSQL a
-    LATERAL lookup per branch: as a join with `branch = ANY(...)`, it hashes both whole
-    tables instead."""
-    commits = and_(GC.repo == BC.repo, GC.sha == BC.sha, GC.message.is_not(None))
-    ordered = sorted(branches)
-    wanted = listed_values(dialect, repo=[r for r, _ in ordered], branch=[b for _, b in ordered])
-    if wanted is None:
-        return (
-            select(BC.repo, BC.branch, GC.message)
-            .select_from(BranchCommit.__table__)  # type: ignore[attr-defined]
-            .join(GitCommit.__table__, commits)  # type: ignore[attr-defined]
-            .where(
-                BC.repo.in_(sorted({repo for repo, _ in branches})),
-                one_of(dialect, BC.branch, {branch for _, branch in branches}),
-            )
-        )
-    found = (
-        select(GC.message)
-        .select_from(BranchCommit.__table__)  # type: ignore[attr-defined]
-        .join(GitCommit.__table__, commits)  # type: ignore[attr-defined]
-        .where(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch)
-        .offset(0)
-        .lateral("found")
-    )
-    return select(wanted.c.repo, wanted.c.branch, found.c.message).select_from(
-        wanted.join(found, true())
-    )
-
-
-def assess(conn: Connection, team: TeamScope, rows: Sequence[Any]) -> dict[Ref, Assisted]:
+def assess(
+    conn: Connection, team: TeamScope, rows: Sequence[Any], reading: Reading | None = None
+) -> dict[Ref, Assisted]:
     """The AI assistance of each PR row (needs repo, number, author_login, author_is_bot,
-    labels, body, head_branch). Bot-authored PRs get no signal."""
-    messages = _messages(conn, rows)
+    labels, body, head_branch). Bot-authored PRs get no signal. The commit messages come
+    from `chatbot.metrics.commits`, shared with cycle time within a digest."""
+    commits = branch_commits(conn, ((r.repo, r.head_branch) for r in rows), reading)
     rules = team.ai_rules
     found: dict[Ref, Assisted] = {}
     for row in rows:
@@ -117,7 +76,7 @@ def assess(conn: Connection, team: TeamScope, rows: Sequence[Any]) -> dict[Ref, 
             row.author_login,
             row.labels or [],
             row.body or "",
-            messages.get((row.repo, row.head_branch), []),
+            commits.get((row.repo, row.head_branch), NO_COMMITS).messages,
         )
         found[(row.repo, row.number)] = Assisted(tuple(signals), row.author_login)
     return found
@@ -151,7 +110,8 @@ def _assessed(
 ) -> dict[Ref, Assisted]:
     """`assess` for the rows not assessed yet in this digest; every PR assessed so far."""
     known: dict[Ref, Assisted] = reading.remember("ai_assisted", dict)
-    known.update(assess(conn, team, [r for r in rows if (r.repo, r.number) not in known]))
+    fresh = [r for r in rows if (r.repo, r.number) not in known]
+    known.update(assess(conn, team, fresh, reading))
     return known
 
 

@@ -29,10 +29,11 @@ from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
-from chatbot.github.models import BranchCommit, GitCommit, PullRequest, PullRequestKey
+from chatbot.github.models import PullRequest, PullRequestKey
 from chatbot.jira.models import WorkItem, WorkItemChange
 from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.categories import DONE, IN_PROGRESS, status_categories, statuses_in
+from chatbot.metrics.commits import branch_commits
 from chatbot.metrics.common import (
     FINAL_STATUSES,
     count,
@@ -55,16 +56,12 @@ D = Deployment.__table__.c  # type: ignore[attr-defined]
 DC = DeploymentChange.__table__.c  # type: ignore[attr-defined]
 PR = PullRequest.__table__.c  # type: ignore[attr-defined]
 PRK = PullRequestKey.__table__.c  # type: ignore[attr-defined]
-BC = BranchCommit.__table__.c  # type: ignore[attr-defined]
-GC = GitCommit.__table__.c  # type: ignore[attr-defined]
 WI = WorkItem.__table__.c  # type: ignore[attr-defined]
 WIC = WorkItemChange.__table__.c  # type: ignore[attr-defined]
 TABLE = {
     "DC": DeploymentChange.__table__,  # type: ignore[attr-defined]
     "PR": PullRequest.__table__,  # type: ignore[attr-defined]
     "PRK": PullRequestKey.__table__,  # type: ignore[attr-defined]
-    "BC": BranchCommit.__table__,  # type: ignore[attr-defined]
-    "GC": GitCommit.__table__,  # type: ignore[attr-defined]
 }
 
 
@@ -95,7 +92,7 @@ class CycleTime:
         categories = status_categories(db, team)
         with db.engine.connect() as conn:
             if _has_production_deployment(conn, team):
-                samples, source = _from_deployments(conn, team, weeks), "git+deploy"
+                samples, source = _from_deployments(conn, team, weeks, reading), "git+deploy"
             else:
                 samples, source = _from_jira(conn, categories, team, weeks), "jira"
         return {w.label: _figure(w, samples, source, explain) for w in weeks}
@@ -111,7 +108,9 @@ def _has_production_deployment(conn: Connection, team: TeamScope) -> bool:
     return found is not None
 
 
-def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) -> list[_Sample]:
+def _from_deployments(
+    conn: Connection, team: TeamScope, weeks: Sequence[Week], reading: Reading | None
+) -> list[_Sample]:
     repos = list(team.repos)
     shipping = and_(
         team_deployment(team),
@@ -122,7 +121,7 @@ def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) 
     candidate_ids = _candidates(conn, team, shipping, weeks)
     if not candidate_ids:
         return []
-    return _first_shipments(conn, repos, shipping, candidate_ids, weeks)
+    return _first_shipments(conn, repos, shipping, candidate_ids, weeks, reading)
 
 
 def _candidates(
@@ -187,6 +186,7 @@ def _first_shipments(
     shipping: Any,
     candidate_ids: set[int],
     weeks: Sequence[Week],
+    reading: Reading | None,
 ) -> list[_Sample]:
     """Per candidate PR, the first successful production deployment of the team that
     shipped it, at any time (it decides the PR's week), and its first commit."""
@@ -239,12 +239,7 @@ def _first_shipments(
             best = first.get(p.id)
             if best is None or (deployed_at, external_id) < best:
                 first[p.id] = (deployed_at, external_id)
-    branches = {(p.repo, p.head_branch) for p in prs if p.head_branch}
-    first_commit: dict[tuple[str, str], datetime] = {}
-    if branches:
-        for repo, branch, authored in conn.execute(_first_commits(conn, sorted(branches))).all():
-            if (repo, branch) in branches and authored is not None:
-                first_commit[(repo, branch)] = _aware(authored)  # type: ignore[assignment]
+    commits = branch_commits(conn, ((p.repo, p.head_branch) for p in prs), reading)
     samples = []
     for p in prs:
         if p.id not in first:
@@ -253,7 +248,7 @@ def _first_shipments(
         week = week_of(deployed_at, weeks)
         if week is None:
             continue
-        started = first_commit.get((p.repo, p.head_branch)) if p.head_branch else None
+        started = commits[(p.repo, p.head_branch)].first_authored if p.head_branch else None
         samples.append(_pr_sample(p, week, deployed_at, external_id, started))
     return samples
 
@@ -304,40 +299,6 @@ def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
         select(found.c.repo, found.c.number, found.c.jira_key)
         .select_from(TABLE["PR"].join(found, true()))
         .where(one_of(conn.dialect.name, PR.id, candidate_ids))
-    )
-
-
-def _first_commits(conn: Connection, branches: list[tuple[str, str]]) -> Any:
-    """SELECT repo, branch, earliest author time of the commits seen on each branch, each
-    branch found through the (repo, branch, sha) key (on PostgreSQL a LATERAL lookup per
-    branch: joined, it hashes the whole branch_commit table once it guesses enough rows)."""
-    commits = and_(GC.repo == BC.repo, GC.sha == BC.sha)
-    wanted = listed_values(
-        conn.dialect.name, repo=[r for r, _ in branches], branch=[b for _, b in branches]
-    )
-    if wanted is None:
-        return (
-            select(BC.repo, BC.branch, func.min(GC.authored_at))
-            .select_from(TABLE["BC"])
-            .where(
-                BC.repo.in_(sorted({r for r, _ in branches})),
-                one_of(conn.dialect.name, BC.branch, {b for _, b in branches}),
-            )
-            .join(TABLE["GC"], commits)
-            .group_by(BC.repo, BC.branch)
-        )
-    first = (
-        select(func.min(GC.authored_at).label("authored"))
-        .select_from(TABLE["BC"])
-        .join(TABLE["GC"], commits)
-        .where(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch)
-        .offset(0)
-        .lateral("first")
-    )
-    return (
-        select(wanted.c.repo, wanted.c.branch, first.c.authored)
-        .select_from(wanted.join(first, true()))
-        .where(first.c.authored.is_not(None))
     )
 
 
