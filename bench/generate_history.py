@@ -367,8 +367,9 @@ def write(engine: Engine, team_id: int, rows: dict[str, list[tuple[Any, ...]]]) 
         else:
             # As autovacuum would leave a settled database: statistics, and the visibility
             # map that lets index-only scans skip the table.
-            raw.autocommit = True
-            cursor.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = True  # VACUUM runs outside a transaction
+            raw.driver_connection.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = False
     finally:
         raw.close()
 
