@@ -63,7 +63,15 @@ class WorkItemChange(SQLModel, table=True):
     __tablename__ = "work_item_change"
     __table_args__ = (
         UniqueConstraint("work_item_id", "history_id", "field"),
-        Index("ix_work_item_change_team_field_at", "team_id", "field", "at"),
+        # The team's changes of a field since an instant, in time order; on PostgreSQL it
+        # carries what WIP reads of them, so that range is read from the index alone.
+        Index(
+            "ix_work_item_change_team_field_at",
+            "team_id",
+            "field",
+            "at",
+            postgresql_include=["work_item_id", "id", "from_id", "from_value"],
+        ),
         Index("ix_work_item_change_item_field_at", "work_item_id", "field", "at"),
     )
 

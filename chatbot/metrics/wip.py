@@ -35,7 +35,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, func, literal, or_, select, true, union_all
+from sqlalchemy import (
+    Integer,
+    and_,
+    any_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -187,22 +197,15 @@ def _held(
         )
         .cte("busy")
     )
-    # Each status change from the first instant on, with the one before it (`since`, where
-    # the status it ends began; NULL before the first instant): the whole team's through the
-    # (team, field, at) index, or, for an early range, those of the items created by then.
-    order = (WIC.at, WIC.id)
-    since = func.lag(WIC.at, type_=UTCDateTime()).over(
-        partition_by=WIC.work_item_id, order_by=order
-    )
+    # Each status and assignee change from the first instant on, with the one before it
+    # (`since`; NULL before the first instant): the whole team's through the (team, field,
+    # at) index, which on PostgreSQL carries the columns read here, or, for an early range,
+    # those of the items created by then. A change's `from` held in (since, at].
     whose = (
         WIC.team_id == team.team_id if recent else WIC.work_item_id.in_(select(WI.id).where(kept))
     )
-    change = (
-        select(WIC.work_item_id.label("item_id"), WIC.at, WIC.from_value, since.label("since"))
-        .where(whose, WIC.field == STATUS, WIC.at >= first)
-        .subquery("change")
-    )
-    c, b = change.c, busy.c
+    status = _changes(STATUS, whose, first, WIC.from_value)
+    c, b = status.c, busy.c
     still = and_(b.last_at.is_(None), b.moved.is_(False), b.created_at < first)
     stretch = union_all(
         # The status each change ends held in (since, at] ...
@@ -223,28 +226,29 @@ def _held(
                 or_(st.until.is_(None), at.t <= st.until),
             ),
         )
-        .subquery("held")
+        .cte("held")
     )
     h = held.c
-    # The item itself, if it counts at the instant (by its key: on PostgreSQL a LATERAL
-    # lookup, which it would otherwise turn into a hash of every item of the team).
-    on_item = and_(WI.id == h.item_id, kept, WI.created_at < h.t)
-    if dialect == "postgresql":
-        item: Any = (
-            select(WI.key, WI.created_at, WI.assignee_id, WI.assignee_name)
-            .where(on_item)
-            .offset(0)
-            .lateral("item")
-        )
-        with_item = held.join(item, true())
-    else:
-        item = WORK_ITEM
-        with_item = held.join(WORK_ITEM, on_item)
+    # Each item held at some instant, read once by its key (on PostgreSQL as one array of
+    # ids: a join or `IN` it may turn into a scan of every item of the team).
+    held_ids = select(h.item_id).distinct()
+    by_key = (
+        WI.id == any_(func.array(held_ids.scalar_subquery()))
+        if dialect == "postgresql"
+        else WI.id.in_(held_ids)
+    )
+    item = (
+        select(WI.id, WI.key, WI.created_at, WI.assignee_id, WI.assignee_name)
+        .where(by_key, kept)
+        .cte("item")
+    )
     i = item.c
-    then = _assignee_then(dialect, CHANGE.alias("later"), h)
+    then = _assignee_then(dialect, h, whose, first)
+    joined = held.join(item, and_(i.id == h.item_id, i.created_at < h.t)).outerjoin(
+        then.table, then.on
+    )
     account = case((then.found, then.from_id), else_=i.assignee_id).label("account")
     person = case((then.found, then.from_value), else_=i.assignee_name).label("person")
-    joined = with_item.outerjoin(then.table, then.on)
     static_account = b.assignee_id.label("account")
     static_person = b.assignee_name.label("person")
     no_k = literal(None, Integer)
@@ -265,7 +269,8 @@ def _held(
 
 @dataclass(frozen=True)
 class _Then:
-    """The assignee change that decides an item's assignee at a held instant."""
+    """The assignee change that decides an item's assignee at a held instant: its `from`
+    (none found: the current assignee)."""
 
     table: Any
     on: ColumnElement[bool]
@@ -274,26 +279,20 @@ class _Then:
     from_value: Any
 
 
-def _assignee_then(dialect: str, later: Any, h: Any) -> _Then:
-    """The item's first assignee change at or after the instant (its `from` is the assignee
-    then; none: the current one). On PostgreSQL a LATERAL lookup per held item and instant
-    (a join on a computed id would hash the whole changelog); on SQLite the id from a
-    correlated subquery, then the row by its key."""
-    first_after = and_(
-        later.c.work_item_id == h.item_id, later.c.field == ASSIGNEE, later.c.at >= h.t
-    )
+def _assignee_then(dialect: str, h: Any, whose: ColumnElement[bool], first: datetime) -> _Then:
+    """The item's first assignee change at or after the instant. On PostgreSQL, the changes
+    since the first instant read in index order as stretches (since, at], joined on the item
+    (a lookup per held item and instant costs a random read each there); on SQLite, whose
+    pages are at hand, the id of the change from a correlated subquery, then its row."""
     if dialect == "postgresql":
-        found = (
-            select(later.c.id, later.c.from_id, later.c.from_value)
-            .where(first_after)
-            .order_by(later.c.at, later.c.id)
-            .limit(1)
-            .lateral("then")
-        )
-        return _Then(found, true(), found.c.id.is_not(None), found.c.from_id, found.c.from_value)
+        found = _changes(ASSIGNEE, whose, first, WIC.from_id, WIC.from_value)
+        a = found.c
+        holds = and_(a.item_id == h.item_id, or_(a.since.is_(None), h.t > a.since), h.t <= a.at)
+        return _Then(found, holds, a.item_id.is_not(None), a.from_id, a.from_value)
+    later = CHANGE.alias("later")
     next_id = (
         select(later.c.id)
-        .where(first_after)
+        .where(later.c.work_item_id == h.item_id, later.c.field == ASSIGNEE, later.c.at >= h.t)
         .order_by(later.c.at, later.c.id)
         .limit(1)
         .scalar_subquery()
@@ -301,6 +300,19 @@ def _assignee_then(dialect: str, later: Any, h: Any) -> _Then:
     then = CHANGE.alias("then")
     return _Then(
         then, then.c.id == next_id, then.c.id.is_not(None), then.c.from_id, then.c.from_value
+    )
+
+
+def _changes(field: str, whose: ColumnElement[bool], first: datetime, *columns: Any) -> Any:
+    """The `field` changes from `first` on, each with `since`: the time of the item's change
+    before it (NULL before `first`), in Jira's order (time, then id)."""
+    since = func.lag(WIC.at, type_=UTCDateTime()).over(
+        partition_by=WIC.work_item_id, order_by=(WIC.at, WIC.id)
+    )
+    return (
+        select(WIC.work_item_id.label("item_id"), WIC.at, *columns, since.label("since"))
+        .where(whose, WIC.field == field, WIC.at >= first)
+        .subquery(f"{field}_change")
     )
 
 
