@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from chatbot.github.ai_signals import Rules
 from chatbot.github.models import GitCommit, PullRequest
 from chatbot.metrics.engine import explain
 from tests.conftest import Bot
@@ -186,3 +187,25 @@ def test_the_merge_sets_body_and_labels_even_after_a_later_edit_arrived(bot: Bot
     assert (pr.body, pr.labels) == (CLAUDE_BODY, ["ai-generated"])
     assert pr.title == "Renamed after the merge"
     assert ai_share_item(bot) == (1.0, "marker, label")
+
+
+@pytest.mark.parametrize(
+    ("markers", "body", "marked"),
+    [
+        ([r"^ai-tool:"], "Scaffold\n\nAI-Tool: gen", True),
+        ([r"^ai-tool:"], "no tool here: ai-tool: gen", False),
+        # A backreference keeps its meaning beside another team pattern with a group.
+        ([r"(x)y", r"(ab)\1"], "abab", True),
+        ([r"(x)y", r"(ab)\1"], "abx", False),
+        # A global flag cannot join the others: every pattern is then tried on its own.
+        ([r"(?s)made by.robot"], "made by\nrobot", True),
+        ([r"(?s)made by.robot"], "made by humans", False),
+        ([], "🤖 Generated with [Claude Code](https://claude.com/claude-code)", True),
+    ],
+)
+def test_team_markers_match_as_their_own_regular_expressions(
+    markers: list[str], body: str, marked: bool
+) -> None:
+    rules = Rules.for_team(ai_markers=markers)
+    assert ("marker" in rules.signals("ann", [], body, [])) is marked
+    assert ("marker" in rules.signals("ann", [], "", [body])) is marked

@@ -32,7 +32,7 @@ from chatbot.metrics import change_failure, cycle_time, review_rounds, review_ti
 from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.commits import NONE as NO_COMMITS
 from chatbot.metrics.commits import branch_commits
-from chatbot.metrics.common import bot_authored, in_week, iso, one_of, rounded
+from chatbot.metrics.common import bot_authored, by_week, iso, one_of, rounded
 from chatbot.metrics.review_time import PR, merged_by_week
 from chatbot.metrics.stats import mean, median, rate
 from chatbot.metrics.week import Week
@@ -397,11 +397,11 @@ class AiChangeFailure:
             refs = set().union(*shipped.values()) if shipped else set()
             known: dict[Ref, Assisted] = reading.remember("ai_assisted", dict)
             assisted = _assessed(reading, conn, team, _by_refs(conn, team, refs - set(known)))
-        return {w.label: _failures(w, deployments, shipped, assisted, explain) for w in weeks}
+        deployed = by_week(deployments, weeks, "deployed_at")
+        return {w.label: _failures(deployed[w], shipped, assisted, explain) for w in weeks}
 
 
 def _failures(
-    week: Week,
     deployments: Sequence[Any],
     shipped: dict[int, set[Ref]],
     assisted: dict[Ref, Assisted],
@@ -411,10 +411,7 @@ def _failures(
     failed as in the change failure rate (status failure, or named by a rollback/hotfix)."""
     tally = {"ai": [0, 0], "other": [0, 0]}
     items = []
-    mine = sorted(
-        (d for d in deployments if in_week(d.deployed_at, week)),
-        key=lambda d: (d.deployed_at, d.external_id),
-    )
+    mine = sorted(deployments, key=lambda d: (d.deployed_at, d.external_id))
     for d in mine:
         failed = d.status == "failure" or bool(d.named)
         ai_prs = [p for p in sorted(shipped.get(d.id, ())) if p in assisted and assisted[p].is_ai]

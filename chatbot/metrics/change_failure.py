@@ -22,7 +22,7 @@ from chatbot.deploys.models import Deployment, DeploymentStatus
 from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
-    in_week,
+    by_week,
     iso,
     merged_ranges,
     production,
@@ -50,7 +50,8 @@ class ChangeFailureRate:
     ) -> dict[str, WeekFigure]:
         with db.engine.connect() as conn:
             rows = production_deployments(conn, team, weeks, explain, reading)
-        return {w.label: _figure(w, rows, explain) for w in weeks}
+        deployed = by_week(rows, weeks, "deployed_at")
+        return {w.label: _figure(deployed[w], explain) for w in weeks}
 
 
 def production_deployments(
@@ -100,11 +101,9 @@ def production_deployments(
     return list(conn.execute(query).all())
 
 
-def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
-    mine = sorted(
-        (r for r in rows if in_week(r.deployed_at, week)),
-        key=lambda r: (r.deployed_at, r.external_id),
-    )
+def _figure(rows: Sequence[Any], explain: bool) -> WeekFigure:
+    """The figure of one week from its deployments."""
+    mine = sorted(rows, key=lambda r: (r.deployed_at, r.external_id))
     failed_flags = [r.status == DeploymentStatus.FAILURE or bool(r.named) for r in mine]
     failed = sum(failed_flags)
     value = rounded(rate(failed, len(mine)))

@@ -69,6 +69,17 @@ def in_week(instant: datetime | None, week: Week) -> bool:
     return start <= instant < end
 
 
+def by_week(rows: Iterable[Any], weeks: Sequence[Week], instant: str) -> dict[Week, list[Any]]:
+    """The rows whose `instant` attribute falls in each asked week, in their order: one pass
+    over the rows, however many weeks are asked."""
+    found: dict[Week, list[Any]] = {week: [] for week in weeks}
+    for row in rows:
+        week = week_of(getattr(row, instant), weeks)
+        if week is not None:
+            found[week].append(row)
+    return found
+
+
 def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any]]:
     """The PR rows merged in each asked week, in (repo, number) order: how review metrics
     list them. One pass over the rows, however many weeks are asked."""
