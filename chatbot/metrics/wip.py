@@ -33,12 +33,14 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     Integer,
     and_,
     any_,
+    bindparam,
     case,
     func,
     literal,
@@ -111,13 +113,14 @@ class Wip:
                 if not inside:
                     continue
                 recent = _reads_recent_side(inside[0], inside[-1], span)
-                counts, listing = _held(conn.dialect.name, team, names, inside, recent)
-                for row in conn.execute(counts):
+                counts, listing = _held(conn.dialect.name, len(inside), recent)
+                values = _held_values(team, names, inside)
+                for row in conn.execute(counts, values):
                     if names.holds(row.status):
                         for t in inside if row.k is None else [inside[row.k]]:
                             _add(team, snapshots[t], (row.account, row.person), row.items)
                 if any(t in explained for t in inside):
-                    for row in conn.execute(listing):
+                    for row in conn.execute(listing, values):
                         for t in inside if row.k is None else [inside[row.k]]:
                             if t in explained and names.holds(row.status):
                                 snapshots[t].items.append(_explained(team, row, t))
@@ -148,22 +151,30 @@ def _add(team: TeamScope, snapshot: _Snapshot, assignee: Assignee, count: int) -
         snapshot.by_person[person] = snapshot.by_person.get(person, 0) + count
 
 
-def _held(
-    dialect: str, team: TeamScope, names: _Names, instants: list[datetime], recent: bool
-) -> tuple[Select[Any], Select[Any]]:
-    """Two statements over one reading of the items in progress at `instants` (sorted,
-    numbered 0..n-1 as `k`): the counts per instant, status and assignee; and the items
-    themselves per instant, for `--explain` (to be filtered by `k`). `k` is NULL for the
+def _held_values(team: TeamScope, names: _Names, instants: list[datetime]) -> dict[str, Any]:
+    """What `_held`'s statements are run with: the team, its in-progress status names and
+    the instants (`t0`, `t1`, ...)."""
+    values: dict[str, Any] = {"team_id": team.team_id, "folded": names.folded}
+    values.update({f"t{k}": t for k, t in enumerate(instants)})
+    return values
+
+
+@lru_cache(maxsize=64)
+def _held(dialect: str, count: int, recent: bool) -> tuple[Select[Any], Select[Any]]:
+    """Two statements over one reading of the items in progress at `count` instants (sorted,
+    numbered 0..n-1 as `k`, bound as `t0`, `t1`, ...): the counts per instant, status and
+    assignee; and the items themselves per instant, for `--explain`. `k` is NULL for the
     items that stood still since the first instant (no status or assignee change since, in
-    progress now, created before it): they count the same at every instant, so the
-    database groups them once instead of once per instant."""
-    first, last = instants[0], instants[-1]
-    moments = [
-        select(literal(k, Integer).label("k"), literal(t, UTCDateTime()).label("t"))
-        for k, t in enumerate(instants)
-    ]
+    progress now, created before it): they count the same at every instant, so the database
+    groups them once instead of once per instant. Built once per shape (a digest runs them
+    every time, and building them costs more than some metrics); `_held_values` binds them."""
+    times = [bindparam(f"t{k}", type_=UTCDateTime()) for k in range(count)]
+    first, last = times[0], times[-1]
+    team_id = bindparam("team_id", type_=Integer())
+    in_progress_names = bindparam("folded", expanding=True)
+    moments = [select(literal(k, Integer).label("k"), t.label("t")) for k, t in enumerate(times)]
     instant = (union_all(*moments) if len(moments) > 1 else moments[0]).cte("instant")
-    kept = and_(WI.team_id == team.team_id, WI.deleted.is_(False), WI.created_at < last)
+    kept = and_(WI.team_id == team_id, WI.deleted.is_(False), WI.created_at < last)
     last_status = (
         select(func.max(WIC.at))
         .where(WIC.work_item_id == WI.id, WIC.field == STATUS, WIC.at >= first)
@@ -191,9 +202,9 @@ def _held(
         # No `created_at` bound here (the held instants and `still` check it): with one,
         # SQLite would read the team's items by creation instead.
         .where(
-            WI.team_id == team.team_id,
+            WI.team_id == team_id,
             WI.deleted.is_(False),
-            func.lower(WI.status).in_(names.folded),
+            func.lower(WI.status).in_(in_progress_names),
         )
         .cte("busy")
     )
@@ -201,9 +212,7 @@ def _held(
     # (`since`; NULL before the first instant): the whole team's through the (team, field,
     # at) index, which on PostgreSQL carries the columns read here, or, for an early range,
     # those of the items created by then. A change's `from` held in (since, at].
-    whose = (
-        WIC.team_id == team.team_id if recent else WIC.work_item_id.in_(select(WI.id).where(kept))
-    )
+    whose = WIC.team_id == team_id if recent else WIC.work_item_id.in_(select(WI.id).where(kept))
     status = _changes(STATUS, whose, first, WIC.from_value)
     c, b = status.c, busy.c
     still = and_(b.last_at.is_(None), b.moved.is_(False), b.created_at < first)
@@ -211,7 +220,7 @@ def _held(
         # The status each change ends held in (since, at] ...
         select(
             c.item_id, c.since.label("after"), c.at.label("until"), c.from_value.label("status")
-        ).where(func.lower(c.from_value).in_(names.folded)),
+        ).where(func.lower(c.from_value).in_(in_progress_names)),
         # ... and the current status after the last change (all along when none).
         select(b.id, b.last_at, literal(None, UTCDateTime()), b.status).where(~still),
     ).subquery("stretch")
