@@ -38,6 +38,7 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
     any_,
     bindparam,
@@ -171,7 +172,7 @@ def _held(dialect: str, count: int, recent: bool) -> tuple[Select[Any], Select[A
     times = [bindparam(f"t{k}", type_=UTCDateTime()) for k in range(count)]
     first, last = times[0], times[-1]
     team_id = bindparam("team_id", type_=Integer())
-    in_progress_names = bindparam("folded", expanding=True)
+    in_progress_names = bindparam("folded", expanding=True, type_=String())
     moments = [select(literal(k, Integer).label("k"), t.label("t")) for k, t in enumerate(times)]
     instant = (union_all(*moments) if len(moments) > 1 else moments[0]).cte("instant")
     kept = and_(WI.team_id == team_id, WI.deleted.is_(False), WI.created_at < last)
@@ -199,12 +200,14 @@ def _held(dialect: str, count: int, recent: bool) -> tuple[Select[Any], Select[A
             last_status.label("last_at"),
             moved.label("moved"),
         )
-        # No `created_at` bound here (the held instants and `still` check it): with one,
-        # SQLite would read the team's items by creation instead.
+        # For an early range, only the few items created by its end (through the (team,
+        # created_at) index). For a recent one nearly all are: no bound there (the held
+        # instants and `still` check it), or SQLite would read every item by creation.
         .where(
             WI.team_id == team_id,
             WI.deleted.is_(False),
             func.lower(WI.status).in_(in_progress_names),
+            *(() if recent else (WI.created_at < last,)),
         )
         .cte("busy")
     )
