@@ -15,6 +15,17 @@ from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
 
+# What WIP reads of the items in progress now (see the folded-status index below).
+WIP_ITEM_COLUMNS = [
+    "id",
+    "key",
+    "status",
+    "created_at",
+    "assignee_id",
+    "assignee_name",
+    "deleted",
+]
+
 
 class WorkItem(SQLModel, table=True):
     """A Jira issue as of its last sync. `escaped` is the team's JQL escape rule evaluated
@@ -29,8 +40,14 @@ class WorkItem(SQLModel, table=True):
         # WIP: the items in progress now, and the items created by an old week's end.
         Index("ix_work_item_team_status", "team_id", "status"),
         # WIP finds the items in progress now by `lower(status) IN (...)`, as both
-        # databases fold it (statuses are matched case-insensitively).
-        Index("ix_work_item_team_status_folded", "team_id", text("lower(status)")),
+        # databases fold it (statuses are matched case-insensitively); on PostgreSQL the
+        # index carries what WIP reads of them.
+        Index(
+            "ix_work_item_team_status_folded",
+            "team_id",
+            text("lower(status)"),
+            postgresql_include=WIP_ITEM_COLUMNS,
+        ),
         Index("ix_work_item_team_created", "team_id", "created_at"),
     )
 

@@ -1,6 +1,6 @@
 """WIP: an index on the work items' folded status, so the items in progress now are found
-without reading every item of the team; on PostgreSQL the (team, field, at) index of the
-changelog carries the columns WIP reads, so the recent changes come from the index alone.
+without reading every item of the team; on PostgreSQL it and the (team, field, at) index of
+the changelog carry the columns WIP reads, so those come from the indexes alone.
 
 Revision ID: 0005
 Revises: 0004
@@ -25,7 +25,18 @@ CHANGES_KEY = ["team_id", "field", "at"]
 def upgrade() -> None:
     with op.batch_alter_table("work_item", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_work_item_team_status_folded", ["team_id", sa.text("lower(status)")], unique=False
+            "ix_work_item_team_status_folded",
+            ["team_id", sa.text("lower(status)")],
+            unique=False,
+            postgresql_include=[
+                "id",
+                "key",
+                "status",
+                "created_at",
+                "assignee_id",
+                "assignee_name",
+                "deleted",
+            ],
         )
     if op.get_bind().dialect.name == "postgresql":
         op.drop_index(CHANGES_INDEX, table_name="work_item_change")
