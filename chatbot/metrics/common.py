@@ -10,7 +10,20 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, false, func, or_, select, union
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    column,
+    false,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
@@ -126,19 +139,19 @@ def team_deployment_ids(team: TeamScope, ranges: Sequence[tuple[datetime, dateti
 
 def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
     """The rows (columns[0][i], columns[1][i], ...) as a FROM item to join on, for a long
-    list of wanted values on PostgreSQL: `unnest(:array, ...)` is one index lookup per row,
-    where `column IN (hundreds of values)` may turn into a parallel scan of the table once
-    it is large. None on SQLite, whose `IN` lists are index lookups already."""
+    list of wanted values on PostgreSQL: one index lookup per row, where `column IN
+    (hundreds of values)` may turn into a parallel scan of the table once it is large. None
+    on SQLite, whose `IN` lists are index lookups already."""
     if dialect != "postgresql":
         return None
     names = list(columns)
-    # One array parameter per column: thousands of separate parameters cost more to build
-    # and send than the lookups themselves.
-    arrays = [
-        bindparam(f"wanted_{name}", list(values), type_=postgresql.ARRAY(String), unique=True)
-        for name, values in columns.items()
-    ]
-    return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
+    # One JSON parameter however many rows: thousands of separate parameters cost more to
+    # build and send than the lookups themselves, and a text array is quoted element by
+    # element on the client.
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    listed = cast(bindparam("wanted", json.dumps(rows), type_=String(), unique=True), JSON)
+    wanted = func.json_to_recordset(listed).table_valued(*(column(n, String()) for n in names))
+    return wanted.render_derived(name="wanted", with_types=True)
 
 
 # Up to this many values, SQLite gets a plain `IN (?, ?, ...)`.
