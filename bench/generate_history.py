@@ -5,7 +5,11 @@
 At scale 1: two years ending on the given day, with 20,000 work items and 200,000 status and
 assignee changes, 10,000 pull requests with 80,000 commits (each on its PR's head branch)
 and 30,000 reviews, and 3,000 deployments (each shipping the PRs merged since the previous
-one; a few failures, rollbacks, hotfixes and staging runs). Scale k keeps the same rate
+one; a few failures, rollbacks, hotfixes and staging runs). About a fifth of the PRs are
+AI-assisted (docs/ai-signals.md): opened by a coding agent (built in, or the team's own),
+with an AI `Co-authored-by:` trailer or marker in a commit, a "Generated with Claude Code"
+body or an AI label; agents' commits often name the human who prompted them, and every PR
+has a size. The team adds an agent, a marker and goals. Scale k keeps the same rate
 over k times as many years, so the recent weeks look the same whatever the scale.
 Rows are written with `executemany` in one transaction on SQLite and with COPY on
 PostgreSQL.
@@ -30,11 +34,32 @@ from sqlalchemy.engine import Engine  # noqa: E402
 from chatbot.db.engine import make_engine  # noqa: E402
 from chatbot.db.migrate import upgrade  # noqa: E402
 
+# Bumped whenever the generated history changes: the benchmark makes older histories again.
+VERSION = 2
 END = datetime(2026, 11, 18, tzinfo=UTC)
 REPOS = ["acme/pay", "acme/api"]
 SERVICE = "pay-api"
 PEOPLE = [(f"acc-{n}", f"Engineer {n}") for n in range(12)]
 REVIEWERS = [f"dev{n}" for n in range(12)] + ["dependabot[bot]"]
+# Coding agents: two built in (GitHub flags Copilot's a bot) and the team's own.
+AGENTS = [
+    ("copilot-swe-agent[bot]", True),
+    ("devin-ai-integration[bot]", True),
+    ("robo-dev", False),
+]
+TEAM_AI = {
+    "ai_agents": ["robo-dev"],
+    "ai_markers": [r"^ai-tool:"],
+    "goals": {"cycle_time": {"relative": -0.4}, "review_time": {"absolute": 8.0}},
+}
+AI_MESSAGES = [
+    "Add retries\n\nCo-Authored-By: Claude <noreply@anthropic.com>",
+    "Port the client\n\nMade-with: Cursor",
+    "Scaffold the handler\n\nai-tool: gen",
+]
+CLAUDE_BODY = (
+    "Retries for the client.\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)"
+)
 PER_SCALE = {
     "work_items": 20_000,
     "changes": 200_000,
@@ -147,6 +172,8 @@ def _rows(scale: int, team_id: int, seed: int) -> dict[str, list[tuple[Any, ...]
     per_pr_reviews = PER_SCALE["reviews"] // PER_SCALE["prs"]
     merged_prs: list[tuple[datetime, str, int, str]] = []
     review_id = 0
+    # AI attributes draw from their own stream: the rest of the history stays as it was.
+    ai_rnd = random.Random(seed + 1)
     for n in range(1, prs + 1):
         repo = REPOS[n % 2]
         created = moment()
@@ -154,18 +181,20 @@ def _rows(scale: int, team_id: int, seed: int) -> dict[str, list[tuple[Any, ...]
         merged = merged if merged is not None and merged < END else None
         draft = rnd.random() < 0.2
         branch = f"feature/{n}"
+        human = rnd.choice(REVIEWERS[:12])
+        ai = _ai_pr(ai_rnd, human)
         out["pull_request"].append(
             (
                 repo,
                 n,
                 f"PAY-{rnd.randint(1, items)} change {n}",
-                "",
+                ai["body"],
                 branch,
                 "main",
                 f"h{n:039d}",
                 f"m{n:039d}" if merged else None,
-                rnd.choice(REVIEWERS[:12]),
-                False,
+                ai["author"],
+                ai["author_is_bot"],
                 draft,
                 False,
                 "merged" if merged else "open",
@@ -173,6 +202,9 @@ def _rows(scale: int, team_id: int, seed: int) -> dict[str, list[tuple[Any, ...]
                 merged,
                 merged,
                 created,
+                json.dumps(ai["labels"]),
+                ai["additions"],
+                ai["deletions"],
             )
         )
         if rnd.random() < 0.5:
@@ -184,7 +216,10 @@ def _rows(scale: int, team_id: int, seed: int) -> dict[str, list[tuple[Any, ...]
         for c in range(per_pr_commits):
             sha = f"c{n:030d}{c:09d}"
             authored = created - timedelta(hours=rnd.random() * 72) + timedelta(hours=c)
-            out["git_commit"].append((repo, sha, authored, "dev"))
+            message, coauthors = (
+                ai["commits"][c] if c < len(ai["commits"]) else (f"Change {c}", None)
+            )
+            out["git_commit"].append((repo, sha, authored, ai["committer"], message, coauthors))
             out["branch_commit"].append((repo, branch, sha))
         settled = merged or created + timedelta(days=2)
         for _ in range(per_pr_reviews):
@@ -224,6 +259,42 @@ def _rows(scale: int, team_id: int, seed: int) -> dict[str, list[tuple[Any, ...]
     return out
 
 
+def _ai_pr(rnd: random.Random, human: str) -> dict[str, Any]:
+    """One PR's author, labels, body, size and special commit messages: about 8 % opened by
+    a coding agent (half of those with a commit the prompting human co-wrote, whose approval
+    then does not count), 6 % with an AI trailer or marker in a commit, 4 % with a Claude
+    Code body and 4 % with an AI label; the signals overlap now and then."""
+    author, is_bot, committer = human, False, human
+    commits: list[tuple[str, str | None]] = []
+    if rnd.random() < 0.08:
+        author, is_bot = rnd.choice(AGENTS)
+        committer = author.removesuffix("[bot]")
+        if rnd.random() < 0.5:
+            number = int(human.removeprefix("dev"))
+            commits.append(
+                (
+                    f"Agent work\n\nCo-authored-by: {human} "
+                    f"<{100 + number}+{human}@users.noreply.github.com>",
+                    f" {human} ",
+                )
+            )
+    if rnd.random() < 0.06:
+        commits.append((rnd.choice(AI_MESSAGES), None))
+    labels = ["backend"] if rnd.random() < 0.3 else []
+    if rnd.random() < 0.04:
+        labels.append(rnd.choice(["ai-assisted", "AI-Generated", "claude-code-assisted"]))
+    return {
+        "author": author,
+        "author_is_bot": is_bot,
+        "committer": committer,
+        "commits": commits,
+        "labels": labels,
+        "body": CLAUDE_BODY if rnd.random() < 0.04 else "",
+        "additions": int(rnd.expovariate(1 / 120)),
+        "deletions": int(rnd.expovariate(1 / 40)),
+    }
+
+
 COLUMNS = {
     "work_item": (
         "id, team_id, jira_id, key, project_key, issue_type, summary, status, status_id, "
@@ -236,11 +307,11 @@ COLUMNS = {
     "pull_request": (
         "repo, number, title, body, head_branch, base_branch, head_sha, merge_commit_sha, "
         "author_login, author_is_bot, opened_as_draft, draft, state, created_at, merged_at, "
-        "closed_at, updated_at"
+        "closed_at, updated_at, labels, additions, deletions"
     ),
     "pull_request_key": "repo, number, jira_key",
     "pull_request_event": "repo, number, kind, at",
-    "git_commit": "repo, sha, authored_at, author_login",
+    "git_commit": "repo, sha, authored_at, author_login, message, coauthors",
     "branch_commit": "repo, branch, sha",
     "pull_request_review": (
         "review_id, repo, number, reviewer_login, reviewer_is_bot, state, submitted_at, "
@@ -290,8 +361,15 @@ def write(engine: Engine, team_id: int, rows: dict[str, list[tuple[Any, ...]]]) 
                     f'(SELECT max(id) FROM "{table}"))'
                 )
         raw.commit()
-        cursor.execute("ANALYZE")
-        raw.commit()
+        if engine.dialect.name == "sqlite":
+            cursor.execute("ANALYZE")
+            raw.commit()
+        else:
+            # As autovacuum would leave a settled database: statistics, and the visibility
+            # map that lets index-only scans skip the table.
+            raw.driver_connection.autocommit = True  # VACUUM runs outside a transaction
+            raw.driver_connection.execute("VACUUM ANALYZE")
+            raw.driver_connection.autocommit = False
     finally:
         raw.close()
 
@@ -311,6 +389,7 @@ def add_team(engine: Engine) -> int:
             services=[SERVICE],
             wip_limit=3,
             created_at=END - timedelta(days=1),
+            **TEAM_AI,
         )
         s.add(team)
         for sid, name, category in STATUSES:

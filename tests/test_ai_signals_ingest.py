@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from chatbot.github.ai_signals import Rules
 from chatbot.github.models import GitCommit, PullRequest
+from chatbot.metrics.engine import explain
 from tests.conftest import Bot
 from tests.github_helpers import SECRET, add_team, deliver, rows
 
@@ -112,3 +114,98 @@ def test_a_label_without_a_name_is_refused_naming_the_field(bot: Bot) -> None:
     answer = deliver(bot, "pull_request", payload)
     assert answer.status == 400
     assert "pull_request.labels[0].name" in json.dumps(answer.body)
+
+
+CLAUDE_BODY = "Adds retries.\n\n🤖 Generated with [Claude Code](https://claude.com/claude-code)"
+MERGE_WEEK = "2019-W20"
+
+
+def merged_with(body: str, labels: list[str]) -> dict[str, Any]:
+    """GitHub's example `closed` delivery, as the merge of the PR (merged at its closing)."""
+    payload = example("pull_request_closed.payload.json")
+    payload["pull_request"]["merged"] = True
+    payload["pull_request"]["merged_at"] = payload["pull_request"]["closed_at"]
+    payload["pull_request"]["body"] = body
+    payload["pull_request"]["labels"] = [
+        {"id": n, "name": name} for n, name in enumerate(labels, 1)
+    ]
+    return payload
+
+
+def edited_later(merged: dict[str, Any], body: str, labels: list[str]) -> dict[str, Any]:
+    """The same PR's `edited` delivery a day after the merge."""
+    later = copy.deepcopy(merged)
+    later["action"] = "edited"
+    later["changes"] = {"body": {"from": merged["pull_request"]["body"]}}
+    later["pull_request"]["updated_at"] = "2019-05-16T10:00:00Z"
+    later["pull_request"]["title"] = "Renamed after the merge"
+    later["pull_request"]["body"] = body
+    later["pull_request"]["labels"] = [{"id": 9, "name": name} for name in labels]
+    return later
+
+
+def ai_share_item(bot: Bot) -> tuple[float | None, str]:
+    """The merged PR's line in `--explain ai_share` for its week: 1.0 when AI-assisted, and
+    the signals found."""
+    (item,) = explain(bot.services.db, "payments", MERGE_WEEK, "ai_share")
+    assert item.ref == f"{REPO}#2"
+    return item.value, item.detail
+
+
+def test_a_body_edited_after_the_merge_leaves_the_pr_ai_assisted(bot: Bot) -> None:
+    add_team(bot, repos=["Codertocat/Hello-World"])
+    merged = merged_with(CLAUDE_BODY, [])
+    assert deliver(bot, "pull_request", merged).status == 200
+    edited = edited_later(merged, "Adds retries.", [])
+    assert deliver(bot, "pull_request", edited, delivery="edit").status == 200
+    (pr,) = rows(bot.services.db, PullRequest, repo=REPO)
+    assert pr.title == "Renamed after the merge"  # the newer snapshot was applied
+    assert pr.body == CLAUDE_BODY
+    assert ai_share_item(bot) == (1.0, "marker")
+
+
+def test_a_marker_written_into_the_body_after_the_merge_does_not_count(bot: Bot) -> None:
+    add_team(bot, repos=["Codertocat/Hello-World"])
+    merged = merged_with("Adds retries.", [])
+    assert deliver(bot, "pull_request", merged).status == 200
+    edited = edited_later(merged, CLAUDE_BODY, ["ai-assisted"])
+    assert deliver(bot, "pull_request", edited, delivery="edit").status == 200
+    assert ai_share_item(bot) == (0.0, "no AI signal")
+
+
+def test_the_merge_sets_body_and_labels_even_after_a_later_edit_arrived(bot: Bot) -> None:
+    """GitHub does not promise the order of deliveries: the edit made after the merge may
+    arrive first; the merge's own snapshot still decides the signals (the newer title
+    stays)."""
+    add_team(bot, repos=["Codertocat/Hello-World"])
+    merged = merged_with(CLAUDE_BODY, ["ai-generated"])
+    edited = edited_later(merged, "Adds retries.", ["released"])
+    assert deliver(bot, "pull_request", edited, delivery="edit").status == 200
+    assert ai_share_item(bot) == (0.0, "no AI signal")
+    assert deliver(bot, "pull_request", merged, delivery="merge").status == 200
+    (pr,) = rows(bot.services.db, PullRequest, repo=REPO)
+    assert (pr.body, pr.labels) == (CLAUDE_BODY, ["ai-generated"])
+    assert pr.title == "Renamed after the merge"
+    assert ai_share_item(bot) == (1.0, "marker, label")
+
+
+@pytest.mark.parametrize(
+    ("markers", "body", "marked"),
+    [
+        ([r"^ai-tool:"], "Scaffold\n\nAI-Tool: gen", True),
+        ([r"^ai-tool:"], "no tool here: ai-tool: gen", False),
+        # A backreference keeps its meaning beside another team pattern with a group.
+        ([r"(x)y", r"(ab)\1"], "abab", True),
+        ([r"(x)y", r"(ab)\1"], "abx", False),
+        # A global flag cannot join the others: every pattern is then tried on its own.
+        ([r"(?s)made by.robot"], "made by\nrobot", True),
+        ([r"(?s)made by.robot"], "made by humans", False),
+        ([], "🤖 Generated with [Claude Code](https://claude.com/claude-code)", True),
+    ],
+)
+def test_team_markers_match_as_their_own_regular_expressions(
+    markers: list[str], body: str, marked: bool
+) -> None:
+    rules = Rules.for_team(ai_markers=markers)
+    assert ("marker" in rules.signals("ann", [], body, [])) is marked
+    assert ("marker" in rules.signals("ann", [], "", [body])) is marked

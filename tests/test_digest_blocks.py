@@ -192,9 +192,16 @@ def test_checkin_and_home_and_setup_fit() -> None:
         checkin_weekday=4,
         orchestrators=["U1"],
         repos=["acme/payments"] * 300,
+        ai_agents=["robo-dev"] * 300,
+        ai_markers=[r"^ai-tool:\s+\w+"] * 300,
+        ai_labels=["ai-assisted"] * 300,
+        goals={"cycle_time": {"relative": -0.4}, "review_time": {"absolute": 8.0}},
     )
     view = setup_modal(team, PROMPTS)
     assert view_problems(view) == [] and view_errors(view) == []
+    fields = {b["block_id"]: b["element"] for b in view["blocks"]}
+    assert fields["goals"]["initial_value"] == "cycle_time=-40%\nreview_time=8h"
+    assert fields["ai_markers"]["multiline"] and not fields["ai_agents"].get("multiline")
     assert view_problems(setup_modal(None, PROMPTS, "C1")) == []
 
 

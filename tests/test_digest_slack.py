@@ -7,12 +7,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from chatbot.digest.models import DigestPost
+from chatbot.metrics.base import TeamScope
 from chatbot.metrics.checkins import CheckIn
+from chatbot.slack.blockkit import view_problems
 from chatbot.teams.models import Team
-from chatbot.teams.service import TeamService
+from chatbot.teams.service import TeamError, TeamService, check_setting
 from tests.conftest import Bot
 
 # The fixtures' clock is Wednesday 18 Nov 2026: the last complete week is 2026-W46.
@@ -174,6 +177,89 @@ def test_setup_creates_a_team_for_a_new_channel(bot: Bot) -> None:
     bot.slack.view_submission(view, {**chosen, "name": "checkout"}, "UNEW")
     team = TeamService(bot.services.db, bot.services.clock).get("checkout")
     assert team is not None and team.channel_id == "C7" and team.admins == ["UNEW"]
+
+
+def _setup_view(bot: Bot, user: str) -> dict[str, Any]:
+    bot.slack.command("/digest", "setup", user=user)
+    bot.settle()
+    view = bot.fake.wait_for("views.open")[-1].params["view"]
+    return json.loads(view) if isinstance(view, str) else view
+
+
+def _initial(view: dict[str, Any], block_id: str) -> Any:
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    return block["element"].get("initial_value"), block["element"].get("multiline", False)
+
+
+def test_setup_sets_ai_agents_markers_labels_and_goals(bot: Bot) -> None:
+    """The AI settings and goals `chatbot team set` takes (--ai-agent, --ai-marker,
+    --ai-label, --goal), in the form: shown as stored, refused with the CLI's own reasons on
+    their fields (nothing saved), saved when right; a goal's line removed removes it."""
+    _team(bot, admins=["UADMIN"], ai_agents=["robo-dev"], goals="cycle_time=-40%\nreview_time=8h")
+    view = _setup_view(bot, "UADMIN")
+    assert view_problems(view) == []
+    assert _initial(view, "ai_agents") == ("robo-dev", False)
+    assert _initial(view, "ai_markers") == (None, True)
+    assert _initial(view, "ai_labels") == ("ai-assisted, ai-generated", False)
+    assert _initial(view, "goals") == ("cycle_time=-40%\nreview_time=8h", True)
+
+    chosen = {"channel_id": "C1", "digest_weekday": "0", "checkin_weekday": "4"}
+    typed = {
+        "ai_markers": "^ai-tool:\n(unclosed",
+        "ai_labels": "ai-assisted, " + "x" * 101,
+        "goals": "cycle_time=-40%\nreview_time=8",
+    }
+    refused = bot.slack.view_submission(view, {**chosen, **typed}, "UADMIN").json()
+    assert refused["response_action"] == "errors"
+    errors = refused["errors"]
+    assert set(errors) == {"ai_markers", "ai_labels", "goals"}
+    for field, value in typed.items():  # what `chatbot team set` says for the same value
+        with pytest.raises(TeamError) as cli:
+            check_setting(field, value)
+        assert errors[field] == cli.value.text(bot.services.prompts)[:150]
+    assert errors["ai_markers"].startswith("--ai-marker takes a regular expression")
+    assert "'(unclosed'" in errors["ai_markers"]
+    assert "review_time=8h" in errors["goals"]
+    unchanged = TeamService(bot.services.db, bot.services.clock).get("payments")
+    assert unchanged is not None and unchanged.ai_agents == ["robo-dev"]
+
+    saved_ok = bot.slack.view_submission(
+        view,
+        {
+            **chosen,
+            "ai_agents": "Robo-Dev, helper-agent",
+            "ai_markers": "^ai-tool:\n^Generated-by: Aider",
+            "ai_labels": "ai-assisted, Agent Work",
+            "goals": "review_time=6h\nchange_failure_rate=10%",
+        },
+        "UADMIN",
+    )
+    assert saved_ok.status == 200 and not saved_ok.body
+    team = TeamService(bot.services.db, bot.services.clock).get("payments")
+    assert team is not None
+    assert team.ai_agents == ["robo-dev", "helper-agent"]
+    assert team.ai_markers == ["^ai-tool:", "^Generated-by: Aider"]
+    assert team.ai_labels == ["ai-assisted", "agent work"]
+    # cycle_time's line was removed: that goal is gone; the others are as typed.
+    assert team.goals == {
+        "review_time": {"absolute": 6.0},
+        "change_failure_rate": {"absolute": 0.1},
+    }
+    scope = TeamScope.of(team)
+    assert scope.is_agent("helper-agent")
+    assert scope.ai_rules.signals("ann", ["Agent Work"], "", ["Port\n\nGenerated-by: Aider"]) == [
+        "marker",
+        "label",
+    ]
+
+    # Shown again as saved; clearing the goals removes them all.
+    view = _setup_view(bot, "UADMIN")
+    assert _initial(view, "ai_markers") == ("^ai-tool:\n^Generated-by: Aider", True)
+    assert _initial(view, "goals") == ("review_time=6h\nchange_failure_rate=10%", True)
+    cleared = bot.slack.view_submission(view, {**chosen, "goals": ""}, "UADMIN")
+    assert cleared.status == 200 and not cleared.body
+    team = TeamService(bot.services.db, bot.services.clock).get("payments")
+    assert team is not None and team.goals == {} and team.ai_agents == ["robo-dev", "helper-agent"]
 
 
 def test_show_the_work_opens_a_paged_modal(bot: Bot) -> None:

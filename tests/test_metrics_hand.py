@@ -550,6 +550,41 @@ def test_wip_changes_at_one_instant_clock_skew_spelling_and_items_changed_since(
     }
 
 
+def test_wip_of_items_in_progress_since_long_before_the_trend(db: Database) -> None:
+    """Items in progress for a year and more: one never changed, one only handed over in
+    the trend (it counts for whoever held it at each week's end), one whose only change is
+    old, one done and reopened in the trend; the trend, the baseline and the week agree."""
+    long_ago = datetime(2025, 6, 1, tzinfo=UTC)
+    h = history()
+    h["work_items"] = [
+        item("PAY-10", long_ago, "In Progress", "Ann"),
+        item("PAY-11", long_ago, "In Progress", "Ann"),
+        item("PAY-12", long_ago, "In Progress", "Dan"),
+        item("PAY-13", long_ago, "In Progress", "Eve"),
+    ]
+    h["changes"] = [
+        status("PAY-12", datetime(2025, 7, 1, tzinfo=UTC), "To Do", "In Progress"),
+        assignee("PAY-11", at(20, month=10), "Bob", "Ann"),
+        status("PAY-13", at(10, month=10), "In Progress", "Done"),
+        status("PAY-13", at(30, month=10), "Done", "In Progress"),
+    ]
+    figure = digest(db, h)["metrics"]["wip"]
+    assert figure["by_person"] == {"Ann": 2, "Dan": 1, "Eve": 1}
+    # Week ends W39..W46: Bob holds PAY-11 until 20 Oct; PAY-13 is done 10-30 Oct.
+    third = round(4 / 3, 4)
+    assert figure["trend"] == [1.0, 1.0, 1.0, 1.0, 1.5, third, third, third]
+    # The baseline (2025-W22, the week of their creation): PAY-12 was still to do.
+    assert figure["baseline"] == 1.0
+    held = {(i.ref, i.detail) for i in explain(db, "pay", "2026-W43", "wip", now=NOW)}
+    assert held == {
+        ("PAY-10", "In Progress, Ann"),
+        ("PAY-11", "In Progress, Ann"),
+        ("PAY-12", "In Progress, Dan"),
+    }
+    held = {(i.ref, i.detail) for i in explain(db, "pay", "2026-W42", "wip", now=NOW)}
+    assert ("PAY-11", "In Progress, Bob") in held
+
+
 def test_defect_escape_window_edges_reopened_and_deleted_bugs(db: Database) -> None:
     start = datetime(2026, 11, 1, 23, tzinfo=UTC)  # Monday 2 Nov 00:00 CET, 14 days back
     h = history()

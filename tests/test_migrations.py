@@ -50,6 +50,10 @@ def _not_fulltext(obj: Any, name: str | None, kind: str, reflected: bool, _other
     )
 
 
+# SQLite cannot reflect an expression index (WIP's `lower(status)` one), so it is left out of
+# the comparison there; PostgreSQL compares it.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based")
 def test_upgrade_builds_the_models_schema(empty_engine: Engine) -> None:
     upgrade(empty_engine)
     with empty_engine.connect() as conn:

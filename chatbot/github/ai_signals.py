@@ -151,6 +151,26 @@ def built_in_agents() -> frozenset[str]:
     return frozenset(entry.value for entry in AGENT_LOGINS)
 
 
+# What makes a pattern mean something else once it is one branch of a larger one: a
+# backreference by number or name, or a conditional on a group.
+_GROUP_REFERENCE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(")
+
+
+def _any_of(patterns: Iterable[str], flags: int) -> tuple[re.Pattern[str] | None, tuple[str, ...]]:
+    """One pattern matching wherever any of `patterns` does (a digest searches thousands of
+    commit messages: one search each instead of one per pattern), and the patterns it cannot
+    hold: those referring to their own groups, or all of them when they do not compile
+    together (a global flag such as `(?i)` must start the whole expression)."""
+    joined = [p for p in patterns if not _GROUP_REFERENCE.search(p)]
+    alone = tuple(p for p in patterns if _GROUP_REFERENCE.search(p))
+    if not joined:
+        return None, alone
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in joined), flags), alone
+    except re.error:
+        return None, tuple(patterns)
+
+
 @dataclass(frozen=True)
 class Rules:
     """The patterns that decide AI assistance for one team, compiled once."""
@@ -159,7 +179,10 @@ class Rules:
     bots: frozenset[str]
     labels: frozenset[str]
     co_authors: tuple[re.Pattern[str], ...]
-    markers: tuple[re.Pattern[str], ...]
+    # The markers (built in, then the team's) as one pattern where they can be (`_any_of`),
+    # and the others on their own.
+    any_marker: re.Pattern[str] | None
+    lone_markers: tuple[re.Pattern[str], ...]
 
     @classmethod
     def for_team(
@@ -170,15 +193,15 @@ class Rules:
         bots: Iterable[str] = (),
     ) -> Rules:
         flags = re.IGNORECASE | re.MULTILINE
+        patterns = [*(e.value for e in MARKER_PATTERNS), *ai_markers]
+        any_marker, alone = _any_of(patterns, flags)
         return cls(
             agents=built_in_agents() | {a.lower() for a in ai_agents},
             bots=frozenset(b.lower() for b in bots),
             labels=frozenset(label.lower() for label in (*ai_labels, *BUILT_IN_LABELS)),
             co_authors=tuple(re.compile(e.value, flags) for e in CO_AUTHOR_PATTERNS),
-            markers=(
-                *(re.compile(e.value, flags) for e in MARKER_PATTERNS),
-                *(re.compile(pattern, flags) for pattern in ai_markers),
-            ),
+            any_marker=any_marker,
+            lone_markers=tuple(re.compile(pattern, flags) for pattern in alone),
         )
 
     def is_agent(self, login: str | None) -> bool:
@@ -200,11 +223,17 @@ class Rules:
         texts = [m for m in messages if m]
         if any(self._co_authored(m) for m in texts):
             found.append(CO_AUTHOR)
-        if any(p.search(t) for t in (*texts, body or "") for p in self.markers):
+        if any(self._marked(t) for t in (*texts, body or "")):
             found.append(MARKER)
         if any(label.lower() in self.labels for label in labels):
             found.append(LABEL)
         return found
+
+    def _marked(self, text: str) -> bool:
+        """One of the markers is in `text`."""
+        if self.any_marker is not None and self.any_marker.search(text):
+            return True
+        return any(p.search(text) for p in self.lone_markers)
 
     def _co_authored(self, message: str) -> bool:
         return any(p.search(value) for value in _TRAILER.findall(message) for p in self.co_authors)

@@ -46,7 +46,6 @@ TEAM = Team.__table__  # type: ignore[attr-defined]
 _SNAPSHOT_COLUMNS = (
     "github_id",
     "title",
-    "body",
     "head_branch",
     "base_branch",
     "head_sha",
@@ -60,6 +59,10 @@ _SNAPSHOT_COLUMNS = (
     "closed_at",
     "updated_at",
 )
+
+
+# AI-assistance signals kept as they stood at the merge (see `upsert_pull_request`).
+_AS_MERGED = ("labels", "body")
 
 
 def insert_for(conn: Connection) -> Any:
@@ -104,14 +107,21 @@ def upsert_pull_request(
     pr: PullRequestSnapshot,
     opened_as_draft: bool | None = None,
     keys_changed: bool = True,
+    at_merge: bool = False,
 ) -> bool:
     """Store the snapshot unless a newer one is stored already; True when it was applied.
     `opened_as_draft` is set whenever known (it comes from the `opened` event or the
     backfill's timeline), whatever the snapshot's age. Jira keys are rewritten when the
     snapshot is applied and `keys_changed` says the title or body may differ (GitHub
     changes them only through `opened` and `edited`; a `synchronize` leaves them), and
-    always for a pull request seen for the first time."""
-    applied = upsert_pull_requests(conn, [pr], opened_as_draft, keys_changed)
+    always for a pull request seen for the first time.
+
+    Labels and body are AI-assistance signals that count as they stood when the PR merged
+    (docs/ai-signals.md): once the stored row is merged a later snapshot leaves them, and
+    the merge's own snapshot (`at_merge`: the `closed` event of a merged PR) sets them
+    whatever its age, so an edit made after the merge and delivered before it changes
+    nothing either."""
+    applied = upsert_pull_requests(conn, [pr], opened_as_draft, keys_changed, at_merge)
     return (pr.repo, pr.number) in applied
 
 
@@ -120,6 +130,7 @@ def upsert_pull_requests(
     prs: list[PullRequestSnapshot],
     opened_as_draft: bool | dict[int, bool] | None = None,
     keys_changed: bool = True,
+    at_merge: bool = False,
 ) -> set[tuple[str, int]]:
     """`upsert_pull_request` for many PRs in one statement (the backfill stores a page at
     once); `opened_as_draft` may map PR numbers to it. Returns the (repo, number) applied."""
@@ -159,7 +170,9 @@ def upsert_pull_requests(
         )
     known = opened_as_draft is not None
     returning = _prepared(
-        conn, f"pull_request:{known}", lambda insert: _pull_request_upsert(conn, insert, known)
+        conn,
+        f"pull_request:{known}:{at_merge}",
+        lambda insert: _pull_request_upsert(conn, insert, known, at_merge),
     )
     # One row: a plain execute; many: executemany, compiled once however many rows.
     returned = conn.execute(returning, rows[0] if len(rows) == 1 else rows).all()
@@ -177,18 +190,28 @@ def upsert_pull_requests(
     return applied
 
 
-def _pull_request_upsert(conn: Connection, insert: Any, draft_known: bool) -> Any:
+def _pull_request_upsert(
+    conn: Connection, insert: Any, draft_known: bool, at_merge: bool = False
+) -> Any:
     statement = insert(PR)
     newer = or_(PR.c.updated_at.is_(None), PR.c.updated_at <= statement.excluded.updated_at)
     set_: dict[str, Any] = {
         name: case((newer, statement.excluded[name]), else_=PR.c[name])
         for name in _SNAPSHOT_COLUMNS
     }
-    # Labels count as they stood when the PR merged (docs/ai-signals.md): once the stored row is
-    # merged, a later snapshot (a label added after the merge) leaves them.
-    set_["labels"] = case(
-        (and_(newer, PR.c.merged_at.is_(None)), statement.excluded.labels), else_=PR.c.labels
-    )
+    # Labels and body count as they stood when the PR merged (docs/ai-signals.md): once the
+    # stored row is merged, a later snapshot (a label added, the body edited after the merge)
+    # leaves them; the merge's own snapshot sets them, even when an edit made after the merge
+    # was delivered first.
+    for name in _AS_MERGED:
+        set_[name] = (
+            statement.excluded[name]
+            if at_merge
+            else case(
+                (and_(newer, PR.c.merged_at.is_(None)), statement.excluded[name]),
+                else_=PR.c[name],
+            )
+        )
     for name in ("additions", "deletions"):  # an event without the counts keeps them
         set_[name] = case(
             (newer, func.coalesce(statement.excluded[name], PR.c[name])), else_=PR.c[name]

@@ -10,10 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from chatbot.db.types import UTCDateTime
+
+# What WIP reads of the items in progress now (see the folded-status index below).
+WIP_ITEM_COLUMNS = [
+    "id",
+    "key",
+    "status",
+    "created_at",
+    "assignee_id",
+    "assignee_name",
+    "deleted",
+]
 
 
 class WorkItem(SQLModel, table=True):
@@ -28,6 +39,15 @@ class WorkItem(SQLModel, table=True):
         Index("ix_work_item_team_jira_id", "team_id", "jira_id"),
         # WIP: the items in progress now, and the items created by an old week's end.
         Index("ix_work_item_team_status", "team_id", "status"),
+        # WIP finds the items in progress now by `lower(status) IN (...)`, as both
+        # databases fold it (statuses are matched case-insensitively); on PostgreSQL the
+        # index carries what WIP reads of them.
+        Index(
+            "ix_work_item_team_status_folded",
+            "team_id",
+            text("lower(status)"),
+            postgresql_include=WIP_ITEM_COLUMNS,
+        ),
         Index("ix_work_item_team_created", "team_id", "created_at"),
     )
 
@@ -60,7 +80,15 @@ class WorkItemChange(SQLModel, table=True):
     __tablename__ = "work_item_change"
     __table_args__ = (
         UniqueConstraint("work_item_id", "history_id", "field"),
-        Index("ix_work_item_change_team_field_at", "team_id", "field", "at"),
+        # The team's changes of a field since an instant, in time order; on PostgreSQL it
+        # carries what WIP reads of them, so that range is read from the index alone.
+        Index(
+            "ix_work_item_change_team_field_at",
+            "team_id",
+            "field",
+            "at",
+            postgresql_include=["work_item_id", "id", "from_id", "from_value"],
+        ),
         Index("ix_work_item_change_item_field_at", "work_item_id", "field", "at"),
     )
 

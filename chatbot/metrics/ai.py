@@ -9,6 +9,10 @@ AI-assisted and never counted: a coding agent is not a bot unless the team says 
 AI vs other splits the review time, review rounds and cycle time samples (the same samples
 their own metrics count) by the AI assistance of each PR, plus the median size of the PRs
 merged in the week on each side.
+
+Within one digest (`Reading`), the four metrics read the weeks' merged PRs once and decide
+each PR's AI assistance once, and AI vs other takes the samples the review and cycle time
+metrics already computed rather than computing them again.
 """
 
 from __future__ import annotations
@@ -21,19 +25,20 @@ from sqlalchemy import and_, select
 from sqlalchemy.engine import Connection
 
 from chatbot.db.engine import Database
+from chatbot.deploys.models import DeploymentChange
 from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.ai_signals import SIGNAL_KINDS
-from chatbot.github.models import BranchCommit, GitCommit
 from chatbot.metrics import change_failure, cycle_time, review_rounds, review_time
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
-from chatbot.metrics.common import bot_authored, in_week, iso, merged_in, one_of, rounded
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
+from chatbot.metrics.commits import NONE as NO_COMMITS
+from chatbot.metrics.commits import branch_commits
+from chatbot.metrics.common import bot_authored, by_week, iso, one_of, rounded
 from chatbot.metrics.keys import MetricKey
-from chatbot.metrics.review_time import PR, RV, approval, merged_in_weeks
+from chatbot.metrics.review_time import PR, merged_by_week
 from chatbot.metrics.stats import mean, median, rate
 from chatbot.metrics.week import Week
 
-BC = BranchCommit.__table__.c  # type: ignore[attr-defined]
-GC = GitCommit.__table__.c  # type: ignore[attr-defined]
+DC = DeploymentChange.__table__.c  # type: ignore[attr-defined]
 Ref = tuple[str, int]
 
 
@@ -55,33 +60,13 @@ class Assisted:
         return ", ".join(parts)
 
 
-def _messages(conn: Connection, rows: Sequence[Any]) -> dict[tuple[str, str], list[str]]:
-    """The stored commit messages seen on each PR's head branch."""
-    branches = {(r.repo, r.head_branch) for r in rows if r.head_branch}
-    if not branches:
-        return {}
-    dialect = conn.dialect.name
-    found: dict[tuple[str, str], list[str]] = {}
-    query = (
-        select(BC.repo, BC.branch, GC.message)
-        .select_from(BranchCommit.__table__)  # type: ignore[attr-defined]
-        .join(GitCommit.__table__, and_(GC.repo == BC.repo, GC.sha == BC.sha))  # type: ignore[attr-defined]
-        .where(
-            BC.repo.in_(sorted({repo for repo, _ in branches})),
-            one_of(dialect, BC.branch, {branch for _, branch in branches}),
-            GC.message.is_not(None),
-        )
-    )
-    for repo, branch, message in conn.execute(query):
-        if (repo, branch) in branches:
-            found.setdefault((repo, branch), []).append(message)
-    return found
-
-
-def assess(conn: Connection, team: TeamScope, rows: Sequence[Any]) -> dict[Ref, Assisted]:
+def assess(
+    conn: Connection, team: TeamScope, rows: Sequence[Any], reading: Reading | None = None
+) -> dict[Ref, Assisted]:
     """The AI assistance of each PR row (needs repo, number, author_login, author_is_bot,
-    labels, body, head_branch). Bot-authored PRs get no signal."""
-    messages = _messages(conn, rows)
+    labels, body, head_branch). Bot-authored PRs get no signal. The commit messages come
+    from `chatbot.metrics.commits`, shared with cycle time within a digest."""
+    commits = branch_commits(conn, ((r.repo, r.head_branch) for r in rows), reading)
     rules = team.ai_rules
     found: dict[Ref, Assisted] = {}
     for row in rows:
@@ -92,7 +77,7 @@ def assess(conn: Connection, team: TeamScope, rows: Sequence[Any]) -> dict[Ref, 
             row.author_login,
             row.labels or [],
             row.body or "",
-            messages.get((row.repo, row.head_branch), []),
+            commits.get((row.repo, row.head_branch), NO_COMMITS).messages,
         )
         found[(row.repo, row.number)] = Assisted(tuple(signals), row.author_login)
     return found
@@ -112,8 +97,23 @@ _PR_COLUMNS = (
 )
 
 
-def _merged(conn: Connection, team: TeamScope, weeks: Sequence[Week]) -> list[Any]:
-    return list(conn.execute(select(*_PR_COLUMNS).where(*merged_in_weeks(team, weeks))).all())
+def _merged(
+    db: Database, team: TeamScope, weeks: Sequence[Week], reading: Reading
+) -> tuple[dict[Week, list[Any]], list[Any]]:
+    """The team's PRs merged in each week (the rows review time reads, with `approved_at`,
+    labels, body and head branch), and all of them in one list."""
+    merged = merged_by_week(db, team, weeks, reading)
+    return merged, [row for rows in merged.values() for row in rows]
+
+
+def _assessed(
+    reading: Reading, conn: Connection, team: TeamScope, rows: Sequence[Any]
+) -> dict[Ref, Assisted]:
+    """`assess` for the rows not assessed yet in this digest; every PR assessed so far."""
+    known: dict[Ref, Assisted] = reading.remember("ai_assisted", dict)
+    fresh = [r for r in rows if (r.repo, r.number) not in known]
+    known.update(assess(conn, team, fresh, reading))
+    return known
 
 
 def _by_refs(conn: Connection, team: TeamScope, refs: Iterable[Ref]) -> list[Any]:
@@ -148,12 +148,17 @@ class AiShare:
     neutral = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
+        reading = reading or Reading()
+        merged, rows = _merged(db, team, weeks, reading)
         with db.engine.connect() as conn:
-            rows = _merged(conn, team, weeks)
-            assisted = assess(conn, team, rows)
-        merged = merged_in(rows, weeks)
+            assisted = _assessed(reading, conn, team, rows)
         return {w.label: _share(team, merged[w], assisted, explain) for w in weeks}
 
 
@@ -209,35 +214,42 @@ class AiVsOther:
     neutral = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
-        reviews = review_time.METRIC.compute(db, team, weeks, explain=True)
-        rounds = review_rounds.METRIC.compute(db, team, weeks, explain=True)
-        cycles = cycle_time.METRIC.compute(db, team, weeks, explain=True)
+        reading = reading or Reading()
+        # The samples the digest's own review and cycle time figures counted (computed here
+        # only when this metric is asked alone), for the weeks the digest shows in full: a
+        # comparison has no trend, so the others need no figure.
+        reviews = reading.figures(review_time.METRIC, db, team, weeks)
+        rounds = reading.figures(review_rounds.METRIC, db, team, weeks)
+        cycles = reading.figures(cycle_time.METRIC, db, team, weeks)
+        shown = [w for w in weeks if reading.shows(w)]
         refs: set[Ref] = set()
         for figures in (reviews, rounds, cycles):
-            for figure in figures.values():
-                refs |= {_ref(i.ref) for i in figure.items if "#" in i.ref}
+            for week in shown:
+                refs |= {_ref(ref) for ref, _ in figures[week.label].samples if "#" in ref}
+        merged, rows = _merged(db, team, weeks, reading)
         with db.engine.connect() as conn:
-            rows = _merged(conn, team, weeks)
-            known = {(r.repo, r.number) for r in rows}
-            rows += _by_refs(conn, team, refs - known)
-            assisted = assess(conn, team, rows)
-        merged = merged_in(rows, weeks)
-        result = {}
-        for week in weeks:
+            assisted = _assessed(reading, conn, team, rows)
+            assisted = _assessed(reading, conn, team, _by_refs(conn, team, refs - set(assisted)))
+        result = {w.label: WeekFigure(headline=None, fields={}) for w in weeks}
+        for week in shown:
             label = week.label
+            review_sides = _split(reviews[label].samples, assisted)
+            round_sides = _split(rounds[label].samples, assisted)
+            cycle_sides = _split(cycles[label].samples, assisted)
+            counted = [r for r in merged[week] if not bot_authored(team, r)]
             sides = {
                 side: _side(
-                    [i for i in reviews[label].items if _on(assisted, i.ref, side)],
-                    [i for i in rounds[label].items if _on(assisted, i.ref, side)],
-                    [i for i in cycles[label].items if _on(assisted, i.ref, side)],
-                    [
-                        r
-                        for r in merged[week]
-                        if not bot_authored(team, r)
-                        and assisted[(r.repo, r.number)].is_ai == (side == "ai")
-                    ],
+                    review_sides[side],
+                    round_sides[side],
+                    cycle_sides[side],
+                    [r for r in counted if assisted[(r.repo, r.number)].is_ai == (side == "ai")],
                 )
                 for side in ("ai", "other")
             }
@@ -262,27 +274,26 @@ class AiVsOther:
         return result
 
 
-def _on(assisted: dict[Ref, Assisted], ref: str, side: str) -> bool:
-    if "#" not in ref:
-        return False  # a Jira work item (cycle time from Jira): no PR, no AI signal
-    found = assisted.get(_ref(ref))
-    is_ai = found is not None and found.is_ai
-    return is_ai == (side == "ai")
-
-
-def _exact(item: ExplainItem) -> float:
-    return float(item.exact if item.exact is not None else item.value or 0.0)
+def _split(
+    samples: Sequence[tuple[str, float]], assisted: dict[Ref, Assisted]
+) -> dict[str, list[float]]:
+    """The samples of AI-assisted PRs and of the others, in order; a Jira work item's (cycle
+    time from Jira) is on neither side: no PR, no AI signal."""
+    sides: dict[str, list[float]] = {"ai": [], "other": []}
+    for ref, value in samples:
+        if "#" not in ref:
+            continue
+        found = assisted.get(_ref(ref))
+        sides["ai" if found is not None and found.is_ai else "other"].append(value)
+    return sides
 
 
 def _side(
-    reviews: list[ExplainItem],
-    rounds: list[ExplainItem],
-    cycles: list[ExplainItem],
+    review_values: list[float],
+    round_values: list[float],
+    cycle_values: list[float],
     merged: list[Any],
 ) -> dict[str, Any]:
-    review_values = [_exact(i) for i in reviews if i.counted and i.value is not None]
-    round_values = [_exact(i) for i in rounds if i.counted and i.value is not None]
-    cycle_values = [_exact(i) for i in cycles if i.counted and i.value is not None]
     sizes = [s for s in (_size(r) for r in merged) if s is not None]
     size = median([float(s) for s in sizes])
     return {
@@ -306,33 +317,35 @@ class UnreviewedAi:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
-        approved = select(RV.review_id).where(approval(team)).exists()
+        reading = reading or Reading()
+        merged, rows = _merged(db, team, weeks, reading)
         with db.engine.connect() as conn:
-            rows = list(
-                conn.execute(
-                    select(*_PR_COLUMNS, approved.label("approved")).where(
-                        *merged_in_weeks(team, weeks)
-                    )
-                ).all()
-            )
-            assisted = assess(conn, team, rows)
-        merged = merged_in(rows, weeks)
+            assisted = _assessed(reading, conn, team, rows)
         result = {}
         for week in weeks:
             ai = [r for r in merged[week] if assisted[(r.repo, r.number)].is_ai]
-            unreviewed = [r for r in ai if not r.approved]
+            unreviewed = [r for r in ai if r.approved_at is None]
             items = []
             if explain:
                 items = [
                     ExplainItem(
                         ref=f"{r.repo}#{r.number}",
                         counted=True,
-                        value=0.0 if r.approved else 1.0,
+                        value=1.0 if r.approved_at is None else 0.0,
                         times={"merged": iso(r.merged_at)},
                         detail=(
-                            ("approved" if r.approved else "no human approval before the merge")
+                            (
+                                "no human approval before the merge"
+                                if r.approved_at is None
+                                else "approved"
+                            )
                             + "; "
                             + assisted[(r.repo, r.number)].describe()
                         ),
@@ -361,25 +374,35 @@ class AiChangeFailure:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
+        reading = reading or Reading()
         with db.engine.connect() as conn:
-            deployments = change_failure.production_deployments(conn, team, weeks)
+            deployments = change_failure.production_deployments(conn, team, weeks, False, reading)
             shipped: dict[int, set[Ref]] = {}
             if deployments:
-                D = change_failure.D
-                query = shipped_prs_query(
-                    list(team.repos), one_of(conn.dialect.name, D.id, {d.id for d in deployments})
+                ids = {d.id for d in deployments}
+                # The deployments' listings through the (deployment_id, kind, value) key:
+                # a filter on the deployment alone leaves PostgreSQL scanning every listing.
+                listed = and_(
+                    one_of(conn.dialect.name, change_failure.D.id, ids),
+                    one_of(conn.dialect.name, DC.deployment_id, ids),
                 )
-                for dep, repo, number in conn.execute(query).all():
+                for dep, repo, number in conn.execute(shipped_prs_query(list(team.repos), listed)):
                     shipped.setdefault(dep, set()).add((repo, int(number)))
             refs = set().union(*shipped.values()) if shipped else set()
-            assisted = assess(conn, team, _by_refs(conn, team, refs))
-        return {w.label: _failures(w, deployments, shipped, assisted, explain) for w in weeks}
+            known: dict[Ref, Assisted] = reading.remember("ai_assisted", dict)
+            assisted = _assessed(reading, conn, team, _by_refs(conn, team, refs - set(known)))
+        deployed = by_week(deployments, weeks, "deployed_at")
+        return {w.label: _failures(deployed[w], shipped, assisted, explain) for w in weeks}
 
 
 def _failures(
-    week: Week,
     deployments: Sequence[Any],
     shipped: dict[int, set[Ref]],
     assisted: dict[Ref, Assisted],
@@ -389,10 +412,7 @@ def _failures(
     failed as in the change failure rate (status failure, or named by a rollback/hotfix)."""
     tally = {"ai": [0, 0], "other": [0, 0]}
     items = []
-    mine = sorted(
-        (d for d in deployments if in_week(d.deployed_at, week)),
-        key=lambda d: (d.deployed_at, d.external_id),
-    )
+    mine = sorted(deployments, key=lambda d: (d.deployed_at, d.external_id))
     for d in mine:
         failed = d.status == "failure" or bool(d.named)
         ai_prs = [p for p in sorted(shipped.get(d.id, ())) if p in assisted and assisted[p].is_ai]

@@ -9,7 +9,7 @@ grouping, and the statistics run in `chatbot.metrics.stats` over the values it r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
@@ -79,6 +79,20 @@ class TeamScope:
         """A coding agent (docs/ai-signals.md): authored work, never a human reviewer."""
         return self.ai_rules.is_agent(login)
 
+    @cached_property
+    def _bot_authors(self) -> dict[tuple[str, bool], bool]:
+        return {}
+
+    def bot_author(self, login: str | None, flagged: bool) -> bool:
+        """A PR by a bot (flagged at ingest, or in the team's `bots`) has no human review; a
+        coding agent's PR is authored work (docs/metrics.md), though GitHub flags it a bot.
+        Remembered per login: a digest asks it of every PR in several metrics."""
+        key = (login or "", bool(flagged))
+        known = self._bot_authors
+        if key not in known:
+            known[key] = not self.is_agent(login) and (bool(flagged) or self.is_bot(login))
+        return known[key]
+
     def is_bot(self, login: str | None, user_type: str | None = None) -> bool:
         """Bots never count as authors or reviewers (docs/metrics.md); a coding agent is not a
         bot unless the team lists it in its `bots`."""
@@ -123,6 +137,45 @@ class WeekFigure:
     headline: float | None
     fields: dict[str, Any]
     items: list[ExplainItem] = field(default_factory=list)
+    # Each counted item's exact value by ref, in the items' order, whether or not the items
+    # were asked: AI vs other splits these very samples by the PRs' AI assistance.
+    samples: list[tuple[str, float]] = field(default_factory=list, compare=False, repr=False)
+
+
+@dataclass
+class Reading:
+    """What one digest reads once and shares between its metrics: the figures computed so
+    far (AI vs other splits review time's, rounds' and cycle time's samples instead of
+    computing them again), anything else a metric remembers under a key (the weeks' merged
+    PRs, their AI assistance), and which weeks the digest shows in full. Lives for one
+    digest: the next one reads the database again."""
+
+    # Labels of the weeks whose every field is shown (the reported week); the others are
+    # trend or baseline entries, which need their headline and `n` only. None: all weeks.
+    detailed: frozenset[str] | None = None
+    _figures: dict[tuple[str, tuple[str, ...]], dict[str, WeekFigure]] = field(
+        default_factory=dict, repr=False
+    )
+    _remembered: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def shows(self, week: Week) -> bool:
+        """Whether the digest shows every field of `week` (else its headline and `n`)."""
+        return self.detailed is None or week.label in self.detailed
+
+    def figures(
+        self, metric: Metric, db: Database, team: TeamScope, weeks: Sequence[Week]
+    ) -> dict[str, WeekFigure]:
+        """The metric's figures for these weeks, computed once per digest."""
+        key = (metric.name, tuple(w.label for w in weeks))
+        if key not in self._figures:
+            self._figures[key] = metric.compute(db, team, weeks, reading=self)
+        return self._figures[key]
+
+    def remember(self, key: Any, make: Callable[[], Any]) -> Any:
+        """`make()`, computed once per digest under `key`."""
+        if key not in self._remembered:
+            self._remembered[key] = make()
+        return self._remembered[key]
 
 
 class Metric(Protocol):
@@ -133,7 +186,13 @@ class Metric(Protocol):
     lower_is_better: bool
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
-        """One figure per week label; items filled only when `explain` is true."""
+        """One figure per week label; items filled only when `explain` is true. `reading`
+        shares what the digest's other metrics read already (None: read everything)."""
         ...

@@ -19,10 +19,10 @@ from sqlalchemy.orm import aliased
 
 from chatbot.db.engine import Database
 from chatbot.deploys.models import Deployment, DeploymentStatus
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     FINAL_STATUSES,
-    in_week,
+    by_week,
     iso,
     merged_ranges,
     production,
@@ -42,18 +42,32 @@ class ChangeFailureRate:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         with db.engine.connect() as conn:
-            rows = production_deployments(conn, team, weeks, explain)
-        return {w.label: _figure(w, rows, explain) for w in weeks}
+            rows = production_deployments(conn, team, weeks, explain, reading)
+        deployed = by_week(rows, weeks, "deployed_at")
+        return {w.label: _figure(deployed[w], explain) for w in weeks}
 
 
 def production_deployments(
-    conn: Connection, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+    conn: Connection,
+    team: TeamScope,
+    weeks: Sequence[Week],
+    explain: bool = False,
+    reading: Reading | None = None,
 ) -> list[Any]:
     """The team's final production deployments in the asked weeks: id, external_id, status,
-    deployed_at and `named` (a rollback or hotfix names it); with `explain`, who named it."""
+    deployed_at and `named` (a rollback or hotfix names it); with `explain`, who named it.
+    Read once per digest (the AI change failure splits the same deployments)."""
+    if reading is not None:
+        key = ("production_deployments", tuple(w.label for w in weeks), explain)
+        return reading.remember(key, lambda: production_deployments(conn, team, weeks, explain))  # type: ignore[no-any-return]
     other = aliased(Deployment.__table__, name="naming")
 
     def naming(field: str) -> Any:
@@ -88,11 +102,9 @@ def production_deployments(
     return list(conn.execute(query).all())
 
 
-def _figure(week: Week, rows: Sequence[Any], explain: bool) -> WeekFigure:
-    mine = sorted(
-        (r for r in rows if in_week(r.deployed_at, week)),
-        key=lambda r: (r.deployed_at, r.external_id),
-    )
+def _figure(rows: Sequence[Any], explain: bool) -> WeekFigure:
+    """The figure of one week from its deployments."""
+    mine = sorted(rows, key=lambda r: (r.deployed_at, r.external_id))
     failed_flags = [r.status == DeploymentStatus.FAILURE or bool(r.named) for r in mine]
     failed = sum(failed_flags)
     value = rounded(rate(failed, len(mine)))

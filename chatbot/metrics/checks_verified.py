@@ -19,7 +19,7 @@ from chatbot.db.engine import Database
 from chatbot.db.types import UTCDateTime
 from chatbot.intent.models import AcceptanceCheck, Intent
 from chatbot.jira.models import WorkItem, WorkItemChange
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.categories import DONE, status_categories, statuses_in
 from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
@@ -32,7 +32,12 @@ class ChecksVerifiedAtDone:
     lower_is_better = False
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         done_names = statuses_in(status_categories(db, team), DONE)
         ticket_done = (

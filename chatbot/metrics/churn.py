@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from chatbot.db.engine import Database
 from chatbot.intent.models import Intent, IntentRevision
 from chatbot.jira.models import WorkItem, WorkItemChange
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.categories import IN_PROGRESS, status_categories, statuses_in
 from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.week import Week
@@ -30,7 +30,12 @@ class LateIntentChurn:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         in_progress = statuses_in(status_categories(db, team), IN_PROGRESS)
         ticket_started = (

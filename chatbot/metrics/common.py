@@ -4,12 +4,26 @@ and instants are written out."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, false, func, or_, select, union
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    column,
+    false,
+    func,
+    or_,
+    select,
+    union,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ColumnElement
 
@@ -68,6 +82,17 @@ def in_week(instant: datetime | None, week: Week) -> bool:
     return start <= instant < end
 
 
+def by_week(rows: Iterable[Any], weeks: Sequence[Week], instant: str) -> dict[Week, list[Any]]:
+    """The rows whose `instant` attribute falls in each asked week, in their order: one pass
+    over the rows, however many weeks are asked."""
+    found: dict[Week, list[Any]] = {week: [] for week in weeks}
+    for row in rows:
+        week = week_of(getattr(row, instant), weeks)
+        if week is not None:
+            found[week].append(row)
+    return found
+
+
 def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any]]:
     """The PR rows merged in each asked week, in (repo, number) order: how review metrics
     list them. One pass over the rows, however many weeks are asked."""
@@ -84,9 +109,7 @@ def merged_in(rows: Iterable[Any], weeks: Sequence[Week]) -> dict[Week, list[Any
 def bot_authored(team: TeamScope, row: Any) -> bool:
     """A PR by a bot (flagged at ingest, or in the team's `bots` setting) has no human review.
     A coding agent's PR is authored work (docs/metrics.md), though GitHub flags it a bot."""
-    if team.is_agent(row.author_login):
-        return False
-    return bool(row.author_is_bot) or team.is_bot(row.author_login)
+    return team.bot_author(row.author_login, row.author_is_bot)
 
 
 def team_deployment(team: TeamScope, table: Any = None) -> ColumnElement[bool]:
@@ -116,31 +139,39 @@ def team_deployment_ids(team: TeamScope, ranges: Sequence[tuple[datetime, dateti
 
 def listed_values(dialect: str, **columns: Sequence[Any]) -> Any:
     """The rows (columns[0][i], columns[1][i], ...) as a FROM item to join on, for a long
-    list of wanted values on PostgreSQL: `unnest(:array, ...)` is one index lookup per row,
-    where `column IN (hundreds of values)` may turn into a parallel scan of the table once
-    it is large. None on SQLite, whose `IN` lists are index lookups already."""
+    list of wanted values on PostgreSQL: one index lookup per row, where `column IN
+    (hundreds of values)` may turn into a parallel scan of the table once it is large. None
+    on SQLite, whose `IN` lists are index lookups already."""
     if dialect != "postgresql":
         return None
     names = list(columns)
-    # One array parameter per column: thousands of separate parameters cost more to build
-    # and send than the lookups themselves.
-    arrays = [
-        bindparam(f"wanted_{name}", list(values), type_=postgresql.ARRAY(String), unique=True)
-        for name, values in columns.items()
-    ]
-    return func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
+    # One JSON parameter however many rows: thousands of separate parameters cost more to
+    # build and send than the lookups themselves, and a text array is quoted element by
+    # element on the client.
+    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    listed = cast(bindparam("wanted", json.dumps(rows), type_=String(), unique=True), JSON)
+    wanted = func.json_to_recordset(listed).table_valued(*(column(n, String()) for n in names))
+    return wanted.render_derived(name="wanted", with_types=True)
+
+
+# Up to this many values, SQLite gets a plain `IN (?, ?, ...)`.
+_SHORT_LIST = 16
 
 
 def one_of(dialect: str, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `column = ANY(:array)`, one parameter however
-    many values (hundreds of separate parameters cost more to build and send than the
-    lookups themselves)."""
+    """`column IN (values)` with one parameter however many values (hundreds of separate
+    parameters cost more to build, bind and send than the lookups themselves): on
+    PostgreSQL `column = ANY(:array)`; on SQLite `column IN (SELECT value FROM
+    json_each(:list))`, still one index lookup per value. Short lists stay plain `IN`."""
     listed = sorted(set(values))
-    if dialect != "postgresql":
+    if dialect == "postgresql":
+        return column == any_(
+            bindparam("one_of", listed, type_=postgresql.ARRAY(column.type), unique=True)
+        )
+    if len(listed) <= _SHORT_LIST:
         return column.in_(listed)
-    return column == any_(
-        bindparam("one_of", listed, type_=postgresql.ARRAY(column.type), unique=True)
-    )
+    each = func.json_each(bindparam("one_of", json.dumps(listed), unique=True))
+    return column.in_(select(each.table_valued("value").c.value))
 
 
 def production(team: TeamScope, table: Any = None) -> ColumnElement[bool]:

@@ -38,10 +38,11 @@ from chatbot.deploys.shipping import (
     ships,
     wanted_listings,
 )
-from chatbot.github.models import BranchCommit, GitCommit, PullRequest, PullRequestKey
+from chatbot.github.models import PullRequest, PullRequestKey
 from chatbot.jira.models import WorkItem, WorkItemChange
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.categories import DONE, IN_PROGRESS, status_categories, statuses_in
+from chatbot.metrics.commits import branch_commits
 from chatbot.metrics.common import (
     FINAL_STATUSES,
     count,
@@ -65,16 +66,12 @@ D = Deployment.__table__.c  # type: ignore[attr-defined]
 DC = DeploymentChange.__table__.c  # type: ignore[attr-defined]
 PR = PullRequest.__table__.c  # type: ignore[attr-defined]
 PRK = PullRequestKey.__table__.c  # type: ignore[attr-defined]
-BC = BranchCommit.__table__.c  # type: ignore[attr-defined]
-GC = GitCommit.__table__.c  # type: ignore[attr-defined]
 WI = WorkItem.__table__.c  # type: ignore[attr-defined]
 WIC = WorkItemChange.__table__.c  # type: ignore[attr-defined]
 TABLE = {
     "DC": DeploymentChange.__table__,  # type: ignore[attr-defined]
     "PR": PullRequest.__table__,  # type: ignore[attr-defined]
     "PRK": PullRequestKey.__table__,  # type: ignore[attr-defined]
-    "BC": BranchCommit.__table__,  # type: ignore[attr-defined]
-    "GC": GitCommit.__table__,  # type: ignore[attr-defined]
 }
 
 
@@ -84,7 +81,8 @@ class _Sample:
     week: Week
     value: float | None
     reason: str | None
-    times: dict[str, str | None]
+    # Its instants by name; written out (ISO 8601) only for an explanation.
+    times: dict[str, datetime | None]
     detail: str
 
 
@@ -94,12 +92,17 @@ class CycleTime:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         categories = status_categories(db, team)
         with db.engine.connect() as conn:
             if _has_production_deployment(conn, team):
-                samples, source = _from_deployments(conn, team, weeks), "git+deploy"
+                samples, source = _from_deployments(conn, team, weeks, reading), "git+deploy"
             else:
                 samples, source = _from_jira(conn, categories, team, weeks), "jira"
         return {w.label: _figure(w, samples, source, explain) for w in weeks}
@@ -115,7 +118,9 @@ def _has_production_deployment(conn: Connection, team: TeamScope) -> bool:
     return found is not None
 
 
-def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) -> list[_Sample]:
+def _from_deployments(
+    conn: Connection, team: TeamScope, weeks: Sequence[Week], reading: Reading | None
+) -> list[_Sample]:
     repos = list(team.repos)
     shipping = and_(
         team_deployment(team),
@@ -126,7 +131,7 @@ def _from_deployments(conn: Connection, team: TeamScope, weeks: Sequence[Week]) 
     candidate_ids = _candidates(conn, team, shipping, weeks)
     if not candidate_ids:
         return []
-    return _first_shipments(conn, repos, shipping, candidate_ids, weeks)
+    return _first_shipments(conn, repos, shipping, candidate_ids, weeks, reading)
 
 
 def _candidates(
@@ -190,6 +195,7 @@ def _first_shipments(
     shipping: Any,
     candidate_ids: set[int],
     weeks: Sequence[Week],
+    reading: Reading | None,
 ) -> list[_Sample]:
     """Per candidate PR, the first successful production deployment of the team that
     shipped it, at any time (it decides the PR's week), and its first commit."""
@@ -238,12 +244,7 @@ def _first_shipments(
         best = first.get(p.id)
         if best is None or (deployed_at, external_id) < best:
             first[p.id] = (deployed_at, external_id)  # type: ignore[assignment]
-    branches = {(p.repo, p.head_branch) for p in prs if p.head_branch}
-    first_commit: dict[tuple[str, str], datetime] = {}
-    if branches:
-        for repo, branch, authored in conn.execute(_first_commits(conn, sorted(branches))).all():
-            if (repo, branch) in branches and authored is not None:
-                first_commit[(repo, branch)] = _aware(authored)  # type: ignore[assignment]
+    commits = branch_commits(conn, ((p.repo, p.head_branch) for p in prs), reading)
     samples = []
     for p in prs:
         if p.id not in first:
@@ -252,7 +253,7 @@ def _first_shipments(
         week = week_of(deployed_at, weeks)
         if week is None:
             continue
-        started = first_commit.get((p.repo, p.head_branch)) if p.head_branch else None
+        started = commits[(p.repo, p.head_branch)].first_authored if p.head_branch else None
         samples.append(_pr_sample(p, week, deployed_at, external_id, started))
     return samples
 
@@ -274,7 +275,7 @@ def _listings_of(conn: Connection, kind: str, values: set[str]) -> Any:
     wanted = listed_values(conn.dialect.name, value=sorted(values))
     if wanted is None:
         return select(DC.deployment_id, DC.kind, DC.value).where(
-            DC.kind == kind, DC.value.in_(values)
+            DC.kind == kind, one_of(conn.dialect.name, DC.value, values)
         )
     found = (
         select(DC.deployment_id, DC.kind, DC.value)
@@ -296,7 +297,7 @@ def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
             select(PRK.repo, PRK.number, PRK.jira_key)
             .select_from(TABLE["PR"])
             .join(TABLE["PRK"], same_pr)
-            .where(PR.id.in_(sorted(candidate_ids)))
+            .where(one_of(conn.dialect.name, PR.id, candidate_ids))
         )
     found = select(PRK.repo, PRK.number, PRK.jira_key).where(same_pr).offset(0).lateral("named")
     return (
@@ -306,47 +307,12 @@ def _keys_of(conn: Connection, candidate_ids: set[int]) -> Any:
     )
 
 
-def _first_commits(conn: Connection, branches: list[tuple[str, str]]) -> Any:
-    """SELECT repo, branch, earliest author time of the commits seen on each branch, each
-    branch found through the (repo, branch, sha) key (on PostgreSQL a LATERAL lookup per
-    branch: joined, it hashes the whole branch_commit table once it guesses enough rows)."""
-    commits = and_(GC.repo == BC.repo, GC.sha == BC.sha)
-    wanted = listed_values(
-        conn.dialect.name, repo=[r for r, _ in branches], branch=[b for _, b in branches]
-    )
-    if wanted is None:
-        return (
-            select(BC.repo, BC.branch, func.min(GC.authored_at))
-            .select_from(TABLE["BC"])
-            .where(BC.repo.in_({r for r, _ in branches}), BC.branch.in_({b for _, b in branches}))
-            .join(TABLE["GC"], commits)
-            .group_by(BC.repo, BC.branch)
-        )
-    first = (
-        select(func.min(GC.authored_at).label("authored"))
-        .select_from(TABLE["BC"])
-        .join(TABLE["GC"], commits)
-        .where(BC.repo == wanted.c.repo, BC.branch == wanted.c.branch)
-        .offset(0)
-        .lateral("first")
-    )
-    return (
-        select(wanted.c.repo, wanted.c.branch, first.c.authored)
-        .select_from(wanted.join(first, true()))
-        .where(first.c.authored.is_not(None))
-    )
-
-
 def _pr_sample(
     row: Any, week: Week, deployed_at: datetime, external_id: str, first_commit: datetime | None
 ) -> _Sample:
     created = _aware(row.created_at)
     start = first_commit or created
-    times = {
-        "first_commit": iso(first_commit),
-        "created": iso(created),
-        "deployed": iso(deployed_at),
-    }
+    times = {"first_commit": first_commit, "created": created, "deployed": deployed_at}
     ref = f"{row.repo}#{row.number}"
     detail = f"shipped by deployment {external_id}"
     if start is None:
@@ -392,7 +358,7 @@ def _from_jira(
         if week is None:
             continue
         start = started.get(item_id)
-        times = {"started": iso(start), "done": iso(done_at)}
+        times = {"started": start, "done": done_at}
         if start is None:
             samples.append(_Sample(keys[item_id], week, None, "never_started", times, ""))
             continue
@@ -429,12 +395,13 @@ def _figure(week: Week, samples: list[_Sample], source: str, explain: bool) -> W
                 value=rounded(s.value),
                 exact=s.value,
                 reason=s.reason,
-                times=s.times,
+                times={name: iso(at) for name, at in s.times.items()},
                 detail=s.detail,
             )
             for s in mine
         ]
-    return WeekFigure(headline=rounded(middle), fields=fields, items=items)
+    samples = [(s.ref, s.value) for s in counted if s.value is not None]
+    return WeekFigure(headline=rounded(middle), fields=fields, items=items, samples=samples)
 
 
 METRIC = CycleTime()

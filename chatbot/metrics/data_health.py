@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, false, func, or_, select, text
+from sqlalchemy import and_, exists, false, func, or_, select, text
 from sqlmodel import Session, col
 
 from chatbot.db.core_models import SyncRun
 from chatbot.db.engine import Database
-from chatbot.deploys.models import Deployment, DeploymentStatus
+from chatbot.deploys.models import Deployment, DeploymentChange, DeploymentStatus
 from chatbot.deploys.shipping import shipped_prs_query
 from chatbot.github.catch_up_runs import CATCH_UP_EVERY_SECONDS, CATCH_UP_JOB, last_catch_up
 from chatbot.github.models import BranchCommit, GitCommit, PullRequest, RepoDelivery
@@ -214,7 +214,11 @@ def _deployments_shipping_nothing(
     ).all()
     if not recent:
         return []
-    shipped = shipped_prs_query(scope.repos, col(Deployment.id).in_([r.id for r in recent]))
+    # The deployments' listings through their (deployment_id, kind, value) key: a filter on
+    # the deployment alone leaves PostgreSQL scanning every listing.
+    window = [r.id for r in recent]
+    listed = and_(col(Deployment.id).in_(window), col(DeploymentChange.deployment_id).in_(window))
+    shipped = shipped_prs_query(scope.repos, listed)
     shipping = {row.deployment_id for row in session.execute(shipped).all()}
     ids = [r.external_id for r in recent if r.id not in shipping]
     if not ids:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from chatbot.db.engine import Database
 from chatbot.jira.models import WorkItem
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.common import in_ranges, iso, merged_ranges, rounded
 from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import rate
@@ -33,7 +33,12 @@ class DefectEscapeRate:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         ranges = merged_ranges(weeks, before=WINDOW_WEEKS - 1)
         query = select(WI.key, WI.created_at, WI.labels, WI.fields, WI.escaped).where(

@@ -3,6 +3,9 @@ its previous week, baseline and 8-week trend, and the data-health warnings.
 
 Each metric computes all the weeks it is asked for at once (the 8 trend weeks and the
 baseline), so a digest costs one or two queries per metric whatever the history's length.
+The metrics of one digest share a `Reading`: what one reads (the weeks' merged PRs, their AI
+assistance, the review and cycle time samples) the others reuse, and the trend and baseline
+weeks are computed for their headline and `n` only.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from chatbot.metrics import (
     review_time,
     wip,
 )
-from chatbot.metrics.base import ExplainItem, Metric, TeamScope
+from chatbot.metrics.base import ExplainItem, Metric, Reading, TeamScope
 from chatbot.metrics.common import FINAL_STATUSES, iso, team_deployment
 from chatbot.metrics.data_health import data_health
 from chatbot.metrics.goals import goal_progress, paired_signal
@@ -95,8 +98,9 @@ def weekly_digest_for(
     baseline = baseline_week(db, row, scope, now)
     asked = [*trend, baseline] if baseline is not None and baseline not in trend else trend
     metrics: dict[str, Any] = {}
+    reading = Reading(detailed=frozenset({reported.label}))
     for metric in METRICS:
-        figures = metric.compute(db, scope, asked)
+        figures = reading.figures(metric, db, scope, asked)
         fields = dict(figures[reported.label].fields)
         if metric.headline is None:  # AI vs other: no headline, so no trend (docs/ai-signals.md)
             metrics[metric.name] = fields

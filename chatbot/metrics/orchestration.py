@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlmodel import col, select
 
 from chatbot.db.engine import Database
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.checkins import CheckIn
 from chatbot.metrics.keys import MetricKey
 from chatbot.metrics.stats import mean
@@ -25,7 +25,12 @@ class Orchestration:
     lower_is_better = False
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
         labels = [w.label for w in weeks]
         with db.session() as s:

@@ -3,7 +3,8 @@
 Per PR of a team repo merged in the week with at least one review by a human other than the
 author submitted at or before the merge: 1 + the number of `changes_requested` reviews by
 such humans submitted at or before the merge, dismissed or not. Left out: PRs with no such
-review (`no_review`) and bot-authored PRs (`bot_author`).
+review (`no_review`) and bot-authored PRs (`bot_author`). The counts come with the weeks'
+merged PRs that review time reads (`review_time.merged_by_week`).
 """
 
 from __future__ import annotations
@@ -11,18 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select
-
 from chatbot.db.engine import Database
-from chatbot.github.models import PullRequestReview
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
-from chatbot.metrics.common import bot_authored, count, iso, merged_in, rounded
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
+from chatbot.metrics.common import bot_authored, count, iso, rounded
 from chatbot.metrics.keys import MetricKey
-from chatbot.metrics.review_time import PR, counted_review, merged_in_weeks
+from chatbot.metrics.review_time import merged_by_week
 from chatbot.metrics.stats import mean, median
 from chatbot.metrics.week import Week
-
-RV = PullRequestReview.__table__.c  # type: ignore[attr-defined]
 
 
 class ReviewRounds:
@@ -31,31 +27,20 @@ class ReviewRounds:
     lower_is_better = True
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
-        reviews = select(func.count()).where(counted_review(team)).scalar_subquery()
-        change_requests = (
-            select(func.count())
-            .where(and_(counted_review(team), RV.state == "changes_requested"))
-            .scalar_subquery()
-        )
-        query = select(
-            PR.repo,
-            PR.number,
-            PR.author_login,
-            PR.author_is_bot,
-            PR.merged_at,
-            reviews.label("reviews"),
-            change_requests.label("change_requests"),
-        ).where(*merged_in_weeks(team, weeks))
-        with db.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        merged = merged_in(rows, weeks)
+        merged = merged_by_week(db, team, weeks, reading)
         return {w.label: _figure(team, w, merged[w], explain) for w in weeks}
 
 
 def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> WeekFigure:
     values: list[float] = []
+    samples: list[tuple[str, float]] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
     for row in mine:
@@ -68,6 +53,7 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
             reason = None
             value = 1 + int(row.change_requests)
             values.append(value)
+            samples.append((f"{row.repo}#{row.number}", float(value)))
         if reason:
             count(excluded, reason)
         if explain:
@@ -91,6 +77,7 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
             "excluded": excluded,
         },
         items=items,
+        samples=samples,
     )
 
 

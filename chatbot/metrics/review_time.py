@@ -24,7 +24,7 @@ from chatbot.github.models import (
     PullRequestEvent,
     PullRequestReview,
 )
-from chatbot.metrics.base import ExplainItem, TeamScope, WeekFigure
+from chatbot.metrics.base import ExplainItem, Reading, TeamScope, WeekFigure
 from chatbot.metrics.common import (
     bot_authored,
     count,
@@ -109,10 +109,74 @@ class ReviewTime:
     trended = ("pr_size_median_lines",)
 
     def compute(
-        self, db: Database, team: TeamScope, weeks: Sequence[Week], explain: bool = False
+        self,
+        db: Database,
+        team: TeamScope,
+        weeks: Sequence[Week],
+        explain: bool = False,
+        reading: Reading | None = None,
     ) -> dict[str, WeekFigure]:
-        approving = approval(team)
-        first_approval = select(func.min(RV.submitted_at)).where(approving).scalar_subquery()
+        merged = merged_by_week(db, team, weeks, reading, explain)
+        return {w.label: _figure(team, w, merged[w], explain) for w in weeks}
+
+
+def merged_by_week(
+    db: Database,
+    team: TeamScope,
+    weeks: Sequence[Week],
+    reading: Reading | None,
+    explain: bool = False,
+) -> dict[Week, list[Any]]:
+    """The team's PRs merged in each asked week, in (repo, number) order, with everything
+    the review and AI metrics read of them: its start (`ready_at`), its first approval that
+    counted (`approved_at`; who gave it, `approver`, for an explanation), its human reviews
+    and change requests before the merge, its labels, body, head branch and size. One
+    statement, read once per digest and shared by review time, rounds and the AI metrics."""
+
+    def read() -> dict[Week, list[Any]]:
+        with db.engine.connect() as conn:
+            rows = conn.execute(_merged_query(team, weeks, explain)).all()
+        return merged_in(rows, weeks)
+
+    if reading is None:
+        return read()
+    key = ("merged_prs", tuple(w.label for w in weeks), explain)
+    return reading.remember(key, read)  # type: ignore[no-any-return]
+
+
+def _merged_query(team: TeamScope, weeks: Sequence[Week], explain: bool) -> Any:
+    approving = approval(team)
+    first_approval = select(func.min(RV.submitted_at)).where(approving).scalar_subquery()
+    ready = (
+        select(func.min(EV.at))
+        .where(EV.repo == PR.repo, EV.number == PR.number, EV.kind == "ready_for_review")
+        .scalar_subquery()
+    )
+    reviews = select(func.count()).where(counted_review(team)).scalar_subquery()
+    change_requests = (
+        select(func.count())
+        .where(and_(counted_review(team), RV.state == "changes_requested"))
+        .scalar_subquery()
+    )
+    columns = [
+        PR.repo,
+        PR.number,
+        PR.author_login,
+        PR.author_is_bot,
+        PR.opened_as_draft,
+        PR.created_at,
+        PR.merged_at,
+        PR.additions,
+        PR.deletions,
+        PR.labels,
+        PR.body,
+        PR.head_branch,
+        ready.label("ready_at"),
+        first_approval.label("approved_at"),
+        reviews.label("reviews"),
+        change_requests.label("change_requests"),
+    ]
+    if explain:  # who approved: only the explanation names them
         approver = (
             select(RV.reviewer_login)
             .where(approving)
@@ -120,35 +184,13 @@ class ReviewTime:
             .limit(1)
             .scalar_subquery()
         )
-        ready = (
-            select(func.min(EV.at))
-            .where(EV.repo == PR.repo, EV.number == PR.number, EV.kind == "ready_for_review")
-            .scalar_subquery()
-        )
-        columns = [
-            PR.repo,
-            PR.number,
-            PR.author_login,
-            PR.author_is_bot,
-            PR.opened_as_draft,
-            PR.created_at,
-            PR.merged_at,
-            PR.additions,
-            PR.deletions,
-            ready.label("ready_at"),
-            first_approval.label("approved_at"),
-        ]
-        if explain:  # who approved: only the explanation names them
-            columns.append(approver.label("approver"))
-        query = select(*columns).where(*merged_in_weeks(team, weeks))
-        with db.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        merged = merged_in(rows, weeks)
-        return {w.label: _figure(team, w, merged[w], explain) for w in weeks}
+        columns.append(approver.label("approver"))
+    return select(*columns).where(*merged_in_weeks(team, weeks))
 
 
 def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> WeekFigure:
     values: list[float] = []
+    samples: list[tuple[str, float]] = []
     sizes: list[float] = []
     excluded: dict[str, int] = {}
     items: list[ExplainItem] = []
@@ -171,6 +213,7 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
             count(excluded, reason)
         else:
             values.append(value)  # type: ignore[arg-type]
+            samples.append((f"{row.repo}#{row.number}", value))  # type: ignore[arg-type]
         if explain:
             items.append(
                 ExplainItem(
@@ -206,6 +249,7 @@ def _figure(team: TeamScope, week: Week, mine: Sequence[Any], explain: bool) -> 
             "pr_size_n": len(sizes),
         },
         items=items,
+        samples=samples,
     )
 
 

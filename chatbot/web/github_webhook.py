@@ -91,6 +91,7 @@ class GitHubWebhook:
                     pr,
                     opened_as_draft=pr.draft if action == "opened" else None,
                     keys_changed=action in ("opened", "edited", "reopened"),
+                    at_merge=action == "closed" and pr.merged_at is not None,
                 )
                 ingest.add_timeline(conn, repo, pr.number, timeline)
 

@@ -31,8 +31,13 @@ SETUP_TEXT_FIELDS: tuple[str, ...] = (
     "decision_reaction",
     "escape_rule",
     "status_overrides",
+    "ai_agents",
+    "ai_markers",
+    "ai_labels",
     "goals",
 )
+# Fields typed one entry per line (a pattern or goal may hold commas and spaces).
+MULTILINE_FIELDS = frozenset({"status_overrides", "jira_jql", "ai_markers", "goals"})
 
 
 def _weekday_select(block_id: str, prompts: Prompts, chosen: int) -> Block:
@@ -59,6 +64,8 @@ def _setting_text(field: str, value: Any) -> str:
         return "\n".join(describe_goal(metric, goal) for metric, goal in (value or {}).items())
     if field == "status_overrides":
         return "\n".join(f"{name}={category}" for name, category in (value or {}).items())
+    if field == "ai_markers":
+        return "\n".join(str(pattern) for pattern in value or ())
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     return "" if value is None else str(value)
@@ -104,7 +111,7 @@ def setup_modal(team: Any, prompts: Prompts, channel_id: str | None = None) -> d
                 value=truncate(value or default.get(field, ""), 3000),
                 optional=field not in {"tz", "digest_time", "checkin_time", "wip_limit"},
                 hint=hint,
-                multiline=field in {"status_overrides", "jira_jql", "goals"},
+                multiline=field in MULTILINE_FIELDS,
                 max_length=2000,
             )
         )

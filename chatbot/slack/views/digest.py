@@ -56,6 +56,13 @@ def _overrides(current: dict[str, str], text: str) -> list[str]:
     return lines + removed
 
 
+def _goals(current: dict[str, Any], text: str) -> list[str]:
+    """The form shows every goal, one per line; a line removed removes that goal."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    kept = {line.partition("=")[0].strip().lower() for line in lines}
+    return lines + [f"{metric}=" for metric in current if metric not in kept]
+
+
 def register(app: App, parts: SlackParts) -> None:
     services = parts.services
     teams = TeamService(services.db, services.clock)
@@ -93,6 +100,10 @@ def register(app: App, parts: SlackParts) -> None:
             changes["status_overrides"] = _overrides(current, changes["status_overrides"])
             if not changes["status_overrides"]:
                 del changes["status_overrides"]
+        if "goals" in changes:
+            changes["goals"] = _goals(team.goals if team is not None else {}, changes["goals"])
+            if not changes["goals"]:
+                del changes["goals"]
         if team is None and not changes.get("admins") and not changes.get("orchestrators"):
             changes["admins"] = [user]  # whoever creates a team can edit it later
         try:
