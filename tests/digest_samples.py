@@ -6,6 +6,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from slack_sdk import WebClient
+
+from chatbot.clock import FrozenClock
+from chatbot.services import Services, build_services
+from tests.conftest import make_settings
+from tests.fakes.slack_api import FakeSlackServer
+
 _BASE: dict[str, Any] = {
     "team": "payments",
     "week": "2026-W47",
@@ -232,3 +239,11 @@ SAMPLES = {
     "every_metric_better": every_metric_better,
     "oversize": oversize,
 }
+
+
+def digest_services(db_url: str, server: FakeSlackServer, clock: FrozenClock) -> Services:
+    """Services as `chatbot serve` builds them, talking to the fake Slack, for the digest's
+    schedule and crash tests."""
+    settings = make_settings(db_url, server.api_url)
+    client = WebClient(token="xoxb-test-token", base_url=server.api_url)
+    return build_services(settings, clock=clock, migrate=False, slack=client)

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from slack_sdk import WebClient
 from sqlmodel import select
 
 from chatbot.clock import FrozenClock
@@ -27,11 +26,10 @@ from chatbot.digest.jobs import run_digest_schedule
 from chatbot.digest.models import DigestPost
 from chatbot.digest.publish import DigestPublisher
 from chatbot.root import build_root
-from chatbot.services import Services, build_services
+from chatbot.services import Services
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
-from tests.conftest import make_settings
-from tests.digest_samples import every_metric_worse
+from tests.digest_samples import digest_services, every_metric_worse
 from tests.fakes.slack_api import Call, FakeSlack, FakeSlackServer, im_of
 
 POINTS = ("before_send", "after_send", "after_record")
@@ -48,17 +46,11 @@ def _sample(team: Team, week: str | None) -> dict[str, Any]:
     return digest
 
 
-def _services(db_url: str, server: FakeSlackServer, clock: FrozenClock) -> Services:
-    settings = make_settings(db_url, server.api_url)
-    client = WebClient(token="xoxb-test-token", base_url=server.api_url)
-    return build_services(settings, clock=clock, migrate=False, slack=client)
-
-
 @pytest.fixture
 def services(
     db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock: FrozenClock
 ) -> Iterator[Services]:
-    built = _services(db_url, slack_server, clock)
+    built = digest_services(db_url, slack_server, clock)
     yield built
     built.db.engine.dispose()
 
@@ -260,7 +252,7 @@ def test_four_clocks_after_a_crash_send_once(
         _senior(services, clock)
     _crash_at(monkeypatch, point, services)
     clock.advance(minutes=11)
-    clocks = [_services(db_url, slack_server, clock) for _ in range(4)]
+    clocks = [digest_services(db_url, slack_server, clock) for _ in range(4)]
     barrier = threading.Barrier(len(clocks))
     errors: list[BaseException] = []
 

@@ -11,7 +11,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from slack_sdk import WebClient
 from sqlmodel import select
 
 from chatbot.clock import FrozenClock
@@ -21,11 +20,10 @@ from chatbot.digest.models import DigestPost
 from chatbot.digest.publish import DigestPublisher
 from chatbot.digest.schedule import digest_slot
 from chatbot.root import build_root
-from chatbot.services import Services, build_services
+from chatbot.services import Services
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
-from tests.conftest import make_settings
-from tests.digest_samples import every_metric_worse
+from tests.digest_samples import digest_services, every_metric_worse
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 
 
@@ -35,17 +33,11 @@ def _sample(team: Team, week: str | None) -> dict[str, Any]:
     return digest
 
 
-def _services(db_url: str, server: FakeSlackServer, clock: FrozenClock) -> Services:
-    settings = make_settings(db_url, server.api_url)
-    client = WebClient(token="xoxb-test-token", base_url=server.api_url)
-    return build_services(settings, clock=clock, migrate=False, slack=client)
-
-
 @pytest.fixture
 def services(
     db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock: FrozenClock
 ) -> Iterator[Services]:
-    built = _services(db_url, slack_server, clock)
+    built = digest_services(db_url, slack_server, clock)
     yield built
     built.db.engine.dispose()
 
@@ -194,7 +186,7 @@ def test_racing_clocks_post_once(
     for i, channel in enumerate(channels):
         _add(services, f"team{i}", channel, "Europe/Berlin")
     clock.set(datetime(2026, 11, 16, 8, 0, tzinfo=UTC))
-    clocks = [_services(db_url, slack_server, clock) for _ in range(4)]
+    clocks = [digest_services(db_url, slack_server, clock) for _ in range(4)]
     barrier = threading.Barrier(len(clocks))
     errors: list[BaseException] = []
 
@@ -229,7 +221,7 @@ def test_racing_posts_of_one_slot_post_once(
 ) -> None:
     """Eight processes post the same week at the same instant (clock and `/digest post`)."""
     team = _berlin_at_its_slot(services, clock)
-    clocks = [_services(db_url, slack_server, clock) for _ in range(8)]
+    clocks = [digest_services(db_url, slack_server, clock) for _ in range(8)]
     barrier = threading.Barrier(len(clocks))
     results: list[str] = []
 
