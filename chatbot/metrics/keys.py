@@ -1,34 +1,20 @@
-"""Every metric's key: its name in the digest JSON's `metrics`, in `--explain`, in goals and
-in the digest's views.
+"""Registries keyed by every metric (`MetricKey`, defined in `chatbot.metric_keys`).
 
-The one list of metrics. The engine (`chatbot.metrics.engine.BY_NAME`) and the digest's
+The engine (`chatbot.metrics.engine.BY_NAME`) and the digest's
 catalogue (`chatbot.digest.catalogue.BY_NAME`) are each keyed by it and refuse to load when
 a key lacks its entry, so a metric cannot be computed without a way to show it, or shown
-without being computed. Kept free of imports: the catalogue is read by quick CLI commands
-that never load the engine.
+without being computed. Kept free of heavy imports: the catalogue is read by quick CLI
+commands that never load the engine.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
 from typing import TypeVar
 
+from chatbot.metric_keys import MetricKey
 
-class MetricKey(StrEnum):
-    CYCLE_TIME = "cycle_time"
-    REVIEW_TIME = "review_time"
-    REVIEW_ROUNDS = "review_rounds"
-    WIP = "wip"
-    DEFECT_ESCAPE_RATE = "defect_escape_rate"
-    CHANGE_FAILURE_RATE = "change_failure_rate"
-    ORCHESTRATION = "orchestration"
-    LATE_INTENT_CHURN = "late_intent_churn"
-    CHECKS_VERIFIED_AT_DONE = "checks_verified_at_done"
-    AI_SHARE = "ai_share"
-    AI_VS_OTHER = "ai_vs_other"
-    UNREVIEWED_AI = "unreviewed_ai"
-    AI_CHANGE_FAILURE = "ai_change_failure"
+__all__ = ["IncompleteRegistry", "MetricKey", "by_key"]
 
 
 class IncompleteRegistry(LookupError):

@@ -12,23 +12,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from chatbot.metric_keys import MetricKey
+
 # The metrics a goal may name, with the unit their goal is typed in. The AI share has none:
 # it is neutral (docs/metrics.md), so there is no better direction to aim at.
 HOURS = "hours"
 RATIO = "ratio"
 NUMBER = "number"
-GOAL_UNITS: dict[str, str] = {
-    "cycle_time": HOURS,
-    "review_time": HOURS,
-    "review_rounds": NUMBER,
-    "wip": NUMBER,
-    "defect_escape_rate": RATIO,
-    "change_failure_rate": RATIO,
-    "orchestration": RATIO,
-    "late_intent_churn": NUMBER,
-    "checks_verified_at_done": RATIO,
-    "unreviewed_ai": NUMBER,
-    "ai_change_failure": RATIO,
+GOAL_UNITS: dict[MetricKey, str] = {
+    MetricKey.CYCLE_TIME: HOURS,
+    MetricKey.REVIEW_TIME: HOURS,
+    MetricKey.REVIEW_ROUNDS: NUMBER,
+    MetricKey.WIP: NUMBER,
+    MetricKey.DEFECT_ESCAPE_RATE: RATIO,
+    MetricKey.CHANGE_FAILURE_RATE: RATIO,
+    MetricKey.ORCHESTRATION: RATIO,
+    MetricKey.LATE_INTENT_CHURN: NUMBER,
+    MetricKey.CHECKS_VERIFIED_AT_DONE: RATIO,
+    MetricKey.UNREVIEWED_AI: NUMBER,
+    MetricKey.AI_CHANGE_FAILURE: RATIO,
 }
 
 _GOAL = re.compile(
@@ -48,7 +50,7 @@ class GoalError(ValueError):
 
 @dataclass(frozen=True)
 class Goal:
-    metric: str
+    metric: MetricKey
     relative: float | None = None  # a signed fraction of the baseline
     absolute: float | None = None  # in the metric's JSON unit
 
@@ -64,10 +66,13 @@ def parse_goal(text: str) -> Goal:
     match = _GOAL.match(text.lower().replace(" ", ""))
     if match is None:
         raise GoalError("teams.errors.bad_goal", value=text)
-    metric = match["metric"]
-    unit = GOAL_UNITS.get(metric)
-    if unit is None:
-        raise GoalError("teams.errors.goal_metric", metric=metric, valid=", ".join(GOAL_UNITS))
+    typed_metric = match["metric"]
+    if typed_metric not in GOAL_UNITS:
+        raise GoalError(
+            "teams.errors.goal_metric", metric=typed_metric, valid=", ".join(GOAL_UNITS)
+        )
+    metric = MetricKey(typed_metric)
+    unit = GOAL_UNITS[metric]
     number = float(match["number"])
     signed = match["sign"] is not None
     negative = match["sign"] in ("-", "−")
