@@ -36,6 +36,7 @@ from chatbot.slack.agent_posts import SlackAgentPoster
 from chatbot.slack.app import build_app
 from chatbot.slack.decision_flow import DecisionFlow
 from chatbot.slack.digest_delivery import SlackDigestDelivery
+from chatbot.slack.form_budget import FormBudget
 from chatbot.slack.home import AppHome
 from chatbot.slack.identity import BotIdentity
 from chatbot.slack.intent_cards import IntentCards
@@ -131,6 +132,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         checkins=checkins,
         outbox=owed,
         identity=identity,
+        forms=FormBudget(settings.slack_form_database_seconds, settings.slack_form_threads),
         jira=jira,
     )
 

@@ -96,6 +96,12 @@ class Settings(BaseSettings):
     web_threads: int = Field(default=16, ge=1, le=256)
     # Listener work that waits on Jira or Slack holds a thread; keep enough so acks never queue.
     listener_threads: int = Field(default=64, ge=4, le=512)
+    # How long opening or submitting a form waits for the database before the person is told
+    # it is not answering: inside Slack's 3 s for the trigger_id and the form's answer.
+    slack_form_database_seconds: float = Field(default=2.0, gt=0, le=2.5)
+    # Threads that run those forms' database work; when all wait on the database, the next
+    # form is told at once instead of queueing behind them.
+    slack_form_threads: int = Field(default=8, ge=1, le=128)
     # A request body not fully received within this many seconds is refused (408).
     http_body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     prompts_dir: Path = DEFAULT_PROMPTS_DIR

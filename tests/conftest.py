@@ -228,6 +228,7 @@ class Bot:
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until all work started after acks has finished."""
         assert self.executor.wait_idle(timeout), "listener work did not finish"
+        assert self.root.slack.forms.wait_idle(timeout), "form work did not finish"
 
 
 @pytest.fixture

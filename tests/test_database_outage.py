@@ -86,7 +86,11 @@ class Down:
 
 @contextmanager
 def _down(
-    db_url: str, slack_server: FakeSlackServer, fake_slack: FakeSlack, clock: FrozenClock
+    db_url: str,
+    slack_server: FakeSlackServer,
+    fake_slack: FakeSlack,
+    clock: FrozenClock,
+    **extra: Any,
 ) -> Iterator[Down]:
     dialect = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     proxy = None
@@ -101,7 +105,7 @@ def _down(
         github_webhook_secret=GITHUB_SECRET,
         deploy_webhook_token=DEPLOY_TOKEN,
         jira_webhook_secret=JIRA_SECRET,
-        **LIMITS,
+        **(LIMITS | extra),
     )
     services = build_services(settings, clock=clock, migrate=False)
     executor = TrackedExecutor(max_workers=8)

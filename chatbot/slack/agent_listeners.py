@@ -8,8 +8,10 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
-from chatbot.agents.tokens import TokenError, TokenService, token_ref
+from chatbot.agents.tokens import NewToken, TokenError, TokenService, token_ref
+from chatbot.db.outage import is_outage, outage_reason
 from chatbot.decisions.models import DecisionStatus
 from chatbot.decisions.service import DecisionService, decision_ref
 from chatbot.intent.service import IntentError, IntentService
@@ -21,6 +23,8 @@ from chatbot.slack.blocks.agent import (
     token_made,
     token_made_view,
 )
+from chatbot.slack.failures import failure_text, log_failure, tell_directly
+from chatbot.slack.form_budget import Ended, Outcome, log_unanswered, notice_view
 from chatbot.slack.ids import AgentId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -78,11 +82,33 @@ def register(app: App, parts: SlackParts) -> None:
         user = where(body).user
         values = (view.get("state") or {}).get("values") or {}
         name = str(((values.get("name") or {}).get("value") or {}).get("value") or "")
-        try:
-            made = _tokens(services).create(user, name, services.settings.agent_token_days)
-        except TokenError as exc:
-            ack(response_action="errors", errors={"name": exc.text(prompts)[:150]})
+        days = services.settings.agent_token_days
+
+        # The token is made within the form budget (the answer is due in 3 s) and shown only
+        # once it is stored: in this answer, or, when the database was slow, in the same
+        # modal afterwards (`_show_late`).
+        def later(outcome: Outcome[NewToken]) -> None:
+            _show_late(parts, client, body, str(view.get("id") or ""), user, name, outcome)
+
+        got = parts.forms.run(lambda: _tokens(services).create(user, name, days), later)
+        if got.ended == Ended.LATE:
+            log.info("view agent_connect_form: still saving after the budget; the form says so")
+            text = prompts.text("messages.form_saving_late")
+            ack(response_action="update", view=notice_view(view, text))
             return
+        if isinstance(got.error, TokenError):
+            ack(response_action="errors", errors={"name": got.error.text(prompts)[:150]})
+            return
+        if got.error is not None and not got.outage:
+            raise got.error  # a bug: the error handler logs its traceback
+        if got.value is None:  # refused at once, or every form thread is waiting on it
+            log_unanswered("view agent_connect_form", got)
+            ack(
+                response_action="errors",
+                errors={"name": prompts.text("messages.form_not_saved")[:150]},
+            )
+            return
+        made = got.value
         blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
         ack(response_action="update", view=token_made_view(prompts, blocks))
         log.info("agent token %s made by %s", token_ref(made.token.id), user)
@@ -150,3 +176,58 @@ def register(app: App, parts: SlackParts) -> None:
         text = prompts.text("agents.evidence_verified", number=number, user=at.user)
         post(client, at.channel, text, blocks, update_ts=message.get("ts"))
         log.info("check %s of %s verified by %s", number, view.ref, at.user)
+
+
+def _show_late(
+    parts: SlackParts,
+    client: WebClient,
+    body: dict[str, Any],
+    view_id: str,
+    user: str,
+    name: str,
+    outcome: Outcome[NewToken],
+) -> None:
+    """The connect form answered before its token was stored. Stored: the token goes into the
+    same modal (never into a message or the outbox, which would keep it); if the modal cannot
+    show it (closed, Slack down), the token is revoked and the person told. Not stored: told
+    why, with the name they typed."""
+    services = parts.services
+    prompts = services.prompts
+    made = outcome.value
+    if made is None:
+        error = outcome.error or RuntimeError("no outcome")
+        if isinstance(error, TokenError):
+            problem = error.text(prompts)
+            text = prompts.text("agents.connect_failed", problem=problem, echo=escape(name[:200]))
+        elif is_outage(error):
+            log.warning(
+                "view agent_connect_form: the database gave up after the form answered (%s); "
+                "the person was told",
+                outage_reason(error),
+            )
+            text = failure_text(prompts, error, body)
+        else:
+            log_failure(error, body)
+            text = failure_text(prompts, error, body)
+        tell_directly(client, {"user": {"id": user}}, text)
+        return
+    blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
+    try:
+        client.views_update(view_id=view_id, view=token_made_view(prompts, blocks))
+    except Exception as exc:  # refused (the modal was closed) or Slack did not answer
+        reason = exc.response.get("error") if isinstance(exc, SlackApiError) else None
+        log.warning(
+            "agent token %s could not be shown to %s (%s); revoked",
+            token_ref(made.token.id),
+            user,
+            reason or type(exc).__name__,
+        )
+        _tokens(services).revoke(int(made.token.id or 0))
+        text = prompts.text("agents.connect_not_shown", name=escape(name[:200]))
+        try:
+            parts.outbox.post(user, text)
+        except Exception:  # the database went away again: say it straight
+            tell_directly(client, {"user": {"id": user}}, text)
+        return
+    log.info("agent token %s made by %s (shown late)", token_ref(made.token.id), user)
+    parts.home.publish(client, user)

@@ -160,17 +160,30 @@ def tell_user_about_failure(
         except Exception as exc:  # the database is down too: nothing more we can do
             log.warning("could not tell %s about a failure: %s", user, type(exc).__name__)
         return
+    tell_directly(client, body, text)
+
+
+def tell_directly(client: WebClient, body: dict[str, Any], text: str) -> bool:
+    """Say `text` to the person behind `body` now, not through the outbox (which needs the
+    database): response_url first (works uninvited), then an ephemeral, then a DM. Whether
+    Slack took it; never raises."""
+    at = where(body)
+    user, channel = at.user, at.channel
+    if not user:
+        return False
     try:
         if body.get("response_url"):
             WebhookClient(body["response_url"], timeout=5).send(
                 text=text, response_type="ephemeral", replace_original=False
             )
-            return
+            return True
         if channel:
             thread = (body.get("event") or {}).get("thread_ts")
             extra = {"thread_ts": thread} if thread else {}
             client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
-            return
+            return True
         client.chat_postMessage(channel=user, text=text)
+        return True
     except Exception as exc:  # nothing more we can do; never raise from the error handler
-        log.warning("could not tell %s about a failure: %s", user, type(exc).__name__)
+        log.warning("could not tell %s: %s", user, type(exc).__name__)
+        return False

@@ -9,6 +9,7 @@ from chatbot.digest.checkin import CheckInService
 from chatbot.digest.publish import DigestPublisher
 from chatbot.services import Services
 from chatbot.slack.decision_flow import DecisionFlow
+from chatbot.slack.form_budget import FormBudget
 from chatbot.slack.home import AppHome
 from chatbot.slack.identity import BotIdentity
 from chatbot.slack.intent_flow import IntentFlow
@@ -26,4 +27,5 @@ class SlackParts:
     checkins: CheckInService
     outbox: SlackOutbox
     identity: BotIdentity
+    forms: FormBudget  # the database work of opening and submitting forms, bounded in time
     jira: JiraFlow | None = None  # None when Jira is not configured

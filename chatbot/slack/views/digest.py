@@ -11,12 +11,16 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from chatbot.db.outage import is_outage, outage_reason
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks.team_setup import setup_values
 from chatbot.slack.commands.digest import can_manage
+from chatbot.slack.failures import failure_text, log_failure, quoted, tell_directly, typed_text
+from chatbot.slack.form_budget import Ended, Outcome, errors_on_form, log_unanswered, notice_view
 from chatbot.slack.ids import DigestId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
+from chatbot.teams.models import Team
 from chatbot.teams.service import TeamError, TeamService, check_setting
 
 log = logging.getLogger(__name__)
@@ -84,43 +88,117 @@ def register(app: App, parts: SlackParts) -> None:
         if errors:
             ack(response_action="errors", errors=errors)
             return
-        team = teams.get(name) if name else None
-        if name and team is None:
-            gone = prompts.text("digest.setup.team_gone", team=name)
-            ack(response_action="errors", errors={"channel_id": gone})
-            return
-        if team is not None and (team.orchestrators or team.admins) and not can_manage(team, user):
+
+        # Everything below reads or writes the database, within the form budget: the answer
+        # to this submission (errors or closing) is due within Slack's 3 s.
+        def save() -> Team | dict[str, str]:
+            return _save(teams, prompts, user, name, new_name, changes)
+
+        def later(outcome: Outcome[Team | dict[str, str]]) -> None:
+            _report_late(parts, client, body, user, outcome)
+
+        got = parts.forms.run(save, later)
+        if got.ended == Ended.LATE:
+            # Its one warning comes with its outcome (`_report_late`).
+            log.info("view digest_setup: still saving after the budget; the form says so")
             ack(
-                response_action="errors",
-                errors={"channel_id": prompts.text("digest.setup.not_allowed")},
+                response_action="update",
+                view=notice_view(view, prompts.text("messages.form_saving_late")),
             )
             return
-        if "status_overrides" in changes:
-            current = team.status_overrides if team is not None else {}
-            changes["status_overrides"] = _overrides(current, changes["status_overrides"])
-            if not changes["status_overrides"]:
-                del changes["status_overrides"]
-        if "goals" in changes:
-            changes["goals"] = _goals(team.goals if team is not None else {}, changes["goals"])
-            if not changes["goals"]:
-                del changes["goals"]
-        if team is None and not changes.get("admins") and not changes.get("orchestrators"):
-            changes["admins"] = [user]  # whoever creates a team can edit it later
-        try:
-            if team is None:
-                channel = str(changes.pop("channel_id", "") or "")
-                saved = teams.add(new_name, channel, **changes)
-            else:
-                saved = teams.update(str(name), **changes)
-        except TeamError as exc:
-            reason = exc.text(prompts)
-            field = "name" if name is None else _field_of(reason, list(changes) or ["channel_id"])
-            ack(response_action="errors", errors={field: reason[:150]})
+        if got.error is not None and not got.outage:
+            raise got.error  # a bug: the error handler logs its traceback
+        if got.ended != Ended.DONE:  # refused at once, or every form thread is waiting on it
+            log_unanswered("view digest_setup", got)
+            ack(
+                response_action="errors",
+                errors=errors_on_form(view, prompts.text("messages.form_not_saved")),
+            )
+            return
+        if isinstance(got.value, dict):
+            ack(response_action="errors", errors=got.value)
             return
         ack()
+        saved = got.value
+        assert saved is not None
         log.info("team %s settings saved from Slack by %s", saved.name, user)
         text = services.prompts.text("digest.command.setup_saved", team=escape(saved.name))
         try:
             client.chat_postMessage(channel=user, text=text)
         except Exception:  # the settings are saved; the note is a courtesy
             log.info("could not confirm team settings to %s", user)
+
+
+def _save(
+    teams: TeamService,
+    prompts: Prompts,
+    user: str,
+    name: str | None,
+    new_name: str,
+    changes: dict[str, Any],
+) -> Team | dict[str, str]:
+    """The team saved, or the form's errors (a field each) when it cannot be."""
+    team = teams.get(name) if name else None
+    if name and team is None:
+        return {"channel_id": prompts.text("digest.setup.team_gone", team=name)}
+    if team is not None and (team.orchestrators or team.admins) and not can_manage(team, user):
+        return {"channel_id": prompts.text("digest.setup.not_allowed")}
+    if "status_overrides" in changes:
+        current = team.status_overrides if team is not None else {}
+        changes["status_overrides"] = _overrides(current, changes["status_overrides"])
+        if not changes["status_overrides"]:
+            del changes["status_overrides"]
+    if "goals" in changes:
+        changes["goals"] = _goals(team.goals if team is not None else {}, changes["goals"])
+        if not changes["goals"]:
+            del changes["goals"]
+    if team is None and not changes.get("admins") and not changes.get("orchestrators"):
+        changes["admins"] = [user]  # whoever creates a team can edit it later
+    try:
+        if team is None:
+            channel = str(changes.pop("channel_id", "") or "")
+            return teams.add(new_name, channel, **changes)
+        return teams.update(str(name), **changes)
+    except TeamError as exc:
+        reason = exc.text(prompts)
+        field = "name" if name is None else _field_of(reason, list(changes) or ["channel_id"])
+        return {field: reason[:150]}
+
+
+def _report_late(
+    parts: SlackParts,
+    client: WebClient,
+    body: dict[str, Any],
+    user: str,
+    outcome: Outcome[Team | dict[str, str]],
+) -> None:
+    """The form was closed before the save ended: its outcome, by DM. Saved: through the
+    outbox (the database answers again); not saved: straight to Slack, with what was typed."""
+    prompts = parts.services.prompts
+    saved = outcome.value
+    if isinstance(saved, Team):
+        log.info("team %s settings saved from Slack by %s (late)", saved.name, user)
+        text = prompts.text("digest.command.setup_saved", team=escape(saved.name))
+        try:
+            parts.outbox.post(user, text)
+        except Exception as exc:  # the database went away again: say it straight
+            log.info("saved settings confirmed without the outbox (%s)", type(exc).__name__)
+            tell_directly(client, {"user": {"id": user}}, text)
+        return
+    if isinstance(saved, dict):
+        problem = " ".join(saved.values())
+        text = prompts.text(
+            "digest.setup.not_saved_late", problem=escape(problem), echo=quoted(typed_text(body))
+        )
+    else:
+        error = outcome.error or RuntimeError("no outcome")
+        if is_outage(error):
+            log.warning(
+                "view digest_setup: the database gave up after the form closed (%s); "
+                "the person was told",
+                outage_reason(error),
+            )
+        else:
+            log_failure(error, body)
+        text = failure_text(prompts, error, body)
+    tell_directly(client, {"user": {"id": user}}, text)
