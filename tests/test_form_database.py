@@ -15,6 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -22,7 +23,8 @@ from sqlalchemy.engine import Engine
 
 from chatbot.agents.tokens import TokenService
 from chatbot.clock import FrozenClock
-from chatbot.slack.ids import AgentId
+from chatbot.decisions.service import DecisionService
+from chatbot.slack.ids import AgentId, DecisionId
 from chatbot.teams.service import TeamService
 from tests.conftest import Bot, _empty
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
@@ -113,6 +115,62 @@ def test_digest_setup_with_the_database_black_holed_tells_the_person_in_time(
     assert len(records) == 1 and records[0].exc_info is None, records
     assert "/digest" in records[0].getMessage()
     _open_setup(bot)  # back: the form opens
+
+
+@pytest.mark.postgresql
+def test_a_decision_card_edit_with_the_database_black_holed_tells_the_person_in_time(
+    pg_hole: Down,
+) -> None:
+    bot = pg_hole.bot
+    assert bot.slack.command("/decision", "Deploy on Tuesdays because quiet").status == 200
+    _settle(bot)
+    [d] = DecisionService(bot.services.db, bot.services.clock).recent_for_user("U1")
+    assert pg_hole.proxy is not None
+    pg_hole.proxy.black_hole()
+    started = time.perf_counter()
+    bot.slack.action(DecisionId.EDIT, str(d.id), message_ts=d.card_ts or "")
+    [told] = bot.fake.wait_for("respond", timeout=10)
+    seconds = time.perf_counter() - started
+    print(f"\ndecision Edit, database black-holed: told after {seconds:.2f} s")
+    assert seconds < ACK_LIMIT and "database isn't answering" in told.params["text"]
+    assert not bot.fake.of("views.open")
+    pg_hole.restore()
+
+
+@pytest.fixture
+def pg_hole_one_thread(
+    _engines: dict[str, tuple[str, Engine]],
+    slack_server: FakeSlackServer,
+    fake_slack: FakeSlack,
+    clock: FrozenClock,
+) -> Iterator[Down]:
+    url, engine = _engines["postgresql"]
+    _empty(engine)
+    with _down(url, slack_server, fake_slack, clock, slack_form_threads=1, **PRODUCTION) as sw:
+        yield sw
+
+
+@pytest.mark.postgresql
+def test_when_every_form_thread_waits_on_the_database_the_next_is_told_at_once(
+    pg_hole_one_thread: Down, caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = pg_hole_one_thread.bot
+    _settle(bot)
+    assert pg_hole_one_thread.proxy is not None
+    pg_hole_one_thread.proxy.black_hole()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(3) as pool:
+        acks = list(pool.map(lambda n: bot.slack.command("/digest", "setup"), range(3)))
+    assert [a.status for a in acks] == [200] * 3
+    told = bot.fake.wait_for("respond", count=3, timeout=10)
+    seconds = time.perf_counter() - started
+    print(f"\n3 x /digest setup on 1 form thread, black-holed: all told after {seconds:.2f} s")
+    assert seconds < ACK_LIMIT
+    assert all("database isn't answering" in c.params["text"] for c in told)
+    reasons = [r.getMessage() for r in _quiet(caplog)]
+    assert sum("every form thread is waiting" in r for r in reasons) == 2, reasons
+    assert sum("no answer within the budget" in r for r in reasons) == 1, reasons
+    pg_hole_one_thread.restore()
 
 
 @pytest.mark.postgresql

@@ -17,10 +17,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from slack_sdk import WebClient
 
 from chatbot.background import TrackedExecutor
 from chatbot.db.outage import is_outage, outage_reason
+from chatbot.prompts import Prompts
+from chatbot.slack.failures import tell_directly
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -151,3 +155,24 @@ def notice_view(view: dict[str, object], text: str) -> dict[str, object]:
     if view.get("callback_id"):
         notice["callback_id"] = view["callback_id"]
     return notice
+
+
+def read_for_form(
+    forms: FormBudget,
+    prompts: Prompts,
+    client: WebClient,
+    body: dict[str, Any],
+    what: str,
+    read: Callable[[], T],
+) -> Outcome[T] | None:
+    """`read()` for a form about to open, within the budget: the trigger_id dies 3 s after
+    the click. None when the database did not answer in time; the person was told then, at
+    once and not through the outbox (which needs the database)."""
+    got = forms.run(read)
+    if got.ended == Ended.DONE:
+        return got
+    if got.error is not None and not got.outage:
+        raise got.error  # a bug: the error handler logs its traceback and tells the person
+    log_unanswered(what, got)
+    tell_directly(client, body, prompts.text("messages.form_database_slow"))
+    return None

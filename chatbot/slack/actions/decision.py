@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from chatbot.decisions.models import Decision
 from chatbot.decisions.service import DecisionDraft, decision_ref
 from chatbot.slack.blocks.decision import decision_form
+from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -23,7 +24,19 @@ def register(app: App, parts: SlackParts) -> None:
         at = where(body)
         channel, user = at.channel, at.user
         value = str(body["actions"][0].get("value") or "")
-        d = flow.decisions.get(int(value)) if value.isdigit() else None
+        # Read within the form budget: the form opens with this click's 3 s trigger_id.
+        what = f"action {body['actions'][0].get('action_id', '?')}"
+        got = read_for_form(
+            parts.forms,
+            services.prompts,
+            client,
+            body,
+            what,
+            lambda: flow.decisions.get(int(value)) if value.isdigit() else None,
+        )
+        if got is None:
+            return None
+        d = got.value
         # A private decision's buttons only work where it was logged.
         if d is None or (d.is_private and channel and channel != d.channel_id):
             flow.outbox.ephemeral(

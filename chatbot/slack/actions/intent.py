@@ -13,6 +13,7 @@ from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentView
 from chatbot.slack.blocks.intent import checks_page, intent_form
 from chatbot.slack.commands.digest import open_setup_from_home
+from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.ids import HomeId, IntentId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -38,6 +39,27 @@ def register(app: App, parts: SlackParts) -> None:
                 channel or user, user, flow.msg("intent_not_found", ref=intent_id)
             )
         return view
+
+    def load_for_form(client: WebClient, body: dict[str, Any], intent_id: str) -> IntentView | None:
+        """`load` for a button that opens a form: within the form budget, as the form opens
+        with this click's 3 s trigger_id."""
+        what = f"action {body['actions'][0].get('action_id', '?')}"
+        ours = intent_id.isdigit()
+        got = read_for_form(
+            parts.forms,
+            services.prompts,
+            client,
+            body,
+            what,
+            lambda: flow.intents.get(int(intent_id)) if ours else None,
+        )
+        if got is None:
+            return None
+        if got.value is None:
+            at = where(body)
+            text = flow.msg("intent_not_found", ref=intent_id)
+            flow.outbox.ephemeral(at.channel or at.user, at.user, text)
+        return got.value
 
     def after_change(client: WebClient, body: dict[str, Any], view: IntentView) -> None:
         flow.refresh_card(view)
@@ -71,7 +93,7 @@ def register(app: App, parts: SlackParts) -> None:
     @app.action(IntentId.EDIT)
     def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        view = load(client, body, _value(body))
+        view = load_for_form(client, body, _value(body))
         if view is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],
@@ -109,7 +131,7 @@ def register(app: App, parts: SlackParts) -> None:
     @app.action(IntentId.ALL_CHECKS)
     def all_checks(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        view = load(client, body, _value(body))
+        view = load_for_form(client, body, _value(body))
         if view is not None:
             client.views_open(
                 trigger_id=body["trigger_id"],

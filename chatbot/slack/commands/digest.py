@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
@@ -18,15 +17,13 @@ from chatbot.services import Services
 from chatbot.slack.blocks import context
 from chatbot.slack.blocks.digest import digest_blocks, digest_fallback
 from chatbot.slack.blocks.team_setup import setup_modal
-from chatbot.slack.failures import tell_directly
-from chatbot.slack.form_budget import Ended, Outcome, log_unanswered
+from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 WEEK_WORD = re.compile(r"\d{4}-w\d{1,2}")  # the command's words are lower-cased
 
 
@@ -42,28 +39,12 @@ def managers_text(services: Services, team: Team) -> str:
     return ", ".join(f"<@{p}>" for p in people[:20])
 
 
-def read_for_form(
-    parts: SlackParts, client: WebClient, body: dict[str, Any], what: str, read: Callable[[], T]
-) -> Outcome[T] | None:
-    """`read()` for a form about to open, within the form budget: the trigger_id dies 3 s
-    after the click. None when the database did not answer in time; the person was told
-    then, at once and not through the outbox (it needs the database)."""
-    got = parts.forms.run(read)
-    if got.ended == Ended.DONE:
-        return got
-    if got.error is not None and not got.outage:
-        raise got.error  # a bug: the error handler logs its traceback and tells the person
-    log_unanswered(what, got)
-    tell_directly(client, body, parts.services.prompts.text("messages.form_database_slow"))
-    return None
-
-
 def open_setup_from_home(parts: SlackParts, client: WebClient, body: dict[str, Any]) -> None:
     """App Home's Settings button: the form of the first team this person manages."""
     services = parts.services
     user = body["user"]["id"]
     teams = TeamService(services.db, services.clock)
-    got = read_for_form(parts, client, body, "App Home settings", teams.all)
+    got = read_for_form(parts.forms, services.prompts, client, body, "App Home settings", teams.all)
     if got is None:
         return
     mine = [t for t in got.value or [] if can_manage(t, user)]
@@ -99,7 +80,12 @@ def register(app: App, parts: SlackParts) -> None:
             return
         if sub == "setup":
             got = read_for_form(
-                parts, client, body, "/digest setup", lambda: teams.by_channel(channel)
+                parts.forms,
+                prompts,
+                client,
+                body,
+                "/digest setup",
+                lambda: teams.by_channel(channel),
             )
             if got is None:
                 return

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from chatbot.decisions.service import DecisionDraft, decision_ref
 from chatbot.slack.blocks.decision import FORM_FIELD_MAX, decision_form
+from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -27,7 +28,18 @@ def register(app: App, parts: SlackParts) -> None:
         user, channel = at.user, at.channel or at.user
         message = body.get("message") or {}
         ts = str(message.get("ts") or body.get("message_ts") or "")
-        known = flow.decisions.by_card(channel, ts) or flow.decisions.by_source(channel, ts)
+        # Read within the form budget: the form opens with this click's 3 s trigger_id.
+        got = read_for_form(
+            parts.forms,
+            services.prompts,
+            client,
+            body,
+            f"shortcut {DecisionId.SHORTCUT}",
+            lambda: flow.decisions.by_card(channel, ts) or flow.decisions.by_source(channel, ts),
+        )
+        if got is None:
+            return
+        known = got.value
         if known is not None:
             text = flow.msg("shortcut_own_card", ref=decision_ref(known.id))
             flow.outbox.ephemeral(channel, user, text, respond=respond)
