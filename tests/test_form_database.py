@@ -20,15 +20,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 
 from chatbot.agents.tokens import TokenService
 from chatbot.clock import FrozenClock
 from chatbot.decisions.service import DecisionService
+from chatbot.outbox.models import OutboxMessage
 from chatbot.slack.ids import AgentId, DecisionId
 from chatbot.teams.service import TeamService
+from tests.cli_helpers import free_port
 from tests.conftest import Bot, _empty
 from tests.fakes.slack_api import FakeSlack, FakeSlackServer
 from tests.outage_helpers import ACK_LIMIT
+from tests.slack_driver import SlackDriver
 from tests.test_database_outage import Down, _down
 
 # The database limits of production (a black-holed pooled connection: a 3 s ping, then a
@@ -301,3 +305,54 @@ def down(
 ) -> Iterator[Down]:
     with _down(db_url, slack_server, fake_slack, clock) as switch:
         yield switch
+
+
+def _outbox_text(bot: Bot) -> str:
+    with bot.services.db.session() as s:
+        return json.dumps([row.model_dump(mode="json") for row in s.exec(select(OutboxMessage))])
+
+
+def test_context_connect_on_a_slow_database_shows_the_token_once_stored(
+    sqlite_slow: Down,
+) -> None:
+    bot = sqlite_slow.bot
+    sqlite_slow.refuse()
+    started = time.perf_counter()
+    assert bot.slack.command("/context", "connect laptop", user="U1").status == 200
+    [note] = bot.fake.wait_for("respond", timeout=10)
+    seconds = time.perf_counter() - started
+    print(f"\n/context connect, SQLite write lock held: told after {seconds:.2f} s")
+    assert seconds < ACK_LIMIT and "still being made" in note.params["text"]
+    sqlite_slow.restore()
+    _settle(bot)
+    shown = bot.fake.wait_for("respond", count=2)[-1].params
+    assert "thr_" in json.dumps(shown["blocks"])
+    [token] = TokenService(bot.services.db, bot.services.clock).all("U1")
+    assert token.revoked_at is None
+    assert "thr_" not in _outbox_text(bot)  # the secret is never stored to be sent later
+
+
+def test_context_connect_refused_by_the_database_gives_the_text_back(down: Down) -> None:
+    bot = down.bot
+    down.refuse()
+    started = time.perf_counter()
+    assert bot.slack.command("/context", "connect laptop <b>", user="U1").status == 200
+    [told] = bot.fake.wait_for("respond", timeout=10)
+    assert time.perf_counter() - started < ACK_LIMIT
+    text = told.params["text"]
+    assert "nothing was stored" in text and "/context connect laptop &lt;b&gt;" in text
+    down.restore()
+    assert TokenService(bot.services.db, bot.services.clock).all("U1") == []
+
+
+def test_context_connect_whose_token_cannot_be_shown_revokes_it(bot: Bot) -> None:
+    # The response_url does not answer, and chat.postEphemeral is refused: the person never
+    # saw the token.
+    dead_url = SlackDriver(bot.server.url, f"http://127.0.0.1:{free_port()}/respond/x")
+    bot.fake.fail_next("chat.postEphemeral", "channel_not_found")
+    assert dead_url.command("/context", "connect laptop", user="U1").status == 200
+    _settle(bot)
+    [token] = TokenService(bot.services.db, bot.services.clock).all("U1")
+    assert token.revoked_at is not None
+    [dm] = bot.fake.of("chat.postMessage")
+    assert "revoked" in dm.params["text"] and "thr_" not in dm.params["text"]

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
 from chatbot.agents.tokens import NewToken, TokenError, TokenService, token_ref
 from chatbot.db.outage import is_outage, outage_reason
@@ -23,7 +24,13 @@ from chatbot.slack.blocks.agent import (
     token_made,
     token_made_view,
 )
-from chatbot.slack.failures import failure_text, log_failure, tell_directly
+from chatbot.slack.failures import (
+    failure_text,
+    log_failure,
+    quoted,
+    tell_directly,
+    typed_text,
+)
 from chatbot.slack.form_budget import Ended, Outcome, log_unanswered, notice_view
 from chatbot.slack.ids import AgentId
 from chatbot.slack.parts import SlackParts
@@ -44,25 +51,119 @@ def _tokens(services: Services) -> TokenService:
 
 
 def connect_from_command(
-    services: Services, client: WebClient, channel: str, user: str, name: str, respond: Respond
+    parts: SlackParts,
+    client: WebClient,
+    body: dict[str, Any],
+    name: str,
+    respond: Respond,
 ) -> None:
-    """`/context connect NAME`: the token and the configs, ephemeral, shown this once."""
+    """`/context connect NAME`: the token and the configs, ephemeral, shown this once, and
+    only once stored. Made within the form budget; a slow database gets a note at once and
+    the token when it is stored."""
+    services = parts.services
     prompts = services.prompts
+    user = str(body.get("user_id") or "")
     if not name.strip():
         respond(text=prompts.text("agents.connect_usage"), response_type="ephemeral")
         return
-    try:
-        made = _tokens(services).create(user, name, services.settings.agent_token_days)
-    except TokenError as exc:
-        text = prompts.text(
-            "agents.connect_failed", problem=exc.text(prompts), echo=escape(name[:200])
-        )
-        respond(text=text, response_type="ephemeral")
+    days = services.settings.agent_token_days
+
+    def later(outcome: Outcome[NewToken]) -> None:
+        _show_from_command(parts, client, body, name, outcome)
+
+    got = parts.forms.run(lambda: _tokens(services).create(user, name, days), later)
+    if got.ended == Ended.LATE:
+        log.info("/context connect: still saving after the budget; the person was told")
+        tell_directly(client, body, prompts.text("agents.connect_late"))
+        return
+    if got.error is not None and not got.outage and not isinstance(got.error, TokenError):
+        raise got.error  # a bug: the error handler logs its traceback
+    if got.ended == Ended.BUSY or got.outage:
+        log_unanswered("/context connect", got)
+        echo = quoted(typed_text(body))
+        tell_directly(client, body, prompts.text("messages.database_down", echo=echo))
+        return
+    _show_from_command(parts, client, body, name, got)
+
+
+def _show_from_command(
+    parts: SlackParts, client: WebClient, body: dict[str, Any], name: str, got: Outcome[NewToken]
+) -> None:
+    """The new token, straight to Slack (never through the outbox, which would keep the
+    secret in the database); if Slack cannot show it, it is revoked and the person told."""
+    services = parts.services
+    prompts = services.prompts
+    user = str(body.get("user_id") or "")
+    made = got.value
+    if made is None:
+        error = got.error or RuntimeError("no outcome")
+        if isinstance(error, TokenError):
+            problem = error.text(prompts)
+            text = prompts.text("agents.connect_failed", problem=problem, echo=escape(name[:200]))
+        else:
+            _log_late_failure("/context connect", error, body)
+            text = failure_text(prompts, error, body)
+        tell_directly(client, body, text)
         return
     blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
     text = prompts.text("agents.connect_title")
-    ephemeral(client, channel, user, text, blocks, respond=respond)
+    if not _show_once(client, body, text, blocks):
+        _revoke_unshown(parts, client, user, made, name)
+        return
     log.info("agent token %s made by %s", token_ref(made.token.id), user)
+
+
+def _show_once(
+    client: WebClient, body: dict[str, Any], text: str, blocks: list[dict[str, Any]]
+) -> bool:
+    """An ephemeral through the request's response_url, else chat.postEphemeral: whether
+    Slack took it."""
+    url = body.get("response_url")
+    if url:
+        try:
+            answer = WebhookClient(url, timeout=5).send(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+            if answer.status_code == 200:
+                return True
+        except Exception as exc:  # expired or unreachable: try the Web API
+            log.info("response_url failed (%s); using chat.postEphemeral", type(exc).__name__)
+    try:
+        client.chat_postEphemeral(
+            channel=str(body.get("channel_id") or ""),
+            user=str(body.get("user_id") or ""),
+            text=text,
+            blocks=blocks,
+        )
+        return True
+    except Exception as exc:
+        log.info("chat.postEphemeral failed (%s)", type(exc).__name__)
+        return False
+
+
+def _revoke_unshown(
+    parts: SlackParts, client: WebClient, user: str, made: NewToken, name: str
+) -> None:
+    """A token its person never saw is revoked: nobody can use it, and they are told."""
+    log.warning("agent token %s could not be shown to %s; revoked", token_ref(made.token.id), user)
+    _tokens(parts.services).revoke(int(made.token.id or 0))
+    text = parts.services.prompts.text("agents.connect_not_shown", name=escape(name[:200]))
+    try:
+        parts.outbox.post(user, text)  # waits there for Slack to answer again
+    except Exception:  # the database went away again: say it straight
+        tell_directly(client, {"user": {"id": user}}, text)
+
+
+def _log_late_failure(what: str, error: BaseException, body: dict[str, Any]) -> None:
+    """The one line of a request whose database work failed after its answer was given."""
+    if is_outage(error):
+        log.warning(
+            "%s: the database gave up after the person was answered (%s); they were told",
+            what,
+            outage_reason(error),
+        )
+    elif isinstance(error, Exception):
+        log_failure(error, body)
 
 
 def register(app: App, parts: SlackParts) -> None:
@@ -199,15 +300,8 @@ def _show_late(
         if isinstance(error, TokenError):
             problem = error.text(prompts)
             text = prompts.text("agents.connect_failed", problem=problem, echo=escape(name[:200]))
-        elif is_outage(error):
-            log.warning(
-                "view agent_connect_form: the database gave up after the form answered (%s); "
-                "the person was told",
-                outage_reason(error),
-            )
-            text = failure_text(prompts, error, body)
         else:
-            log_failure(error, body)
+            _log_late_failure("view agent_connect_form", error, body)
             text = failure_text(prompts, error, body)
         tell_directly(client, {"user": {"id": user}}, text)
         return
@@ -216,18 +310,8 @@ def _show_late(
         client.views_update(view_id=view_id, view=token_made_view(prompts, blocks))
     except Exception as exc:  # refused (the modal was closed) or Slack did not answer
         reason = exc.response.get("error") if isinstance(exc, SlackApiError) else None
-        log.warning(
-            "agent token %s could not be shown to %s (%s); revoked",
-            token_ref(made.token.id),
-            user,
-            reason or type(exc).__name__,
-        )
-        _tokens(services).revoke(int(made.token.id or 0))
-        text = prompts.text("agents.connect_not_shown", name=escape(name[:200]))
-        try:
-            parts.outbox.post(user, text)
-        except Exception:  # the database went away again: say it straight
-            tell_directly(client, {"user": {"id": user}}, text)
+        log.info("the connect form could not be updated (%s)", reason or type(exc).__name__)
+        _revoke_unshown(parts, client, user, made, name)
         return
     log.info("agent token %s made by %s (shown late)", token_ref(made.token.id), user)
     parts.home.publish(client, user)

@@ -41,7 +41,7 @@ def register(app: App, parts: SlackParts) -> None:
         if not text or text.lower() in {"help", "?"}:
             respond(text=flow.msg("context_usage"), response_type="ephemeral")
         elif word.lower() == "connect":
-            connect_from_command(services, client, channel, user, rest.strip(), respond)
+            connect_from_command(parts, client, body, rest.strip(), respond)
         elif word.lower() == "pack":
             _pack(services, flow, client, channel, user, rest.strip() or None, respond)
         elif _DECISION.match(text):
