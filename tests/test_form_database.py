@@ -186,14 +186,18 @@ def test_the_setup_form_submitted_into_a_black_hole_is_answered_then_reported(
     _settle(bot)
     assert pg_hole.proxy is not None
     pg_hole.proxy.black_hole()
+    started = time.perf_counter()
     answer = bot.slack.view_submission(form, NEW_TEAM)
     print(f"\nsetup form, database black-holed: answered after {answer.elapsed:.2f} s")
     assert answer.status == 200 and answer.elapsed < ACK_LIMIT
     body = answer.json()
     assert body["response_action"] == "update"
     assert "still being saved" in json.dumps(body["view"])
-    _settle(bot)  # the write gives up (ping, then connect) and the person hears so
-    [dm] = bot.fake.of("chat.postMessage")
+    # The write gives up (a ping, then a connect) and the person hears so.
+    [dm] = bot.fake.wait_for("chat.postMessage", timeout=20)
+    dm_after = time.perf_counter() - started
+    print(f"setup form, database black-holed: outcome by DM after {dm_after:.2f} s")
+    _settle(bot)
     text = dm.params["text"]
     assert dm.params["channel"] == "U1" and "nothing was stored" in text
     assert "payments" in text and "acme/pay" in text
