@@ -266,4 +266,6 @@ def bot(
         executor.wait_idle(10)
         server.close()
         executor.shutdown(wait=True)
+        root.slack.forms.wait_idle(10)
+        root.slack.forms.shutdown()
         services.db.engine.dispose()

@@ -122,6 +122,8 @@ def _down(
         executor.wait_idle(10)
         server.close()
         executor.shutdown(wait=True)
+        root.slack.forms.wait_idle(10)
+        root.slack.forms.shutdown()
         services.db.engine.dispose()
         if proxy is not None:
             proxy.close()
