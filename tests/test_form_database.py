@@ -141,6 +141,25 @@ def test_a_decision_card_edit_with_the_database_black_holed_tells_the_person_in_
     pg_hole.restore()
 
 
+@pytest.mark.postgresql
+def test_show_the_work_with_the_database_black_holed_tells_the_person_in_time(
+    pg_hole: Down,
+) -> None:
+    bot = pg_hole.bot
+    TeamService(bot.services.db, bot.services.clock).add("payments", "C1", orchestrators=["U1"])
+    assert pg_hole.proxy is not None
+    pg_hole.proxy.black_hole()
+    value = json.dumps({"team": "payments", "week": "2026-W46", "metric": "orchestration"})
+    started = time.perf_counter()
+    bot.slack.action("digest_explain_orchestration", value)
+    [told] = bot.fake.wait_for("respond", timeout=10)
+    seconds = time.perf_counter() - started
+    print(f"\nShow the work, database black-holed: told after {seconds:.2f} s")
+    assert seconds < ACK_LIMIT and "couldn't gather that in time" in told.params["text"]
+    assert not bot.fake.of("views.open")
+    pg_hole.restore()
+
+
 @pytest.fixture
 def pg_hole_one_thread(
     _engines: dict[str, tuple[str, Engine]],

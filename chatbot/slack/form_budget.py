@@ -164,6 +164,7 @@ def read_for_form(
     body: dict[str, Any],
     what: str,
     read: Callable[[], T],
+    told: str = "messages.form_database_slow",
 ) -> Outcome[T] | None:
     """`read()` for a form about to open, within the budget: the trigger_id dies 3 s after
     the click. None when the database did not answer in time; the person was told then, at
@@ -174,5 +175,5 @@ def read_for_form(
     if got.error is not None and not got.outage:
         raise got.error  # a bug: the error handler logs its traceback and tells the person
     log_unanswered(what, got)
-    tell_directly(client, body, prompts.text("messages.form_database_slow"))
+    tell_directly(client, body, prompts.text(told))
     return None

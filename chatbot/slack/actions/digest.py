@@ -16,6 +16,7 @@ from chatbot.services import Services
 from chatbot.slack.blocks import section
 from chatbot.slack.blocks.checkin import checkin_blocks
 from chatbot.slack.blocks.digest import explain_modal
+from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.ids import DigestId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
@@ -45,8 +46,20 @@ def register(app: App, parts: SlackParts) -> None:
     def show_work(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         ref = _json(body["actions"][0].get("value"))
-        view = explain_view(str(ref.get("team")), str(ref.get("week")), str(ref.get("metric")), 1)
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        # Gathered within the form budget: the modal opens with this click's 3 s trigger_id.
+        got = read_for_form(
+            parts.forms,
+            prompts,
+            client,
+            body,
+            f"action {DigestId.EXPLAIN}",
+            lambda: explain_view(
+                str(ref.get("team")), str(ref.get("week")), str(ref.get("metric")), 1
+            ),
+            told="messages.view_too_slow",
+        )
+        if got is not None and got.value is not None:
+            client.views_open(trigger_id=body["trigger_id"], view=got.value)
 
     @app.action(DigestId.EXPLAIN_PAGE)
     def explain_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

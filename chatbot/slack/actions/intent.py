@@ -174,7 +174,7 @@ def register(app: App, parts: SlackParts) -> None:
     @app.action(IntentId.JIRA_LINK)
     def jira_buttons(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        view = load(client, body, _value(body))
+        view = load_for_form(client, body, _value(body))
         if view is None:
             return
         at = where(body)
