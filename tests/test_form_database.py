@@ -212,6 +212,7 @@ def test_the_setup_form_submitted_into_a_black_hole_is_answered_then_reported(
     body = answer.json()
     assert body["response_action"] == "update"
     assert "still being saved" in json.dumps(body["view"])
+    assert body["view"]["close"]["text"] == "Close" and "submit" not in body["view"]
     # The write gives up (a ping, then a connect) and the person hears so.
     [dm] = bot.fake.wait_for("chat.postMessage", timeout=20)
     dm_after = time.perf_counter() - started

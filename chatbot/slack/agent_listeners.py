@@ -195,7 +195,10 @@ def register(app: App, parts: SlackParts) -> None:
         if got.ended == Ended.LATE:
             log.info("view agent_connect_form: still saving after the budget; the form says so")
             text = prompts.text("messages.form_saving_late")
-            ack(response_action="update", view=notice_view(view, text))
+            ack(
+                response_action="update",
+                view=notice_view(view, text, prompts.text("messages.form_close")),
+            )
             return
         if isinstance(got.error, TokenError):
             ack(response_action="errors", errors={"name": got.error.text(prompts)[:150]})

@@ -145,11 +145,12 @@ def errors_on_form(view: dict[str, object], text: str) -> dict[str, str]:
     return {}
 
 
-def notice_view(view: dict[str, object], text: str) -> dict[str, object]:
+def notice_view(view: dict[str, object], text: str, close: str) -> dict[str, object]:
     """What replaces a submitted form that is still being saved: a short notice, no inputs."""
     notice: dict[str, object] = {
         "type": "modal",
         "title": view.get("title") or {"type": "plain_text", "text": "Throughline"},
+        "close": {"type": "plain_text", "text": close[:24]},
         "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
     }
     if view.get("callback_id"):

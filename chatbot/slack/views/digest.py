@@ -103,7 +103,11 @@ def register(app: App, parts: SlackParts) -> None:
             log.info("view digest_setup: still saving after the budget; the form says so")
             ack(
                 response_action="update",
-                view=notice_view(view, prompts.text("messages.form_saving_late")),
+                view=notice_view(
+                    view,
+                    prompts.text("messages.form_saving_late"),
+                    prompts.text("messages.form_close"),
+                ),
             )
             return
         if got.error is not None and not got.outage:
