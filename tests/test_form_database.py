@@ -227,6 +227,21 @@ def test_the_setup_form_submitted_into_a_black_hole_is_answered_then_reported(
     assert len(records) == 1 and records[0].exc_info is None, records
 
 
+def test_the_setup_form_saved_late_says_so_by_dm(sqlite_slow: Down) -> None:
+    bot = sqlite_slow.bot
+    form = _open_setup(bot)
+    _settle(bot)
+    sqlite_slow.refuse()
+    answer = bot.slack.view_submission(form, NEW_TEAM)
+    assert answer.status == 200 and answer.elapsed < ACK_LIMIT
+    assert answer.json()["response_action"] == "update"
+    sqlite_slow.restore()  # the lock is let go: the write goes through after the answer
+    _settle(bot)
+    [dm] = bot.fake.of("chat.postMessage")
+    assert dm.params["channel"] == "U1" and "Saved the settings of payments" in dm.params["text"]
+    assert TeamService(bot.services.db, bot.services.clock).get("payments") is not None
+
+
 def test_the_setup_form_refused_by_the_database_stays_open_with_an_error(
     down: Down, caplog: pytest.LogCaptureFixture
 ) -> None:
