@@ -17,6 +17,7 @@ from chatbot.agents.service import AgentService
 from chatbot.agents.tokens import TokenService
 from chatbot.background import TrackedExecutor
 from chatbot.db.dedupe import forget_deliveries_before
+from chatbot.decisions.service import DecisionService
 from chatbot.digest.checkin import CheckInService
 from chatbot.digest.jobs import digest_job
 from chatbot.digest.publish import DigestPublisher
@@ -89,6 +90,16 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         bot_client(settings, retries=False, logger=QUIET) if services.slack is not None else None
     )
     owed = SlackOutbox(db, clock, prompts, settings, sender)
+    home = AppHome(
+        db,
+        prompts,
+        intents,
+        DecisionService(db, clock),
+        teams,
+        TokenService(db, clock),
+        settings.jira_url,
+        owed,
+    )
     cards = IntentCards(prompts, intents, settings.jira_url, owed)
     notices = SlackNotices(services, cards, owed)
 
@@ -96,7 +107,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     outbox = OutboxWorker(
         db,
         clock,
-        {**handlers, **owed.handlers()},
+        {**handlers, **owed.handlers(), **home.handlers()},
         notices if services.slack is not None else None,
         backoff_base=settings.outbox_backoff_seconds,
         backoff_max=settings.outbox_backoff_max_seconds,
@@ -118,15 +129,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         services=services,
         intents=IntentFlow(services, cards, owed, jira),
         decisions=decisions,
-        home=AppHome(
-            db,
-            prompts,
-            intents,
-            decisions.decisions,
-            teams,
-            TokenService(db, clock),
-            settings.jira_url,
-        ),
+        home=home,
         digests=digests,
         checkins=checkins,
         outbox=owed,

@@ -65,9 +65,6 @@ def register(app: App, parts: SlackParts) -> None:
     services = parts.services
     prompts = services.prompts
 
-    def republish_home(client: WebClient, user: str) -> None:
-        parts.home.publish(client, user)
-
     @app.action(AgentId.CONNECT)
     def open_connect(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -86,7 +83,7 @@ def register(app: App, parts: SlackParts) -> None:
         blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
         ack(response_action="update", view=token_made_view(prompts, blocks))
         log.info("agent token %s made by %s", token_ref(made.token.id), user)
-        republish_home(client, user)
+        parts.home.publish(user)
 
     @app.action(AgentId.REVOKE)
     def revoke(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -101,7 +98,7 @@ def register(app: App, parts: SlackParts) -> None:
             ephemeral(client, user, user, exc.text(prompts))
             return
         log.info("agent token %s revoked by %s", token_ref(token.id), user)
-        republish_home(client, user)
+        parts.home.publish(user)
 
     @app.event("user_change")
     def deactivated(event: dict[str, Any]) -> None:
