@@ -75,6 +75,8 @@ class Root:
     digests: DigestPublisher
     checkins: CheckInService
     notices: SlackNotices
+    #: Posts what agents write; built here so every process can render the cards it owes.
+    agent_poster: SlackAgentPoster
     jobs: tuple[Job, ...]
     listener_pool: TrackedExecutor
 
@@ -121,6 +123,9 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     if jira is not None:
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker, owed)
+    agent_poster = SlackAgentPoster(
+        services.slack, prompts, decisions.decisions, owed, settings.jira_url
+    )
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
@@ -169,6 +174,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         digests=digests,
         checkins=checkins,
         notices=notices,
+        agent_poster=agent_poster,
         jobs=tuple(jobs),
         listener_pool=listener_pool or TrackedExecutor(max_workers=settings.listener_threads),
     )
@@ -193,18 +199,15 @@ def build_web(root: Root, embedded_clock: JobClock | None = None) -> tuple[Route
     github_webhook.register_routes(router, services)
     deploy_webhook.register_routes(router, services)
     context_pack.register_routes(router, services, slack_names(services.slack))
-    mcp_endpoint.register_routes(router, mcp_app(services))
+    mcp_endpoint.register_routes(router, mcp_app(services, root.agent_poster))
     health.register_routes(router, services.db, embedded_clock, settings.healthz_timeout_seconds)
     return router, app
 
 
-def mcp_app(services: Services) -> McpApp:
+def mcp_app(services: Services, poster: SlackAgentPoster) -> McpApp:
     """/mcp: agents' tools, with Slack's answers (membership, names, posts) handed in."""
     agents = AgentService(services.db, services.clock)
     membership = SlackMembership(services.slack)
-    poster = SlackAgentPoster(
-        services.slack, services.prompts, agents.decision_service, services.settings.jira_url
-    )
     return McpApp(
         services,
         agents,

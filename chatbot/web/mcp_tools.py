@@ -17,6 +17,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
 
 from chatbot.agents.access import Viewer
 from chatbot.agents.models import AgentToken
@@ -25,7 +26,6 @@ from chatbot.agents.service import (
     AgentError,
     AgentService,
     DecisionFilter,
-    ProposedDecision,
     ThreadNote,
     WriteKind,
 )
@@ -59,10 +59,19 @@ class Posted(Protocol):
     def error(self) -> str | None: ...
 
 
+class OwedPost(Protocol):
+    """A post owed with a write: `store` runs in the write's transaction (so both are stored
+    or neither), `send` once it has committed."""
+
+    def store(self, conn: Connection, decision: Decision) -> None: ...
+
+    def send(self) -> Posted: ...
+
+
 class Poster(Protocol):
     """Posts what an agent wrote (the Slack side); answers what Slack said."""
 
-    def proposed(self, proposed: ProposedDecision) -> Posted: ...
+    def proposal(self, agent: str, user_id: str) -> OwedPost: ...
 
     def note(self, note: ThreadNote, user_id: str) -> Posted: ...
 
@@ -349,20 +358,30 @@ class AgentTools:
             )
             if args.intent and draft.intent_id is None:
                 raise AgentError("agents.errors.unknown_intent", ref=args.intent)
+            card = self.poster.proposal(token.name, viewer.user_id)
             proposed = self.agents.propose_decision(
-                viewer, token.name, team.name, draft, self.channel_is_private(team.channel_id)
+                viewer,
+                token.name,
+                team.name,
+                draft,
+                self.channel_is_private(team.channel_id),
+                also=card.store,
             )
         except BaseException:
             self.agents.release(claim)
             raise
-        posted = self.poster.proposed(proposed)
+        # The card is stored with the decision: Slack down, it waits and is posted later.
+        posted = card.send()
         result: Json = {
             "ref": decision_ref(proposed.decision.id),
             "status": str(proposed.decision.status),
             "team": proposed.team.name,
             "posted": posted.ok,
         }
-        if not posted.ok:
+        if not posted.ok and posted.error is None:
+            result["pending"] = True
+            result["note"] = self.prompts.text("agents.card_pending", ref=result["ref"])
+        elif not posted.ok:
             result["note"] = self.prompts.text(
                 "agents.errors.slack_failed", ref=result["ref"], error=posted.error or "?"
             )

@@ -1,0 +1,181 @@
+"""App Home and an agent's proposed-decision card while Slack's Web API is down: both go
+through the outbox like every other message (stored first, sent once when Slack answers),
+so a person opening the tab or an agent proposing a decision loses nothing and gets no error.
+
+Through the real Bolt app (signed requests) and the real MCP endpoint against the fake Slack;
+the outbox is run by hand after moving the frozen clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from chatbot.agents.tokens import TokenService
+from chatbot.clock import FrozenClock
+from chatbot.db.engine import Database
+from chatbot.decisions.models import Decision
+from chatbot.outbox import store
+from chatbot.outbox.latest import owe_latest_in
+from chatbot.outbox.models import OutboxMessage, OutboxStatus
+from chatbot.slack.ids import AgentId
+from tests.conftest import Bot
+from tests.factories import make_intent, make_team, settle
+from tests.mcp_helpers import http_client, run, tool_json
+
+DOWN = 1000  # answers refused: longer than any test runs
+
+
+def home_rows(bot: Bot) -> list[OutboxMessage]:
+    with bot.services.db.session() as s:
+        query = select(OutboxMessage).where(OutboxMessage.kind == "slack.home")
+        return list(s.exec(query).all())
+
+
+def open_home(bot: Bot, user: str = "U5") -> None:
+    answer = bot.slack.event({"type": "app_home_opened", "user": user, "channel": "D1"})
+    assert answer.status == 200
+    settle(bot)
+
+
+def published(bot: Bot) -> list[Any]:
+    return bot.fake.of("views.publish", ok=True)
+
+
+def test_home_opened_while_slack_is_down_is_published_once_when_it_is_back(
+    bot: Bot, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The tab opened during an outage: no error, no traceback, one pending row; an intent
+    made meanwhile is on the tab published when Slack is back (the view is built at send
+    time), and it is published once."""
+    caplog.set_level(logging.INFO)
+    bot.fake.fail_next("views.publish", "service_unavailable", times=DOWN)
+    open_home(bot)
+    (row,) = home_rows(bot)
+    assert row.status == OutboxStatus.PENDING and row.dedupe_key == "slack-home:U5"
+    assert row.last_error == "service_unavailable" and not published(bot)
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+    make_intent(bot.services.db, bot.services.clock, "Made while Slack was down", user="U5")
+    bot.fake.reset()  # Slack is back
+    clock.advance(minutes=5)
+    bot.root.outbox.run_due()
+    (publish,) = published(bot)
+    assert publish.params["user_id"] == "U5"
+    assert "Made while Slack was down" in json.dumps(publish.params["view"])
+    assert home_rows(bot)[0].status == OutboxStatus.SENT
+    clock.advance(minutes=5)
+    assert bot.root.outbox.run_due() == 0 and len(published(bot)) == 1
+
+
+def test_two_opens_while_down_are_one_row_and_one_publish(bot: Bot, clock: FrozenClock) -> None:
+    bot.fake.fail_next("views.publish", "service_unavailable", times=DOWN)
+    open_home(bot)
+    open_home(bot)
+    open_home(bot, "U6")
+    rows = home_rows(bot)
+    assert sorted(r.dedupe_key for r in rows) == ["slack-home:U5", "slack-home:U6"]
+    assert all(r.status == OutboxStatus.PENDING for r in rows)
+    bot.fake.reset()
+    clock.advance(minutes=5)
+    bot.root.outbox.run_due()
+    assert sorted(c.params["user_id"] for c in published(bot)) == ["U5", "U6"]
+
+    # Opened again once sent: the same row is re-armed and published again, at once.
+    open_home(bot)
+    assert len(home_rows(bot)) == 2 and len(published(bot)) == 3
+
+
+def test_a_request_during_a_send_publishes_again_with_the_newer_version(
+    db: Database, clock: FrozenClock
+) -> None:
+    """Asked again while a send holds the row (another thread, even of this process): the
+    asker does not send it too, and the send in flight finds its version stale when it
+    settles, so the row is sent once more rather than marked sent with an older view."""
+    me = "host:1"
+    with db.transaction() as conn:
+        first = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, me)
+    assert first.row is not None and first.row.attempts == 1
+    with db.transaction() as conn:
+        again = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, me)
+    assert again.row is None and again.row_id == first.row_id
+    sent, follow = store.settle_sent(db, clock, first.row)
+    assert not sent
+    row = store.get(db, first.row_id)
+    assert row is not None and row.status == OutboxStatus.PENDING and row.locked_by is None
+    # Free again: the next request claims it (a sent row too).
+    with db.transaction() as conn:
+        third = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, me)
+    assert third.row is not None and third.row.version == 3
+    assert store.settle_sent(db, clock, third.row)[0]
+    with db.transaction() as conn:
+        fourth = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, me)
+    assert fourth.row is not None and fourth.row.status == OutboxStatus.PENDING
+    with db.session() as s:
+        assert len(s.exec(select(OutboxMessage)).all()) == 1
+
+
+def test_owing_the_home_is_one_statement(bot: Bot) -> None:
+    """Storing (or re-arming) and claiming the row is one statement; the send settles it in
+    one more transaction."""
+    counted: list[str] = []
+
+    def count(_c: Any, _cur: Any, sql: str, *_rest: Any) -> None:
+        if not sql.startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE: the transaction itself
+            counted.append(sql)
+
+    engine = bot.services.db.engine
+    open_home(bot)  # the row exists: the next open re-arms it
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with bot.services.db.transaction() as conn:
+            owe_latest_in(
+                conn, bot.services.clock.now(), "slack.home", "slack-home:U5", {"user": "U5"}, "w"
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(counted) == 1, counted
+
+
+# --- an agent's proposed decision ------------------------------------------------------------
+def test_mcp_propose_while_slack_is_down_is_stored_and_its_card_posted_once_later(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    db = bot.services.db
+    make_team(db, clock, "payments", "CPAY1")
+    bot.fake.channel_members["CPAY1"] = {"U1"}
+    token = TokenService(db, clock).create("U1", "laptop-claude").secret
+    bot.fake.fail_next("chat.postMessage", "service_unavailable", times=DOWN)
+    args = {"request_id": "r-1", "decision": "Cache refund eligibility for 5 minutes"}
+
+    async def work(client: Any) -> Any:
+        return await client.call_tool("log_decision", args)
+
+    answer = tool_json(run(http_client(bot.server.url + "/mcp", token), work))
+    assert answer["posted"] is False and answer["pending"] is True
+    assert "when Slack is back" in answer["note"]
+    with db.session() as s:
+        (d,) = s.exec(select(Decision)).all()
+        (row,) = s.exec(select(OutboxMessage)).all()
+    assert d.status == "proposed" and d.card_ts is None and row.status == OutboxStatus.PENDING
+
+    bot.fake.reset()
+    clock.advance(minutes=5)
+    bot.root.outbox.run_due()
+    (card,) = [
+        c for c in bot.fake.of("chat.postMessage", ok=True) if c.params["channel"] == "CPAY1"
+    ]
+    text = json.dumps(card.params["blocks"])
+    assert "Proposed by <@U1> via laptop-claude" in text and AgentId.ACCEPT_DECISION in text
+    with db.session() as s:
+        stored = s.get(Decision, d.id)
+        assert stored is not None and stored.card_ts == card.response["ts"]
+        assert stored.card_channel == "CPAY1"
+    clock.advance(minutes=5)
+    assert bot.root.outbox.run_due() == 0
+    assert len(bot.fake.of("chat.postMessage", ok=True)) == 1
