@@ -123,9 +123,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     if jira is not None:
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker, owed)
-    agent_poster = SlackAgentPoster(
-        services.slack, prompts, decisions.decisions, owed, settings.jira_url
-    )
+    agent_poster = SlackAgentPoster(prompts, decisions.decisions, owed, settings.jira_url)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)

@@ -20,6 +20,7 @@ from chatbot.agents.tokens import TokenService
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.decisions.models import Decision
+from chatbot.intent.service import IntentService
 from chatbot.outbox import store
 from chatbot.outbox.latest import owe_latest_in
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
@@ -179,3 +180,28 @@ def test_mcp_propose_while_slack_is_down_is_stored_and_its_card_posted_once_late
     clock.advance(minutes=5)
     assert bot.root.outbox.run_due() == 0
     assert len(bot.fake.of("chat.postMessage", ok=True)) == 1
+
+
+def test_mcp_progress_while_slack_is_down_waits_and_is_posted_in_the_thread(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    db = bot.services.db
+    make_team(db, clock, "payments", "CPAY1")
+    bot.fake.channel_members["CPAY1"] = {"U1"}
+    intent = make_intent(db, clock, "Refunds in one click", channel="CPAY1")
+    thread = "1700000000.000100"
+    IntentService(db, clock).set_card(intent.intent.id or 0, thread)
+    token = TokenService(db, clock).create("U1", "laptop-claude").secret
+    bot.fake.fail_next("chat.postMessage", "service_unavailable", times=DOWN)
+    args = {"request_id": "p-1", "intent": intent.ref, "text": "API done"}
+
+    async def work(client: Any) -> Any:
+        return await client.call_tool("post_progress", args)
+
+    answer = tool_json(run(http_client(bot.server.url + "/mcp", token), work))
+    assert answer["posted"] is False and answer["pending"] is True and answer["ts"] is None
+    bot.fake.reset()
+    clock.advance(minutes=5)
+    bot.root.outbox.run_due()
+    (posted,) = bot.fake.of("chat.postMessage", ok=True)
+    assert posted.params["thread_ts"] == thread and "API done" in posted.params["text"]

@@ -22,9 +22,10 @@ from chatbot.slack.blocks.agent import (
     token_made_view,
 )
 from chatbot.slack.ids import AgentId
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral, post
+from chatbot.slack.post import ephemeral
 from chatbot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def connect_from_command(
 def register(app: App, parts: SlackParts) -> None:
     services = parts.services
     prompts = services.prompts
+    outbox = parts.outbox
 
     @app.action(AgentId.CONNECT)
     def open_connect(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -95,7 +97,7 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             token = _tokens(services).revoke(int(value), by_user=user)
         except TokenError as exc:
-            ephemeral(client, user, user, exc.text(prompts))
+            outbox.ephemeral(user, user, exc.text(prompts))
             return
         log.info("agent token %s revoked by %s", token_ref(token.id), user)
         parts.home.publish(user)
@@ -118,12 +120,15 @@ def register(app: App, parts: SlackParts) -> None:
         if d is None or d.status != DecisionStatus.PROPOSED or d.channel_id != at.channel:
             ref = decision_ref(d.id) if d is not None else f"D-{value[:20]}"
             text = prompts.text("agents.not_yours_to_accept", ref=ref)
-            ephemeral(client, at.channel or at.user, at.user, text)
+            outbox.ephemeral(at.channel or at.user, at.user, text)
             return
         d = decisions.edit(d.id or 0, at.user, status=DecisionStatus.ACCEPTED)
         blocks = accepted_card(prompts, d, at.user, services.settings.jira_url)
         ts = (body.get("message") or {}).get("ts") or d.card_ts
-        post(client, at.channel, d.title, blocks, update_ts=ts)
+        # The card's update, owed under the card's key (a later refresh replaces it); with
+        # no card to update, the accepted card is posted.
+        key = f"slack-card:{at.channel}:{ts}" if ts else None
+        outbox.say(Message(at.channel, d.title, blocks, update_ts=ts or None, key=key))
         log.info("%s accepted by %s", decision_ref(d.id), at.user)
 
     @app.action(AgentId.VERIFY_EVIDENCE)
@@ -137,7 +142,7 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             view = intents.verify_check(int(value), at.user)
         except IntentError as exc:  # the check was replaced or removed meanwhile
-            ephemeral(client, at.channel or at.user, at.user, exc.text(prompts))
+            outbox.ephemeral(at.channel or at.user, at.user, exc.text(prompts))
             return
         number = next((n for n, c in enumerate(view.checks, 1) if c.id == int(value)), 0)
         message = body.get("message") or {}
@@ -145,5 +150,6 @@ def register(app: App, parts: SlackParts) -> None:
         shown = str((first.get("text") or {}).get("text") or message.get("text") or "")
         blocks = evidence_verified(prompts, shown, number, at.user)
         text = prompts.text("agents.evidence_verified", number=number, user=at.user)
-        post(client, at.channel, text, blocks, update_ts=message.get("ts"))
+        if message.get("ts"):
+            outbox.say(Message(at.channel, text, blocks, update_ts=str(message["ts"])))
         log.info("check %s of %s verified by %s", number, view.ref, at.user)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_sdk import WebClient
 from sqlalchemy import Connection
 
 from chatbot.agents.service import ThreadNote
@@ -24,7 +23,6 @@ from chatbot.slack.blocks.agent import (
 )
 from chatbot.slack.decision_flow import CARD_POSTED, CARD_REFUSED
 from chatbot.slack.owed import Message, Sent, SlackOutbox, Step
-from chatbot.slack.post import Posted, post
 
 PROPOSED_CARD = "agent.proposed_card"
 
@@ -70,13 +68,11 @@ class OwedCard:
 class SlackAgentPoster:
     def __init__(
         self,
-        client: WebClient | None,
         prompts: Prompts,
         decisions: DecisionService,
         outbox: SlackOutbox,
         jira_url: str | None = None,
     ) -> None:
-        self.client = client
         self.prompts = prompts
         self.decisions = decisions
         self.outbox = outbox
@@ -96,15 +92,15 @@ class SlackAgentPoster:
         blocks = proposed_card(self.prompts, d, agent, self.jira_url)
         return proposed_fallback(self.prompts, d, agent), blocks
 
-    def note(self, note: ThreadNote, user_id: str) -> Posted:
-        if self.client is None:
-            return Posted(False, error="no_slack_token")
+    def note(self, note: ThreadNote, user_id: str) -> Sent:
+        """Progress or evidence in the intent's thread, owed through the outbox (in order
+        with the thread's other replies); what became of it."""
         if note.check_id is None or note.check_number is None:
             text = progress_text(self.prompts, user_id, note.agent, note.text)
-            return post(self.client, note.channel_id, text, thread_ts=note.thread_ts)
+            return self.outbox.say(Message(note.channel_id, text, thread_ts=note.thread_ts))
         check = note.intent.checks[note.check_number - 1].text
         blocks = evidence_blocks(
             self.prompts, user_id, note.agent, note.check_number, check, note.text, note.check_id
         )
         text = self.prompts.text("agents.evidence_verify", number=note.check_number)
-        return post(self.client, note.channel_id, text, blocks, thread_ts=note.thread_ts)
+        return self.outbox.say(Message(note.channel_id, text, blocks, thread_ts=note.thread_ts))

@@ -404,8 +404,8 @@ class AgentTools:
             else:
                 note = self.agents.thread_note(viewer, token.name, args.intent, args.text)
             posted = self.poster.note(note, viewer.user_id)
-            if not posted.ok:
-                raise ToolError(posted.error or "slack_error")
+            if not posted.ok and posted.error is not None:  # refused: a retry may try again
+                raise ToolError(posted.error)
         except ToolError as exc:
             self.agents.release(claim)
             raise AgentError(
@@ -414,7 +414,10 @@ class AgentTools:
         except BaseException:
             self.agents.release(claim)
             raise
-        result: Json = {"intent": note.intent.ref, "posted": True, "ts": posted.ts}
+        result: Json = {"intent": note.intent.ref, "posted": posted.ok, "ts": posted.ts}
+        if not posted.ok:  # stored: it is posted in the thread once, when Slack is back
+            result["pending"] = True
+            result["note"] = self.prompts.text("agents.note_pending", ref=note.intent.ref)
         if note.check_number is not None:
             result["check"] = note.check_number
         self.agents.finish(claim, dict(result))

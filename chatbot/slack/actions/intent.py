@@ -170,4 +170,4 @@ def register(app: App, parts: SlackParts) -> None:
     @app.action(HomeId.SETUP)
     def home_setup(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        open_setup_from_home(services, client, body)
+        open_setup_from_home(services, client, body, parts.outbox)

@@ -17,6 +17,7 @@ from chatbot.services import Services
 from chatbot.slack.blocks import context
 from chatbot.slack.blocks.digest import digest_blocks, digest_fallback
 from chatbot.slack.blocks.team_setup import setup_modal
+from chatbot.slack.owed import SlackOutbox
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
@@ -38,12 +39,14 @@ def managers_text(services: Services, team: Team) -> str:
     return ", ".join(f"<@{p}>" for p in people[:20])
 
 
-def open_setup_from_home(services: Services, client: WebClient, body: dict[str, Any]) -> None:
+def open_setup_from_home(
+    services: Services, client: WebClient, body: dict[str, Any], outbox: SlackOutbox
+) -> None:
     """App Home's Settings button: the form of the first team this person manages."""
     user = body["user"]["id"]
     mine = [t for t in TeamService(services.db, services.clock).all() if can_manage(t, user)]
     if not mine:
-        ephemeral(client, user, user, services.prompts.text("digest.setup.home_no_team"))
+        outbox.ephemeral(user, user, services.prompts.text("digest.setup.home_no_team"))
         return
     open_setup(services, client, body["trigger_id"], mine[0], None)
 

@@ -15,6 +15,7 @@ from chatbot.prompts import Prompts
 from chatbot.slack.blocks.team_setup import setup_values
 from chatbot.slack.commands.digest import can_manage
 from chatbot.slack.ids import DigestId
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
 from chatbot.teams.service import TeamError, TeamService, check_setting
@@ -120,7 +121,4 @@ def register(app: App, parts: SlackParts) -> None:
         ack()
         log.info("team %s settings saved from Slack by %s", saved.name, user)
         text = services.prompts.text("digest.command.setup_saved", team=escape(saved.name))
-        try:
-            client.chat_postMessage(channel=user, text=text)
-        except Exception:  # the settings are saved; the note is a courtesy
-            log.info("could not confirm team settings to %s", user)
+        parts.outbox.say(Message(user, text))
