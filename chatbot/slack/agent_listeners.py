@@ -8,6 +8,7 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
 from chatbot.agents.tokens import TokenError, TokenService, token_ref
 from chatbot.decisions.models import DecisionStatus
@@ -58,8 +59,34 @@ def connect_from_command(
         return
     blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
     text = prompts.text("agents.connect_title")
-    ephemeral(client, channel, user, text, blocks, respond=respond)
+    _show_secret(client, getattr(respond, "response_url", None), channel, user, text, blocks)
     log.info("agent token %s made by %s", token_ref(made.token.id), user)
+
+
+def _show_secret(
+    client: WebClient,
+    response_url: str | None,
+    channel: str,
+    user: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+) -> None:
+    """Show a new token straight to Slack, never through the outbox: its rows keep what they
+    sent, and the secret is stored nowhere but as its hash. When Slack does not take it, the
+    token is unseen and unusable; the person makes another (the unused one expires)."""
+    if response_url:
+        try:
+            answer = WebhookClient(response_url, timeout=10).send(
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
+            )
+            if answer.status_code == 200:
+                return
+        except Exception as exc:  # the response_url did not answer: try the Web API
+            log.info("response_url for a new token failed: %s", type(exc).__name__)
+    try:
+        ephemeral(client, channel, user, text, blocks)
+    except Exception as exc:  # Slack down: nothing is kept, so nothing leaks later either
+        log.warning("could not show a new token to %s: %s", user, type(exc).__name__)
 
 
 def register(app: App, parts: SlackParts) -> None:
