@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from chatbot.agents.tokens import TokenService
+from chatbot.background import TrackedExecutor
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.decisions.models import Decision
@@ -24,10 +25,14 @@ from chatbot.intent.service import IntentService
 from chatbot.outbox import store
 from chatbot.outbox.latest import owe_latest_in
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
+from chatbot.root import build_root, build_web
+from chatbot.services import build_services
 from chatbot.slack.ids import AgentId
-from tests.conftest import Bot
+from tests.cli_helpers import free_port
+from tests.conftest import Bot, make_settings
 from tests.factories import make_intent, make_team, settle
 from tests.mcp_helpers import http_client, run, tool_json
+from tests.slack_driver import AppServer, SlackDriver
 
 DOWN = 1000  # answers refused: longer than any test runs
 
@@ -72,6 +77,33 @@ def test_home_opened_while_slack_is_down_is_published_once_when_it_is_back(
     assert home_rows(bot)[0].status == OutboxStatus.SENT
     clock.advance(minutes=5)
     assert bot.root.outbox.run_due() == 0 and len(published(bot)) == 1
+
+
+def test_home_opened_while_slack_is_unreachable_waits_without_a_traceback(
+    db_url: str, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nothing listens where Slack should be: the event is acknowledged, the row waits with
+    the reason, and the log has no traceback."""
+    caplog.set_level(logging.INFO)
+    dead = f"http://127.0.0.1:{free_port()}/api/"
+    services = build_services(make_settings(db_url, dead), clock=clock, migrate=False)
+    executor = TrackedExecutor(max_workers=2)
+    server = AppServer(build_web(build_root(services, executor))[0])
+    try:
+        driver = SlackDriver(server.url, dead + "respond/x")
+        opened = {"type": "app_home_opened", "user": "U5", "channel": "D1", "tab": "home"}
+        assert driver.event(opened).status == 200
+        assert executor.wait_idle(30)
+        with services.db.session() as s:
+            (row,) = s.exec(select(OutboxMessage)).all()
+        assert row.kind == "slack.home" and row.status == OutboxStatus.PENDING
+        assert (row.last_error or "").startswith("Slack unreachable")
+        assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    finally:
+        executor.wait_idle(10)
+        server.close()
+        executor.shutdown(wait=True)
+        services.db.engine.dispose()
 
 
 def test_two_opens_while_down_are_one_row_and_one_publish(bot: Bot, clock: FrozenClock) -> None:
