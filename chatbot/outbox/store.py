@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel import select as orm_select
@@ -190,37 +190,46 @@ def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
         )
 
 
+_EARLIER = TABLE.alias("earlier")
+# Built once: a claim runs for nearly every owed message, and building, coercing and
+# cache-keying the statement anew cost more than running it.
+_CLAIM = (
+    update(TABLE)
+    .where(
+        TABLE.c.id == bindparam("row_id"),
+        TABLE.c.status == OutboxStatus.PENDING,
+        TABLE.c.next_attempt_at <= bindparam("now"),
+        or_(TABLE.c.locked_until.is_(None), TABLE.c.locked_until < bindparam("now")),
+        or_(
+            TABLE.c.lane.is_(None),
+            ~exists().where(
+                and_(
+                    _EARLIER.c.lane == TABLE.c.lane,
+                    _EARLIER.c.status == OutboxStatus.PENDING,
+                    _EARLIER.c.id < TABLE.c.id,
+                )
+            ),
+        ),
+    )
+    .values(
+        locked_until=bindparam("until"),
+        locked_by=bindparam("worker"),
+        attempts=TABLE.c.attempts + 1,
+    )
+    .returning(*TABLE.c)
+)
+
+
 def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage | None:
     """Take the lease on a due row; None when it is not due, another process holds it, or an
-    earlier row of its lane is still unsent (that one goes first)."""
+    earlier row of its lane is still unsent (that one goes first). The row comes back from
+    the claiming statement itself, as claimed."""
     now = clock.now()
-    earlier = TABLE.alias("earlier")
-    with db.session() as s:
-        result = s.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == row_id,
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
-                col(OutboxMessage.next_attempt_at) <= now,
-                or_(
-                    col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now
-                ),
-                or_(
-                    col(OutboxMessage.lane).is_(None),
-                    ~exists().where(
-                        and_(
-                            earlier.c.lane == TABLE.c.lane,
-                            earlier.c.status == OutboxStatus.PENDING,
-                            earlier.c.id < TABLE.c.id,
-                        )
-                    ),
-                ),
-            )
-            .values(locked_until=now + LEASE, locked_by=worker, attempts=OutboxMessage.attempts + 1)
-        )
-        if result.rowcount != 1:
-            return None
-    return get(db, row_id)
+    with db.transaction() as conn:
+        claimed = conn.execute(
+            _CLAIM, {"row_id": row_id, "now": now, "until": now + LEASE, "worker": worker}
+        ).first()
+    return None if claimed is None else OutboxMessage(**claimed._mapping)
 
 
 def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
