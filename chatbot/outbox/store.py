@@ -24,6 +24,28 @@ TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 Record = Callable[[Connection], "list[int | OutboxMessage]"]
 
 
+# The statements of every owed message, built once: building, coercing and cache-keying a
+# statement anew costs more than running it.
+_INSERT = insert(TABLE).returning(TABLE.c.id)
+_UNSENT_IN_LANE = (
+    select(TABLE.c.id)
+    .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
+    .limit(1)
+    .with_for_update()
+)
+_LANE_HEAD = (
+    select(TABLE.c.id)
+    .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
+    .order_by(TABLE.c.id)
+    .limit(1)
+)
+# The WHERE's names are not columns', so the parameters that are columns' names are SET.
+_SETTLE = update(TABLE).where(
+    TABLE.c.id == bindparam("settled_id"), TABLE.c.version == bindparam("settled_version")
+)
+_RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
+
+
 def enqueue(
     db: Database,
     clock: Clock,
@@ -141,7 +163,7 @@ def enqueue_in(
         "created_at": now,
         "updated_at": now,
     }
-    row_id = int(conn.execute(insert(TABLE).values(**values).returning(TABLE.c.id)).scalar_one())
+    row_id = int(conn.execute(_INSERT, values).scalar_one())
     # The claimed row as stored, so its sender needs no read to start.
     return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
 
@@ -150,13 +172,7 @@ def _earlier_unsent(conn: Connection, lane: str) -> bool:
     """An unsent row in `lane`, locked until the caller commits (PostgreSQL): a send of that
     row settling meanwhile waits, then finds the caller's new row to send after it. Without
     the lock both could miss each other and the new row would wait for the clock."""
-    query = (
-        select(TABLE.c.id)
-        .where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
-        .limit(1)
-        .with_for_update()
-    )
-    return conn.execute(query).first() is not None
+    return conn.execute(_UNSENT_IN_LANE, {"lane": lane}).first() is not None
 
 
 def get(db: Database, row_id: int) -> OutboxMessage | None:
@@ -191,8 +207,6 @@ def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
 
 
 _EARLIER = TABLE.alias("earlier")
-# Built once: a claim runs for nearly every owed message, and building, coercing and
-# cache-keying the statement anew cost more than running it.
 _CLAIM = (
     update(TABLE)
     .where(
@@ -250,34 +264,20 @@ def _settle_version(
     now = clock.now()
     follow: list[int | OutboxMessage] = []
     with db.transaction() as conn:
-        settled = (
-            conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == row.id, TABLE.c.version == row.version)
-                .values(locked_until=None, locked_by=None, updated_at=now, **values)
-            ).rowcount
-            == 1
-        )
-        if not settled:
-            conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == row.id)
-                .values(locked_until=None, locked_by=None, next_attempt_at=now)
-            )
-            return settled, follow
+        where = {"settled_id": row.id, "settled_version": row.version}
+        released = {"locked_until": None, "locked_by": None}
+        settled = conn.execute(_SETTLE, {**where, **released, "updated_at": now, **values})
+        if settled.rowcount != 1:
+            conn.execute(_RELEASE, {"settled_id": row.id, **released, "next_attempt_at": now})
+            return False, follow
         if record is not None:
             follow = record(conn)
         if row.lane:
             taken = {f if isinstance(f, int) else f.id for f in follow}
-            waiting = conn.execute(
-                select(TABLE.c.id)
-                .where(TABLE.c.lane == row.lane, TABLE.c.status == OutboxStatus.PENDING)
-                .order_by(TABLE.c.id)
-                .limit(1)
-            ).scalar()
+            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
             if waiting is not None and waiting not in taken:
                 follow.append(int(waiting))
-    return settled, follow
+    return True, follow
 
 
 def settle_sent(
