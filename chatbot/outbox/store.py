@@ -17,6 +17,9 @@ from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
+#: How long a claim holds a row (the default of `OUTBOX_LEASE_SECONDS`). A claim that runs
+#: out without settling the row marks it `claim_lapsed`: its process died, maybe after the
+#: other side accepted the write, so the next sender looks before writing again.
 LEASE = timedelta(minutes=2)
 TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 #: What a settle stores with the row's new status, in the same transaction; the rows it
@@ -78,6 +81,7 @@ def enqueue_in(
     claim_for: str | None = None,
     new_key: bool = False,
     new_lane: bool = False,
+    lease: timedelta = LEASE,
 ) -> Enqueued:
     """`enqueue` inside the caller's transaction, so the write is stored with the change that
     owes it (or not at all).
@@ -133,11 +137,12 @@ def enqueue_in(
         "version": 1,
         "attempts": 1 if claimed else 0,
         "next_attempt_at": now,
-        "locked_until": now + LEASE if claimed else None,
+        "locked_until": now + lease if claimed else None,
         "locked_by": claim_for if claimed else None,
         "notify": notify or None,
         "notify_token": uuid.uuid4().hex if notify else None,
         "delay_told": False,
+        "claim_lapsed": False,
         "created_at": now,
         "updated_at": now,
     }
@@ -190,9 +195,16 @@ def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
         )
 
 
-def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage | None:
+def claim(
+    db: Database, clock: Clock, row_id: int, worker: str, lease: timedelta = LEASE
+) -> OutboxMessage | None:
     """Take the lease on a due row; None when it is not due, another process holds it, or an
-    earlier row of its lane is still unsent (that one goes first)."""
+    earlier row of its lane is still unsent (that one goes first).
+
+    A row whose last lease ran out unsettled (every settle clears `locked_until`) is marked
+    `claim_lapsed` in the same statement: that claim's process died or stalled, perhaps with
+    its write already accepted, so the handler looks for the write before making it. The mark
+    stays until the row is settled sent or failed (a retry after a failed look keeps it)."""
     now = clock.now()
     earlier = TABLE.alias("earlier")
     with db.session() as s:
@@ -216,7 +228,15 @@ def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage
                     ),
                 ),
             )
-            .values(locked_until=now + LEASE, locked_by=worker, attempts=OutboxMessage.attempts + 1)
+            .values(
+                locked_until=now + lease,
+                locked_by=worker,
+                attempts=OutboxMessage.attempts + 1,
+                # SET reads the row as it was: a lease still recorded is one that lapsed.
+                claim_lapsed=or_(
+                    col(OutboxMessage.claim_lapsed), col(OutboxMessage.locked_until).is_not(None)
+                ),
+            )
         )
         if result.rowcount != 1:
             return None
@@ -290,6 +310,7 @@ def settle_sent(
         status=OutboxStatus.SENT,
         sent_at=clock.now(),
         last_error=None,
+        claim_lapsed=False,
         **values,
     )
 
@@ -317,7 +338,13 @@ def settle_failed(
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
     return _settle_version(
-        db, clock, row, record, status=OutboxStatus.FAILED, last_error=error[:2000]
+        db,
+        clock,
+        row,
+        record,
+        status=OutboxStatus.FAILED,
+        last_error=error[:2000],
+        claim_lapsed=False,
     )
 
 
