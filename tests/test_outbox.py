@@ -279,6 +279,27 @@ def test_a_claim_that_ran_out_marks_the_row_until_it_is_settled(
     assert not _row(db, row_id).claim_lapsed
 
 
+def test_a_slow_sender_whose_claim_was_taken_over_records_nothing(
+    db: Database, clock: FrozenClock
+) -> None:
+    """ "a" is slow past its lease, "b" takes the row over and settles it: what "a" then
+    settles is not stored again (its record, the follow-ups, would be owed twice)."""
+    row_id = _enqueue(db, clock)
+    slow = store.claim(db, clock, row_id, "a")
+    clock.advance(seconds=store.LEASE.total_seconds() + 1)
+    took_over = store.claim(db, clock, row_id, "b")
+    assert slow is not None and took_over is not None
+    recorded: list[str] = []
+
+    def record(name: str) -> store.Record:
+        return lambda conn: recorded.append(name) or []
+
+    assert store.settle_sent(db, clock, took_over, record("b"))[0]
+    assert not store.settle_sent(db, clock, slow, record("a"))[0]
+    assert not store.settle_failed(db, clock, slow, "late refusal", record("a"))[0]
+    assert recorded == ["b"] and _row(db, row_id).status == OutboxStatus.SENT
+
+
 def test_the_lease_is_the_workers(db: Database, clock: FrozenClock) -> None:
     """A worker built with a short lease (OUTBOX_LEASE_SECONDS) claims for that long."""
     row_id = _enqueue(db, clock)

@@ -254,17 +254,24 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
 def _settle_version(
     db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
 ) -> tuple[bool, list[int | OutboxMessage]]:
-    """Apply `values` (and `record`, in the same transaction) if the row still holds the
-    version that was sent; otherwise it was re-armed meanwhile: release it, due at once, and
-    return False. The list holds the rows to send next: those `record` enqueued, then the
-    oldest unsent row of this row's lane (it waited for this one)."""
+    """Apply `values` (and `record`, in the same transaction) if the row is still pending at
+    the version that was sent; otherwise it was re-armed meanwhile (or settled by a sender
+    that took over a lapsed claim): release it, due at once, and return False. The list
+    holds the rows to send next: those `record` enqueued, then the oldest unsent row of this
+    row's lane (it waited for this one)."""
     now = clock.now()
     follow: list[int | OutboxMessage] = []
     with db.transaction() as conn:
         settled = (
             conn.execute(
                 update(TABLE)
-                .where(TABLE.c.id == row.id, TABLE.c.version == row.version)
+                # Still pending: a sender whose lease ran out while it was slow, not dead,
+                # finds the row settled by the one that took it over and records nothing.
+                .where(
+                    TABLE.c.id == row.id,
+                    TABLE.c.version == row.version,
+                    TABLE.c.status == OutboxStatus.PENDING,
+                )
                 .values(locked_until=None, locked_by=None, updated_at=now, **values)
             ).rowcount
             == 1
