@@ -19,12 +19,13 @@ import pytest
 from sqlmodel import col, select
 
 from chatbot.clock import FrozenClock
-from chatbot.crashpoints import CRASH_AT
+from chatbot.crashpoints import CRASH_AT, SimulatedCrash
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 from chatbot.outbox.worker import OutboxWorker
+from chatbot.slack.owed import Message
 from tests.conftest import Bot
 from tests.factories import reply, settle, start_guided, stored_intent
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, im_of
 
 POINTS = ("before_send", "after_send")
 
@@ -178,4 +179,42 @@ def test_a_failed_look_is_retried_not_posted_blindly(
     settle(bot)
     assert len(_in_slack(bot.fake, "Drafting intent")) == 1
     assert len(_in_slack(bot.fake, "Outcome")) == 1
+    _all_sent_with_ts(bot)
+
+
+def test_a_dm_killed_after_slack_accepted_it_is_found_in_the_dm(
+    bot: Bot, clock: FrozenClock, crash_at: Any
+) -> None:
+    """A message posted to a person's id lands in their DM with the bot, which is read by its
+    own id (conversations.open), not by the person's."""
+    crash_at("after_send")
+    with pytest.raises(SimulatedCrash):
+        bot.root.slack.outbox.say(Message("U2", "A note for you"))
+    crash_at(None)
+    _lease_runs_out(bot, clock)
+    assert bot.root.outbox.run_due() == 1
+    [note] = _in_slack(bot.fake, "A note for you")
+    assert (im_of("U2"), note["ts"]) in bot.fake.messages
+    [row] = _rows(bot)
+    assert row.status == OutboxStatus.SENT and row.state["ts"] == note["ts"]
+    [looked] = bot.fake.of("conversations.history", ok=True)
+    assert looked.params["channel"] == im_of("U2")
+
+
+def test_the_look_reads_past_a_busy_channels_first_page(
+    bot: Bot, clock: FrozenClock, crash_at: Any
+) -> None:
+    """250 messages were posted in the channel after the dead sender's root: the look pages
+    on (conversations.history is newest first, 200 a page) and still finds it."""
+    crash_at("after_send")
+    assert bot.slack.command("/intent", "Refunds in one click").status == 200
+    settle(bot)
+    crash_at(None)
+    for n in range(250):
+        bot.fake.add_message("C1", bot.fake.next_ts(), f"chatter {n}", user="U3")
+    _lease_runs_out(bot, clock)
+    bot.root.outbox.run_due()
+    settle(bot)
+    assert len(_in_slack(bot.fake, "Drafting intent")) == 1
+    assert len(bot.fake.of("conversations.history", ok=True)) == 2
     _all_sent_with_ts(bot)
