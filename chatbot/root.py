@@ -100,6 +100,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         notices if services.slack is not None else None,
         backoff_base=settings.outbox_backoff_seconds,
         backoff_max=settings.outbox_backoff_max_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     owed.use(outbox)
     kicker = Kicker(outbox)

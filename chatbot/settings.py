@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=15.0, gt=0, le=3600)
     outbox_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
     outbox_every_seconds: int = Field(default=10, ge=1, le=3600)
+    # How long a sender holds an outbox row. Past it the row is another process's to send,
+    # which first looks for the message in Slack (the holder may have died after Slack took
+    # it). Keep it well above a send's longest wait (Slack's client gives up after 10 s).
+    outbox_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
     # How long a digest post (or a leader's DM, a check-in) "running" in a process that died
     # blocks it; then another process looks for it in Slack and adopts it or sends it.
     digest_stale_seconds: float = Field(default=600.0, ge=1, le=86400)

@@ -17,6 +17,9 @@ from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
+#: How long a claim holds a row (the default of `OUTBOX_LEASE_SECONDS`). A claim that runs
+#: out without settling the row marks it `claim_lapsed`: its process died, maybe after the
+#: other side accepted the write, so the next sender looks before writing again.
 LEASE = timedelta(minutes=2)
 TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 #: What a settle stores with the row's new status, in the same transaction; the rows it
@@ -40,8 +43,12 @@ _LANE_HEAD = (
     .limit(1)
 )
 # The WHERE's names are not columns', so the parameters that are columns' names are SET.
+# Still pending: a sender whose lease ran out while it was slow, not dead, finds the row
+# settled by the one that took it over and records nothing.
 _SETTLE = update(TABLE).where(
-    TABLE.c.id == bindparam("settled_id"), TABLE.c.version == bindparam("settled_version")
+    TABLE.c.id == bindparam("settled_id"),
+    TABLE.c.version == bindparam("settled_version"),
+    TABLE.c.status == OutboxStatus.PENDING,
 )
 _RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
 
@@ -100,6 +107,7 @@ def enqueue_in(
     claim_for: str | None = None,
     new_key: bool = False,
     new_lane: bool = False,
+    lease: timedelta = LEASE,
 ) -> Enqueued:
     """`enqueue` inside the caller's transaction, so the write is stored with the change that
     owes it (or not at all).
@@ -155,11 +163,12 @@ def enqueue_in(
         "version": 1,
         "attempts": 1 if claimed else 0,
         "next_attempt_at": now,
-        "locked_until": now + LEASE if claimed else None,
+        "locked_until": now + lease if claimed else None,
         "locked_by": claim_for if claimed else None,
         "notify": notify or None,
         "notify_token": uuid.uuid4().hex if notify else None,
         "delay_told": False,
+        "claim_lapsed": False,
         "created_at": now,
         "updated_at": now,
     }
@@ -229,19 +238,28 @@ _CLAIM = (
         locked_until=bindparam("until"),
         locked_by=bindparam("worker"),
         attempts=TABLE.c.attempts + 1,
+        # SET reads the row as it was: a lease still recorded is one that lapsed.
+        claim_lapsed=or_(TABLE.c.claim_lapsed, TABLE.c.locked_until.is_not(None)),
     )
     .returning(*TABLE.c)
 )
 
 
-def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage | None:
+def claim(
+    db: Database, clock: Clock, row_id: int, worker: str, lease: timedelta = LEASE
+) -> OutboxMessage | None:
     """Take the lease on a due row; None when it is not due, another process holds it, or an
     earlier row of its lane is still unsent (that one goes first). The row comes back from
-    the claiming statement itself, as claimed."""
+    the claiming statement itself, as claimed.
+
+    A row whose last lease ran out unsettled (every settle clears `locked_until`) is marked
+    `claim_lapsed` in the same statement: that claim's process died or stalled, perhaps with
+    its write already accepted, so the handler looks for the write before making it. The mark
+    stays until the row is settled sent or failed (a retry after a failed look keeps it)."""
     now = clock.now()
     with db.transaction() as conn:
         claimed = conn.execute(
-            _CLAIM, {"row_id": row_id, "now": now, "until": now + LEASE, "worker": worker}
+            _CLAIM, {"row_id": row_id, "now": now, "until": now + lease, "worker": worker}
         ).first()
     return None if claimed is None else OutboxMessage(**claimed._mapping)
 
@@ -257,10 +275,11 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
 def _settle_version(
     db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
 ) -> tuple[bool, list[int | OutboxMessage]]:
-    """Apply `values` (and `record`, in the same transaction) if the row still holds the
-    version that was sent; otherwise it was re-armed meanwhile: release it, due at once, and
-    return False. The list holds the rows to send next: those `record` enqueued, then the
-    oldest unsent row of this row's lane (it waited for this one)."""
+    """Apply `values` (and `record`, in the same transaction) if the row is still pending at
+    the version that was sent; otherwise it was re-armed meanwhile (or settled by a sender
+    that took over a lapsed claim): release it, due at once, and return False. The list
+    holds the rows to send next: those `record` enqueued, then the oldest unsent row of this
+    row's lane (it waited for this one)."""
     now = clock.now()
     follow: list[int | OutboxMessage] = []
     with db.transaction() as conn:
@@ -299,6 +318,7 @@ def settle_sent(
         status=OutboxStatus.SENT,
         sent_at=clock.now(),
         last_error=None,
+        claim_lapsed=False,
         **values,
     )
 
@@ -326,7 +346,13 @@ def settle_failed(
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
     return _settle_version(
-        db, clock, row, record, status=OutboxStatus.FAILED, last_error=error[:2000]
+        db,
+        clock,
+        row,
+        record,
+        status=OutboxStatus.FAILED,
+        last_error=error[:2000],
+        claim_lapsed=False,
     )
 
 

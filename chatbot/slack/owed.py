@@ -33,6 +33,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Connection
 
 from chatbot.clock import Clock
+from chatbot.crashpoints import crash_point
 from chatbot.db.engine import Database
 from chatbot.outbox import store
 from chatbot.outbox.models import OutboxMessage
@@ -64,6 +65,8 @@ NOT_THERE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "us
 #: What marks a message the bot posted for an outbox row, so a retry after an answer that
 #: never came finds it instead of posting it twice.
 METADATA_EVENT = "throughline_owed"
+#: How many pages (of 200) of a conversation a look for an earlier post reads at most.
+FIND_PAGES = 5
 #: The Slack library logs every failed try as an error; the outbox says it once per retry.
 QUIET = logging.getLogger("chatbot.slack.sender")
 QUIET.setLevel(logging.CRITICAL)
@@ -211,6 +214,7 @@ class SlackOutbox:
         key = message.key or f"slack:{uuid.uuid4().hex}"
         message.key = key
         worker = self.worker.name if claim and self.worker is not None else None
+        lease = self.worker.lease if self.worker is not None else store.LEASE
         return store.enqueue_in(
             conn,
             self.clock.now(),
@@ -223,6 +227,7 @@ class SlackOutbox:
             claim_for=worker,
             new_key=new_key,
             new_lane=new_thread,
+            lease=lease,
         )
 
     def say(self, message: Message, conn: Connection | None = None) -> Sent:
@@ -309,7 +314,11 @@ class SlackOutbox:
             if rendered is None:
                 return Landed({"skipped": True})
             try:
+                crash_point("slack_outbox.before_send")
                 ts = self._send(message, rendered, owed_at, progress, row)
+                # Slack has it, the row does not say so yet: the next claim finds the row's
+                # lease lapsed and looks for the message instead of posting it again.
+                crash_point("slack_outbox.after_send")
             except SlackApiError as exc:
                 error, retry_after = refusal_of(exc)
                 if error in TRANSIENT:
@@ -372,7 +381,9 @@ class SlackOutbox:
         if message.thread_ts:
             kwargs["thread_ts"] = message.thread_ts
         key = str(row.dedupe_key)
-        if progress.state.get("maybe_posted"):
+        if progress.state.get("maybe_posted") or row.claim_lapsed:
+            # An earlier attempt may have posted it: an answer lost on the way back, or a
+            # process that died (its claim lapsed) before recording what Slack answered.
             found = _reached(lambda: self._find_posted(client, message, owed_at, key))
             if found:
                 return found
@@ -438,28 +449,46 @@ class SlackOutbox:
     def _find_posted(
         self, client: WebClient, message: Message, owed_at: datetime, key: str
     ) -> str | None:
-        """The message an earlier attempt posted without hearing back, found by its metadata."""
+        """The message an earlier attempt posted without recording it, found by its metadata
+        among what was posted since it was owed. A refusal to let the bot read the
+        conversation (a missing scope, a channel it left) is logged and the message is posted:
+        it may then show twice, never not at all. Slack busy or down raises, to look again
+        later."""
         oldest = f"{(owed_at - timedelta(minutes=1)).timestamp():.6f}"
         try:
-            if message.thread_ts:
-                resp = client.conversations_replies(
-                    channel=message.channel,
-                    ts=message.thread_ts,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=200,
-                )
-            else:
-                resp = client.conversations_history(
-                    channel=message.channel, oldest=oldest, include_all_metadata=True, limit=200
-                )
+            channel = message.channel
+            if channel.startswith(("U", "W")):
+                # Posted to a person's id: it is in the bot's DM with them, read by its own id.
+                opened = client.conversations_open(users=channel)
+                channel = str((opened.get("channel") or {}).get("id") or channel)
+            cursor: str | None = None
+            for _ in range(FIND_PAGES):
+                page: dict[str, Any] = {"cursor": cursor} if cursor else {}
+                if message.thread_ts:
+                    resp = client.conversations_replies(
+                        channel=channel,
+                        ts=message.thread_ts,
+                        oldest=oldest,
+                        include_all_metadata=True,
+                        limit=200,
+                        **page,
+                    )
+                else:
+                    resp = client.conversations_history(
+                        channel=channel, oldest=oldest, include_all_metadata=True, limit=200, **page
+                    )
+                for found in resp.get("messages") or []:
+                    meta = found.get("metadata") or {}
+                    if (meta.get("event_payload") or {}).get("key") == key:
+                        return str(found.get("ts"))
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
         except SlackApiError as exc:
-            log.info("cannot look for an earlier post: %s", exc.response.get("error"))
-            return None
-        for found in resp.get("messages") or []:
-            meta = found.get("metadata") or {}
-            if (meta.get("event_payload") or {}).get("key") == key:
-                return str(found.get("ts"))
+            error, _ = refusal_of(exc)
+            if error in TRANSIENT:
+                raise
+            log.info("cannot look for an earlier post: %s", error)
         return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
