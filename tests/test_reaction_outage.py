@@ -195,3 +195,21 @@ def test_a_reaction_unread_for_the_whole_window_is_given_up_with_a_dm(
     assert _decisions(bot) == []
     clock.advance(hours=1)
     assert bot.root.outbox.run_due() == 0 and len(_dms(bot, "U2")) == 1
+
+
+def test_a_read_slack_refuses_for_good_is_told_and_holds_up_nothing(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    """A refusal that will not change is told at once, not waited on for a day in front of
+    the channel's other reactions."""
+    _slack_back(bot)
+    bot.fake.fail_next("conversations.history", "access_denied")
+    _react(bot, "1700000030.1", "U2", "EvNo0001")
+    settle(bot)
+    _react(bot, "1700000031.1", "U4", "EvNo0002")
+    settle(bot)
+    [dm] = _dms(bot, "U2")
+    assert "Slack refused to show me" in dm and "(access_denied)" in dm
+    [d] = _decisions(bot)
+    assert d.source_ts == "1700000031.1" and d.logged_by == "U4"
+    assert {r.status for r in _reactions(bot)} == {OutboxStatus.SENT}

@@ -26,7 +26,7 @@ from chatbot.outbox import store
 from chatbot.outbox.models import OutboxMessage
 from chatbot.outbox.worker import GiveUp, Landed, Progress, RetryLater
 from chatbot.slack.decision_flow import DecisionFlow
-from chatbot.slack.owed import Message, Next, SlackOutbox, Unreachable, reached
+from chatbot.slack.owed import TRANSIENT, Message, Next, SlackOutbox, Unreachable, reached
 from chatbot.slack.post import refusal_of
 from chatbot.slack.text import escape
 
@@ -35,6 +35,10 @@ log = logging.getLogger(__name__)
 REACTION_KIND = "slack.reaction"
 #: Slack will not let the bot read there until someone changes something (an invitation).
 CANNOT_READ = frozenset({"not_in_channel", "channel_not_found", "missing_scope"})
+#: Every call fails alike until the token is fixed: wait, as for an outage.
+TOKEN_TROUBLE = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
+)
 
 
 class ReactionFlow:
@@ -93,10 +97,15 @@ class ReactionFlow:
             message = reached(lambda: self.flow.read_message(client, channel, ts))
         except SlackApiError as exc:
             error, retry_after = refusal_of(exc)
+            if error in TRANSIENT or error in TOKEN_TROUBLE:
+                raise self._wait(row, error, retry_after, channel, user, emoji) from None
             if error in CANNOT_READ:
                 return self._tell(user, "reaction_cannot_read", channel=channel, emoji=emoji)
-            # Anything else may pass (Slack down, rate-limited, a token being fixed).
-            raise self._wait(row, error, retry_after, channel, user, emoji) from None
+            # A refusal that will not change: waiting would hold up the channel's reactions.
+            log.info("reaction on %s/%s: Slack refused the read (%s)", channel, ts, error)
+            return self._tell(
+                user, "reaction_refused", channel=channel, emoji=emoji, error=escape(error)
+            )
         except Unreachable as exc:
             raise self._wait(row, exc.reason, None, channel, user, emoji) from None
         if message is None or message.get("subtype") == "tombstone":
