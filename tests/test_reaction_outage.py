@@ -213,3 +213,22 @@ def test_a_read_slack_refuses_for_good_is_told_and_holds_up_nothing(
     [d] = _decisions(bot)
     assert d.source_ts == "1700000031.1" and d.logged_by == "U4"
     assert {r.status for r in _reactions(bot)} == {OutboxStatus.SENT}
+
+
+def test_a_later_reaction_in_the_channel_waits_for_an_earlier_one(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    """The first to react logs the message even when Slack answers the second first: a
+    channel's reactions are worked in the order they were kept."""
+    _slack_back(bot)
+    bot.fake.fail_next("conversations.history", "ratelimited", retry_after=120)
+    _react(bot, "1700000030.1", "U2", "EvWait01")
+    settle(bot)
+    _react(bot, "1700000030.1", "U6", "EvWait02")  # Slack would answer this one now
+    settle(bot)
+    assert _decisions(bot) == []
+    clock.advance(seconds=120)
+    bot.root.outbox.run_due()
+    [d] = _decisions(bot)
+    assert d.logged_by == "U2" and _dms(bot, "U2") == []
+    assert _dms(bot, "U6") == ["That message in <#C1> is already logged as D-1."]
