@@ -45,6 +45,7 @@ from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
 from chatbot.slack.owed import QUIET, SlackOutbox
 from chatbot.slack.parts import SlackParts
+from chatbot.slack.reaction_flow import REACTION_KIND, ReactionFlow
 from chatbot.slack_client import bot_client
 from chatbot.teams.service import TeamService
 from chatbot.web import (
@@ -111,6 +112,8 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     if jira is not None:
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker, owed)
+    reactions = ReactionFlow(decisions, owed)
+    outbox.handle(REACTION_KIND, reactions.handle)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
@@ -119,6 +122,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         services=services,
         intents=IntentFlow(services, cards, owed, jira),
         decisions=decisions,
+        reactions=reactions,
         home=AppHome(
             db,
             prompts,

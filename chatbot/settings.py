@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # Slack's response_url works for 30 minutes; a reply later than that goes through the
     # Web API instead (a DM to the person).
     slack_response_url_seconds: float = Field(default=1800.0, ge=1, le=1800)
+    # A reaction that logs a decision is kept while Slack cannot be read (down, rate-limited)
+    # and read when it answers again; after this long the bot stops trying and tells the
+    # person who reacted (a DM) to react again.
+    slack_reaction_give_up_seconds: float = Field(default=86400.0, ge=60, le=7 * 86400)
 
     database_url: str = "sqlite:///./chatbot.db"
     # How long anything waits on the database before it gives up (chatbot.db.engine,

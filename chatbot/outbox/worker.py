@@ -122,6 +122,10 @@ class OutboxWorker:
         self.backoff_max = backoff_max
         self.lease = lease
 
+    def handle(self, kind: str, handler: Handler) -> None:
+        """Send rows of `kind` through `handler` (a flow built after the worker adds its own)."""
+        self.handlers[kind] = handler
+
     def run_due(self, limit: int = 50) -> int:
         """Send every due row this process can claim; returns how many were attempted."""
         attempted = 0

@@ -326,7 +326,7 @@ class SlackOutbox:
                     raise RetryLater(error, retry_after) from None
                 self._outcome(row, error=error)
                 raise GiveUp(error, record=self._refused(row, message, error)) from None
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 self._late(row, message, owed_at)
                 raise RetryLater(exc.reason) from None
             if message.permalink and ts:
@@ -355,7 +355,7 @@ class SlackOutbox:
         row: OutboxMessage,
     ) -> str:
         """Send one message; its ts ("" for an ephemeral). Raises SlackApiError or
-        _Unreachable."""
+        Unreachable."""
         text, blocks = rendered
         problems = message_problems(text, blocks)
         if problems:
@@ -371,12 +371,12 @@ class SlackOutbox:
                 return ""
             if not message.user:
                 raise GiveUp("the response_url expired and the reply names nobody to DM")
-            return _reached(lambda: self._ephemeral(client, message, text, blocks, fresh))
+            return reached(lambda: self._ephemeral(client, message, text, blocks, fresh))
         kwargs: dict[str, Any] = {"channel": message.channel, "text": text}
         if blocks is not None:
             kwargs["blocks"] = blocks
         if message.update_ts:
-            resp = _reached(lambda: client.chat_update(ts=message.update_ts, **kwargs))
+            resp = reached(lambda: client.chat_update(ts=message.update_ts, **kwargs))
             return str(resp.get("ts") or message.update_ts)
         if message.thread_ts:
             kwargs["thread_ts"] = message.thread_ts
@@ -384,13 +384,13 @@ class SlackOutbox:
         if progress.state.get("maybe_posted") or row.claim_lapsed:
             # An earlier attempt may have posted it: an answer lost on the way back, or a
             # process that died (its claim lapsed) before recording what Slack answered.
-            found = _reached(lambda: self._find_posted(client, message, owed_at, key))
+            found = reached(lambda: self._find_posted(client, message, owed_at, key))
             if found:
                 return found
         kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         try:
-            resp = _reached(lambda: client.chat_postMessage(unfurl_links=False, **kwargs))
-        except (_Unreachable, SlackApiError) as exc:
+            resp = reached(lambda: client.chat_postMessage(unfurl_links=False, **kwargs))
+        except (Unreachable, SlackApiError) as exc:
             if _maybe_delivered(exc):
                 # Slack may have posted it without our hearing back: look before posting again.
                 progress.save(maybe_posted=True)
@@ -408,11 +408,11 @@ class SlackOutbox:
                 replace_original=message.replace_original,
             )
         except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-            raise _Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
+            raise Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
         if answer.status_code == 200:
             return True
         if answer.status_code >= 500 or answer.status_code == 429:
-            raise _Unreachable(f"response_url answered {answer.status_code}")
+            raise Unreachable(f"response_url answered {answer.status_code}")
         log.info("response_url answered %s; using the Web API", answer.status_code)
         return False
 
@@ -564,7 +564,7 @@ class SlackOutbox:
             return False
 
 
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """Slack did not answer (refused, reset, timed out); `sent` when it may have got it."""
 
     def __init__(self, reason: str, sent: bool = True) -> None:
@@ -592,18 +592,18 @@ def usable_response_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
-def _reached(call: Callable[[], Any]) -> Any:
-    """`call()`, with every way of not reaching Slack turned into _Unreachable."""
+def reached(call: Callable[[], Any]) -> Any:
+    """`call()`, with every way of not reaching Slack turned into Unreachable."""
     try:
         return call()
     except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-        raise _Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
+        raise Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
     except SlackRequestError as exc:
-        raise _Unreachable(f"Slack: {type(exc).__name__}") from None
+        raise Unreachable(f"Slack: {type(exc).__name__}") from None
 
 
 def _maybe_delivered(exc: Exception) -> bool:
-    if isinstance(exc, _Unreachable):
+    if isinstance(exc, Unreachable):
         return exc.sent
     error, _ = refusal_of(exc) if isinstance(exc, SlackApiError) else ("", None)
     return error in {"http_5xx", "request_timeout", "internal_error", "fatal_error"}
