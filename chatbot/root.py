@@ -46,6 +46,7 @@ from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
 from chatbot.slack.owed import QUIET, SlackOutbox
 from chatbot.slack.parts import SlackParts
+from chatbot.slack.reaction_flow import REACTION_KIND, ReactionFlow
 from chatbot.slack_client import bot_client
 from chatbot.teams.service import TeamService
 from chatbot.web import (
@@ -113,6 +114,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         notices if services.slack is not None else None,
         backoff_base=settings.outbox_backoff_seconds,
         backoff_max=settings.outbox_backoff_max_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     owed.use(outbox)
     kicker = Kicker(outbox)
@@ -124,6 +126,8 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker, owed)
     agent_poster = SlackAgentPoster(prompts, decisions.decisions, owed, settings.jira_url)
+    reactions = ReactionFlow(decisions, owed)
+    outbox.handle(REACTION_KIND, reactions.handle)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
@@ -132,6 +136,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         services=services,
         intents=IntentFlow(services, cards, owed, jira),
         decisions=decisions,
+        reactions=reactions,
         home=home,
         digests=digests,
         checkins=checkins,

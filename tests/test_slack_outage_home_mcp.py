@@ -149,6 +149,13 @@ def test_a_request_during_a_send_publishes_again_with_the_newer_version(
     with db.transaction() as conn:
         fourth = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, me)
     assert fourth.row is not None and fourth.row.status == OutboxStatus.PENDING
+    # A claim that ran out unsettled (its process died) is taken over and marked, as
+    # `store.claim` marks it, so a handler that must look before sending again does.
+    assert not fourth.row.claim_lapsed
+    clock.advance(seconds=store.LEASE.total_seconds() + 1)
+    with db.transaction() as conn:
+        fifth = owe_latest_in(conn, clock.now(), "slack.home", "slack-home:U1", {"u": 1}, "host:2")
+    assert fifth.row is not None and fifth.row.locked_by == "host:2" and fifth.row.claim_lapsed
     with db.session() as s:
         assert len(s.exec(select(OutboxMessage)).all()) == 1
 

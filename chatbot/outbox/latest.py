@@ -11,7 +11,7 @@ last request.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, case, literal, or_
@@ -28,6 +28,7 @@ def owe_latest_in(
     dedupe_key: str,
     payload: dict[str, Any],
     claim_for: str | None = None,
+    lease: timedelta = LEASE,
 ) -> Enqueued:
     """Store the row with `dedupe_key` or re-arm it (pending, due now, a new version), in the
     caller's transaction; with `claim_for`, claimed for that worker unless a send holds it.
@@ -47,11 +48,12 @@ def owe_latest_in(
         "version": 1,
         "attempts": 1 if claimed else 0,
         "next_attempt_at": now,
-        "locked_until": now + LEASE if claimed else None,
+        "locked_until": now + lease if claimed else None,
         "locked_by": claim_for,
         "notify": None,
         "notify_token": None,
         "delay_told": False,
+        "claim_lapsed": False,
         "created_at": now,
         "updated_at": now,
     }
@@ -71,12 +73,18 @@ def owe_latest_in(
         # with its attempts at 0: that is how the caller tells the two apart below (the
         # sender holding it may be another thread of this very process, same worker name).
         again["locked_until"] = case(
-            (free, literal(now + LEASE, current.locked_until.type)), else_=current.locked_until
+            (free, literal(now + lease, current.locked_until.type)), else_=current.locked_until
         )
         again["locked_by"] = case(
             (free, literal(claim_for, current.locked_by.type)), else_=current.locked_by
         )
         again["attempts"] = case((free, 1), else_=0)
+        # As `store.claim` does: a lease still recorded when the row is taken is one that ran
+        # out unsettled, so the handler is told to look before sending again.
+        again["claim_lapsed"] = case(
+            (free, or_(current.claim_lapsed, current.locked_until.is_not(None))),
+            else_=current.claim_lapsed,
+        )
     else:
         again["attempts"] = 0
     upsert = statement.on_conflict_do_update(index_elements=["dedupe_key"], set_=again)

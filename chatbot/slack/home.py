@@ -23,6 +23,7 @@ from chatbot.digest.publish import latest_posted
 from chatbot.intent.service import IntentService
 from chatbot.outbox.latest import owe_latest_in
 from chatbot.outbox.models import OutboxMessage
+from chatbot.outbox.store import LEASE
 from chatbot.outbox.worker import GiveUp, Handler, Landed, Progress, RetryLater
 from chatbot.prompts import Prompts
 from chatbot.slack.blocks import Block
@@ -86,6 +87,7 @@ class AppHome:
                 f"slack-home:{user}",
                 {"user": user},
                 claim_for,
+                worker.lease if worker is not None else LEASE,
             )
         if worker is not None and owed.row is not None:
             worker.run_claimed(owed.row)
