@@ -214,24 +214,24 @@ def test_an_unknown_kind_waits_for_a_process_that_knows_it(
 
 
 @pytest.mark.parametrize(
-    ("attempts_before", "idle", "gives_up"),
+    ("attempts_before", "since_stored", "gives_up"),
     [
-        (3, GIVE_UP_AFTER + timedelta(seconds=1), True),  # the 4th try, a day after the 3rd
+        (3, GIVE_UP_AFTER + timedelta(seconds=1), True),  # the 4th try, a day after storing
         (3, GIVE_UP_AFTER, False),  # not a second early
         (2, GIVE_UP_AFTER + timedelta(hours=1), False),  # and only from the 4th try on
     ],
 )
 def test_giving_up_after_a_day_of_failures(
-    db: Database, clock: FrozenClock, attempts_before: int, idle: timedelta, gives_up: bool
+    db: Database, clock: FrozenClock, attempts_before: int, since_stored: timedelta, gives_up: bool
 ) -> None:
     told = Told()
     row_id = _enqueue(db, clock)
+    stored = clock.now()
     worker = _worker(db, clock, Script(*[RetryLater("503")] * 10), told)
-    for _ in range(attempts_before - 1):
-        worker.run_one(row_id) or None
+    for _ in range(attempts_before):
+        worker.run_one(row_id)
         clock.advance(seconds=BACKOFF_MAX_SECONDS)
-    worker.run_one(row_id)
-    clock.advance(seconds=idle.total_seconds())
+    clock.set(stored + since_stored)
     assert worker.run_one(row_id)
     row = _row(db, row_id)
     assert row.attempts == attempts_before + 1
@@ -241,6 +241,20 @@ def test_giving_up_after_a_day_of_failures(
         assert row.last_error == message and told.calls[-1][-1] == message
     else:
         assert row.status == OutboxStatus.PENDING and told.said() == ["delayed"]
+
+
+def test_a_row_retried_every_few_minutes_still_gives_up_after_a_day(
+    db: Database, clock: FrozenClock
+) -> None:
+    row_id = _enqueue(db, clock, notify=False)
+    stored = clock.now()
+    worker = _worker(db, clock, Script(*[RetryLater("503")] * 400))
+    while clock.now() - stored <= GIVE_UP_AFTER:
+        assert _row(db, row_id).status == OutboxStatus.PENDING
+        worker.run_one(row_id)
+        clock.advance(seconds=BACKOFF_MAX_SECONDS)
+    worker.run_one(row_id)
+    assert _row(db, row_id).status == OutboxStatus.FAILED
 
 
 def test_one_process_at_a_time_holds_a_row(db: Database, clock: FrozenClock) -> None:

@@ -51,6 +51,7 @@ _SETTLE = update(TABLE).where(
     TABLE.c.status == OutboxStatus.PENDING,
 )
 _RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
+_RETRY = _RELEASE
 
 
 def enqueue(
@@ -326,18 +327,19 @@ def settle_sent(
 def settle_retry(
     db: Database, clock: Clock, row: OutboxMessage, delay: timedelta, error: str
 ) -> None:
-    now = clock.now()
-    with db.session() as s:
-        s.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row.id)
-            .values(
-                next_attempt_at=now + delay,
-                locked_until=None,
-                locked_by=None,
-                last_error=error[:2000],
-                updated_at=now,
-            )
+    # `updated_at` is left as it was (when the row was stored or last re-armed): the worker
+    # gives up on a row that has kept failing for a day since then, and a retry refreshing it
+    # would put that day off for ever.
+    with db.transaction() as conn:
+        conn.execute(
+            _RETRY,
+            {
+                "settled_id": row.id,
+                "next_attempt_at": clock.now() + delay,
+                "locked_until": None,
+                "locked_by": None,
+                "last_error": error[:2000],
+            },
         )
 
 
