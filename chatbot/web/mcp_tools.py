@@ -201,8 +201,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "log_decision",
         "Propose a decision: stored as 'proposed' and posted in the team channel, where a "
-        'person accepts it. Example: {"request_id": "6f1c…", "decision": "Use Postgres '
-        'advisory locks for refunds", "why": "one refund per order", "intent": "I-12"}.',
+        "person accepts it. When Slack is down it answers pending: stored, posted later; do "
+        'not retry with a new request_id. Example: {"request_id": "6f1c…", "decision": '
+        '"Use Postgres advisory locks for refunds", "why": "one refund per order", '
+        '"intent": "I-12"}.',
         LogDecisionArgs,
         read_only=False,
     ),
