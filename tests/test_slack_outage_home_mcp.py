@@ -244,3 +244,34 @@ def test_mcp_progress_while_slack_is_down_waits_and_is_posted_in_the_thread(
     bot.root.outbox.run_due()
     (posted,) = bot.fake.of("chat.postMessage", ok=True)
     assert posted.params["thread_ts"] == thread and "API done" in posted.params["text"]
+
+
+def test_accept_while_slack_is_down_updates_the_card_once_when_it_is_back(
+    bot: Bot, clock: FrozenClock
+) -> None:
+    """The Accept click is stored at once; the card's update waits for Slack and lands once."""
+    db = bot.services.db
+    make_team(db, clock, "payments", "CPAY1")
+    bot.fake.channel_members["CPAY1"] = {"U1", "U2"}
+    token = TokenService(db, clock).create("U1", "laptop-claude").secret
+    args = {"request_id": "a-1", "decision": "Cache refund eligibility for 5 minutes"}
+
+    async def work(client: Any) -> Any:
+        return await client.call_tool("log_decision", args)
+
+    assert tool_json(run(http_client(bot.server.url + "/mcp", token), work))["posted"] is True
+    with db.session() as s:
+        (d,) = s.exec(select(Decision)).all()
+    bot.fake.fail_next("chat.update", "service_unavailable", times=DOWN)
+    assert bot.slack.action(AgentId.ACCEPT_DECISION, str(d.id), "U2", "CPAY1", d.card_ts).status
+    settle(bot)
+    with db.session() as s:
+        assert s.get(Decision, d.id).status == "accepted"  # type: ignore[union-attr]
+    assert not bot.fake.of("chat.update", ok=True)
+    bot.fake.reset()
+    clock.advance(minutes=5)
+    bot.root.outbox.run_due()
+    (update,) = bot.fake.of("chat.update", ok=True)
+    assert update.params["ts"] == d.card_ts and "Accepted by <@U2>" in json.dumps(
+        update.params["blocks"]
+    )
