@@ -172,9 +172,11 @@ def extract(rev: str) -> Path:
 def measure(
     url: str, fill: bool, scale: int, runs: int, directory: Path, before: Path | None
 ) -> dict[str, Any]:
+    from chatbot.db.engine import DatabaseLimits  # a --before child's package may lack it
     from chatbot.metrics.base import Reading  # only this version's engine has it
 
-    engine = make_engine(url)
+    # Loading 32 years of history takes longer than the bot's 15 s statement limit allows.
+    engine = make_engine(url, DatabaseLimits(statement_seconds=3600))
     if fill:
         made = generate(engine, scale)
         mark_done(engine, directory, scale)

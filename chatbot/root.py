@@ -17,6 +17,7 @@ from chatbot.agents.service import AgentService
 from chatbot.agents.tokens import TokenService
 from chatbot.background import TrackedExecutor
 from chatbot.db.dedupe import forget_deliveries_before
+from chatbot.decisions.service import DecisionService
 from chatbot.digest.checkin import CheckInService
 from chatbot.digest.jobs import digest_job
 from chatbot.digest.publish import DigestPublisher
@@ -46,6 +47,7 @@ from chatbot.slack.jira_notices import SlackNotices
 from chatbot.slack.names import slack_names
 from chatbot.slack.owed import QUIET, SlackOutbox
 from chatbot.slack.parts import SlackParts
+from chatbot.slack.reaction_flow import REACTION_KIND, ReactionFlow
 from chatbot.slack_client import bot_client
 from chatbot.teams.service import TeamService
 from chatbot.web import (
@@ -75,6 +77,8 @@ class Root:
     digests: DigestPublisher
     checkins: CheckInService
     notices: SlackNotices
+    #: Posts what agents write; built here so every process can render the cards it owes.
+    agent_poster: SlackAgentPoster
     jobs: tuple[Job, ...]
     listener_pool: TrackedExecutor
 
@@ -90,6 +94,16 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         bot_client(settings, retries=False, logger=QUIET) if services.slack is not None else None
     )
     owed = SlackOutbox(db, clock, prompts, settings, sender)
+    home = AppHome(
+        db,
+        prompts,
+        intents,
+        DecisionService(db, clock),
+        teams,
+        TokenService(db, clock),
+        settings.jira_url,
+        owed,
+    )
     cards = IntentCards(prompts, intents, settings.jira_url, owed)
     notices = SlackNotices(services, cards, owed)
 
@@ -97,10 +111,11 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     outbox = OutboxWorker(
         db,
         clock,
-        {**handlers, **owed.handlers()},
+        {**handlers, **owed.handlers(), **home.handlers()},
         notices if services.slack is not None else None,
         backoff_base=settings.outbox_backoff_seconds,
         backoff_max=settings.outbox_backoff_max_seconds,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
     )
     owed.use(outbox)
     kicker = Kicker(outbox)
@@ -111,6 +126,9 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
     if jira is not None:
         follow_intents(db.engine, jira.intent_changed)
     decisions = DecisionFlow(services, kicker, owed)
+    agent_poster = SlackAgentPoster(prompts, decisions.decisions, owed, settings.jira_url)
+    reactions = ReactionFlow(decisions, owed)
+    outbox.handle(REACTION_KIND, reactions.handle)
     delivery = SlackDigestDelivery(services.slack, prompts) if services.slack else None
     stale_after = timedelta(seconds=settings.digest_stale_seconds)
     digests = DigestPublisher(db, clock, prompts, delivery, stale_after=stale_after)
@@ -119,15 +137,8 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         services=services,
         intents=IntentFlow(services, cards, owed, jira),
         decisions=decisions,
-        home=AppHome(
-            db,
-            prompts,
-            intents,
-            decisions.decisions,
-            teams,
-            TokenService(db, clock),
-            settings.jira_url,
-        ),
+        reactions=reactions,
+        home=home,
         digests=digests,
         checkins=checkins,
         outbox=owed,
@@ -168,6 +179,7 @@ def build_root(services: Services, listener_pool: TrackedExecutor | None = None)
         digests=digests,
         checkins=checkins,
         notices=notices,
+        agent_poster=agent_poster,
         jobs=tuple(jobs),
         listener_pool=listener_pool or TrackedExecutor(max_workers=settings.listener_threads),
     )
@@ -192,18 +204,15 @@ def build_web(root: Root, embedded_clock: JobClock | None = None) -> tuple[Route
     github_webhook.register_routes(router, services)
     deploy_webhook.register_routes(router, services)
     context_pack.register_routes(router, services, slack_names(services.slack))
-    mcp_endpoint.register_routes(router, mcp_app(services))
+    mcp_endpoint.register_routes(router, mcp_app(services, root.agent_poster))
     health.register_routes(router, services.db, embedded_clock, settings.healthz_timeout_seconds)
     return router, app
 
 
-def mcp_app(services: Services) -> McpApp:
+def mcp_app(services: Services, poster: SlackAgentPoster) -> McpApp:
     """/mcp: agents' tools, with Slack's answers (membership, names, posts) handed in."""
     agents = AgentService(services.db, services.clock)
     membership = SlackMembership(services.slack)
-    poster = SlackAgentPoster(
-        services.slack, services.prompts, agents.decision_service, services.settings.jira_url
-    )
     return McpApp(
         services,
         agents,

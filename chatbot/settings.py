@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     # Slack's response_url works for 30 minutes; a reply later than that goes through the
     # Web API instead (a DM to the person).
     slack_response_url_seconds: float = Field(default=1800.0, ge=1, le=1800)
+    # A reaction that logs a decision is kept while Slack cannot be read (down, rate-limited)
+    # and read when it answers again; after this long the bot stops trying and tells the
+    # person who reacted (a DM) to react again.
+    slack_reaction_give_up_seconds: float = Field(default=86400.0, ge=60, le=7 * 86400)
 
     database_url: str = "sqlite:///./chatbot.db"
     # How long anything waits on the database before it gives up (chatbot.db.engine,
@@ -116,6 +120,10 @@ class Settings(BaseSettings):
     outbox_backoff_seconds: float = Field(default=15.0, gt=0, le=3600)
     outbox_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
     outbox_every_seconds: int = Field(default=10, ge=1, le=3600)
+    # How long a sender holds an outbox row. Past it the row is another process's to send,
+    # which first looks for the message in Slack (the holder may have died after Slack took
+    # it). Keep it well above a send's longest wait (Slack's client gives up after 10 s).
+    outbox_lease_seconds: float = Field(default=120.0, ge=1, le=3600)
     # How long a digest post (or a leader's DM, a check-in) "running" in a process that died
     # blocks it; then another process looks for it in Slack and adopts it or sends it.
     digest_stale_seconds: float = Field(default=600.0, ge=1, le=86400)

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlmodel import select
 
 from chatbot.agents.tokens import Refusal, TokenError, TokenService, hash_secret
 from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
+from chatbot.outbox.models import OutboxMessage
 from chatbot.slack.ids import AgentId
 from tests.cli_helpers import Invoked, invoke_chatbot
 from tests.conftest import Bot
@@ -93,6 +95,10 @@ def test_context_connect_shows_the_token_once_with_three_client_configs(bot: Bot
     for client in ("claude mcp add --transport http", "mcpServers", '\\"servers\\"'):
         assert client in blocks, client
     assert "http://localhost:3000/mcp" in blocks
+    # Shown straight to Slack: the secret is kept nowhere but as its hash, not in the outbox.
+    with bot.services.db.session() as s:
+        owed = [json.dumps(r.payload) for r in s.exec(select(OutboxMessage)).all()]
+    assert not [p for p in owed if secret in p]
 
 
 def test_context_connect_without_a_name_says_how(bot: Bot) -> None:

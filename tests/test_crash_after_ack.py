@@ -15,11 +15,13 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from chatbot.clock import FrozenClock
 from chatbot.crashpoints import CRASH_AT
 from chatbot.decisions.models import Decision
 from chatbot.deploys.models import Deployment, DeploymentChange
 from chatbot.github.models import PullRequest, PullRequestEvent
 from chatbot.intent.models import Intent, IntentConversation, IntentStatus
+from chatbot.outbox.store import LEASE
 from tests.conftest import Bot
 from tests.factories import posted_intent, settle, told
 from tests.fakes.github_events import PullRequestState, encode, pull_request_event, signed_headers
@@ -102,9 +104,12 @@ def test_a_help_mention_is_answered_once_however_often_slack_delivers_it(bot: Bo
     assert len(told(bot, "/intent")) == 1
 
 
-def test_a_reaction_whose_process_died_before_the_decision_is_logged_on_the_retry(
-    bot: Bot, crash_at: Any
+@pytest.mark.parametrize("point", ["reaction.kept", "reaction.before_record"])
+def test_a_reaction_whose_process_died_after_keeping_it_is_logged_once_by_the_clock(
+    bot: Bot, crash_at: Any, clock: FrozenClock, point: str
 ) -> None:
+    """The reaction is kept with its delivery's claim: Slack's retries are duplicates, and the
+    clock logs the kept reaction once the dead process's lease has run out."""
     bot.fake.add_message("C1", "1700000020.1", "Ship on Tuesdays because QA is in", user="U3")
     event = {
         "type": "reaction_added",
@@ -113,7 +118,7 @@ def test_a_reaction_whose_process_died_before_the_decision_is_logged_on_the_retr
         "item": {"type": "message", "channel": "C1", "ts": "1700000020.1"},
         "event_ts": "1700000021.1",
     }
-    crash_at("reaction.before_record")
+    crash_at(point)
     assert bot.slack.event(event, event_id="EvReact1").status == 200
     bot.settle()
     crash_at(None)
@@ -121,8 +126,15 @@ def test_a_reaction_whose_process_died_before_the_decision_is_logged_on_the_retr
         assert bot.slack.event(event, event_id="EvReact1", retry=retry).status == 200
         bot.settle()
     with bot.services.db.session() as s:
+        assert s.exec(select(Decision)).all() == []
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    bot.root.outbox.run_due()
+    clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert bot.root.outbox.run_due() == 0
+    with bot.services.db.session() as s:
         [decision] = s.exec(select(Decision)).all()
     assert decision.decision == "Ship on Tuesdays"
+    assert len([t for t in told(bot, "Ship on Tuesdays")]) == 1  # one card
 
 
 # --- Jira webhook ------------------------------------------------------------------------------

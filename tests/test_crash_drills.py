@@ -38,6 +38,7 @@ from chatbot.digest.models import DigestPost
 from chatbot.digest.publish import slot_key
 from chatbot.digest.schedule import digest_slot
 from chatbot.intent.models import Intent
+from chatbot.outbox.models import OutboxMessage, OutboxStatus
 from chatbot.services import Services, build_services
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
@@ -341,4 +342,55 @@ def test_three_processes_retry_a_digest_killed_between_acceptance_and_record_one
         if code != 0:  # being posted by the winner, or posted already
             assert code == 2 and ("being posted" in run.log(proc) or "already" in run.log(proc))
     _assert_posted_once(services, fake_slack, team, week)
+    services.db.engine.dispose()
+
+
+# --- a message owed to Slack: killed while its post is in flight -------------------------------
+
+
+@pytest.mark.parametrize("point", ["before_send", "after_send"])
+def test_a_server_killed_mid_send_then_two_clocks_post_the_thread_root_once(
+    point: str,
+    shared_db: str,
+    slack_server: FakeSlackServer,
+    fake_slack: FakeSlack,
+    children: Any,
+) -> None:
+    """`/intent` to a `chatbot serve` whose worker kills itself before the root's
+    `chat.postMessage` / after Slack accepted it (its outbox row still unsettled); two
+    `chatbot scheduler` clocks then find the row once its 1 s lease has run out. One looks
+    for the root by its metadata and adopts it, or posts it: one root, one first question
+    in its thread, the intent holding the root's ts."""
+    services = _migrated(shared_db, slack_server)
+    run = children(shared_db)
+    short = {"OUTBOX_LEASE_SECONDS": "1", "OUTBOX_EVERY_SECONDS": "1"}
+    doomed, url = run.serve(**{CRASH_AT: f"slack_outbox.{point}"}, **short)
+    with contextlib.suppress(urllib.error.URLError, ConnectionError):
+        driver = SlackDriver(url, slack_server.response_url("cmd"))
+        assert driver.command("/intent", "Refunds in one click").status == 200
+    run.worker_killed(doomed)
+    killed = time.monotonic()
+
+    def texts(words: str) -> list[dict[str, Any]]:
+        return [m for m in fake_slack.messages.values() if words in str(m.get("text", ""))]
+
+    assert len(texts("Drafting intent")) == (1 if point == "after_send" else 0)
+    clocks = [run.start("scheduler", **short) for _ in range(2)]
+    _wait("the first question is in the root's thread", lambda: bool(texts("1/6 · Outcome")))
+    took = time.monotonic() - killed
+    [root] = texts("Drafting intent")
+    [question] = texts("1/6 · Outcome")
+    assert question["thread_ts"] == root["ts"]
+    with services.db.session() as s:
+        [intent] = s.exec(select(Intent)).all()
+        rows = s.exec(select(OutboxMessage)).all()
+    assert intent.thread_ts == root["ts"]
+    assert all(r.status == OutboxStatus.SENT and not r.claim_lapsed for r in rows)
+    assert [r.state.get("ts") for r in rows] == [root["ts"], question["ts"]]
+    looked = fake_slack.of("conversations.history", ok=True)
+    assert len(looked) == 1  # one clock looked (and, after Slack had it, did not post)
+    posted = [c for c in fake_slack.of("chat.postMessage", ok=True) if "Drafting" in str(c.params)]
+    assert len(posted) == 1
+    assert all(p.poll() is None for p in clocks)
+    print(f"\n{point}: root and question settled {took:.1f} s after the kill")
     services.db.engine.dispose()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from chatbot.clock import FrozenClock
 from chatbot.decisions.models import Decision, DecisionRevision, DecisionStatus
 from chatbot.prompts import Prompts
 from chatbot.settings import DEFAULT_PROMPTS_DIR
@@ -265,21 +266,27 @@ def test_reaction_logs_once_however_often(bot: Bot) -> None:
     assert d.source == "reaction" and d.permalink
     cards = _cards(bot)
     assert len(cards) == 1 and cards[0]["thread_ts"] == "1700000010.000200"
-    # Every reaction after the first is silent: one message in all, the card itself.
-    assert [p["thread_ts"] for p in _said(bot, "chat.postMessage")] == ["1700000010.000200"]
+    # The same event again is silent; each other person is told, in a DM, where it is logged.
+    posts = _said(bot, "chat.postMessage")
+    assert [p.get("thread_ts") for p in posts] == ["1700000010.000200", None, None]
+    assert [p["channel"] for p in posts[1:]] == ["U4", "U6"]
+    assert all(p["text"] == "That message in <#C1> is already logged as D-1." for p in posts[1:])
 
 
-def test_a_reaction_whose_first_delivery_stored_nothing_is_logged_on_slacks_retry(
-    bot: Bot,
+def test_a_reaction_whose_first_read_failed_is_logged_by_the_outbox_not_by_slacks_retry(
+    bot: Bot, clock: FrozenClock
 ) -> None:
-    """The first delivery is acked and then stores nothing (here Slack's read fails, as when
-    the process dies there); Slack's retry of the same event must do the work, not be taken
-    for a duplicate."""
+    """The first delivery is acked and Slack's read fails: the reaction is kept with the
+    delivery's claim, so Slack's retry of the same event is a duplicate and the outbox reads
+    the message again when its wait is over."""
     bot.fake.add_message("C1", "1700000016.1", "Pin the SDK to 4.2 because 4.3 leaks", user="U3")
     bot.fake.fail_next("conversations.history", "internal_error")
     _react(bot, "C1", "1700000016.1", event_id="EvRetry01")
     assert not _decisions(bot)
     _react(bot, "C1", "1700000016.1", event_id="EvRetry01")  # Slack's retry, same event id
+    assert not _decisions(bot)
+    clock.advance(seconds=bot.services.settings.outbox_backoff_seconds)
+    bot.root.outbox.run_due()
     [d] = _decisions(bot)
     assert d.decision == "Pin the SDK to 4.2" and len(_cards(bot)) == 1
 

@@ -344,6 +344,6 @@ def test_app_home_shows_latest_digest_and_settings_opens_the_form(bot: Bot) -> N
     assert view["callback_id"] == "digest_setup"
     bot.slack.action("home_setup", "setup", user="UNOBODY")
     bot.settle()
-    assert (
-        "not an orchestrator or admin" in bot.fake.wait_for("chat.postEphemeral")[0].params["text"]
-    )
+    # Owed through the outbox: from App Home there is no channel, so the note is a DM.
+    told = bot.fake.wait_for("chat.postMessage", lambda c: c.params["channel"] == "UNOBODY")
+    assert "not an orchestrator or admin" in told[0].params["text"]

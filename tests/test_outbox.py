@@ -214,24 +214,24 @@ def test_an_unknown_kind_waits_for_a_process_that_knows_it(
 
 
 @pytest.mark.parametrize(
-    ("attempts_before", "idle", "gives_up"),
+    ("attempts_before", "since_stored", "gives_up"),
     [
-        (3, GIVE_UP_AFTER + timedelta(seconds=1), True),  # the 4th try, a day after the 3rd
+        (3, GIVE_UP_AFTER + timedelta(seconds=1), True),  # the 4th try, a day after storing
         (3, GIVE_UP_AFTER, False),  # not a second early
         (2, GIVE_UP_AFTER + timedelta(hours=1), False),  # and only from the 4th try on
     ],
 )
 def test_giving_up_after_a_day_of_failures(
-    db: Database, clock: FrozenClock, attempts_before: int, idle: timedelta, gives_up: bool
+    db: Database, clock: FrozenClock, attempts_before: int, since_stored: timedelta, gives_up: bool
 ) -> None:
     told = Told()
     row_id = _enqueue(db, clock)
+    stored = clock.now()
     worker = _worker(db, clock, Script(*[RetryLater("503")] * 10), told)
-    for _ in range(attempts_before - 1):
-        worker.run_one(row_id) or None
+    for _ in range(attempts_before):
+        worker.run_one(row_id)
         clock.advance(seconds=BACKOFF_MAX_SECONDS)
-    worker.run_one(row_id)
-    clock.advance(seconds=idle.total_seconds())
+    clock.set(stored + since_stored)
     assert worker.run_one(row_id)
     row = _row(db, row_id)
     assert row.attempts == attempts_before + 1
@@ -241,6 +241,20 @@ def test_giving_up_after_a_day_of_failures(
         assert row.last_error == message and told.calls[-1][-1] == message
     else:
         assert row.status == OutboxStatus.PENDING and told.said() == ["delayed"]
+
+
+def test_a_row_retried_every_few_minutes_still_gives_up_after_a_day(
+    db: Database, clock: FrozenClock
+) -> None:
+    row_id = _enqueue(db, clock, notify=False)
+    stored = clock.now()
+    worker = _worker(db, clock, Script(*[RetryLater("503")] * 400))
+    while clock.now() - stored <= GIVE_UP_AFTER:
+        assert _row(db, row_id).status == OutboxStatus.PENDING
+        worker.run_one(row_id)
+        clock.advance(seconds=BACKOFF_MAX_SECONDS)
+    worker.run_one(row_id)
+    assert _row(db, row_id).status == OutboxStatus.FAILED
 
 
 def test_one_process_at_a_time_holds_a_row(db: Database, clock: FrozenClock) -> None:
@@ -255,6 +269,63 @@ def test_one_process_at_a_time_holds_a_row(db: Database, clock: FrozenClock) -> 
     assert store.due_ids(db, clock.now()) == [row_id]
     second = store.claim(db, clock, row_id, "b")
     assert second is not None and second.locked_by == "b" and second.attempts == 2
+
+
+def test_a_claim_that_ran_out_marks_the_row_until_it_is_settled(
+    db: Database, clock: FrozenClock
+) -> None:
+    """A claim whose lease ran out unsettled (its process died, maybe mid-send) marks the row
+    for the next sender to look before writing again; a retry keeps the mark, a settle
+    clears it, and a claim after a settle (never lapsed) does not set it."""
+    row_id = _enqueue(db, clock)
+    first = store.claim(db, clock, row_id, "a")
+    assert first is not None and not first.claim_lapsed
+    store.settle_retry(db, clock, first, timedelta(seconds=0), "wait")
+    again = store.claim(db, clock, row_id, "a")
+    assert again is not None and not again.claim_lapsed  # settled before: nothing lapsed
+    clock.advance(seconds=store.LEASE.total_seconds() + 1)  # "a" died holding it
+    taken = store.claim(db, clock, row_id, "b")
+    assert taken is not None and taken.claim_lapsed and taken.locked_by == "b"
+    store.settle_retry(db, clock, taken, timedelta(seconds=0), "could not look")
+    kept = store.claim(db, clock, row_id, "b")
+    assert kept is not None and kept.claim_lapsed  # still to be looked for
+    store.settle_sent(db, clock, kept)
+    assert not _row(db, row_id).claim_lapsed
+
+
+def test_a_slow_sender_whose_claim_was_taken_over_records_nothing(
+    db: Database, clock: FrozenClock
+) -> None:
+    """ "a" is slow past its lease, "b" takes the row over and settles it: what "a" then
+    settles is not stored again (its record, the follow-ups, would be owed twice)."""
+    row_id = _enqueue(db, clock)
+    slow = store.claim(db, clock, row_id, "a")
+    clock.advance(seconds=store.LEASE.total_seconds() + 1)
+    took_over = store.claim(db, clock, row_id, "b")
+    assert slow is not None and took_over is not None
+    recorded: list[str] = []
+
+    def record(name: str) -> store.Record:
+        return lambda conn: recorded.append(name) or []
+
+    assert store.settle_sent(db, clock, took_over, record("b"))[0]
+    assert not store.settle_sent(db, clock, slow, record("a"))[0]
+    assert not store.settle_failed(db, clock, slow, "late refusal", record("a"))[0]
+    assert recorded == ["b"] and _row(db, row_id).status == OutboxStatus.SENT
+
+
+def test_the_lease_is_the_workers(db: Database, clock: FrozenClock) -> None:
+    """A worker built with a short lease (OUTBOX_LEASE_SECONDS) claims for that long."""
+    row_id = _enqueue(db, clock)
+    held: list[OutboxMessage] = []
+
+    def hold(row: OutboxMessage, progress: Progress) -> Landed:
+        held.append(row)
+        raise RetryLater("later")
+
+    worker = OutboxWorker(db, clock, {"note": hold}, name="w", lease=timedelta(seconds=3))
+    worker.run_one(row_id)
+    assert held[0].locked_until == clock.now() + timedelta(seconds=3)
 
 
 def test_due_rows_come_soonest_due_first_and_only_when_due(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_
+from sqlalchemy import Connection, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -266,7 +266,10 @@ class AgentService:
         team_name: str | None,
         draft: DecisionDraft,
         team_channel_is_private: bool,
+        also: Callable[[Connection, Decision], None] | None = None,
     ) -> ProposedDecision:
+        """Store the decision as proposed; `also` runs in its transaction (the caller stores
+        what proposing it owes, such as the card's post, with it or not at all)."""
         team = self.team_of(viewer, team_name)
         if draft.intent_id is not None:
             self.intent(viewer, intent_ref(draft.intent_id))
@@ -274,7 +277,9 @@ class AgentService:
         origin = Origin(
             team.channel_id, team_channel_is_private, DecisionSource.AGENT, via_agent=agent[:80]
         )
-        recorded = self.decision_service.record(draft, viewer.user_id, viewer.user_id, origin)
+        recorded = self.decision_service.record(
+            draft, viewer.user_id, viewer.user_id, origin, also=also
+        )
         return ProposedDecision(recorded.decision, team, agent)
 
     def thread_note(

@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, case, insert, or_, update
+from sqlalchemy import Insert, Table, case, insert, or_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col, select
 
@@ -206,7 +207,7 @@ class IntentService:
                 check.id = _insert(conn, AcceptanceCheck, check)
                 checks.append(check)
             revision = _revision_values(intent, user_id, now, [c.text for c in checks])
-            conn.execute(insert(_table(IntentRevision)).values(revision))
+            conn.execute(_insert_into(_table(IntentRevision)), revision)
             view = IntentView(intent=intent, checks=checks)
             if also is not None:
                 also(conn, view)
@@ -416,7 +417,14 @@ def _insert(conn: Connection, model: type[SQLModel], row: SQLModel) -> int:
     """INSERTs `row` (every column but the generated id) and returns its new id."""
     table = _table(model)
     values = {c.name: getattr(row, c.name) for c in table.columns if c.name != "id"}
-    return int(conn.execute(insert(table).values(values)).inserted_primary_key[0])
+    return int(conn.execute(_insert_into(table), values).inserted_primary_key[0])
+
+
+@cache
+def _insert_into(table: Table) -> Insert:
+    """One INSERT statement per table, built once: building, coercing and cache-keying it anew
+    for every new intent cost more than running it."""
+    return insert(table)
 
 
 def _record_revision(s: Session, intent: Intent, user_id: str, now: datetime) -> None:

@@ -24,7 +24,9 @@ class OutboxMessage(SQLModel, table=True):
     a second one, so an edited comment is one row that is sent again. `state` is what the
     handler learned while sending (ticket key, comment id) and survives re-arming; it is how
     a retry after an ambiguous failure avoids a duplicate. `locked_until` is a lease: a row
-    is sent by one process at a time.
+    is sent by one process at a time. `claim_lapsed`: a claim ran out without settling the
+    row (its process died, maybe after the other system accepted the write), so the next
+    sender looks for that write before making it again.
     """
 
     __tablename__ = "outbox_message"
@@ -51,6 +53,7 @@ class OutboxMessage(SQLModel, table=True):
     notify: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     notify_token: str | None = Field(default=None, max_length=64)
     delay_told: bool = Field(default=False)
+    claim_lapsed: bool = Field(default=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, exists, insert, or_, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 from sqlmodel import select as orm_select
@@ -17,11 +17,41 @@ from chatbot.clock import Clock
 from chatbot.db.engine import Database
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
+#: How long a claim holds a row (the default of `OUTBOX_LEASE_SECONDS`). A claim that runs
+#: out without settling the row marks it `claim_lapsed`: its process died, maybe after the
+#: other side accepted the write, so the next sender looks before writing again.
 LEASE = timedelta(minutes=2)
 TABLE: Table = OutboxMessage.__table__  # type: ignore[attr-defined]
 #: What a settle stores with the row's new status, in the same transaction; the rows it
 #: enqueued, to send next.
 Record = Callable[[Connection], "list[int | OutboxMessage]"]
+
+
+# The statements of every owed message, built once: building, coercing and cache-keying a
+# statement anew costs more than running it.
+_INSERT = insert(TABLE).returning(TABLE.c.id)
+_UNSENT_IN_LANE = (
+    select(TABLE.c.id)
+    .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
+    .limit(1)
+    .with_for_update()
+)
+_LANE_HEAD = (
+    select(TABLE.c.id)
+    .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
+    .order_by(TABLE.c.id)
+    .limit(1)
+)
+# The WHERE's names are not columns', so the parameters that are columns' names are SET.
+# Still pending: a sender whose lease ran out while it was slow, not dead, finds the row
+# settled by the one that took it over and records nothing.
+_SETTLE = update(TABLE).where(
+    TABLE.c.id == bindparam("settled_id"),
+    TABLE.c.version == bindparam("settled_version"),
+    TABLE.c.status == OutboxStatus.PENDING,
+)
+_RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
+_RETRY = _RELEASE
 
 
 def enqueue(
@@ -78,6 +108,7 @@ def enqueue_in(
     claim_for: str | None = None,
     new_key: bool = False,
     new_lane: bool = False,
+    lease: timedelta = LEASE,
 ) -> Enqueued:
     """`enqueue` inside the caller's transaction, so the write is stored with the change that
     owes it (or not at all).
@@ -133,15 +164,16 @@ def enqueue_in(
         "version": 1,
         "attempts": 1 if claimed else 0,
         "next_attempt_at": now,
-        "locked_until": now + LEASE if claimed else None,
+        "locked_until": now + lease if claimed else None,
         "locked_by": claim_for if claimed else None,
         "notify": notify or None,
         "notify_token": uuid.uuid4().hex if notify else None,
         "delay_told": False,
+        "claim_lapsed": False,
         "created_at": now,
         "updated_at": now,
     }
-    row_id = int(conn.execute(insert(TABLE).values(**values).returning(TABLE.c.id)).scalar_one())
+    row_id = int(conn.execute(_INSERT, values).scalar_one())
     # The claimed row as stored, so its sender needs no read to start.
     return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
 
@@ -150,13 +182,7 @@ def _earlier_unsent(conn: Connection, lane: str) -> bool:
     """An unsent row in `lane`, locked until the caller commits (PostgreSQL): a send of that
     row settling meanwhile waits, then finds the caller's new row to send after it. Without
     the lock both could miss each other and the new row would wait for the clock."""
-    query = (
-        select(TABLE.c.id)
-        .where(TABLE.c.lane == lane, TABLE.c.status == OutboxStatus.PENDING)
-        .limit(1)
-        .with_for_update()
-    )
-    return conn.execute(query).first() is not None
+    return conn.execute(_UNSENT_IN_LANE, {"lane": lane}).first() is not None
 
 
 def get(db: Database, row_id: int) -> OutboxMessage | None:
@@ -190,37 +216,53 @@ def due_ids(db: Database, now: datetime, limit: int = 50) -> list[int]:
         )
 
 
-def claim(db: Database, clock: Clock, row_id: int, worker: str) -> OutboxMessage | None:
+_EARLIER = TABLE.alias("earlier")
+_CLAIM = (
+    update(TABLE)
+    .where(
+        TABLE.c.id == bindparam("row_id"),
+        TABLE.c.status == OutboxStatus.PENDING,
+        TABLE.c.next_attempt_at <= bindparam("now"),
+        or_(TABLE.c.locked_until.is_(None), TABLE.c.locked_until < bindparam("now")),
+        or_(
+            TABLE.c.lane.is_(None),
+            ~exists().where(
+                and_(
+                    _EARLIER.c.lane == TABLE.c.lane,
+                    _EARLIER.c.status == OutboxStatus.PENDING,
+                    _EARLIER.c.id < TABLE.c.id,
+                )
+            ),
+        ),
+    )
+    .values(
+        locked_until=bindparam("until"),
+        locked_by=bindparam("worker"),
+        attempts=TABLE.c.attempts + 1,
+        # SET reads the row as it was: a lease still recorded is one that lapsed.
+        claim_lapsed=or_(TABLE.c.claim_lapsed, TABLE.c.locked_until.is_not(None)),
+    )
+    .returning(*TABLE.c)
+)
+
+
+def claim(
+    db: Database, clock: Clock, row_id: int, worker: str, lease: timedelta = LEASE
+) -> OutboxMessage | None:
     """Take the lease on a due row; None when it is not due, another process holds it, or an
-    earlier row of its lane is still unsent (that one goes first)."""
+    earlier row of its lane is still unsent (that one goes first). The row comes back from
+    the claiming statement itself, as claimed.
+
+    A row whose last lease ran out unsettled (every settle clears `locked_until`) is marked
+    `claim_lapsed` in the same statement: that claim's process died or stalled, perhaps with
+    its write already accepted, so the handler looks for the write before making it. The mark
+    stays until the row is settled sent or failed (a retry after a failed look keeps it)."""
     now = clock.now()
-    earlier = TABLE.alias("earlier")
-    with db.session() as s:
-        result = s.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == row_id,
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
-                col(OutboxMessage.next_attempt_at) <= now,
-                or_(
-                    col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now
-                ),
-                or_(
-                    col(OutboxMessage.lane).is_(None),
-                    ~exists().where(
-                        and_(
-                            earlier.c.lane == TABLE.c.lane,
-                            earlier.c.status == OutboxStatus.PENDING,
-                            earlier.c.id < TABLE.c.id,
-                        )
-                    ),
-                ),
-            )
-            .values(locked_until=now + LEASE, locked_by=worker, attempts=OutboxMessage.attempts + 1)
-        )
-        if result.rowcount != 1:
-            return None
-    return get(db, row_id)
+    with db.transaction() as conn:
+        claimed = conn.execute(
+            _CLAIM, {"row_id": row_id, "now": now, "until": now + lease, "worker": worker}
+        ).first()
+    return None if claimed is None else OutboxMessage(**claimed._mapping)
 
 
 def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
@@ -234,41 +276,28 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
 def _settle_version(
     db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
 ) -> tuple[bool, list[int | OutboxMessage]]:
-    """Apply `values` (and `record`, in the same transaction) if the row still holds the
-    version that was sent; otherwise it was re-armed meanwhile: release it, due at once, and
-    return False. The list holds the rows to send next: those `record` enqueued, then the
-    oldest unsent row of this row's lane (it waited for this one)."""
+    """Apply `values` (and `record`, in the same transaction) if the row is still pending at
+    the version that was sent; otherwise it was re-armed meanwhile (or settled by a sender
+    that took over a lapsed claim): release it, due at once, and return False. The list
+    holds the rows to send next: those `record` enqueued, then the oldest unsent row of this
+    row's lane (it waited for this one)."""
     now = clock.now()
     follow: list[int | OutboxMessage] = []
     with db.transaction() as conn:
-        settled = (
-            conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == row.id, TABLE.c.version == row.version)
-                .values(locked_until=None, locked_by=None, updated_at=now, **values)
-            ).rowcount
-            == 1
-        )
-        if not settled:
-            conn.execute(
-                update(TABLE)
-                .where(TABLE.c.id == row.id)
-                .values(locked_until=None, locked_by=None, next_attempt_at=now)
-            )
-            return settled, follow
+        where = {"settled_id": row.id, "settled_version": row.version}
+        released = {"locked_until": None, "locked_by": None}
+        settled = conn.execute(_SETTLE, {**where, **released, "updated_at": now, **values})
+        if settled.rowcount != 1:
+            conn.execute(_RELEASE, {"settled_id": row.id, **released, "next_attempt_at": now})
+            return False, follow
         if record is not None:
             follow = record(conn)
         if row.lane:
             taken = {f if isinstance(f, int) else f.id for f in follow}
-            waiting = conn.execute(
-                select(TABLE.c.id)
-                .where(TABLE.c.lane == row.lane, TABLE.c.status == OutboxStatus.PENDING)
-                .order_by(TABLE.c.id)
-                .limit(1)
-            ).scalar()
+            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
             if waiting is not None and waiting not in taken:
                 follow.append(int(waiting))
-    return settled, follow
+    return True, follow
 
 
 def settle_sent(
@@ -290,6 +319,7 @@ def settle_sent(
         status=OutboxStatus.SENT,
         sent_at=clock.now(),
         last_error=None,
+        claim_lapsed=False,
         **values,
     )
 
@@ -297,18 +327,19 @@ def settle_sent(
 def settle_retry(
     db: Database, clock: Clock, row: OutboxMessage, delay: timedelta, error: str
 ) -> None:
-    now = clock.now()
-    with db.session() as s:
-        s.execute(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == row.id)
-            .values(
-                next_attempt_at=now + delay,
-                locked_until=None,
-                locked_by=None,
-                last_error=error[:2000],
-                updated_at=now,
-            )
+    # `updated_at` is left as it was (when the row was stored or last re-armed): the worker
+    # gives up on a row that has kept failing for a day since then, and a retry refreshing it
+    # would put that day off for ever.
+    with db.transaction() as conn:
+        conn.execute(
+            _RETRY,
+            {
+                "settled_id": row.id,
+                "next_attempt_at": clock.now() + delay,
+                "locked_until": None,
+                "locked_by": None,
+                "last_error": error[:2000],
+            },
         )
 
 
@@ -317,7 +348,13 @@ def settle_failed(
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
     return _settle_version(
-        db, clock, row, record, status=OutboxStatus.FAILED, last_error=error[:2000]
+        db,
+        clock,
+        row,
+        record,
+        status=OutboxStatus.FAILED,
+        last_error=error[:2000],
+        claim_lapsed=False,
     )
 
 

@@ -111,6 +111,7 @@ class OutboxWorker:
         name: str | None = None,
         backoff_base: float = BACKOFF_BASE_SECONDS,
         backoff_max: float = BACKOFF_MAX_SECONDS,
+        lease: timedelta = store.LEASE,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -119,6 +120,11 @@ class OutboxWorker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.lease = lease
+
+    def handle(self, kind: str, handler: Handler) -> None:
+        """Send rows of `kind` through `handler` (a flow built after the worker adds its own)."""
+        self.handlers[kind] = handler
 
     def run_due(self, limit: int = 50) -> int:
         """Send every due row this process can claim; returns how many were attempted."""
@@ -133,7 +139,7 @@ class OutboxWorker:
 
         Then the rows its send made due: those its handler enqueued, and the next one of its
         lane, which waited for it."""
-        row = store.claim(self.db, self.clock, row_id, self.name)
+        row = store.claim(self.db, self.clock, row_id, self.name, self.lease)
         if row is None:
             return False
         self._run_from(row)
@@ -151,7 +157,7 @@ class OutboxWorker:
             if isinstance(item, OutboxMessage):  # stored claimed by this worker: no claim
                 row: OutboxMessage | None = item if item.locked_by == self.name else None
             else:
-                row = store.claim(self.db, self.clock, item, self.name)
+                row = store.claim(self.db, self.clock, item, self.name, self.lease)
             if row is not None:
                 queue.extend(self._run(row))
 

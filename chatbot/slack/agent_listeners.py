@@ -33,9 +33,9 @@ from chatbot.slack.failures import (
 )
 from chatbot.slack.form_budget import Ended, Outcome, log_unanswered, notice_view
 from chatbot.slack.ids import AgentId
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
-from chatbot.slack.post import ephemeral, post
 from chatbot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -169,9 +169,7 @@ def _log_late_failure(what: str, error: BaseException, body: dict[str, Any]) -> 
 def register(app: App, parts: SlackParts) -> None:
     services = parts.services
     prompts = services.prompts
-
-    def republish_home(client: WebClient, user: str) -> None:
-        parts.home.publish(client, user)
+    outbox = parts.outbox
 
     @app.action(AgentId.CONNECT)
     def open_connect(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -216,7 +214,7 @@ def register(app: App, parts: SlackParts) -> None:
         blocks = token_made(prompts, made.token, made.secret, mcp_url(services))
         ack(response_action="update", view=token_made_view(prompts, blocks))
         log.info("agent token %s made by %s", token_ref(made.token.id), user)
-        republish_home(client, user)
+        parts.home.publish(user)
 
     @app.action(AgentId.REVOKE)
     def revoke(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -228,10 +226,10 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             token = _tokens(services).revoke(int(value), by_user=user)
         except TokenError as exc:
-            ephemeral(client, user, user, exc.text(prompts))
+            outbox.ephemeral(user, user, exc.text(prompts))
             return
         log.info("agent token %s revoked by %s", token_ref(token.id), user)
-        republish_home(client, user)
+        parts.home.publish(user)
 
     @app.event("user_change")
     def deactivated(event: dict[str, Any]) -> None:
@@ -251,12 +249,15 @@ def register(app: App, parts: SlackParts) -> None:
         if d is None or d.status != DecisionStatus.PROPOSED or d.channel_id != at.channel:
             ref = decision_ref(d.id) if d is not None else f"D-{value[:20]}"
             text = prompts.text("agents.not_yours_to_accept", ref=ref)
-            ephemeral(client, at.channel or at.user, at.user, text)
+            outbox.ephemeral(at.channel or at.user, at.user, text)
             return
         d = decisions.edit(d.id or 0, at.user, status=DecisionStatus.ACCEPTED)
         blocks = accepted_card(prompts, d, at.user, services.settings.jira_url)
         ts = (body.get("message") or {}).get("ts") or d.card_ts
-        post(client, at.channel, d.title, blocks, update_ts=ts)
+        # The card's update, owed under the card's key (a later refresh replaces it); with
+        # no card to update, the accepted card is posted.
+        key = f"slack-card:{at.channel}:{ts}" if ts else None
+        outbox.say(Message(at.channel, d.title, blocks, update_ts=ts or None, key=key))
         log.info("%s accepted by %s", decision_ref(d.id), at.user)
 
     @app.action(AgentId.VERIFY_EVIDENCE)
@@ -270,7 +271,7 @@ def register(app: App, parts: SlackParts) -> None:
         try:
             view = intents.verify_check(int(value), at.user)
         except IntentError as exc:  # the check was replaced or removed meanwhile
-            ephemeral(client, at.channel or at.user, at.user, exc.text(prompts))
+            outbox.ephemeral(at.channel or at.user, at.user, exc.text(prompts))
             return
         number = next((n for n, c in enumerate(view.checks, 1) if c.id == int(value)), 0)
         message = body.get("message") or {}
@@ -278,7 +279,8 @@ def register(app: App, parts: SlackParts) -> None:
         shown = str((first.get("text") or {}).get("text") or message.get("text") or "")
         blocks = evidence_verified(prompts, shown, number, at.user)
         text = prompts.text("agents.evidence_verified", number=number, user=at.user)
-        post(client, at.channel, text, blocks, update_ts=message.get("ts"))
+        if message.get("ts"):
+            outbox.say(Message(at.channel, text, blocks, update_ts=str(message["ts"])))
         log.info("check %s of %s verified by %s", number, view.ref, at.user)
 
 
@@ -317,4 +319,4 @@ def _show_late(
         _revoke_unshown(parts, client, user, made, name)
         return
     log.info("agent token %s made by %s (shown late)", token_ref(made.token.id), user)
-    parts.home.publish(client, user)
+    parts.home.publish(user)

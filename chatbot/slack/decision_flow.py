@@ -80,30 +80,32 @@ class DecisionFlow:
             return None
 
     @staticmethod
-    def read_message(
-        client: WebClient, channel: str, ts: str, thread_ts: str | None = None
-    ) -> tuple[dict[str, Any] | None, str | None]:
-        """The message at `ts` (a thread reply too), or (None, Slack's error code)."""
+    def read_message(client: WebClient, channel: str, ts: str) -> dict[str, Any] | None:
+        """The message at `ts` (a thread reply too); None when Slack has no such message (it
+        was deleted). Slack's other refusals raise SlackApiError; an unreachable Slack raises
+        what the client raised."""
         try:
             resp = client.conversations_history(
                 channel=channel, latest=ts, oldest=ts, inclusive=True, limit=1
             )
             for message in resp.get("messages") or []:
                 if message.get("ts") == ts:
-                    return message, None
+                    return message
             # Not a top-level message, so a thread reply (history never lists those). A
             # reaction does not say which thread; Slack answers replies for a reply's own ts
             # with the thread's parent first, whatever the range, so no `limit=1` here: the
             # range keeps the answer to the parent and this reply.
             resp = client.conversations_replies(
-                channel=channel, ts=thread_ts or ts, latest=ts, oldest=ts, inclusive=True
+                channel=channel, ts=ts, latest=ts, oldest=ts, inclusive=True
             )
             for message in resp.get("messages") or []:
                 if message.get("ts") == ts:
-                    return message, None
+                    return message
         except SlackApiError as exc:
-            return None, str(exc.response.get("error", "unknown_error"))
-        return None, "message_not_found"
+            # Neither list knows the ts: the message is gone.
+            if exc.response.get("error") not in ("thread_not_found", "message_not_found"):
+                raise
+        return None
 
     # --- writes -----------------------------------------------------------------------------------
     def record(

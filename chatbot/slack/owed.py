@@ -33,6 +33,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy import Connection
 
 from chatbot.clock import Clock
+from chatbot.crashpoints import crash_point
 from chatbot.db.engine import Database
 from chatbot.outbox import store
 from chatbot.outbox.models import OutboxMessage
@@ -64,6 +65,8 @@ NOT_THERE = frozenset({"not_in_channel", "channel_not_found", "is_archived", "us
 #: What marks a message the bot posted for an outbox row, so a retry after an answer that
 #: never came finds it instead of posting it twice.
 METADATA_EVENT = "throughline_owed"
+#: How many pages (of 200) of a conversation a look for an earlier post reads at most.
+FIND_PAGES = 5
 #: The Slack library logs every failed try as an error; the outbox says it once per retry.
 QUIET = logging.getLogger("chatbot.slack.sender")
 QUIET.setLevel(logging.CRITICAL)
@@ -211,6 +214,7 @@ class SlackOutbox:
         key = message.key or f"slack:{uuid.uuid4().hex}"
         message.key = key
         worker = self.worker.name if claim and self.worker is not None else None
+        lease = self.worker.lease if self.worker is not None else store.LEASE
         return store.enqueue_in(
             conn,
             self.clock.now(),
@@ -223,6 +227,7 @@ class SlackOutbox:
             claim_for=worker,
             new_key=new_key,
             new_lane=new_thread,
+            lease=lease,
         )
 
     def say(self, message: Message, conn: Connection | None = None) -> Sent:
@@ -309,7 +314,11 @@ class SlackOutbox:
             if rendered is None:
                 return Landed({"skipped": True})
             try:
+                crash_point("slack_outbox.before_send")
                 ts = self._send(message, rendered, owed_at, progress, row)
+                # Slack has it, the row does not say so yet: the next claim finds the row's
+                # lease lapsed and looks for the message instead of posting it again.
+                crash_point("slack_outbox.after_send")
             except SlackApiError as exc:
                 error, retry_after = refusal_of(exc)
                 if error in TRANSIENT:
@@ -317,7 +326,7 @@ class SlackOutbox:
                     raise RetryLater(error, retry_after) from None
                 self._outcome(row, error=error)
                 raise GiveUp(error, record=self._refused(row, message, error)) from None
-            except _Unreachable as exc:
+            except Unreachable as exc:
                 self._late(row, message, owed_at)
                 raise RetryLater(exc.reason) from None
             if message.permalink and ts:
@@ -346,7 +355,7 @@ class SlackOutbox:
         row: OutboxMessage,
     ) -> str:
         """Send one message; its ts ("" for an ephemeral). Raises SlackApiError or
-        _Unreachable."""
+        Unreachable."""
         text, blocks = rendered
         problems = message_problems(text, blocks)
         if problems:
@@ -362,24 +371,26 @@ class SlackOutbox:
                 return ""
             if not message.user:
                 raise GiveUp("the response_url expired and the reply names nobody to DM")
-            return _reached(lambda: self._ephemeral(client, message, text, blocks, fresh))
+            return reached(lambda: self._ephemeral(client, message, text, blocks, fresh))
         kwargs: dict[str, Any] = {"channel": message.channel, "text": text}
         if blocks is not None:
             kwargs["blocks"] = blocks
         if message.update_ts:
-            resp = _reached(lambda: client.chat_update(ts=message.update_ts, **kwargs))
+            resp = reached(lambda: client.chat_update(ts=message.update_ts, **kwargs))
             return str(resp.get("ts") or message.update_ts)
         if message.thread_ts:
             kwargs["thread_ts"] = message.thread_ts
         key = str(row.dedupe_key)
-        if progress.state.get("maybe_posted"):
-            found = _reached(lambda: self._find_posted(client, message, owed_at, key))
+        if progress.state.get("maybe_posted") or row.claim_lapsed:
+            # An earlier attempt may have posted it: an answer lost on the way back, or a
+            # process that died (its claim lapsed) before recording what Slack answered.
+            found = reached(lambda: self._find_posted(client, message, owed_at, key))
             if found:
                 return found
         kwargs["metadata"] = {"event_type": METADATA_EVENT, "event_payload": {"key": key}}
         try:
-            resp = _reached(lambda: client.chat_postMessage(unfurl_links=False, **kwargs))
-        except (_Unreachable, SlackApiError) as exc:
+            resp = reached(lambda: client.chat_postMessage(unfurl_links=False, **kwargs))
+        except (Unreachable, SlackApiError) as exc:
             if _maybe_delivered(exc):
                 # Slack may have posted it without our hearing back: look before posting again.
                 progress.save(maybe_posted=True)
@@ -397,11 +408,11 @@ class SlackOutbox:
                 replace_original=message.replace_original,
             )
         except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-            raise _Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
+            raise Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
         if answer.status_code == 200:
             return True
         if answer.status_code >= 500 or answer.status_code == 429:
-            raise _Unreachable(f"response_url answered {answer.status_code}")
+            raise Unreachable(f"response_url answered {answer.status_code}")
         log.info("response_url answered %s; using the Web API", answer.status_code)
         return False
 
@@ -438,28 +449,46 @@ class SlackOutbox:
     def _find_posted(
         self, client: WebClient, message: Message, owed_at: datetime, key: str
     ) -> str | None:
-        """The message an earlier attempt posted without hearing back, found by its metadata."""
+        """The message an earlier attempt posted without recording it, found by its metadata
+        among what was posted since it was owed. A refusal to let the bot read the
+        conversation (a missing scope, a channel it left) is logged and the message is posted:
+        it may then show twice, never not at all. Slack busy or down raises, to look again
+        later."""
         oldest = f"{(owed_at - timedelta(minutes=1)).timestamp():.6f}"
         try:
-            if message.thread_ts:
-                resp = client.conversations_replies(
-                    channel=message.channel,
-                    ts=message.thread_ts,
-                    oldest=oldest,
-                    include_all_metadata=True,
-                    limit=200,
-                )
-            else:
-                resp = client.conversations_history(
-                    channel=message.channel, oldest=oldest, include_all_metadata=True, limit=200
-                )
+            channel = message.channel
+            if channel.startswith(("U", "W")):
+                # Posted to a person's id: it is in the bot's DM with them, read by its own id.
+                opened = client.conversations_open(users=channel)
+                channel = str((opened.get("channel") or {}).get("id") or channel)
+            cursor: str | None = None
+            for _ in range(FIND_PAGES):
+                page: dict[str, Any] = {"cursor": cursor} if cursor else {}
+                if message.thread_ts:
+                    resp = client.conversations_replies(
+                        channel=channel,
+                        ts=message.thread_ts,
+                        oldest=oldest,
+                        include_all_metadata=True,
+                        limit=200,
+                        **page,
+                    )
+                else:
+                    resp = client.conversations_history(
+                        channel=channel, oldest=oldest, include_all_metadata=True, limit=200, **page
+                    )
+                for found in resp.get("messages") or []:
+                    meta = found.get("metadata") or {}
+                    if (meta.get("event_payload") or {}).get("key") == key:
+                        return str(found.get("ts"))
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    return None
         except SlackApiError as exc:
-            log.info("cannot look for an earlier post: %s", exc.response.get("error"))
-            return None
-        for found in resp.get("messages") or []:
-            meta = found.get("metadata") or {}
-            if (meta.get("event_payload") or {}).get("key") == key:
-                return str(found.get("ts"))
+            error, _ = refusal_of(exc)
+            if error in TRANSIENT:
+                raise
+            log.info("cannot look for an earlier post: %s", error)
         return None
 
     def _permalink(self, channel: str, ts: str) -> str | None:
@@ -535,7 +564,7 @@ class SlackOutbox:
             return False
 
 
-class _Unreachable(Exception):
+class Unreachable(Exception):
     """Slack did not answer (refused, reset, timed out); `sent` when it may have got it."""
 
     def __init__(self, reason: str, sent: bool = True) -> None:
@@ -563,18 +592,18 @@ def usable_response_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.hostname else None
 
 
-def _reached(call: Callable[[], Any]) -> Any:
-    """`call()`, with every way of not reaching Slack turned into _Unreachable."""
+def reached(call: Callable[[], Any]) -> Any:
+    """`call()`, with every way of not reaching Slack turned into Unreachable."""
     try:
         return call()
     except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException) as exc:
-        raise _Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
+        raise Unreachable(_reason(exc), sent=not _refused_connection(exc)) from None
     except SlackRequestError as exc:
-        raise _Unreachable(f"Slack: {type(exc).__name__}") from None
+        raise Unreachable(f"Slack: {type(exc).__name__}") from None
 
 
 def _maybe_delivered(exc: Exception) -> bool:
-    if isinstance(exc, _Unreachable):
+    if isinstance(exc, Unreachable):
         return exc.sent
     error, _ = refusal_of(exc) if isinstance(exc, SlackApiError) else ("", None)
     return error in {"http_5xx", "request_timeout", "internal_error", "fatal_error"}

@@ -15,6 +15,7 @@ from chatbot.slack.identity import BotIdentity
 from chatbot.slack.intent_flow import IntentFlow
 from chatbot.slack.jira_flow import JiraFlow
 from chatbot.slack.owed import SlackOutbox
+from chatbot.slack.reaction_flow import ReactionFlow
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class SlackParts:
     services: Services
     intents: IntentFlow
     decisions: DecisionFlow
+    reactions: ReactionFlow
     home: AppHome
     digests: DigestPublisher
     checkins: CheckInService

@@ -17,6 +17,7 @@ from typing import Protocol
 from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Connection
 
 from chatbot.agents.access import Viewer
 from chatbot.agents.models import AgentToken
@@ -25,7 +26,6 @@ from chatbot.agents.service import (
     AgentError,
     AgentService,
     DecisionFilter,
-    ProposedDecision,
     ThreadNote,
     WriteKind,
 )
@@ -59,10 +59,19 @@ class Posted(Protocol):
     def error(self) -> str | None: ...
 
 
+class OwedPost(Protocol):
+    """A post owed with a write: `store` runs in the write's transaction (so both are stored
+    or neither), `send` once it has committed."""
+
+    def store(self, conn: Connection, decision: Decision) -> None: ...
+
+    def send(self) -> Posted: ...
+
+
 class Poster(Protocol):
     """Posts what an agent wrote (the Slack side); answers what Slack said."""
 
-    def proposed(self, proposed: ProposedDecision) -> Posted: ...
+    def proposal(self, agent: str, user_id: str) -> OwedPost: ...
 
     def note(self, note: ThreadNote, user_id: str) -> Posted: ...
 
@@ -192,8 +201,10 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         "log_decision",
         "Propose a decision: stored as 'proposed' and posted in the team channel, where a "
-        'person accepts it. Example: {"request_id": "6f1c…", "decision": "Use Postgres '
-        'advisory locks for refunds", "why": "one refund per order", "intent": "I-12"}.',
+        "person accepts it. When Slack is down it answers pending: stored, posted later; do "
+        'not retry with a new request_id. Example: {"request_id": "6f1c…", "decision": '
+        '"Use Postgres advisory locks for refunds", "why": "one refund per order", '
+        '"intent": "I-12"}.',
         LogDecisionArgs,
         read_only=False,
     ),
@@ -349,20 +360,30 @@ class AgentTools:
             )
             if args.intent and draft.intent_id is None:
                 raise AgentError("agents.errors.unknown_intent", ref=args.intent)
+            card = self.poster.proposal(token.name, viewer.user_id)
             proposed = self.agents.propose_decision(
-                viewer, token.name, team.name, draft, self.channel_is_private(team.channel_id)
+                viewer,
+                token.name,
+                team.name,
+                draft,
+                self.channel_is_private(team.channel_id),
+                also=card.store,
             )
         except BaseException:
             self.agents.release(claim)
             raise
-        posted = self.poster.proposed(proposed)
+        # The card is stored with the decision: Slack down, it waits and is posted later.
+        posted = card.send()
         result: Json = {
             "ref": decision_ref(proposed.decision.id),
             "status": str(proposed.decision.status),
             "team": proposed.team.name,
             "posted": posted.ok,
         }
-        if not posted.ok:
+        if not posted.ok and posted.error is None:
+            result["pending"] = True
+            result["note"] = self.prompts.text("agents.card_pending", ref=result["ref"])
+        elif not posted.ok:
             result["note"] = self.prompts.text(
                 "agents.errors.slack_failed", ref=result["ref"], error=posted.error or "?"
             )
@@ -385,8 +406,8 @@ class AgentTools:
             else:
                 note = self.agents.thread_note(viewer, token.name, args.intent, args.text)
             posted = self.poster.note(note, viewer.user_id)
-            if not posted.ok:
-                raise ToolError(posted.error or "slack_error")
+            if not posted.ok and posted.error is not None:  # refused: a retry may try again
+                raise ToolError(posted.error)
         except ToolError as exc:
             self.agents.release(claim)
             raise AgentError(
@@ -395,7 +416,10 @@ class AgentTools:
         except BaseException:
             self.agents.release(claim)
             raise
-        result: Json = {"intent": note.intent.ref, "posted": True, "ts": posted.ts}
+        result: Json = {"intent": note.intent.ref, "posted": posted.ok, "ts": posted.ts}
+        if not posted.ok:  # stored: it is posted in the thread once, when Slack is back
+            result["pending"] = True
+            result["note"] = self.prompts.text("agents.note_pending", ref=note.intent.ref)
         if note.check_number is not None:
             result["check"] = note.check_number
         self.agents.finish(claim, dict(result))

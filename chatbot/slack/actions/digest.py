@@ -10,7 +10,6 @@ from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from chatbot.services import Services
 from chatbot.slack.blocks import section
@@ -18,8 +17,8 @@ from chatbot.slack.blocks.checkin import checkin_blocks
 from chatbot.slack.blocks.digest import explain_modal
 from chatbot.slack.form_budget import read_for_form
 from chatbot.slack.ids import DigestId
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
-from chatbot.slack.post import ephemeral
 from chatbot.teams.models import Team
 from chatbot.teams.service import TeamService
 
@@ -88,14 +87,14 @@ def register(app: App, parts: SlackParts) -> None:
             container = body.get("container") or {}
             channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or user
             if answer.status == "late" and team is not None:
-                ephemeral(client, channel, user, checkins.late_text(team, week))
+                parts.outbox.ephemeral(channel, user, checkins.late_text(team, week))
                 return
             if answer.status != "saved" or team is None:
                 name = (
                     team.name if team is not None else prompts.text("digest.checkin.unknown_team")
                 )
-                ephemeral(
-                    client, channel, user, prompts.text("digest.checkin.not_senior", team=name)
+                parts.outbox.ephemeral(
+                    channel, user, prompts.text("digest.checkin.not_senior", team=name)
                 )
                 return
             row = answer.checkin
@@ -114,12 +113,9 @@ def register(app: App, parts: SlackParts) -> None:
                 row.interrupt_share,
                 note=note,
             )
-            try:
-                client.chat_update(
-                    channel=channel, ts=container.get("message_ts"), text=note, blocks=blocks
-                )
-            except SlackApiError as exc:  # the answer is saved; the message is only a view
-                log.info("check-in message not updated: %s", exc.response.get("error"))
+            message_ts = container.get("message_ts")
+            if message_ts:  # the answer is saved; the message shows it when Slack takes it
+                parts.outbox.say(Message(channel, note, blocks, update_ts=str(message_ts)))
 
         return handler
 

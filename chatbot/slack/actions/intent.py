@@ -124,7 +124,7 @@ def register(app: App, parts: SlackParts) -> None:
                 view=checks_page(flow.prompts, view, page, flow.jira_url),
             )
         elif container.get("type") == "view":
-            parts.home.publish(client, user)
+            parts.home.publish(user)
         elif container.get("is_ephemeral"):
             flow.show(view, channel, user, None)
 

@@ -49,7 +49,7 @@ def open_setup_from_home(parts: SlackParts, client: WebClient, body: dict[str, A
         return
     mine = [t for t in got.value or [] if can_manage(t, user)]
     if not mine:
-        ephemeral(client, user, user, services.prompts.text("digest.setup.home_no_team"))
+        parts.outbox.ephemeral(user, user, services.prompts.text("digest.setup.home_no_team"))
         return
     open_setup(services, client, body["trigger_id"], mine[0], None)
 

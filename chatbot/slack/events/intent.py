@@ -81,4 +81,4 @@ def register(app: App, parts: SlackParts) -> None:
         if event.get("tab", "home") != "home":
             return
         user = event["user"]
-        parts.home.publish(client, user)
+        parts.home.publish(user)

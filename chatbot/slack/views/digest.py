@@ -18,6 +18,7 @@ from chatbot.slack.commands.digest import can_manage
 from chatbot.slack.failures import failure_text, log_failure, quoted, tell_directly, typed_text
 from chatbot.slack.form_budget import Ended, Outcome, errors_on_form, log_unanswered, notice_view
 from chatbot.slack.ids import DigestId
+from chatbot.slack.owed import Message
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.text import escape
 from chatbot.teams.models import Team
@@ -127,10 +128,7 @@ def register(app: App, parts: SlackParts) -> None:
         assert saved is not None
         log.info("team %s settings saved from Slack by %s", saved.name, user)
         text = services.prompts.text("digest.command.setup_saved", team=escape(saved.name))
-        try:
-            client.chat_postMessage(channel=user, text=text)
-        except Exception:  # the settings are saved; the note is a courtesy
-            log.info("could not confirm team settings to %s", user)
+        parts.outbox.say(Message(user, text))
 
 
 def _save(
