@@ -18,7 +18,7 @@ from sqlalchemy import Connection, case, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
-from chatbot.outbox.store import LEASE, TABLE, Enqueued
+from chatbot.outbox.store import LEASE, TABLE, Enqueued, new_row
 
 
 def owe_latest_in(
@@ -38,25 +38,7 @@ def owe_latest_in(
     """
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     claimed = claim_for is not None
-    values: dict[str, Any] = {
-        "kind": kind,
-        "lane": None,
-        "dedupe_key": dedupe_key,
-        "payload": payload,
-        "state": {},
-        "status": OutboxStatus.PENDING,
-        "version": 1,
-        "attempts": 1 if claimed else 0,
-        "next_attempt_at": now,
-        "locked_until": now + lease if claimed else None,
-        "locked_by": claim_for,
-        "notify": None,
-        "notify_token": None,
-        "delay_told": False,
-        "claim_lapsed": False,
-        "created_at": now,
-        "updated_at": now,
-    }
+    values = new_row(now, kind, dedupe_key, payload, claimed_by=claim_for, lease=lease)
     statement = insert(TABLE).values(**values)
     current = TABLE.c
     again: dict[str, Any] = {

@@ -154,7 +154,26 @@ def enqueue_in(
         conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
         return Enqueued(int(found.id))
     claimed = claim_for is not None and not (lane and not new_lane and _earlier_unsent(conn, lane))
-    values: dict[str, Any] = {
+    values = new_row(
+        now, kind, dedupe_key, payload, lane, claim_for if claimed else None, lease, notify
+    )
+    row_id = int(conn.execute(_INSERT, values).scalar_one())
+    # The claimed row as stored, so its sender needs no read to start.
+    return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
+
+
+def new_row(
+    now: datetime,
+    kind: str,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    lane: str | None = None,
+    claimed_by: str | None = None,
+    lease: timedelta = LEASE,
+    notify: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every column of a row stored now (and claimed by `claimed_by`, when given)."""
+    return {
         "kind": kind,
         "lane": lane,
         "dedupe_key": dedupe_key,
@@ -162,10 +181,10 @@ def enqueue_in(
         "state": {},
         "status": OutboxStatus.PENDING,
         "version": 1,
-        "attempts": 1 if claimed else 0,
+        "attempts": 1 if claimed_by else 0,
         "next_attempt_at": now,
-        "locked_until": now + lease if claimed else None,
-        "locked_by": claim_for if claimed else None,
+        "locked_until": now + lease if claimed_by else None,
+        "locked_by": claimed_by,
         "notify": notify or None,
         "notify_token": uuid.uuid4().hex if notify else None,
         "delay_told": False,
@@ -173,9 +192,6 @@ def enqueue_in(
         "created_at": now,
         "updated_at": now,
     }
-    row_id = int(conn.execute(_INSERT, values).scalar_one())
-    # The claimed row as stored, so its sender needs no read to start.
-    return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
 
 
 def _earlier_unsent(conn: Connection, lane: str) -> bool:
