@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from chatbot.background import TrackedExecutor
 from chatbot.clock import FrozenClock
+from chatbot.crashpoints import CRASH_AT
 from chatbot.db.engine import Database, make_engine
 from chatbot.db.migrate import upgrade
 from chatbot.root import Root, build_root, build_web
@@ -269,3 +270,17 @@ def bot(
         root.slack.forms.wait_idle(10)
         root.slack.forms.shutdown()
         services.db.engine.dispose()
+
+
+@pytest.fixture
+def crash_at(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`crash_at("point")`: every pass through the crash point `point` raises
+    (`chatbot.crashpoints`); `crash_at(None)`: none."""
+
+    def arm(point: str | None) -> None:
+        if point is None:
+            monkeypatch.delenv(CRASH_AT, raising=False)
+        else:
+            monkeypatch.setenv(CRASH_AT, f"{point}=raise")
+
+    return arm

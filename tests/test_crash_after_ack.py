@@ -16,7 +16,6 @@ import pytest
 from sqlmodel import col, select
 
 from chatbot.clock import FrozenClock
-from chatbot.crashpoints import CRASH_AT
 from chatbot.decisions.models import Decision
 from chatbot.deploys.models import Deployment, DeploymentChange
 from chatbot.github.models import PullRequest, PullRequestEvent
@@ -46,19 +45,6 @@ def bot_settings(jira_server: Any) -> dict[str, Any]:
         github_webhook_secret=GITHUB_SECRET,
         deploy_webhook_token=DEPLOY_TOKEN,
     )
-
-
-@pytest.fixture
-def crash_at(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`crash_at("point")`: the next pass through `point` raises; `crash_at(None)`: none."""
-
-    def arm(point: str | None) -> None:
-        if point is None:
-            monkeypatch.delenv(CRASH_AT, raising=False)
-        else:
-            monkeypatch.setenv(CRASH_AT, f"{point}=raise")
-
-    return arm
 
 
 def _intents(bot: Bot) -> list[Intent]:

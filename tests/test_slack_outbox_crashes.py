@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import col, select
 
 from chatbot.clock import FrozenClock
-from chatbot.crashpoints import CRASH_AT, SimulatedCrash
+from chatbot.crashpoints import SimulatedCrash
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 from chatbot.outbox.worker import OutboxWorker
 from chatbot.slack.owed import Message
@@ -28,19 +28,6 @@ from tests.factories import reply, settle, start_guided, stored_intent
 from tests.fakes.slack_api import FakeSlack, im_of
 
 POINTS = ("before_send", "after_send")
-
-
-@pytest.fixture
-def crash_at(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """`crash_at("point")`: every pass through `point` raises; `crash_at(None)`: none."""
-
-    def arm(point: str | None) -> None:
-        if point is None:
-            monkeypatch.delenv(CRASH_AT, raising=False)
-        else:
-            monkeypatch.setenv(CRASH_AT, f"slack_outbox.{point}=raise")
-
-    return arm
 
 
 def _rows(bot: Bot) -> list[OutboxMessage]:
@@ -72,7 +59,7 @@ def test_a_root_post_killed_mid_send_is_in_slack_once_with_its_thread(
     """/intent: the thread's root is owed with the intent; its send dies. Once the lease has
     run out the clock sends it: the root is in the channel once, the intent holds its ts, and
     the first question (owed by the root's settle) is in its thread once."""
-    crash_at(point)
+    crash_at(f"slack_outbox.{point}")
     assert bot.slack.command("/intent", "Refunds in one click").status == 200
     settle(bot)
     crash_at(None)
@@ -111,7 +98,7 @@ def test_a_thread_reply_killed_mid_send_is_in_the_thread_once(
     found in the thread (conversations.replies) or posted, once."""
     root = start_guided(bot, "Refunds in one click")
     settle(bot)
-    crash_at(point)
+    crash_at(f"slack_outbox.{point}")
     reply(bot, root, "Support agents can refund an order in one click so customers wait less")
     settle(bot)
     crash_at(None)
@@ -132,7 +119,7 @@ def test_many_clocks_after_a_crash_adopt_the_post_once(
 ) -> None:
     """Four clock threads find the lapsed row at the same instant: one claims it and adopts
     the post; the others find it held, then sent."""
-    crash_at("after_send")
+    crash_at("slack_outbox.after_send")
     assert bot.slack.command("/intent", "Refunds in one click").status == 200
     settle(bot)
     crash_at(None)
@@ -164,7 +151,7 @@ def test_a_failed_look_is_retried_not_posted_blindly(
 ) -> None:
     """Slack accepted the post, the sender died, and the look after the lease answers
     `internal_error`: the row waits and looks again, rather than posting a second root."""
-    crash_at("after_send")
+    crash_at("slack_outbox.after_send")
     assert bot.slack.command("/intent", "Refunds in one click").status == 200
     settle(bot)
     crash_at(None)
@@ -187,7 +174,7 @@ def test_a_dm_killed_after_slack_accepted_it_is_found_in_the_dm(
 ) -> None:
     """A message posted to a person's id lands in their DM with the bot, which is read by its
     own id (conversations.open), not by the person's."""
-    crash_at("after_send")
+    crash_at("slack_outbox.after_send")
     with pytest.raises(SimulatedCrash):
         bot.root.slack.outbox.say(Message("U2", "A note for you"))
     crash_at(None)
@@ -206,7 +193,7 @@ def test_the_look_reads_past_a_busy_channels_first_page(
 ) -> None:
     """250 messages were posted in the channel after the dead sender's root: the look pages
     on (conversations.history is newest first, 200 a page) and still finds it."""
-    crash_at("after_send")
+    crash_at("slack_outbox.after_send")
     assert bot.slack.command("/intent", "Refunds in one click").status == 200
     settle(bot)
     crash_at(None)
