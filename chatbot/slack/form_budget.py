@@ -178,3 +178,15 @@ def read_for_form(
     log_unanswered(what, got)
     tell_directly(client, body, prompts.text(told))
     return None
+
+
+def read_for_click(
+    forms: FormBudget,
+    prompts: Prompts,
+    client: WebClient,
+    body: dict[str, Any],
+    read: Callable[[], T],
+) -> Outcome[T] | None:
+    """`read_for_form` for a button that opens a form, logged by the button's action_id."""
+    what = f"action {body['actions'][0].get('action_id', '?')}"
+    return read_for_form(forms, prompts, client, body, what, read)

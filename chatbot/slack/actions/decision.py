@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from chatbot.decisions.models import Decision
 from chatbot.decisions.service import DecisionDraft, decision_ref
 from chatbot.slack.blocks.decision import decision_form
-from chatbot.slack.form_budget import read_for_form
+from chatbot.slack.form_budget import read_for_click
 from chatbot.slack.ids import DecisionId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -25,15 +25,9 @@ def register(app: App, parts: SlackParts) -> None:
         channel, user = at.channel, at.user
         value = str(body["actions"][0].get("value") or "")
         # Read within the form budget: the form opens with this click's 3 s trigger_id.
-        what = f"action {body['actions'][0].get('action_id', '?')}"
-        got = read_for_form(
-            parts.forms,
-            services.prompts,
-            client,
-            body,
-            what,
-            lambda: flow.decisions.get(int(value)) if value.isdigit() else None,
-        )
+        ours = value.isdigit()
+        read = (lambda: flow.decisions.get(int(value))) if ours else (lambda: None)
+        got = read_for_click(parts.forms, services.prompts, client, body, read)
         if got is None:
             return None
         d = got.value

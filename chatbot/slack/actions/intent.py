@@ -13,7 +13,7 @@ from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentView
 from chatbot.slack.blocks.intent import checks_page, intent_form
 from chatbot.slack.commands.digest import open_setup_from_home
-from chatbot.slack.form_budget import read_for_form
+from chatbot.slack.form_budget import read_for_click
 from chatbot.slack.ids import HomeId, IntentId
 from chatbot.slack.parts import SlackParts
 from chatbot.slack.payloads import where
@@ -43,16 +43,9 @@ def register(app: App, parts: SlackParts) -> None:
     def load_for_form(client: WebClient, body: dict[str, Any], intent_id: str) -> IntentView | None:
         """`load` for a button that opens a form: within the form budget, as the form opens
         with this click's 3 s trigger_id."""
-        what = f"action {body['actions'][0].get('action_id', '?')}"
         ours = intent_id.isdigit()
-        got = read_for_form(
-            parts.forms,
-            services.prompts,
-            client,
-            body,
-            what,
-            lambda: flow.intents.get(int(intent_id)) if ours else None,
-        )
+        read = (lambda: flow.intents.get(int(intent_id))) if ours else (lambda: None)
+        got = read_for_click(parts.forms, services.prompts, client, body, read)
         if got is None:
             return None
         if got.value is None:
