@@ -127,7 +127,10 @@ def _engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tup
     schema = None
     if "postgresql" in DATABASES:
         pg_url, schema = _pg_schema_url()
-        engines["postgresql"] = (pg_url, make_engine(pg_url))
+        # At most two idle connections kept between tests (the default pool keeps ten), with
+        # the same ceiling for a test's threads: the PostgreSQL server is shared by every test
+        # process and ran out of connections under parallel runs.
+        engines["postgresql"] = (pg_url, make_engine(pg_url, pool_size=2, max_overflow=18))
     for _url, engine in engines.values():
         upgrade(engine)
     yield engines
