@@ -796,6 +796,15 @@ def reference_digest(history: History, label: str, now: datetime) -> dict[str, A
 # ----------------------------------------------------------------------------- loading
 
 
+def _insert_all(conn: Any, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert `rows` into `model`'s table, one executemany per set of columns given."""
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_columns.setdefault(tuple(sorted(row)), []).append(row)
+    for batch in by_columns.values():
+        conn.execute(insert(model.__table__), batch)
+
+
 def load(db: Database, history: History) -> int:
     """Writes the history into the database; returns the team's id."""
     team = _team_settings(history)
@@ -832,108 +841,136 @@ def load(db: Database, history: History) -> int:
                 )
             )
     assert team_id is not None
+    # Each table's rows go in one executemany (row by row, loading was a good part of every
+    # example's time); ids come back in the rows' order where later rows refer to them.
     with db.engine.begin() as conn:
+        items = [
+            {
+                "team_id": team_id,
+                "jira_id": str(n + 1),
+                "key": item["key"],
+                "project_key": item["key"].split("-")[0],
+                "issue_type": item.get("issue_type", "Story"),
+                "summary": "",
+                "status": item.get("status") or "",
+                "assignee_id": item.get("assignee_id"),
+                "assignee_name": item.get("assignee_name"),
+                "labels": item.get("labels", []),
+                "fields": item.get("fields", {}),
+                "escaped": item.get("escaped", False),
+                "deleted": item.get("deleted", False),
+                "created_at": item["created_at"],
+                "updated_at": item.get("updated_at", item["created_at"]),
+                "synced_at": item["created_at"],
+            }
+            for n, item in enumerate(history.get("work_items", []))
+        ]
         ids: dict[str, int] = {}
-        for n, item in enumerate(history.get("work_items", [])):
-            result = conn.execute(
-                insert(WorkItem.__table__).values(  # type: ignore[attr-defined]
-                    team_id=team_id,
-                    jira_id=str(n + 1),
-                    key=item["key"],
-                    project_key=item["key"].split("-")[0],
-                    issue_type=item.get("issue_type", "Story"),
-                    summary="",
-                    status=item.get("status") or "",
-                    assignee_id=item.get("assignee_id"),
-                    assignee_name=item.get("assignee_name"),
-                    labels=item.get("labels", []),
-                    fields=item.get("fields", {}),
-                    escaped=item.get("escaped", False),
-                    deleted=item.get("deleted", False),
-                    created_at=item["created_at"],
-                    updated_at=item.get("updated_at", item["created_at"]),
-                    synced_at=item["created_at"],
-                )
+        if items:
+            work_items = WorkItem.__table__  # type: ignore[attr-defined]
+            made = conn.execute(
+                insert(work_items).returning(work_items.c.id, sort_by_parameter_order=True), items
             )
-            ids[item["key"]] = result.inserted_primary_key[0]
-        for n, change in enumerate(history.get("changes", [])):
-            conn.execute(
-                insert(WorkItemChange.__table__).values(  # type: ignore[attr-defined]
-                    team_id=team_id,
-                    work_item_id=ids[change["key"]],
-                    history_id=str(n + 1),
-                    field=change["field"],
-                    from_id=change.get("from_id"),
-                    from_value=change.get("from_value"),
-                    to_id=change.get("to_id"),
-                    to_value=change.get("to_value"),
-                    at=change["at"],
-                )
-            )
-        for pr in history.get("prs", []):
-            conn.execute(
-                insert(PullRequest.__table__).values(  # type: ignore[attr-defined]
-                    repo=pr["repo"],
-                    number=pr["number"],
-                    title=pr.get("title", ""),
-                    body=pr.get("body", ""),
-                    labels=pr.get("labels", []),
-                    additions=pr.get("additions"),
-                    deletions=pr.get("deletions"),
-                    head_branch=pr.get("head_branch", ""),
-                    base_branch="main",
-                    head_sha=pr.get("head_sha"),
-                    merge_commit_sha=pr.get("merge_commit_sha"),
-                    author_login=pr.get("author_login", ""),
-                    author_is_bot=pr.get("author_is_bot", False),
-                    opened_as_draft=pr.get("opened_as_draft", False),
-                    draft=False,
-                    state="merged" if pr.get("merged_at") else "open",
-                    created_at=pr.get("created_at"),
-                    merged_at=pr.get("merged_at"),
-                )
-            )
-        for key in history.get("pr_keys", []):
-            conn.execute(insert(PullRequestKey.__table__).values(**key))  # type: ignore[attr-defined]
-        for event in history.get("events", []):
-            conn.execute(insert(PullRequestEvent.__table__).values(**event))  # type: ignore[attr-defined]
-        for commit in history.get("commits", []):
-            conn.execute(
-                insert(GitCommit.__table__).values(  # type: ignore[attr-defined]
-                    repo=commit["repo"],
-                    sha=commit["sha"],
-                    authored_at=commit.get("authored_at"),
-                    author_login=commit.get("author_login"),
-                    message=commit.get("message"),
+            ids = {item["key"]: row_id for item, (row_id,) in zip(items, made, strict=True)}
+        _insert_all(
+            conn,
+            WorkItemChange,
+            [
+                {
+                    "team_id": team_id,
+                    "work_item_id": ids[change["key"]],
+                    "history_id": str(n + 1),
+                    "field": change["field"],
+                    "from_id": change.get("from_id"),
+                    "from_value": change.get("from_value"),
+                    "to_id": change.get("to_id"),
+                    "to_value": change.get("to_value"),
+                    "at": change["at"],
+                }
+                for n, change in enumerate(history.get("changes", []))
+            ],
+        )
+        _insert_all(
+            conn,
+            PullRequest,
+            [
+                {
+                    "repo": pr["repo"],
+                    "number": pr["number"],
+                    "title": pr.get("title", ""),
+                    "body": pr.get("body", ""),
+                    "labels": pr.get("labels", []),
+                    "additions": pr.get("additions"),
+                    "deletions": pr.get("deletions"),
+                    "head_branch": pr.get("head_branch", ""),
+                    "base_branch": "main",
+                    "head_sha": pr.get("head_sha"),
+                    "merge_commit_sha": pr.get("merge_commit_sha"),
+                    "author_login": pr.get("author_login", ""),
+                    "author_is_bot": pr.get("author_is_bot", False),
+                    "opened_as_draft": pr.get("opened_as_draft", False),
+                    "draft": False,
+                    "state": "merged" if pr.get("merged_at") else "open",
+                    "created_at": pr.get("created_at"),
+                    "merged_at": pr.get("merged_at"),
+                }
+                for pr in history.get("prs", [])
+            ],
+        )
+        _insert_all(conn, PullRequestKey, history.get("pr_keys", []))
+        _insert_all(conn, PullRequestEvent, history.get("events", []))
+        commits = history.get("commits", [])
+        _insert_all(
+            conn,
+            GitCommit,
+            [
+                {
+                    "repo": commit["repo"],
+                    "sha": commit["sha"],
+                    "authored_at": commit.get("authored_at"),
+                    "author_login": commit.get("author_login"),
+                    "message": commit.get("message"),
                     # As ingest stores it: the no-reply logins, space-delimited.
-                    coauthors=(
+                    "coauthors": (
                         f" {' '.join(noreply_logins(commit['message']))} "
                         if noreply_logins(commit.get("message"))
                         else ("" if commit.get("message") is not None else None)
                     ),
-                )
-            )
-            for branch in commit.get("branches", []):
-                conn.execute(
-                    insert(BranchCommit.__table__).values(  # type: ignore[attr-defined]
-                        repo=commit["repo"], branch=branch, sha=commit["sha"]
-                    )
-                )
-        for review in history.get("reviews", []):
+                }
+                for commit in commits
+            ],
+        )
+        _insert_all(
+            conn,
+            BranchCommit,
+            [
+                {"repo": commit["repo"], "branch": branch, "sha": commit["sha"]}
+                for commit in commits
+                for branch in commit.get("branches", [])
+            ],
+        )
+        _insert_all(
+            conn,
+            PullRequestReview,
+            [
+                {
+                    "review_id": review["review_id"],
+                    "repo": review["repo"],
+                    "number": review["number"],
+                    "reviewer_login": review["reviewer_login"],
+                    "reviewer_is_bot": review.get("reviewer_is_bot", False),
+                    "state": review["state"],
+                    "submitted_at": review.get("submitted_at"),
+                    "dismissed_at": review.get("dismissed_at"),
+                }
+                for review in history.get("reviews", [])
+            ],
+        )
+        deployments = history.get("deployments", [])
+        # One at a time: a deployment may name an earlier one (rollback_of, hotfix_of) by the
+        # id the database gives it, in the order they are listed.
+        dep_ids = [
             conn.execute(
-                insert(PullRequestReview.__table__).values(  # type: ignore[attr-defined]
-                    review_id=review["review_id"],
-                    repo=review["repo"],
-                    number=review["number"],
-                    reviewer_login=review["reviewer_login"],
-                    reviewer_is_bot=review.get("reviewer_is_bot", False),
-                    state=review["state"],
-                    submitted_at=review.get("submitted_at"),
-                    dismissed_at=review.get("dismissed_at"),
-                )
-            )
-        for d in history.get("deployments", []):
-            result = conn.execute(
                 insert(Deployment.__table__).values(  # type: ignore[attr-defined]
                     source=d.get("source", "webhook"),
                     external_id=d["external_id"],
@@ -947,12 +984,16 @@ def load(db: Database, history: History) -> int:
                     first_seen_at=d.get("deployed_at") or LONG_AGO,
                     updated_at=d.get("deployed_at") or LONG_AGO,
                 )
-            )
-            dep_id = result.inserted_primary_key[0]
-            for kind, value in dict.fromkeys(map(tuple, d.get("changes", []))):
-                conn.execute(
-                    insert(DeploymentChange.__table__).values(  # type: ignore[attr-defined]
-                        deployment_id=dep_id, kind=kind, value=value
-                    )
-                )
+            ).inserted_primary_key[0]
+            for d in deployments
+        ]
+        _insert_all(
+            conn,
+            DeploymentChange,
+            [
+                {"deployment_id": dep_id, "kind": kind, "value": value}
+                for d, dep_id in zip(deployments, dep_ids, strict=True)
+                for kind, value in dict.fromkeys(map(tuple, d.get("changes", [])))
+            ],
+        )
     return team_id

@@ -4,15 +4,18 @@ its Block Kit JSON (within Slack's limits) and its chart (a PNG that opens)."""
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from chatbot.cli import app
 from chatbot.db.engine import Database, make_engine
-from chatbot.demo.cli import run_demo
+from chatbot.demo.cli import DemoResult, run_demo
 from chatbot.digest.catalogue import BY_NAME, HEADLINES
 from chatbot.metrics.engine import team_row, weekly_digest_for
 from chatbot.metrics.week import Week
@@ -27,13 +30,29 @@ def _png_size(data: bytes) -> tuple[int, int]:
     return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
 
 
-def test_demo_writes_a_valid_message_and_chart(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
-    payload = json.loads((tmp_path / "out" / "demo-digest.json").read_text("utf-8"))
+@dataclass(frozen=True)
+class Demo:
+    result: DemoResult
+    out: Path
+    db_path: Path
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """One run of the demo for the tests that only read what it wrote (a run takes about a
+    second, most of this module's time)."""
+    base = tmp_path_factory.mktemp("demo")
+    result = run_demo(base / "out", base / "demo.db", now=NOW)
+    return Demo(result, base / "out", base / "demo.db")
+
+
+def test_demo_writes_a_valid_message_and_chart(demo: Demo) -> None:
+    result, tmp_out, db_path = demo.result, demo.out, demo.db_path
+    payload = json.loads((tmp_out / "demo-digest.json").read_text("utf-8"))
     assert message_problems(payload["text"], payload["blocks"]) == []
     assert message_errors(payload["text"], payload["blocks"]) == []
     assert "Weekly digest · payments · 2026-W47" in json.dumps(payload, ensure_ascii=False)
-    width, height = _png_size((tmp_path / "out" / "demo-digest.png").read_bytes())
+    width, height = _png_size((tmp_out / "demo-digest.png").read_bytes())
     assert width >= 800 and height >= 700
 
     metrics = result.digest["metrics"]
@@ -49,7 +68,7 @@ def test_demo_writes_a_valid_message_and_chart(tmp_path: Path) -> None:
     assert metrics["checks_verified_at_done"]["done"] > 0
     assert result.counts.weeks >= 12
 
-    with sqlite3.connect(tmp_path / "demo.db") as conn:
+    with sqlite3.connect(db_path) as conn:
         weeks = conn.execute("SELECT COUNT(DISTINCT week) FROM check_in").fetchone()[0]
         rollbacks = conn.execute(
             "SELECT COUNT(*) FROM deployment WHERE rollback_of IS NOT NULL"
@@ -62,8 +81,9 @@ def test_demo_writes_a_valid_message_and_chart(tmp_path: Path) -> None:
     assert weeks >= 12 and rollbacks >= 1 and failures >= 1 and reviews > 100 and commits > 100
 
 
-def test_demo_is_repeatable_and_recreates_its_database(tmp_path: Path) -> None:
-    first = run_demo(tmp_path, tmp_path / "demo.db", now=NOW)
+def test_demo_is_repeatable_and_recreates_its_database(demo: Demo, tmp_path: Path) -> None:
+    first = demo.result
+    shutil.copy(demo.db_path, tmp_path / "demo.db")  # a demo database already there
     second = run_demo(tmp_path, tmp_path / "demo.db", now=NOW)
     assert first.digest == second.digest  # same seed, same team; the file was recreated
     other = run_demo(tmp_path / "b", tmp_path / "b.db", now=NOW, seed=8)
@@ -83,12 +103,12 @@ def test_chatbot_demo_command_prints_the_digest(tmp_path: Path, monkeypatch) -> 
     assert refused.exit_code == 2 and "Traceback" not in refused.output
 
 
-def test_no_demo_headline_moves_more_than_three_times_its_baseline(tmp_path: Path) -> None:
+def test_no_demo_headline_moves_more_than_three_times_its_baseline(demo: Demo) -> None:
     """The demo starts with work already in flight, as a real team's first synced weeks do:
     against its baseline, no later week of the four headline figures or WIP is more than 3×
     higher or lower (a rate whose baseline is 0 has no ratio and is left out)."""
-    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
-    db = Database(make_engine(f"sqlite:///{tmp_path / 'demo.db'}"))
+    result = demo.result
+    db = Database(make_engine(f"sqlite:///{demo.db_path}"))
     reported = Week.parse(result.digest["week"], "UTC")
     earlier = weekly_digest_for(db, "payments", reported.shift(-8), NOW, with_warnings=False)
     row = team_row(db, "payments")
@@ -109,8 +129,8 @@ def test_no_demo_headline_moves_more_than_three_times_its_baseline(tmp_path: Pat
             assert value is not None and baseline / 3 <= value <= baseline * 3, (view.name, value)
 
 
-def test_demo_shows_ai_assisted_work_a_goal_and_the_paired_signal(tmp_path: Path) -> None:
-    result = run_demo(tmp_path / "out", tmp_path / "demo.db", now=NOW)
+def test_demo_shows_ai_assisted_work_a_goal_and_the_paired_signal(demo: Demo) -> None:
+    result = demo.result
     metrics = result.digest["metrics"]
     share = metrics["ai_share"]
     # Both sides of the split have at least 5 PRs, every kind of signal appears, and an agent's

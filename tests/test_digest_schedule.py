@@ -99,6 +99,21 @@ def _berlin_at_its_slot(
     return team
 
 
+def _hours_that_matter(start: datetime, end: datetime, zones: tuple[str, ...]) -> list[datetime]:
+    """Every whole hour from `start` to `end` that falls on a Monday (the digest) or a Friday
+    (the check-in and its reminder) in one of `zones`: each slot, the hours before and after
+    it, and the rest of its day, where an early, late or repeated post would show. The hours of
+    the other days hold no slot: ticking them too (1,344 ticks for eight weeks instead of 528)
+    only made the test three times slower."""
+    hours = []
+    at = start
+    while at < end:
+        if any(at.astimezone(ZoneInfo(zone)).weekday() in (0, 4) for zone in zones):
+            hours.append(at)
+        at += timedelta(hours=1)
+    return hours
+
+
 @pytest.mark.parametrize(
     ("start", "end"),
     [
@@ -114,11 +129,10 @@ def test_each_digest_once_at_local_time_across_dst(
 ) -> None:
     _add(services, "berlin", "CBERLIN1", "Europe/Berlin", senior_engineers=["USENB"])
     _add(services, "la", "CLA00001", "America/Los_Angeles", senior_engineers=["USENL"])
-    clock.set(start)
     tick = _Ticker(services, chart=False)
-    while clock.now() < end:
+    for instant in _hours_that_matter(start, end, ("Europe/Berlin", "America/Los_Angeles")):
+        clock.set(instant)
         tick()
-        clock.advance(hours=1)
     for channel, tz in (("CBERLIN1", "Europe/Berlin"), ("CLA00001", "America/Los_Angeles")):
         posts = _digest_posts(fake_slack, channel)
         assert len(posts) == 8, channel

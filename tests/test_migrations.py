@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -17,7 +20,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
 from chatbot.db.engine import make_engine
-from chatbot.db.migrate import alembic_config, upgrade
+from chatbot.db.migrate import alembic_config, at_head, script_head, upgrade
 from chatbot.schema import metadata
 from tests.conftest import DATABASES, PG_ADMIN
 
@@ -89,3 +92,45 @@ def test_connections_are_set_up_for_short_reads(empty_engine: Engine) -> None:
         else:
             assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
             assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() == 268435456
+
+
+def test_the_head_read_without_alembic_is_alembics_head(empty_engine: Engine) -> None:
+    scripts = ScriptDirectory.from_config(alembic_config(empty_engine))
+    assert script_head() == scripts.get_current_head()
+
+
+def test_a_database_one_revision_behind_is_still_upgraded(empty_engine: Engine) -> None:
+    """The start skips Alembic only for a database at the head: one a revision behind (a
+    deploy of a new migration) and a new one are upgraded as before."""
+    scripts = ScriptDirectory.from_config(alembic_config(empty_engine))
+    head = scripts.get_current_head()
+    previous = scripts.get_revision(head).down_revision
+    assert isinstance(previous, str)
+    assert not at_head(empty_engine)  # no version table yet
+    upgrade(empty_engine, previous)
+    assert not at_head(empty_engine)
+    upgrade(empty_engine)
+    assert at_head(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        context = MigrationContext.configure(conn)
+        assert context.get_current_heads() == (head,)
+
+
+def test_a_start_at_the_head_does_not_load_alembic(tmp_path: Path) -> None:
+    """Importing Alembic and loading its scripts took about half a second of every start."""
+    url = f"sqlite:///{tmp_path / 'start.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    start = (
+        "import sys\n"
+        "from chatbot.db.engine import make_engine\n"
+        "from chatbot.db.migrate import upgrade\n"
+        f"upgrade(make_engine({url!r}))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", start], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
