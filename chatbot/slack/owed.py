@@ -250,10 +250,12 @@ class SlackOutbox:
             return Sent(enqueued.row_id)
         self._watched.row_id, self._watched.sent = enqueued.row_id, None
         try:
-            if enqueued.row is not None:
-                worker.run_claimed(enqueued.row)
-            else:
-                worker.run_one(enqueued.row_id)
+            # One connection for the chain's claims and settles (see `Database.holding`).
+            with self.db.holding():
+                if enqueued.row is not None:
+                    worker.run_claimed(enqueued.row)
+                else:
+                    worker.run_one(enqueued.row_id)
             return self._watched.sent or Sent(enqueued.row_id)
         finally:
             self._watched.row_id, self._watched.sent = None, None
