@@ -21,7 +21,7 @@ import threading
 import urllib.error
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
@@ -138,7 +138,13 @@ class Message:
         return f"post:{self.channel}:-:{self.tell or '-'}"
 
     def payload(self, owed_at: datetime) -> dict[str, Any]:
-        data = asdict(self)
+        # By hand, not `dataclasses.asdict`: that deep-copies every field (most of the cost
+        # of owing a message), and `_without_nul` copies the containers anyway.
+        data = {name: getattr(self, name) for name in _MESSAGE_FIELDS}
+        for name in ("render", "then", "refused"):
+            step = data[name]
+            if step is not None:
+                data[name] = {"name": step.name, "args": step.args}
         data["after"] = [m.payload(owed_at) for m in self.after]
         data["owed_at"] = owed_at.isoformat()
         return _without_nul(data)
@@ -151,6 +157,9 @@ class Message:
                 data[name] = Step(**data[name])
         data["after"] = [cls.of(m) for m in data.get("after") or []]
         return cls(**data)
+
+
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 
 
 @dataclass(frozen=True)
