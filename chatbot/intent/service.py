@@ -12,7 +12,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, case, insert, or_, update
+from sqlalchemy import Insert, Table, Update, bindparam, case, insert, or_, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel, col, select
 
@@ -389,21 +389,28 @@ def set_card_in(
     """Remember the card's message and the intent's thread (the first thread only), inside the
     caller's transaction, in one statement (no ORM round trip: it runs for every new intent).
     Objects of this intent already loaded in `s` do not see the change."""
-    values: dict[str, Any] = {}
-    if card_ts:
-        values["card_ts"] = card_ts
-    if thread_ts:
-        current = _table(Intent).c.thread_ts
-        no_thread = or_(current.is_(None), current == "")
-        values["thread_ts"] = case((no_thread, thread_ts), else_=current)
-    if values:
-        intents = _table(Intent)
-        found = s.execute(update(intents).where(intents.c.id == intent_id).values(values))
+    if card_ts or thread_ts:
+        params = {"intent_id": intent_id, "new_card_ts": card_ts, "new_thread_ts": thread_ts}
+        found = s.execute(_set_card(bool(card_ts), bool(thread_ts)), params)
         exists = found.rowcount > 0
     else:
         exists = s.execute(select(Intent.id).where(Intent.id == intent_id)).first() is not None
     if not exists:
         raise IntentError("intent.errors.gone")
+
+
+@cache
+def _set_card(card: bool, thread: bool) -> Update:
+    """`set_card_in`'s UPDATE, built once per shape (see `_insert_into`)."""
+    intents = _table(Intent)
+    values: dict[str, Any] = {}
+    if card:
+        values["card_ts"] = bindparam("new_card_ts")
+    if thread:
+        current = intents.c.thread_ts
+        no_thread = or_(current.is_(None), current == "")
+        values["thread_ts"] = case((no_thread, bindparam("new_thread_ts")), else_=current)
+    return update(intents).where(intents.c.id == bindparam("intent_id")).values(values)
 
 
 def _table(model: type[SQLModel]) -> Table:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -121,8 +123,19 @@ class TeamService:
 
 def channel_team_id(conn: Connection, channel_id: str) -> int | None:
     """The id of the team `channel_id` belongs to, inside the caller's transaction."""
-    team_id: int | None = conn.execute(_first_of_channel(select(Team.id), channel_id)).scalar()
+    team_id: int | None = conn.execute(_TEAM_OF_CHANNEL, {"channel": channel_id}).scalar()
     return team_id
+
+
+_TEAMS: Table = Team.__table__  # type: ignore[attr-defined]
+# Looked up for every new intent: built once (building and cache-keying the statement cost
+# more than running it). The same order as `_first_of_channel`.
+_TEAM_OF_CHANNEL = (
+    sa_select(_TEAMS.c.id)
+    .where(_TEAMS.c.channel_id == bindparam("channel"))
+    .order_by(_TEAMS.c.id)
+    .limit(1)
+)
 
 
 def _channel_team(s: Session, channel_id: str) -> Team | None:
