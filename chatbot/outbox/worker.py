@@ -180,7 +180,9 @@ class OutboxWorker:
             return []
         except GiveUp as exc:
             log.warning("outbox %s (%s) gave up: %s", row.id, row.kind, exc)
-            failed, follow = store.settle_failed(self.db, self.clock, row, str(exc), exc.record)
+            failed, follow = store.settle_failed(
+                self.db, self.clock, row, str(exc), exc.record, self.name, self.lease
+            )
             if failed:
                 self._tell("failed", row, exc.user_message)
         except Exception as exc:  # the database down, or a bug of ours: keep the row, retry
@@ -190,7 +192,9 @@ class OutboxWorker:
         else:
             record = landed.record if landed is not None else None
             state = landed.state if landed is not None else None
-            sent, follow = store.settle_sent(self.db, self.clock, row, record, state)
+            sent, follow = store.settle_sent(
+                self.db, self.clock, row, record, state, self.name, self.lease
+            )
             self._tell("landed", row, landed)
             if not sent:
                 # Edited while this send was in flight: send the newer version now rather

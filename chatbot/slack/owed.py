@@ -255,7 +255,8 @@ class SlackOutbox:
         """Send a row owed with `claim` (or, when something earlier in its lane waits, let
         that go first); what became of it."""
         worker = self.worker
-        if worker is None:
+        if worker is None or enqueued.waits:
+            # Waiting behind an earlier message of its lane: that one's settle sends it.
             return Sent(enqueued.row_id)
         self._watched.row_id, self._watched.sent = enqueued.row_id, None
         try:
