@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, Update, bindparam, case, insert, or_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, col, select
 
 from chatbot.clock import Clock
@@ -26,6 +27,7 @@ from chatbot.jira_keys import is_jira_key
 from chatbot.teams.service import channel_team_id
 
 TITLE_MAX = 200
+_M = TypeVar("_M", bound=SQLModel)
 OPEN_STATUSES = (
     IntentStatus.DRAFT,
     IntentStatus.READY,
@@ -178,29 +180,34 @@ class IntentService:
         # statements on one connection: a new intent has no checks to keep and no revisions
         # before it, and the ORM's unit of work cost more than the statements themselves. The
         # revision number goes in with the row (no UPDATE re-running the full-text trigger).
-        intent = Intent(
-            title=title,
-            outcome=fields.outcome,
-            why=fields.why,
-            constraints=list(fields.constraints),
-            out_of_scope=fields.out_of_scope,
-            status=status,
-            channel_id=channel_id,
-            thread_ts=thread_ts,
-            created_by=user_id,
-            created_at=now,
-            updated_at=now,
-            team_id=team_id,
-            channel_is_private=is_private,
-        )
-        _next_revision(intent)
+        values: dict[str, Any] = {
+            "team_id": team_id,
+            "title": title,
+            "outcome": fields.outcome,
+            "why": fields.why,
+            "constraints": list(fields.constraints),
+            "out_of_scope": fields.out_of_scope,
+            "status": status,
+            "jira_key": None,
+            "channel_id": channel_id,
+            "channel_is_private": is_private,
+            "thread_ts": thread_ts,
+            "card_ts": None,
+            "created_by": user_id,
+            "created_at": now,
+            "updated_at": now,
+            "started_at": None,
+            "done_at": None,
+            "revision": 1,
+        }
         with self.db.transaction() as conn:
             if delivery_key is not None and not claim_delivery(conn, delivery_key, now):
                 raise AlreadyDelivered(delivery_key)
             crash_point("intent.create.claimed")
             if team_from_channel:
-                intent.team_id = channel_team_id(conn, channel_id)
-            intent.id = _insert(conn, Intent, intent)
+                values["team_id"] = channel_team_id(conn, channel_id)
+            inserted = conn.execute(_insert_into(_table(Intent)), values)
+            intent = _as_read(Intent, {"id": int(inserted.inserted_primary_key[0]), **values})
             checks = []
             for position, text in enumerate(fields.checks):
                 check = AcceptanceCheck(intent_id=intent.id, position=position, text=text)
@@ -411,6 +418,14 @@ def _set_card(card: bool, thread: bool) -> Update:
         no_thread = or_(current.is_(None), current == "")
         values["thread_ts"] = case((no_thread, bindparam("new_thread_ts")), else_=current)
     return update(intents).where(intents.c.id == bindparam("intent_id")).values(values)
+
+
+def _as_read(model: type[_M], values: dict[str, Any]) -> _M:
+    """A row just stored, for the caller to read: built from its values without validation
+    or ORM state (building a table model the usual way cost more than storing it). Never
+    added to a session nor written through: a change goes through the service by id."""
+    configure_mappers()  # its columns are read through the mapper's attributes
+    return model.model_construct(**values)
 
 
 def _table(model: type[SQLModel]) -> Table:
