@@ -129,9 +129,11 @@ class OutboxWorker:
     def run_due(self, limit: int = 50) -> int:
         """Send every due row this process can claim; returns how many were attempted."""
         attempted = 0
-        for row_id in store.due_ids(self.db, self.clock.now(), limit):
-            if self.run_one(row_id):
-                attempted += 1
+        # One connection for the scan and every claim and settle after it (`Database.holding`).
+        with self.db.holding():
+            for row_id in store.due_ids(self.db, self.clock.now(), limit):
+                if self.run_one(row_id):
+                    attempted += 1
         return attempted
 
     def run_one(self, row_id: int) -> bool:
