@@ -24,7 +24,7 @@ from chatbot.db.engine import Database
 from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
 from chatbot.jira_keys import is_jira_key
-from chatbot.teams.service import channel_team_id
+from chatbot.teams.service import team_of_channel
 
 TITLE_MAX = 200
 _M = TypeVar("_M", bound=SQLModel)
@@ -205,9 +205,14 @@ class IntentService:
                 raise AlreadyDelivered(delivery_key)
             crash_point("intent.create.claimed")
             if team_from_channel:
-                values["team_id"] = channel_team_id(conn, channel_id)
-            inserted = conn.execute(_insert_into(_table(Intent)), values)
-            intent = _as_read(Intent, {"id": int(inserted.inserted_primary_key[0]), **values})
+                # The channel's team is looked up by the INSERT itself (one round trip less).
+                del values["team_id"]
+                stored = conn.execute(_INSERT_WITH_TEAM, {**values, "team_channel": channel_id})
+                intent_id, values["team_id"] = stored.one()
+            else:
+                inserted = conn.execute(_insert_into(_table(Intent)), values)
+                intent_id = inserted.inserted_primary_key[0]
+            intent = _as_read(Intent, {"id": int(intent_id), **values})
             checks = []
             for position, text in enumerate(fields.checks):
                 check = AcceptanceCheck(intent_id=intent.id, position=position, text=text)
@@ -481,3 +486,11 @@ def _revision_values(
         "late": late,
         "snapshot": snapshot,
     }
+
+
+# A new intent in its channel's team: the team looked up inside the INSERT (built once).
+_INSERT_WITH_TEAM = (
+    insert(_table(Intent))
+    .values(team_id=team_of_channel("team_channel"))
+    .returning(_table(Intent).c.id, _table(Intent).c.team_id)
+)
