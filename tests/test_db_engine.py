@@ -1,18 +1,24 @@
 """The SQLite engine's writer queue: threads of one process take SQLite's write lock in turn,
 and a transaction that ends in any way (commit, rollback, a connection closed or dropped without
-either) passes it on."""
+either) passes it on. `Database.holding()`: one connection for a thread's transactions in a
+row, each still committing on its own (both databases)."""
 
 from __future__ import annotations
 
 import gc
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
-from chatbot.db.engine import make_engine
+from chatbot.db.dedupe import claim_delivery, delivered
+from chatbot.db.engine import Database, make_engine
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -90,3 +96,62 @@ def test_a_connection_dropped_mid_transaction_passes_the_lock_on(engine: Engine)
     gc.collect()
     assert _write_in_another_thread(engine, 2)
     assert _rows(engine) == [(2, 0)]
+
+
+# --- Database.holding(): one connection for a thread's transactions in a row -------------------
+
+
+def _checkouts(db: Database) -> list[int]:
+    """The connections this thread checks out from now on."""
+    seen: list[int] = []
+    me = threading.get_ident()
+
+    def checkout(raw: object, _record: object, _proxy: object) -> None:
+        if threading.get_ident() == me:
+            seen.append(id(raw))
+
+    event.listen(db.engine.pool, "checkout", checkout)
+    return seen
+
+
+def test_held_transactions_share_one_checkout_and_each_commits(db: Database) -> None:
+    seen = _checkouts(db)
+    with db.holding():
+        for n in range(3):
+            with db.transaction() as conn:
+                assert claim_delivery(conn, f"held-{n}", NOW)
+            # Committed at the block's end, not the holding's: another thread sees it now.
+            assert _delivered_elsewhere(db, f"held-{n}")
+    assert len(seen) == 1
+
+
+def test_a_nested_transaction_while_holding_gets_its_own_connection(db: Database) -> None:
+    if db.dialect == "sqlite":
+        pytest.skip("SQLite takes its one write lock at BEGIN: writes cannot nest there")
+    seen = _checkouts(db)
+    with db.holding(), pytest.raises(RuntimeError), db.transaction() as outer:
+        claim_delivery(outer, "outer", NOW)
+        with db.transaction() as inner:
+            assert inner is not outer
+            claim_delivery(inner, "inner", NOW)
+        raise RuntimeError("the outer one rolls back")
+    assert len(seen) == 2
+    assert delivered(db, "inner") and not delivered(db, "outer")
+
+
+def test_a_held_connection_that_breaks_is_replaced_at_the_next_transaction(db: Database) -> None:
+    with db.holding():
+        with pytest.raises(DBAPIError), db.transaction() as conn:
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            conn.execute(text("SELECT 1"))
+        with db.transaction() as conn:
+            assert claim_delivery(conn, "after", NOW)
+    assert delivered(db, "after")
+
+
+def _delivered_elsewhere(db: Database, key: str) -> bool:
+    found: list[bool] = []
+    thread = threading.Thread(target=lambda: found.append(delivered(db, key)))
+    thread.start()
+    thread.join(timeout=10)
+    return found == [True]

@@ -8,6 +8,7 @@ from chatbot.clock import FrozenClock
 from chatbot.db.engine import Database
 from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentFields, IntentService, parse_ref
+from chatbot.teams.service import TeamService
 
 
 def _service(db: Database, clock: FrozenClock) -> IntentService:
@@ -318,3 +319,20 @@ def test_the_card_keeps_the_first_thread(db: Database, clock: FrozenClock) -> No
     service.set_card(intent_id, card_ts="7.7", thread_ts="8.8")
     intent = service.get(intent_id).intent
     assert (intent.card_ts, intent.thread_ts) == ("7.7", "6.6")
+
+
+def test_an_intent_belongs_to_the_first_team_of_its_channel(
+    db: Database, clock: FrozenClock
+) -> None:
+    teams = TeamService(db, clock)
+    first = teams.add("Payments", "C1")
+    teams.add("Refunds", "C1")  # names the same channel later
+    other = teams.add("Search", "C2")
+    service = _service(db, clock)
+    view = service.create(IntentFields(title="Refunds"), "C1", "U1", team_from_channel=True)
+    assert view.intent.team_id == first.id
+    assert service.get(view.intent.id).intent.team_id == first.id
+    in_c2 = service.create(IntentFields(title="Search"), "C2", "U1", team_from_channel=True)
+    assert in_c2.intent.team_id == other.id
+    nowhere = service.create(IntentFields(title="Loose"), "C9", "U1", team_from_channel=True)
+    assert nowhere.intent.team_id is None

@@ -527,3 +527,47 @@ def test_fifty_rows_per_run_by_default(db: Database, clock: FrozenClock) -> None
     assert len(store.due_ids(db, clock.now())) == 50
     assert _worker(db, clock, Script()).run_due() == 50
     assert len(store.due_ids(db, clock.now())) == 1
+
+
+def _owe_in_lane(db: Database, clock: FrozenClock, key: str) -> store.Enqueued:
+    with db.transaction() as conn:
+        return store.enqueue_in(
+            conn, clock.now(), "test", key, {"k": key}, lane="post:C1:-", claim_for="host:1"
+        )
+
+
+def test_a_row_owed_behind_an_unsent_one_is_claimed_by_that_ones_settle(
+    db: Database, clock: FrozenClock
+) -> None:
+    """The first row of a lane is stored claimed; the next waits (its owner does not try to
+    claim it) and the first one's settle claims it in the same transaction, for the worker
+    that settles, so it is sent next without a transaction of its own to claim it."""
+    first, second, third = (_owe_in_lane(db, clock, k) for k in ("a", "b", "c"))
+    assert first.row is not None and not first.waits
+    assert second.row is None and second.waits and third.waits
+    assert store.claim(db, clock, second.row_id, "host:2") is None  # the first is unsent
+    sent, follow = store.settle_sent(db, clock, first.row, claim_for="host:1")
+    assert sent and len(follow) == 1 and isinstance(follow[0], OutboxMessage)
+    head = follow[0]
+    assert head.id == second.row_id and head.locked_by == "host:1" and head.attempts == 1
+    assert _row(db, second.row_id).locked_by == "host:1"  # stored with the settle
+    # No worker named: the waiting row's id, left for whoever claims it.
+    sent, follow = store.settle_sent(db, clock, head)
+    assert sent and follow == [third.row_id] and _row(db, third.row_id).locked_by is None
+
+
+def test_a_settle_leaves_a_waiting_row_another_sender_holds(
+    db: Database, clock: FrozenClock
+) -> None:
+    first, second = (_owe_in_lane(db, clock, k) for k in ("a", "b"))
+    assert first.row is not None
+    # A lapsed claim on the waiting row (an old process) still holds it for its lease.
+    with db.transaction() as conn:
+        conn.execute(
+            store.TABLE.update()
+            .where(store.TABLE.c.id == second.row_id)
+            .values(locked_by="host:9", locked_until=clock.now() + timedelta(minutes=1))
+        )
+    sent, follow = store.settle_sent(db, clock, first.row, claim_for="host:1")
+    assert sent and follow == [second.row_id]
+    assert _row(db, second.row_id).locked_by == "host:9"

@@ -377,6 +377,8 @@ class _SqliteWriter:
         self._end(conn.connection.dbapi_connection, commit=True)
 
     def rollback(self, conn: Connection) -> None:
+        if conn.invalidated:
+            return  # the pool's invalidate event (`reset`) has passed the lock on already
         self._end(conn.connection.dbapi_connection, commit=False)
 
     def reset(self, dbapi_connection: Any, *_args: Any) -> None:
@@ -404,6 +406,7 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._held = threading.local()
 
     @property
     def dialect(self) -> str:
@@ -422,6 +425,40 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A Core connection in one transaction that commits on success and rolls back on error,
-        for hot paths that need no ORM unit of work (no Session to build, flush and close)."""
-        with self.engine.begin() as connection:
-            yield connection
+        for hot paths that need no ORM unit of work (no Session to build, flush and close).
+        Inside `holding()` it runs on the held connection (unless that one is already in a
+        transaction: a nested one gets a connection of its own, as without holding)."""
+        held: Connection | None = getattr(self._held, "connection", None)
+        if held is None or held.in_transaction() or held.closed:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        try:
+            with held.begin():
+                yield held
+        except BaseException:
+            if held.in_transaction():
+                # Not even rolled back (a broken connection): the rest of the block uses fresh
+                # connections, and `holding()` closes this one.
+                self._held.connection = None
+            raise
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Keep one pooled connection for this thread's `transaction()`s until the block ends.
+
+        A command's work after the ack is a few short transactions in a row (store it with
+        what it owes, record each message as sent); each checkout and return of a pooled
+        connection (and on PostgreSQL the ping before use) cost about as much as a statement.
+        Each transaction still commits on its own, so nothing waits on the connection being
+        held; a connection that breaks meanwhile is replaced on its next use (and pinged).
+        Nested `holding()` is the outer one."""
+        if getattr(self._held, "connection", None) is not None:
+            yield
+            return
+        with self.engine.connect() as connection:
+            self._held.connection = connection
+            try:
+                yield
+            finally:
+                self._held.connection = None

@@ -54,6 +54,10 @@ def _ts_key(ts: str | None) -> tuple[int, int]:
         return 0, 0
 
 
+# Built once: it runs for every new intent (see `intent.service._insert_into`).
+_START = insert(IntentConversation.__table__)  # type: ignore[attr-defined]
+
+
 class ConversationService:
     def __init__(
         self, db: Database, clock: Clock, prompts: Prompts, intents: IntentService
@@ -81,17 +85,18 @@ class ConversationService:
         # object and unit of work cost more than the two statements.
         set_card_in(conn, intent_id, thread_ts=thread_ts)
         inserted = conn.execute(
-            insert(IntentConversation.__table__).values(  # type: ignore[attr-defined]
-                intent_id=intent_id,
-                channel_id=channel_id,
-                thread_ts=thread_ts,
-                step=0,
-                asked_ts=None,
-                state="active",
-                answered_ts=[],
-                created_at=now,
-                updated_at=now,
-            )
+            _START,
+            {
+                "intent_id": intent_id,
+                "channel_id": channel_id,
+                "thread_ts": thread_ts,
+                "step": 0,
+                "asked_ts": None,
+                "state": "active",
+                "answered_ts": [],
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         conversation_id = int(inserted.inserted_primary_key[0])
         return Reply(Step.ASK, conversation_id, intent_id, 0, self.question(0))

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table, case, insert, or_, update
+from sqlalchemy import Insert, Table, Update, bindparam, case, insert, or_, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, col, select
 
 from chatbot.clock import Clock
@@ -23,9 +24,10 @@ from chatbot.db.engine import Database
 from chatbot.errors import UserError
 from chatbot.intent.models import AcceptanceCheck, Intent, IntentRevision, IntentStatus
 from chatbot.jira_keys import is_jira_key
-from chatbot.teams.service import channel_team_id
+from chatbot.teams.service import team_of_channel
 
 TITLE_MAX = 200
+_M = TypeVar("_M", bound=SQLModel)
 OPEN_STATUSES = (
     IntentStatus.DRAFT,
     IntentStatus.READY,
@@ -178,29 +180,39 @@ class IntentService:
         # statements on one connection: a new intent has no checks to keep and no revisions
         # before it, and the ORM's unit of work cost more than the statements themselves. The
         # revision number goes in with the row (no UPDATE re-running the full-text trigger).
-        intent = Intent(
-            title=title,
-            outcome=fields.outcome,
-            why=fields.why,
-            constraints=list(fields.constraints),
-            out_of_scope=fields.out_of_scope,
-            status=status,
-            channel_id=channel_id,
-            thread_ts=thread_ts,
-            created_by=user_id,
-            created_at=now,
-            updated_at=now,
-            team_id=team_id,
-            channel_is_private=is_private,
-        )
-        _next_revision(intent)
+        values: dict[str, Any] = {
+            "team_id": team_id,
+            "title": title,
+            "outcome": fields.outcome,
+            "why": fields.why,
+            "constraints": list(fields.constraints),
+            "out_of_scope": fields.out_of_scope,
+            "status": status,
+            "jira_key": None,
+            "channel_id": channel_id,
+            "channel_is_private": is_private,
+            "thread_ts": thread_ts,
+            "card_ts": None,
+            "created_by": user_id,
+            "created_at": now,
+            "updated_at": now,
+            "started_at": None,
+            "done_at": None,
+            "revision": 1,
+        }
         with self.db.transaction() as conn:
             if delivery_key is not None and not claim_delivery(conn, delivery_key, now):
                 raise AlreadyDelivered(delivery_key)
             crash_point("intent.create.claimed")
             if team_from_channel:
-                intent.team_id = channel_team_id(conn, channel_id)
-            intent.id = _insert(conn, Intent, intent)
+                # The channel's team is looked up by the INSERT itself (one round trip less).
+                del values["team_id"]
+                stored = conn.execute(_INSERT_WITH_TEAM, {**values, "team_channel": channel_id})
+                intent_id, values["team_id"] = stored.one()
+            else:
+                inserted = conn.execute(_insert_into(_table(Intent)), values)
+                intent_id = inserted.inserted_primary_key[0]
+            intent = _as_read(Intent, {"id": int(intent_id), **values})
             checks = []
             for position, text in enumerate(fields.checks):
                 check = AcceptanceCheck(intent_id=intent.id, position=position, text=text)
@@ -389,21 +401,36 @@ def set_card_in(
     """Remember the card's message and the intent's thread (the first thread only), inside the
     caller's transaction, in one statement (no ORM round trip: it runs for every new intent).
     Objects of this intent already loaded in `s` do not see the change."""
-    values: dict[str, Any] = {}
-    if card_ts:
-        values["card_ts"] = card_ts
-    if thread_ts:
-        current = _table(Intent).c.thread_ts
-        no_thread = or_(current.is_(None), current == "")
-        values["thread_ts"] = case((no_thread, thread_ts), else_=current)
-    if values:
-        intents = _table(Intent)
-        found = s.execute(update(intents).where(intents.c.id == intent_id).values(values))
+    if card_ts or thread_ts:
+        params = {"intent_id": intent_id, "new_card_ts": card_ts, "new_thread_ts": thread_ts}
+        found = s.execute(_set_card(bool(card_ts), bool(thread_ts)), params)
         exists = found.rowcount > 0
     else:
         exists = s.execute(select(Intent.id).where(Intent.id == intent_id)).first() is not None
     if not exists:
         raise IntentError("intent.errors.gone")
+
+
+@cache
+def _set_card(card: bool, thread: bool) -> Update:
+    """`set_card_in`'s UPDATE, built once per shape (see `_insert_into`)."""
+    intents = _table(Intent)
+    values: dict[str, Any] = {}
+    if card:
+        values["card_ts"] = bindparam("new_card_ts")
+    if thread:
+        current = intents.c.thread_ts
+        no_thread = or_(current.is_(None), current == "")
+        values["thread_ts"] = case((no_thread, bindparam("new_thread_ts")), else_=current)
+    return update(intents).where(intents.c.id == bindparam("intent_id")).values(values)
+
+
+def _as_read(model: type[_M], values: dict[str, Any]) -> _M:
+    """A row just stored, for the caller to read: built from its values without validation
+    or ORM state (building a table model the usual way cost more than storing it). Never
+    added to a session nor written through: a change goes through the service by id."""
+    configure_mappers()  # its columns are read through the mapper's attributes
+    return model.model_construct(**values)
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -459,3 +486,11 @@ def _revision_values(
         "late": late,
         "snapshot": snapshot,
     }
+
+
+# A new intent in its channel's team: the team looked up inside the INSERT (built once).
+_INSERT_WITH_TEAM = (
+    insert(_table(Intent))
+    .values(team_id=team_of_channel("team_channel"))
+    .returning(_table(Intent).c.id, _table(Intent).c.team_id)
+)

@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, case, literal, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from chatbot.outbox.models import OutboxMessage, OutboxStatus
-from chatbot.outbox.store import LEASE, TABLE, Enqueued, new_row
+from chatbot.outbox.models import OutboxStatus
+from chatbot.outbox.store import LEASE, TABLE, Enqueued, new_row, row_of
 
 
 def owe_latest_in(
@@ -73,4 +73,4 @@ def owe_latest_in(
     row = conn.execute(upsert.returning(*TABLE.c)).one()
     fields = dict(row._mapping)
     mine = claimed and fields["locked_by"] == claim_for and fields["attempts"] == 1
-    return Enqueued(int(fields["id"]), OutboxMessage(**fields) if mine else None)
+    return Enqueued(int(fields["id"]), row_of(fields) if mine else None)

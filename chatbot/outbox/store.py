@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import configure_mappers
 from sqlmodel import col
 from sqlmodel import select as orm_select
 
@@ -54,6 +55,15 @@ _RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
 _RETRY = _RELEASE
 
 
+def row_of(values: Mapping[str, Any]) -> OutboxMessage:
+    """The row as stored (every column), for its sender to read. Built without validation
+    (the values are the row's own, from the statement that stored or claimed it) and without
+    ORM state: such a row is never added to a session nor written through, only read (it was
+    most of what it cost to hand a claimed row to its sender)."""
+    configure_mappers()  # its columns are read through the mapper's attributes
+    return OutboxMessage.model_construct(**values)
+
+
 def enqueue(
     db: Database,
     clock: Clock,
@@ -85,6 +95,9 @@ class Enqueued:
     row_id: int
     #: The row as stored, when it was stored already claimed by the caller (`enqueue_in`).
     row: OutboxMessage | None = None
+    #: Stored behind an earlier unsent row of its lane: that row's settle (or the clock, when
+    #: it is the lane's head) sends it, so trying to claim it now would only fail.
+    waits: bool = False
 
     @property
     def claimed(self) -> bool:
@@ -153,13 +166,14 @@ def enqueue_in(
             values.update(notify=notify, notify_token=uuid.uuid4().hex)
         conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
         return Enqueued(int(found.id))
-    claimed = claim_for is not None and not (lane and not new_lane and _earlier_unsent(conn, lane))
+    waits = bool(lane and not new_lane and claim_for is not None and _earlier_unsent(conn, lane))
+    claimed = claim_for is not None and not waits
     values = new_row(
         now, kind, dedupe_key, payload, lane, claim_for if claimed else None, lease, notify
     )
     row_id = int(conn.execute(_INSERT, values).scalar_one())
     # The claimed row as stored, so its sender needs no read to start.
-    return Enqueued(row_id, OutboxMessage(id=row_id, **values) if claimed else None)
+    return Enqueued(row_id, row_of({"id": row_id, **values}) if claimed else None, waits)
 
 
 def new_row(
@@ -273,12 +287,17 @@ def claim(
     `claim_lapsed` in the same statement: that claim's process died or stalled, perhaps with
     its write already accepted, so the handler looks for the write before making it. The mark
     stays until the row is settled sent or failed (a retry after a failed look keeps it)."""
-    now = clock.now()
     with db.transaction() as conn:
-        claimed = conn.execute(
-            _CLAIM, {"row_id": row_id, "now": now, "until": now + lease, "worker": worker}
-        ).first()
-    return None if claimed is None else OutboxMessage(**claimed._mapping)
+        return _claim_in(conn, clock.now(), row_id, worker, lease)
+
+
+def _claim_in(
+    conn: Connection, now: datetime, row_id: int, worker: str, lease: timedelta
+) -> OutboxMessage | None:
+    claimed = conn.execute(
+        _CLAIM, {"row_id": row_id, "now": now, "until": now + lease, "worker": worker}
+    ).first()
+    return None if claimed is None else row_of(claimed._mapping)
 
 
 def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
@@ -290,13 +309,21 @@ def save_state(db: Database, row_id: int, state: dict[str, Any]) -> None:
 
 
 def _settle_version(
-    db: Database, clock: Clock, row: OutboxMessage, record: Record | None = None, **values: Any
+    db: Database,
+    clock: Clock,
+    row: OutboxMessage,
+    record: Record | None = None,
+    claim_for: str | None = None,
+    lease: timedelta = LEASE,
+    **values: Any,
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Apply `values` (and `record`, in the same transaction) if the row is still pending at
     the version that was sent; otherwise it was re-armed meanwhile (or settled by a sender
     that took over a lapsed claim): release it, due at once, and return False. The list
     holds the rows to send next: those `record` enqueued, then the oldest unsent row of this
-    row's lane (it waited for this one)."""
+    row's lane (it waited for this one), claimed for `claim_for` in the same transaction when
+    given (one transaction fewer per message that waited; its id when not given, or when
+    another sender holds it)."""
     now = clock.now()
     follow: list[int | OutboxMessage] = []
     with db.transaction() as conn:
@@ -312,7 +339,10 @@ def _settle_version(
             taken = {f if isinstance(f, int) else f.id for f in follow}
             waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
             if waiting is not None and waiting not in taken:
-                follow.append(int(waiting))
+                head = (
+                    None if claim_for is None else _claim_in(conn, now, waiting, claim_for, lease)
+                )
+                follow.append(head if head is not None else int(waiting))
     return True, follow
 
 
@@ -322,16 +352,21 @@ def settle_sent(
     row: OutboxMessage,
     record: Record | None = None,
     state: dict[str, Any] | None = None,
+    claim_for: str | None = None,
+    lease: timedelta = LEASE,
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Mark sent unless re-armed meanwhile (then it stays pending and is sent again at once).
     `record` stores what the send made known with the status, at once; `state`, when given,
-    replaces the row's state in the same statement."""
+    replaces the row's state in the same statement. `claim_for`: the worker that sends next
+    (see `_settle_version`)."""
     values: dict[str, Any] = {"state": state} if state is not None else {}
     return _settle_version(
         db,
         clock,
         row,
         record,
+        claim_for,
+        lease,
         status=OutboxStatus.SENT,
         sent_at=clock.now(),
         last_error=None,
@@ -360,7 +395,13 @@ def settle_retry(
 
 
 def settle_failed(
-    db: Database, clock: Clock, row: OutboxMessage, error: str, record: Record | None = None
+    db: Database,
+    clock: Clock,
+    row: OutboxMessage,
+    error: str,
+    record: Record | None = None,
+    claim_for: str | None = None,
+    lease: timedelta = LEASE,
 ) -> tuple[bool, list[int | OutboxMessage]]:
     """Give up on this version; False when the row was re-armed meanwhile (then it is retried)."""
     return _settle_version(
@@ -368,6 +409,8 @@ def settle_failed(
         clock,
         row,
         record,
+        claim_for,
+        lease,
         status=OutboxStatus.FAILED,
         last_error=error[:2000],
         claim_lapsed=False,

@@ -129,9 +129,11 @@ class OutboxWorker:
     def run_due(self, limit: int = 50) -> int:
         """Send every due row this process can claim; returns how many were attempted."""
         attempted = 0
-        for row_id in store.due_ids(self.db, self.clock.now(), limit):
-            if self.run_one(row_id):
-                attempted += 1
+        # One connection for the scan and every claim and settle after it (`Database.holding`).
+        with self.db.holding():
+            for row_id in store.due_ids(self.db, self.clock.now(), limit):
+                if self.run_one(row_id):
+                    attempted += 1
         return attempted
 
     def run_one(self, row_id: int) -> bool:
@@ -180,7 +182,9 @@ class OutboxWorker:
             return []
         except GiveUp as exc:
             log.warning("outbox %s (%s) gave up: %s", row.id, row.kind, exc)
-            failed, follow = store.settle_failed(self.db, self.clock, row, str(exc), exc.record)
+            failed, follow = store.settle_failed(
+                self.db, self.clock, row, str(exc), exc.record, self.name, self.lease
+            )
             if failed:
                 self._tell("failed", row, exc.user_message)
         except Exception as exc:  # the database down, or a bug of ours: keep the row, retry
@@ -190,7 +194,9 @@ class OutboxWorker:
         else:
             record = landed.record if landed is not None else None
             state = landed.state if landed is not None else None
-            sent, follow = store.settle_sent(self.db, self.clock, row, record, state)
+            sent, follow = store.settle_sent(
+                self.db, self.clock, row, record, state, self.name, self.lease
+            )
             self._tell("landed", row, landed)
             if not sent:
                 # Edited while this send was in flight: send the newer version now rather

@@ -164,6 +164,19 @@ class IntentFlow:
         `delivery_key` claimed in it too: `AlreadyDelivered` when that was claimed before); the
         root is sent at once, and when Slack has it (now, or after an outage) the
         conversation starts in its thread with the first question."""
+        # The intent, the root's send and the conversation's start: one connection for all.
+        with self.services.db.holding():
+            self._start_guided(client, channel, user, title, respond, delivery_key)
+
+    def _start_guided(
+        self,
+        client: WebClient,
+        channel: str,
+        user: str,
+        title: str,
+        respond: Respond,
+        delivery_key: str | None,
+    ) -> None:
         owed: list[Enqueued] = []
 
         def owe_root(conn: Connection, view: IntentView) -> None:

@@ -21,7 +21,7 @@ import threading
 import urllib.error
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from http.client import HTTPException
 from typing import Any
@@ -138,7 +138,13 @@ class Message:
         return f"post:{self.channel}:-:{self.tell or '-'}"
 
     def payload(self, owed_at: datetime) -> dict[str, Any]:
-        data = asdict(self)
+        # By hand, not `dataclasses.asdict`: that deep-copies every field (most of the cost
+        # of owing a message), and `_without_nul` copies the containers anyway.
+        data = {name: getattr(self, name) for name in _MESSAGE_FIELDS}
+        for name in ("render", "then", "refused"):
+            step = data[name]
+            if step is not None:
+                data[name] = {"name": step.name, "args": step.args}
         data["after"] = [m.payload(owed_at) for m in self.after]
         data["owed_at"] = owed_at.isoformat()
         return _without_nul(data)
@@ -151,6 +157,9 @@ class Message:
                 data[name] = Step(**data[name])
         data["after"] = [cls.of(m) for m in data.get("after") or []]
         return cls(**data)
+
+
+_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 
 
 @dataclass(frozen=True)
@@ -246,14 +255,17 @@ class SlackOutbox:
         """Send a row owed with `claim` (or, when something earlier in its lane waits, let
         that go first); what became of it."""
         worker = self.worker
-        if worker is None:
+        if worker is None or enqueued.waits:
+            # Waiting behind an earlier message of its lane: that one's settle sends it.
             return Sent(enqueued.row_id)
         self._watched.row_id, self._watched.sent = enqueued.row_id, None
         try:
-            if enqueued.row is not None:
-                worker.run_claimed(enqueued.row)
-            else:
-                worker.run_one(enqueued.row_id)
+            # One connection for the chain's claims and settles (see `Database.holding`).
+            with self.db.holding():
+                if enqueued.row is not None:
+                    worker.run_claimed(enqueued.row)
+                else:
+                    worker.run_one(enqueued.row_id)
             return self._watched.sent or Sent(enqueued.row_id)
         finally:
             self._watched.row_id, self._watched.sent = None, None

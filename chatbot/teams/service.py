@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Connection
+from sqlalchemy import ScalarSelect, Table, bindparam
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -119,10 +120,19 @@ class TeamService:
             raise TeamError("teams.errors.rename_taken", name=dict(checked).get("name")) from None
 
 
-def channel_team_id(conn: Connection, channel_id: str) -> int | None:
-    """The id of the team `channel_id` belongs to, inside the caller's transaction."""
-    team_id: int | None = conn.execute(_first_of_channel(select(Team.id), channel_id)).scalar()
-    return team_id
+def team_of_channel(param: str) -> ScalarSelect[Any]:
+    """The id of the team of the channel bound as `param`, as a subquery: a new intent's
+    INSERT looks its team up in the same statement. The same order as `_first_of_channel`."""
+    return (
+        sa_select(_TEAMS.c.id)
+        .where(_TEAMS.c.channel_id == bindparam(param))
+        .order_by(_TEAMS.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+_TEAMS: Table = Team.__table__  # type: ignore[attr-defined]
 
 
 def _channel_team(s: Session, channel_id: str) -> Team | None:
