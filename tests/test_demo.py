@@ -129,6 +129,25 @@ def test_no_demo_headline_moves_more_than_three_times_its_baseline(demo: Demo) -
             assert value is not None and baseline / 3 <= value <= baseline * 3, (view.name, value)
 
 
+@pytest.mark.parametrize(
+    "later",
+    [datetime(2026, 11, 26, 15, 30, tzinfo=UTC), datetime(2026, 11, 29, 22, 59, tzinfo=UTC)],
+    ids=["thursday-afternoon", "sunday-night"],
+)
+def test_the_demo_shows_the_same_week_whatever_day_it_is_run(
+    demo: Demo, tmp_path: Path, later: datetime
+) -> None:
+    # Run later in the same week, the running week holds more of its made-up work; the
+    # reported week, and so the paired signal the README promises, must not change with it.
+    again = run_demo(tmp_path / "out", tmp_path / "demo.db", now=later)
+    assert again.digest["week"] == demo.result.digest["week"]
+    for name, figures in demo.result.digest["metrics"].items():
+        mine = again.digest["metrics"][name]
+        for key in ("n", "value", "median_hours", "baseline", "total", "ai"):
+            assert mine.get(key) == figures.get(key), (name, key)
+    assert again.digest["paired_signal"] == demo.result.digest["paired_signal"]
+
+
 def test_demo_shows_ai_assisted_work_a_goal_and_the_paired_signal(demo: Demo) -> None:
     result = demo.result
     metrics = result.digest["metrics"]

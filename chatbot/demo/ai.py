@@ -83,7 +83,8 @@ def add_ai_adoption(db: Database, team_name: str, first: Week, last: Week, seed:
                     trailer = CLAUDE_TRAILER if kind == "co_author" else CURSOR_TRAILER
                     _sign_commits(conn, pr.repo, pr.head_branch, trailer)
             conn.execute(update(PR).where(PR.c.id == pr.id).values(**values))
-        _faster_and_riskier(conn, rng, last)
+        # Its own stream: how many PRs were merged after `last` must not change it.
+        _faster_and_riskier(conn, random.Random(seed * 7919 + 2), last)
     return assisted
 
 

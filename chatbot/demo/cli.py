@@ -27,13 +27,13 @@ class DemoResult:
 
 
 def run_demo(
-    out: Path, db_path: Path, now: datetime | None = None, weeks: int = 14, seed: int = 7
+    out: Path, db_path: Path, now: datetime | None = None, weeks: int = 14, seed: int | None = None
 ) -> DemoResult:
     """Recreate `db_path`, fill it, compute the last complete week's digest and write
     `demo-digest.json` and `demo-digest.png` into `out`."""
     from chatbot.db.engine import Database, make_engine
     from chatbot.db.migrate import upgrade
-    from chatbot.demo.data import build_demo
+    from chatbot.demo.data import DEMO_SEED, build_demo
     from chatbot.digest.chart import render_chart
     from chatbot.metrics.engine import weekly_digest_for
     from chatbot.prompts import Prompts
@@ -50,7 +50,7 @@ def run_demo(
     try:
         upgrade(engine)
         db = Database(engine)
-        counts = build_demo(db, now, weeks=weeks, seed=seed)
+        counts = build_demo(db, now, weeks=weeks, seed=DEMO_SEED if seed is None else seed)
         digest = weekly_digest_for(db, "payments", None, now)
     finally:
         engine.dispose()
@@ -78,7 +78,7 @@ def demo(
         Path, typer.Option("--db", help="The demo's own SQLite file (recreated each run).")
     ] = Path("demo.db"),
     weeks: Annotated[int, typer.Option("--weeks", min=9, max=52, help="Weeks of history.")] = 14,
-    seed: Annotated[int, typer.Option("--seed", help="Another seed, another team.")] = 7,
+    seed: Annotated[int | None, typer.Option("--seed", help="Another seed, another team.")] = None,
 ) -> None:
     """A realistic demo team's Monday digest, with no credentials and no network."""
     from sqlalchemy.exc import OperationalError

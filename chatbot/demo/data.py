@@ -85,7 +85,12 @@ def _workday(at: datetime) -> datetime:
     return at
 
 
-def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> DemoRows:
+# A history whose last complete week shows everything the demo is for (the AI-assisted work
+# split with n ≥ 5 a side, the paired signal with n ≥ 5), whatever day it is run.
+DEMO_SEED = 1
+
+
+def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = DEMO_SEED) -> DemoRows:
     """Fill `db` (migrated, empty) with the demo team and `weeks` weeks of history up to
     `now`; returns what it made."""
     rng = random.Random(seed)
@@ -139,8 +144,6 @@ def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> D
         for _ in range(rng.randint(9, 14)):
             key_number += 1
             created = _workday(week.start + timedelta(hours=rng.uniform(8, 24 * 5)))
-            if created >= now:
-                continue
             person = rng.choice(PEOPLE)
             start = _workday(created + timedelta(hours=rng.uniform(2, 60)))
             item = {
@@ -184,15 +187,19 @@ def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> D
             }
             item["review"] = ready
             item["done"] = done
+            if created >= now:  # drawn all the same, so the rest does not depend on `now`
+                items.pop()
+                continue
             prs.append(pr)
         for _ in range(rng.randint(1, 3)):
             key_number += 1
             created = _workday(week.start + timedelta(hours=rng.uniform(8, 24 * 5)))
-            if created >= now:
-                continue
             person = rng.choice(PEOPLE)
             escaped = rng.random() < 0.12 * p
             start = created + timedelta(hours=rng.uniform(1, 30))
+            done = start + timedelta(hours=rng.uniform(2, 40))
+            if created >= now:
+                continue
             items.append(
                 {
                     "key": f"PAY-{key_number}",
@@ -201,17 +208,19 @@ def build_demo(db: Database, now: datetime, weeks: int = 14, seed: int = 7) -> D
                     "person": person,
                     "start": start,
                     "review": None,
-                    "done": start + timedelta(hours=rng.uniform(2, 40)),
+                    "done": done,
                     "labels": ["escaped"] if escaped else [],
                 }
             )
 
     carried = _work_in_flight(random.Random(seed + 1), first, weeks, now)
     rows.work_items = _insert_jira(db, team_id, items + carried, now)
-    rows.pull_requests = _insert_github(db, rng, prs, now)
-    rows.deployments = _insert_deployments(db, rng, prs, first, now, pressure)
-    rows.check_ins = _insert_checkins(db, rng, team_id, first, now, pressure)
-    rows.extra["intents"] = _insert_intents(db, rng, team_id, items, now)
+    # Each part draws from its own stream: how much of the running week is already past `now`
+    # changes how many draws a part makes, and must not change the weeks before it.
+    rows.pull_requests = _insert_github(db, random.Random(seed + 2), prs, now)
+    rows.deployments = _insert_deployments(db, random.Random(seed + 3), prs, first, now, pressure)
+    rows.check_ins = _insert_checkins(db, random.Random(seed + 4), team_id, first, now, pressure)
+    rows.extra["intents"] = _insert_intents(db, random.Random(seed + 5), team_id, items, now)
     rows.extra["ai_assisted"] = add_ai_adoption(db, TEAM, first, last, seed)
     return rows
 
@@ -542,9 +551,15 @@ def _insert_intents(
 ) -> int:
     """Most stories start from an intent with acceptance checks; under pressure more of them
     change after work started and fewer checks are verified by done."""
-    stories = [i for i in items if i["type"] == "Story" and rng.random() < 0.7]
+    # The revisions and checks draw from their own stream, taken before the intents' pass
+    # (whose length grows with the running week) so that it does not shift them.
+    later_rng = random.Random(rng.getrandbits(64))
     intents: list[tuple[Intent, dict[str, Any]]] = []
-    for item in stories:
+    # One pass in the items' order, each item's draws together: the running week's items come
+    # last, so how many of them there are yet changes none of the draws before them.
+    for item in items:
+        if item["type"] != "Story" or rng.random() >= 0.7:
+            continue
         drafted = item["created"] - timedelta(hours=rng.uniform(1, 48))
         done = item["done"] if item["done"] < now else None
         started = item["start"] if item["start"] < now else None
@@ -584,11 +599,19 @@ def _insert_intents(
                     created_at=intent.created_at,
                 )
             )
-            if intent.started_at and rng.random() < 0.25 * p:
-                end = intent.done_at or now
-                for _ in range(rng.randint(1, 3)):
+            # Every draw is made whatever `now` is, and a change is placed in the item's whole
+            # planned span, then kept only if it has happened: a later `now` adds changes to
+            # the running week and moves none in the weeks before it.
+            changed = later_rng.random() < 0.25 * p
+            fractions = [later_rng.random() for _ in range(later_rng.randint(1, 3))]
+            verified_draw = later_rng.random()
+            if intent.started_at and changed:
+                span = item["done"] - intent.started_at
+                for fraction in fractions:
+                    at = intent.started_at + span * fraction
+                    if at >= now:
+                        continue
                     number += 1
-                    at = intent.started_at + (end - intent.started_at) * rng.random()
                     rows.append(
                         IntentRevision(
                             intent_id=intent.id or 0,
@@ -598,8 +621,8 @@ def _insert_intents(
                             late=True,
                         )
                     )
-            verified = intent.done_at is not None and rng.random() < 0.95 / p
-            for position in range(rng.randint(2, 4)):
+            verified = intent.done_at is not None and verified_draw < 0.95 / p
+            for position in range(later_rng.randint(2, 4)):
                 rows.append(
                     AcceptanceCheck(
                         intent_id=intent.id or 0,
