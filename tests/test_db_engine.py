@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from chatbot.db.dedupe import claim_delivery, delivered
 from chatbot.db.engine import Database, make_engine
+from tests.conftest import _empty
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -125,9 +126,18 @@ def test_held_transactions_share_one_checkout_and_each_commits(db: Database) -> 
     assert len(seen) == 1
 
 
-def test_a_nested_transaction_while_holding_gets_its_own_connection(db: Database) -> None:
-    if db.dialect == "sqlite":
-        pytest.skip("SQLite takes its one write lock at BEGIN: writes cannot nest there")
+@pytest.fixture
+def pg_db(_engines: dict[str, tuple[str, Engine]]) -> Database:
+    """PostgreSQL alone: on SQLite every transaction takes the one write lock at BEGIN, so a
+    writing transaction cannot nest inside another there, held connection or not."""
+    _url, engine = _engines["postgresql"]
+    _empty(engine)
+    return Database(engine)
+
+
+@pytest.mark.postgresql
+def test_a_nested_transaction_while_holding_gets_its_own_connection(pg_db: Database) -> None:
+    db = pg_db
     seen = _checkouts(db)
     with db.holding(), pytest.raises(RuntimeError), db.transaction() as outer:
         claim_delivery(outer, "outer", NOW)
