@@ -75,6 +75,14 @@ def _settle(bot: Bot, timeout: float = 30) -> None:
         assert forms.wait_idle(timeout), "form work did not finish"
 
 
+def _black_holed(down: Down) -> float:
+    """Let the bot's work settle, then drop every packet to PostgreSQL; when that began."""
+    _settle(down.bot)
+    assert down.proxy is not None
+    down.proxy.black_hole()
+    return time.perf_counter()
+
+
 def _view(call: Any) -> dict[str, Any]:
     view = call.params["view"]
     return json.loads(view) if isinstance(view, str) else view
@@ -102,10 +110,7 @@ def test_digest_setup_with_the_database_black_holed_tells_the_person_in_time(
     pg_hole: Down, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = pg_hole.bot
-    _settle(bot)
-    assert pg_hole.proxy is not None
-    pg_hole.proxy.black_hole()
-    started = time.perf_counter()
+    started = _black_holed(pg_hole)
     assert bot.slack.command("/digest", "setup").status == 200
     [told] = bot.fake.wait_for("respond", timeout=10)
     seconds = time.perf_counter() - started
@@ -129,9 +134,7 @@ def test_a_decision_card_edit_with_the_database_black_holed_tells_the_person_in_
     assert bot.slack.command("/decision", "Deploy on Tuesdays because quiet").status == 200
     _settle(bot)
     [d] = DecisionService(bot.services.db, bot.services.clock).recent_for_user("U1")
-    assert pg_hole.proxy is not None
-    pg_hole.proxy.black_hole()
-    started = time.perf_counter()
+    started = _black_holed(pg_hole)
     bot.slack.action(DecisionId.EDIT, str(d.id), message_ts=d.card_ts or "")
     [told] = bot.fake.wait_for("respond", timeout=10)
     seconds = time.perf_counter() - started
@@ -147,10 +150,8 @@ def test_show_the_work_with_the_database_black_holed_tells_the_person_in_time(
 ) -> None:
     bot = pg_hole.bot
     TeamService(bot.services.db, bot.services.clock).add("payments", "C1", orchestrators=["U1"])
-    assert pg_hole.proxy is not None
-    pg_hole.proxy.black_hole()
     value = json.dumps({"team": "payments", "week": "2026-W46", "metric": "orchestration"})
-    started = time.perf_counter()
+    started = _black_holed(pg_hole)
     bot.slack.action("digest_explain_orchestration", value)
     [told] = bot.fake.wait_for("respond", timeout=10)
     seconds = time.perf_counter() - started
@@ -178,10 +179,7 @@ def test_when_every_form_thread_waits_on_the_database_the_next_is_told_at_once(
     pg_hole_one_thread: Down, caplog: pytest.LogCaptureFixture
 ) -> None:
     bot = pg_hole_one_thread.bot
-    _settle(bot)
-    assert pg_hole_one_thread.proxy is not None
-    pg_hole_one_thread.proxy.black_hole()
-    started = time.perf_counter()
+    started = _black_holed(pg_hole_one_thread)
     with ThreadPoolExecutor(3) as pool:
         acks = list(pool.map(lambda n: bot.slack.command("/digest", "setup"), range(3)))
     assert [a.status for a in acks] == [200] * 3
@@ -202,10 +200,7 @@ def test_the_setup_form_submitted_into_a_black_hole_is_answered_then_reported(
 ) -> None:
     bot = pg_hole.bot
     form = _open_setup(bot)
-    _settle(bot)
-    assert pg_hole.proxy is not None
-    pg_hole.proxy.black_hole()
-    started = time.perf_counter()
+    started = _black_holed(pg_hole)
     answer = bot.slack.view_submission(form, NEW_TEAM)
     print(f"\nsetup form, database black-holed: answered after {answer.elapsed:.2f} s")
     assert answer.status == 200 and answer.elapsed < ACK_LIMIT
@@ -271,9 +266,7 @@ def test_the_connect_form_submitted_into_a_black_hole_is_answered_then_reported(
 ) -> None:
     bot = pg_hole.bot
     form = _open_connect(bot)
-    _settle(bot)
-    assert pg_hole.proxy is not None
-    pg_hole.proxy.black_hole()
+    _black_holed(pg_hole)
     answer = bot.slack.view_submission(form, {"name": "laptop <b>"})
     print(f"\nconnect form, database black-holed: answered after {answer.elapsed:.2f} s")
     assert answer.status == 200 and answer.elapsed < ACK_LIMIT
