@@ -125,6 +125,23 @@ def test_far_too_long_decision_is_refused_with_the_text_echoed(bot: Bot) -> None
     assert "at most 10,000" in reply and "zzzz" in reply
 
 
+def test_a_nul_character_is_dropped_not_a_failure_on_either_database(bot: Bot) -> None:
+    # PostgreSQL refuses NUL in text (SQLite keeps it): Slack never sends one, a forged request can.
+    _command(bot, "/decision", "Keep\x00 the ledger forever")
+    [d] = _decisions(bot)
+    assert d.decision == "Keep the ledger forever"
+    assert "\x00" not in json.dumps(_cards(bot)[0]["blocks"])
+
+
+def test_a_command_without_a_channel_is_answered_and_not_run(bot: Bot) -> None:
+    answer = bot.slack.command("/decision", "Use Postgres", channel="")
+    bot.settle()
+    assert answer.status == 200
+    assert "didn't say which channel" in json.loads(answer.body)["text"]
+    assert not _decisions(bot)
+    assert [c.method for c in bot.fake.calls if c.method != "auth.test"] == []
+
+
 def test_decision_text_is_escaped_on_the_card(bot: Bot) -> None:
     _command(bot, "/decision", "Ping <!channel> & <@U9> on release")
     card = _cards(bot)[0]

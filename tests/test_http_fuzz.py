@@ -72,8 +72,15 @@ def bot_settings() -> dict[str, Any]:
         for name in Settings.model_fields
         if name.endswith(_INBOUND_AUTH) and name != "slack_signing_secret"
     }
-    # The campaign sends many MCP calls a minute; the rate limit has its own test.
-    return secrets | {"mcp_calls_per_minute": 10_000}
+    # The campaign sends many MCP calls a minute; the rate limit has its own test. The bot's
+    # ids are known, so no background auth.test writes its answer into sync_state while an
+    # unsigned request's row counts are compared (that write is the identity's, not the
+    # request's; it made this test flaky).
+    return secrets | {
+        "mcp_calls_per_minute": 10_000,
+        "slack_bot_user_id": "UBOT",
+        "slack_bot_id": "BBOT",
+    }
 
 
 # --- what a client can send -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from chatbot.slack import actions, agent_listeners, commands, events, shortcuts,
 from chatbot.slack.failures import log_failure, tell_user_about_failure
 from chatbot.slack.owed import Message, SlackOutbox, usable_response_url
 from chatbot.slack.parts import SlackParts
+from chatbot.slack.well_formed import well_formed
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def build_app(parts: SlackParts, executor: TrackedExecutor) -> App:
         listener_executor=executor,
         logger=bolt_logger,
     )
+    app.middleware(well_formed(services.prompts))
     app.middleware(_owed_respond(parts.outbox))
     for surface in (commands, views, actions, events, shortcuts):
         surface.register(app, parts)

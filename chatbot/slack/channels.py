@@ -21,7 +21,9 @@ _seen: dict[tuple[str, str | None, str], tuple[float, bool]] = {}
 def channel_is_private(client: WebClient, channel_id: str) -> bool:
     """Private channel, DM or group DM. When Slack will not say, assume private:
     something wrongly kept private is a small loss, a leak is not."""
-    if channel_id.startswith(("D", "G")):
+    # No id (never from Slack, but a forged or broken request) is not worth a call Slack
+    # would refuse: private, as when Slack will not say.
+    if not channel_id or channel_id.startswith(("D", "G")):
         return True
     now = time.monotonic()
     # Keyed by workspace (API and token), not by client object: Bolt hands each request a new
