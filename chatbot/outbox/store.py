@@ -8,7 +8,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import col
@@ -31,12 +44,45 @@ Record = Callable[[Connection], "list[int | OutboxMessage]"]
 # The statements of every owed message, built once: building, coercing and cache-keying a
 # statement anew costs more than running it.
 _INSERT = insert(TABLE).returning(TABLE.c.id)
+# An unsent row of the lane, locked until the caller commits (PostgreSQL): a send of that row
+# settling meanwhile waits, then finds the caller's new row to send after it. Without the lock
+# both could miss each other and the new row would wait for the clock.
 _UNSENT_IN_LANE = (
-    select(TABLE.c.id)
+    select(TABLE.c.id.label("earlier_id"))
     .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
     .limit(1)
     .with_for_update()
+    .subquery("unsent")
 )
+
+
+def _insert_claimed_if_first() -> Any:
+    """A new row of a lane, claimed for `claim_for` only when nothing earlier in its lane is
+    unsent; one statement (it was a locking SELECT and then the INSERT, a round trip more on
+    PostgreSQL for every message that has a lane). RETURNING says whether it was claimed."""
+    free = _UNSENT_IN_LANE.c.earlier_id.is_(None)
+    claimed = {
+        "attempts": case((free, 1), else_=0),
+        "locked_until": case((free, bindparam("until", type_=TABLE.c.locked_until.type))),
+        "locked_by": case((free, bindparam("claim_for", type_=TABLE.c.locked_by.type))),
+    }
+    columns = [c for c in TABLE.c if c.name != "id"]
+    chosen = [
+        claimed[c.name] if c.name in claimed else bindparam(c.name, type_=c.type) for c in columns
+    ]
+    source = (
+        select(*chosen)
+        .select_from(select(literal(1).label("one")).subquery("new"))
+        .outerjoin(_UNSENT_IN_LANE, true())
+    )
+    return (
+        insert(TABLE)
+        .from_select([c.name for c in columns], source)
+        .returning(TABLE.c.id, TABLE.c.locked_by)
+    )
+
+
+_INSERT_CLAIMED_IF_FIRST = _insert_claimed_if_first()
 _LANE_HEAD = (
     select(TABLE.c.id)
     .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
@@ -166,14 +212,25 @@ def enqueue_in(
             values.update(notify=notify, notify_token=uuid.uuid4().hex)
         conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
         return Enqueued(int(found.id))
-    waits = bool(lane and not new_lane and claim_for is not None and _earlier_unsent(conn, lane))
-    claimed = claim_for is not None and not waits
-    values = new_row(
-        now, kind, dedupe_key, payload, lane, claim_for if claimed else None, lease, notify
-    )
+    if lane and not new_lane and claim_for is not None:
+        values = new_row(now, kind, dedupe_key, payload, lane, claim_for, lease, notify)
+        stored = conn.execute(
+            _INSERT_CLAIMED_IF_FIRST,
+            {
+                **values,
+                "until": values["locked_until"],
+                "claim_for": claim_for,
+                "last_error": None,
+                "sent_at": None,
+            },
+        ).one()
+        if stored.locked_by is not None:
+            return Enqueued(int(stored.id), row_of({"id": stored.id, **values}))
+        return Enqueued(int(stored.id), waits=True)
+    values = new_row(now, kind, dedupe_key, payload, lane, claim_for, lease, notify)
     row_id = int(conn.execute(_INSERT, values).scalar_one())
     # The claimed row as stored, so its sender needs no read to start.
-    return Enqueued(row_id, row_of({"id": row_id, **values}) if claimed else None, waits)
+    return Enqueued(row_id, row_of({"id": row_id, **values}) if claim_for else None)
 
 
 def new_row(
@@ -206,13 +263,6 @@ def new_row(
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _earlier_unsent(conn: Connection, lane: str) -> bool:
-    """An unsent row in `lane`, locked until the caller commits (PostgreSQL): a send of that
-    row settling meanwhile waits, then finds the caller's new row to send after it. Without
-    the lock both could miss each other and the new row would wait for the clock."""
-    return conn.execute(_UNSENT_IN_LANE, {"lane": lane}).first() is not None
 
 
 def get(db: Database, row_id: int) -> OutboxMessage | None:
