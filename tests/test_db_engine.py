@@ -159,6 +159,32 @@ def test_a_held_connection_that_breaks_is_replaced_at_the_next_transaction(db: D
     assert delivered(db, "after")
 
 
+def test_a_single_statement_commits_by_itself_and_leaves_transactions_as_they_were(
+    db: Database,
+) -> None:
+    with db.holding():
+        with db.single_statement() as conn:
+            assert claim_delivery(conn, "alone", NOW)
+        assert _delivered_elsewhere(db, "alone")
+        # The held connection's transactions are transactions again: a failure rolls back.
+        with pytest.raises(RuntimeError), db.transaction() as conn:
+            claim_delivery(conn, "rolled back", NOW)
+            raise RuntimeError("undo")
+    assert not delivered(db, "rolled back")
+
+
+def test_a_single_statement_after_the_held_connection_broke_gets_a_fresh_one(
+    db: Database,
+) -> None:
+    with db.holding():
+        with pytest.raises(DBAPIError), db.transaction() as conn:
+            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
+            conn.execute(text("SELECT 1"))
+        with db.single_statement() as conn:
+            assert claim_delivery(conn, "after", NOW)
+    assert delivered(db, "after")
+
+
 def _delivered_elsewhere(db: Database, key: str) -> bool:
     found: list[bool] = []
     thread = threading.Thread(target=lambda: found.append(delivered(db, key)))
