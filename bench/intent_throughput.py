@@ -22,7 +22,7 @@ Web API calls. The throughput table also gives the server processes' CPU time pe
 Usage:
   .venv/bin/python bench/intent_throughput.py [--clients 20] [--seconds 15] [--rounds 2]
       [--database sqlite|postgresql] [--setups bare,bot] [--write-docs]
-  .venv/bin/python bench/intent_throughput.py --count [--requests 200]
+  .venv/bin/python bench/intent_throughput.py --count [--requests 200] [--database postgresql]
 """
 
 from __future__ import annotations
@@ -305,12 +305,19 @@ class Tally:
         self.lock = threading.Lock()
         self.statements = 0
         self.transactions = 0
+        # PostgreSQL: transactions that send BEGIN and COMMIT (not autocommit), and pings
+        self.sent_transactions = 0
+        self.checkouts = 0
         self.fts: dict[str, int] = {}
 
     def reset(self) -> None:
         with self.lock:
-            self.statements = self.transactions = 0
+            self.statements = self.transactions = self.sent_transactions = self.checkouts = 0
             self.fts.clear()
+
+    def checkout(self, *_args: Any) -> None:
+        with self.lock:
+            self.checkouts += 1
 
     def statement(
         self, _conn: Any, _cursor: Any, sql: str, _params: Any, _context: Any, _many: bool
@@ -321,9 +328,13 @@ class Tally:
             for name in work:
                 self.fts[name] = self.fts.get(name, 0) + 1
 
-    def begin(self, *_args: Any) -> None:
+    def begin(self, conn: Any) -> None:
+        raw = conn.connection.dbapi_connection
         with self.lock:
             self.transactions += 1
+            # psycopg in autocommit sends neither BEGIN nor COMMIT (Database.single_statement)
+            if not getattr(raw, "autocommit", True):
+                self.sent_transactions += 1
 
 
 def _fulltext_work(sql: str) -> list[str]:
@@ -355,18 +366,19 @@ def count(args: argparse.Namespace) -> None:
     fake_root = api_url.removesuffix("api/")
     tally = Tally()
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _count_database(args.database, tmp) as url:
             settings = Settings(
                 _env_file=None,  # type: ignore[call-arg]
                 slack_bot_token="xoxb-bench",
                 slack_signing_secret=SIGNING_SECRET,
                 slack_api_url=api_url,
-                database_url=f"sqlite:///{tmp}/count.db",
+                database_url=url,
             )
             services = build_services(settings, migrate=True)
             engine = services.db.engine
             event.listen(engine, "before_cursor_execute", tally.statement)
             event.listen(engine, "begin", tally.begin)
+            event.listen(engine.pool, "checkout", tally.checkout)
             executor = TrackedExecutor()
             router, _app = build_web(build_root(services, executor))
             server = AppServer(router)
@@ -387,9 +399,23 @@ def count(args: argparse.Namespace) -> None:
     finally:
         stop_fake(fake)
     n = args.requests
+    postgresql = args.database == "postgresql"
+    round_trips = tally.statements + 2 * tally.sent_transactions + tally.checkouts
     rows = [
         ("SQL statements", f"{tally.statements / n:.1f}"),
         ("transactions", f"{tally.transactions / n:.1f}"),
+        *(
+            [
+                (
+                    "of which with BEGIN and COMMIT (not autocommit)",
+                    f"{tally.sent_transactions / n:.1f}",
+                ),
+                ("pooled connections checked out (each pinged)", f"{tally.checkouts / n:.1f}"),
+                ("round trips to PostgreSQL", f"{round_trips / n:.1f}"),
+            ]
+            if postgresql
+            else []
+        ),
         *((name, f"{runs / n:.1f}") for name, runs in sorted(tally.fts.items())),
         *(
             (f"Slack {method}", f"{(calls.get(method, 0) - calls_before.get(method, 0)) / n:.1f}")
@@ -397,7 +423,17 @@ def count(args: argparse.Namespace) -> None:
             if calls.get(method, 0) != calls_before.get(method, 0)
         ),
     ]
-    print(markdown_table((f"per /intent command (SQLite, {n} commands)", "count"), rows))
+    kind = "PostgreSQL" if postgresql else "SQLite"
+    print(markdown_table((f"per /intent command ({kind}, {n} commands)", "count"), rows))
+
+
+@contextmanager
+def _count_database(kind: str, tmp: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp}/count.db"
+        return
+    with pg_schema("count") as (url, _schema):
+        yield url
 
 
 def _calls(fake_root: str) -> dict[str, int]:

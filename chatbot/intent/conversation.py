@@ -58,6 +58,12 @@ def _ts_key(ts: str | None) -> tuple[int, int]:
 _START = insert(IntentConversation.__table__)  # type: ignore[attr-defined]
 
 
+def asked_time_kept(step: int) -> bool:
+    """Whether the time the question for `step` was posted is stored (`asked`): not for the
+    first question, whose answer is never late."""
+    return step != 0
+
+
 class ConversationService:
     def __init__(
         self, db: Database, clock: Clock, prompts: Prompts, intents: IntentService
@@ -107,7 +113,7 @@ class ConversationService:
         Nothing is stored for the first question: an answer to it is never late (there is no
         earlier question it could belong to), so its time would never be read.
         """
-        if step == 0:
+        if not asked_time_kept(step):
             return
         with self.db.transaction() as conn:
             self.asked_in(conn, conversation_id, step, ts)
@@ -115,7 +121,7 @@ class ConversationService:
     @staticmethod
     def asked_in(conn: Connection, conversation_id: int, step: int, ts: str) -> None:
         """`asked` inside the caller's transaction."""
-        if step == 0:
+        if not asked_time_kept(step):
             return
         # One conditional UPDATE: the step may have moved on since the question was posted.
         conn.execute(

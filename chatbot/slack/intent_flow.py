@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from chatbot.intent.conversation import ConversationService, Reply, Step
+from chatbot.intent.conversation import ConversationService, Reply, Step, asked_time_kept
 from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentFields, IntentView
 from chatbot.outbox.store import Enqueued
@@ -258,7 +258,12 @@ class IntentFlow:
             channel,
             text,
             thread_ts=thread_ts,
-            then=OwedStep(ASKED, where) if reply.conversation_id is not None else None,
+            # Nothing to record for the first question: its settle is then one statement.
+            then=(
+                OwedStep(ASKED, where)
+                if reply.conversation_id is not None and asked_time_kept(reply.step)
+                else None
+            ),
             refused=OwedStep(ASK_REFUSED, {**where, "ts": fallback_ts}) if fallback_ts else None,
         )
 

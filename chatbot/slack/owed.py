@@ -512,7 +512,12 @@ class SlackOutbox:
             return None
 
     # --- what a send or a refusal records ----------------------------------------------------
-    def _sent_record(self, message: Message, ts: str, permalink: str | None) -> store.Record:
+    def _sent_record(self, message: Message, ts: str, permalink: str | None) -> store.Record | None:
+        """What the send makes known, stored with the row's settle; None when nothing is (the
+        settle is then one statement, `store.settle_sent`)."""
+        if message.then is None and not message.after:
+            return None
+
         def record(conn: Connection) -> list[int | OutboxMessage]:
             follow: list[int | OutboxMessage] = []
             if message.then is not None:
