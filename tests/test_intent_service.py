@@ -336,3 +336,19 @@ def test_an_intent_belongs_to_the_first_team_of_its_channel(
     assert in_c2.intent.team_id == other.id
     nowhere = service.create(IntentFields(title="Loose"), "C9", "U1", team_from_channel=True)
     assert nowhere.intent.team_id is None
+
+
+def test_an_intent_in_its_channels_team_is_stored_with_its_first_revision(
+    db: Database, clock: FrozenClock
+) -> None:
+    # On PostgreSQL the intent and its revision are one statement; the same rows either way.
+    TeamService(db, clock).add("Payments", "C1")
+    service = _service(db, clock)
+    view = service.create(IntentFields(title="Refunds & <b>"), "C1", "U7", team_from_channel=True)
+    [revision] = service.revisions(view.intent.id)
+    assert (revision.intent_id, revision.number, revision.author) == (view.intent.id, 1, "U7")
+    assert revision.created_at == clock.now() and not revision.late
+    assert revision.snapshot["title"] == "Refunds & <b>" and revision.snapshot["checks"] == []
+    stored = service.get(view.intent.id).intent
+    assert (stored.title, stored.revision, stored.created_by) == ("Refunds & <b>", 1, "U7")
+    assert stored.status == view.intent.status and stored.team_id == view.intent.team_id

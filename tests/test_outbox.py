@@ -557,18 +557,18 @@ def test_a_row_owed_behind_an_unsent_one_is_claimed_by_that_ones_settle(
     assert sent and follow == [third.row_id] and _row(db, third.row_id).locked_by is None
 
 
-def test_a_row_nobody_waits_behind_is_settled_by_one_statement(
+def test_a_settle_with_nothing_to_record_is_statements_each_committed_by_itself(
     db: Database, clock: FrozenClock
 ) -> None:
-    """A settle looks for a row to hand the lane on to only when one was stored behind it."""
+    """On PostgreSQL without BEGIN or COMMIT: the settle, then the look for the lane's next."""
     first = _owe_in_lane(db, clock, "a")
-    assert first.row is not None and not first.row.followed
+    assert first.row is not None
     statements: list[str] = []
     autocommit: list[bool] = []
 
     def seen(*args: Any) -> None:
         if not args[2].startswith("BEGIN"):  # SQLite's, to take the write lock
-            statements.append(args[2])
+            statements.append(args[2].split()[0])
             if db.dialect == "postgresql":
                 autocommit.append(args[0].connection.dbapi_connection.autocommit)
 
@@ -578,61 +578,9 @@ def test_a_row_nobody_waits_behind_is_settled_by_one_statement(
     finally:
         event.remove(db.engine, "before_cursor_execute", seen)
     assert sent and follow == []
-    assert len(statements) == 1 and statements[0].startswith("UPDATE outbox_message")
+    assert statements == ["UPDATE", "SELECT"]
+    assert autocommit == ([True, True] if db.dialect == "postgresql" else [])
     assert _row(db, first.row_id).status == OutboxStatus.SENT
-    # PostgreSQL: no BEGIN and no COMMIT around it, one round trip (a statement is atomic).
-    assert autocommit == ([True] if db.dialect == "postgresql" else [])
-
-
-def test_a_row_stored_behind_marks_the_one_ahead_and_is_followed_itself(
-    db: Database, clock: FrozenClock
-) -> None:
-    first, second, third = (_owe_in_lane(db, clock, k) for k in ("a", "b", "c"))
-    assert _row(db, first.row_id).followed and _row(db, second.row_id).followed
-    # Stored behind others, a row's own settle looks too (see the next test for why).
-    assert _row(db, third.row_id).followed
-
-
-def test_a_held_head_is_marked_so_its_own_settle_hands_the_lane_on(
-    db: Database, clock: FrozenClock
-) -> None:
-    """Rows stored at the same moment on PostgreSQL cannot see each other: a row can wait
-    behind one it marked while another, claimed, sits between them unmarked. The settle that
-    meets that held row marks it, so its sender hands the lane on when it is done."""
-    first = _owe_in_lane(db, clock, "a")
-    assert first.row is not None
-    # The in-between row, claimed by another worker, stored "at the same moment" as the last
-    # one: hidden (sent) while the last one is stored, so it is neither marked nor followed.
-    between = _owe_in_lane(db, clock, "b")
-    with db.transaction() as conn:
-        conn.execute(
-            store.TABLE.update()
-            .where(store.TABLE.c.id == between.row_id)
-            .values(status=OutboxStatus.SENT, followed=False)
-        )
-    last = _owe_in_lane(db, clock, "c")
-    assert last.waits
-    with db.transaction() as conn:
-        conn.execute(
-            store.TABLE.update()
-            .where(store.TABLE.c.id == between.row_id)
-            .values(
-                status=OutboxStatus.PENDING,
-                locked_by="host:2",
-                locked_until=clock.now() + timedelta(minutes=1),
-                attempts=1,
-            )
-        )
-    assert not _row(db, between.row_id).followed
-
-    sent, follow = store.settle_sent(db, clock, first.row, claim_for="host:1")
-    assert sent and follow == [between.row_id]
-    held = _row(db, between.row_id)
-    assert held.followed and held.locked_by == "host:2"
-    # The holder's settle now hands the lane on to the last row, claimed for it.
-    sent, follow = store.settle_sent(db, clock, held, claim_for="host:2")
-    assert sent and [f.id for f in follow if isinstance(f, OutboxMessage)] == [last.row_id]
-    assert _row(db, last.row_id).locked_by == "host:2"
 
 
 def test_a_settle_leaves_a_waiting_row_another_sender_holds(

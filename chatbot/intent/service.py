@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert, Table, Update, bindparam, case, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import Session, SQLModel, col, select
@@ -204,6 +205,20 @@ class IntentService:
             if delivery_key is not None and not claim_delivery(conn, delivery_key, now):
                 raise AlreadyDelivered(delivery_key)
             crash_point("intent.create.claimed")
+            if team_from_channel and not fields.checks and conn.dialect.name == "postgresql":
+                # With its first revision in the same statement: one round trip for both.
+                del values["team_id"]
+                revision = _revision_values(_as_read(Intent, {"id": 0, **values}), user_id, now, [])
+                params = {f"intent_{k}": v for k, v in values.items()}
+                params |= {f"revision_{k}": v for k, v in revision.items() if k != "intent_id"}
+                stored = conn.execute(_INSERT_WITH_REVISION, {**params, "team_channel": channel_id})
+                intent_id, values["team_id"] = stored.one()
+                view = IntentView(
+                    intent=_as_read(Intent, {"id": int(intent_id), **values}), checks=[]
+                )
+                if also is not None:
+                    also(conn, view)
+                return view
             if team_from_channel:
                 # The channel's team is looked up by the INSERT itself (one round trip less).
                 del values["team_id"]
@@ -494,3 +509,31 @@ _INSERT_WITH_TEAM = (
     .values(team_id=team_of_channel("team_channel"))
     .returning(_table(Intent).c.id, _table(Intent).c.team_id)
 )
+
+
+def _insert_with_revision() -> Insert:
+    """PostgreSQL: `_INSERT_WITH_TEAM` and the intent's first revision in one statement (the
+    INSERT in a WITH). Parameters are named `intent_<column>` and `revision_<column>`: named
+    after a column, SQLAlchemy would add them to the VALUES of both INSERTs."""
+    intents, revisions = _table(Intent), _table(IntentRevision)
+    given = [c for c in intents.c if c.name not in ("id", "team_id")]
+    new = (
+        insert(intents)
+        .values(
+            {c.name: bindparam(f"intent_{c.name}", type_=c.type) for c in given}
+            | {"team_id": team_of_channel("team_channel")}
+        )
+        .returning(intents.c.id, intents.c.team_id)
+        .cte("new_intent")
+    )
+    columns = [c for c in revisions.c if c.name not in ("id", "intent_id")]
+    values = [bindparam(f"revision_{c.name}", type_=c.type) for c in columns]
+    return (
+        insert(revisions)
+        .add_cte(new)
+        .from_select(["intent_id", *(c.name for c in columns)], sa_select(new.c.id, *values))
+        .returning(revisions.c.intent_id, sa_select(new.c.team_id).scalar_subquery())
+    )
+
+
+_INSERT_WITH_REVISION = _insert_with_revision()

@@ -26,8 +26,7 @@ class OutboxMessage(SQLModel, table=True):
     a retry after an ambiguous failure avoids a duplicate. `locked_until` is a lease: a row
     is sent by one process at a time. `claim_lapsed`: a claim ran out without settling the
     row (its process died, maybe after the other system accepted the write), so the next
-    sender looks for that write before making it again. `followed`: a later row of the lane
-    waits for this one.
+    sender looks for that write before making it again.
     """
 
     __tablename__ = "outbox_message"
@@ -55,9 +54,6 @@ class OutboxMessage(SQLModel, table=True):
     notify_token: str | None = Field(default=None, max_length=64)
     delay_told: bool = Field(default=False)
     claim_lapsed: bool = Field(default=False)
-    # A later row of the lane was stored while this one was unsent: this row's settle hands
-    # the lane on to it. Unset, a settle does not look for one.
-    followed: bool = Field(default=False)
     created_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))

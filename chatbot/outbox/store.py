@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,14 +13,15 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
     exists,
     insert,
+    literal,
     or_,
     select,
-    text,
+    true,
     update,
 )
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import configure_mappers
 from sqlmodel import col
@@ -44,73 +44,45 @@ Record = Callable[[Connection], "list[int | OutboxMessage]"]
 # The statements of every owed message, built once: building, coercing and cache-keying a
 # statement anew costs more than running it.
 _INSERT = insert(TABLE).returning(TABLE.c.id)
-# The lane's newest unsent row learns that a row now waits behind it, so its settle hands
-# the lane on (`_settle_version`; each unsent row was marked so by the one stored after it).
-# Being an UPDATE it locks that row until the caller commits (PostgreSQL): its settle
-# meanwhile waits, then reads the mark. One row only: locking all of a lane's unsent rows, in
-# no set order, deadlocked against settles that hand the lane on. FOR UPDATE in the subquery:
-# a newest row settled while this waited for it is skipped for the next unsent one.
-_NEWEST_UNSENT = (
-    select(TABLE.c.id)
-    .where(
-        TABLE.c.lane == bindparam("marked_lane"),
-        TABLE.c.status == OutboxStatus.PENDING,
-        TABLE.c.id != bindparam("marked_except"),
-    )
-    .order_by(TABLE.c.id.desc())
+# An unsent row of the lane, locked until the caller commits (PostgreSQL): a send of that row
+# settling meanwhile waits, then finds the caller's new row to send after it. Without the lock
+# both could miss each other and the new row would wait for the clock.
+_UNSENT_IN_LANE = (
+    select(TABLE.c.id.label("earlier_id"))
+    .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
     .limit(1)
     .with_for_update()
-)
-_MARK_LANE = (
-    update(TABLE)
-    .where(TABLE.c.id.in_(_NEWEST_UNSENT), TABLE.c.status == OutboxStatus.PENDING)
-    .values(followed=True)
+    .subquery("unsent")
 )
 
 
-def _insert_behind_lane() -> Any:
-    """PostgreSQL: mark the lane's newest unsent row (as `_MARK_LANE` does) and store the new
-    row, claimed (as the values say) only when none was marked; one statement, where it was a
-    locking read and an INSERT. RETURNING says whether it was claimed. Written out:
-    SQLAlchemy compiles an UPDATE in the WITH of an INSERT with the INSERT's values as its
-    SET."""
-    dialect = postgresql.dialect()
-    columns = [c for c in TABLE.c if c.name != "id"]
-    held = {
-        "attempts": "CASE WHEN lane_state.free THEN {} ELSE 0 END",
-        "locked_until": "CASE WHEN lane_state.free THEN {} END",
-        "locked_by": "CASE WHEN lane_state.free THEN {} END",
-        # A row stored behind others is followed from the start: rows stored at the same
-        # moment cannot see it to mark it, so its own settle always looks.
-        "followed": "NOT lane_state.free",
+def _insert_claimed_if_first() -> Any:
+    """A new row of a lane, claimed for `claim_for` only when nothing earlier in its lane is
+    unsent; one statement (it was a locking SELECT and then the INSERT, a round trip more on
+    PostgreSQL for every message that has a lane). RETURNING says whether it was claimed."""
+    free = _UNSENT_IN_LANE.c.earlier_id.is_(None)
+    claimed = {
+        "attempts": case((free, 1), else_=0),
+        "locked_until": case((free, bindparam("until", type_=TABLE.c.locked_until.type))),
+        "locked_by": case((free, bindparam("claim_for", type_=TABLE.c.locked_by.type))),
     }
-    chosen = []
-    for column in columns:
-        # The type without its length: an explicit CAST to VARCHAR(n) cuts a longer value
-        # short where the INSERT itself refuses it.
-        kind = re.sub(r"\(\d+\)", "", column.type.compile(dialect=dialect))
-        value = f"CAST(:{column.name} AS {kind})"
-        chosen.append(held.get(column.name, "{}").format(value))
-    sql = f"""
-        WITH marked AS (
-            UPDATE outbox_message SET followed = true
-            WHERE status = '{OutboxStatus.PENDING}' AND id IN (
-                SELECT id FROM outbox_message
-                WHERE lane = :marked_lane AND status = '{OutboxStatus.PENDING}'
-                ORDER BY id DESC LIMIT 1 FOR UPDATE
-            )
-            RETURNING id
-        )
-        INSERT INTO outbox_message ({", ".join(c.name for c in columns)})
-        SELECT {", ".join(chosen)}
-        FROM (SELECT NOT EXISTS (SELECT 1 FROM marked) AS free) AS lane_state
-        RETURNING id, locked_by
-    """
-    bound = (c for c in columns if f":{c.name} " in sql)
-    return text(sql).bindparams(*(bindparam(c.name, type_=c.type) for c in bound))
+    columns = [c for c in TABLE.c if c.name != "id"]
+    chosen = [
+        claimed[c.name] if c.name in claimed else bindparam(c.name, type_=c.type) for c in columns
+    ]
+    source = (
+        select(*chosen)
+        .select_from(select(literal(1).label("one")).subquery("new"))
+        .outerjoin(_UNSENT_IN_LANE, true())
+    )
+    return (
+        insert(TABLE)
+        .from_select([c.name for c in columns], source)
+        .returning(TABLE.c.id, TABLE.c.locked_by)
+    )
 
 
-_INSERT_BEHIND_LANE = _insert_behind_lane()
+_INSERT_CLAIMED_IF_FIRST = _insert_claimed_if_first()
 _LANE_HEAD = (
     select(TABLE.c.id)
     .where(TABLE.c.lane == bindparam("lane"), TABLE.c.status == OutboxStatus.PENDING)
@@ -120,22 +92,12 @@ _LANE_HEAD = (
 # The WHERE's names are not columns', so the parameters that are columns' names are SET.
 # Still pending: a sender whose lease ran out while it was slow, not dead, finds the row
 # settled by the one that took it over and records nothing.
-_SETTLE = (
-    update(TABLE)
-    .where(
-        TABLE.c.id == bindparam("settled_id"),
-        TABLE.c.version == bindparam("settled_version"),
-        TABLE.c.status == OutboxStatus.PENDING,
-    )
-    .returning(TABLE.c.followed)
+_SETTLE = update(TABLE).where(
+    TABLE.c.id == bindparam("settled_id"),
+    TABLE.c.version == bindparam("settled_version"),
+    TABLE.c.status == OutboxStatus.PENDING,
 )
 _RELEASE = update(TABLE).where(TABLE.c.id == bindparam("settled_id"))
-_MARK_HELD = (
-    update(TABLE)
-    .where(TABLE.c.id == bindparam("held_id"), TABLE.c.status == OutboxStatus.PENDING)
-    .values(followed=True)
-)
-_HAND_ON_TRIES = 5
 _RETRY = _RELEASE
 
 
@@ -249,45 +211,26 @@ def enqueue_in(
         if notify:
             values.update(notify=notify, notify_token=uuid.uuid4().hex)
         conn.execute(update(TABLE).where(TABLE.c.id == found.id).values(**values))
-        if lane:  # pending again: unsent rows of its lane hand it on when they settle
-            conn.execute(_MARK_LANE, {"marked_lane": lane, "marked_except": found.id})
         return Enqueued(int(found.id))
-    values = new_row(now, kind, dedupe_key, payload, lane, claim_for, lease, notify)
-    if lane and not new_lane:
-        return _insert_behind_lane_in(conn, values, claim_for)
-    row_id = int(conn.execute(_INSERT, values).scalar_one())
-    # The claimed row as stored, so its sender needs no read to start.
-    return Enqueued(row_id, row_of({"id": row_id, **values}) if claim_for else None)
-
-
-def _insert_behind_lane_in(
-    conn: Connection, values: dict[str, Any], claim_for: str | None
-) -> Enqueued:
-    """Store a row of a lane that may hold unsent rows: the newest is marked as followed, and
-    the row is claimed for `claim_for` only when there was none."""
-    lane = values["lane"]
-    if conn.dialect.name == "postgresql":
+    if lane and not new_lane and claim_for is not None:
+        values = new_row(now, kind, dedupe_key, payload, lane, claim_for, lease, notify)
         stored = conn.execute(
-            _INSERT_BEHIND_LANE,
+            _INSERT_CLAIMED_IF_FIRST,
             {
                 **values,
-                "marked_lane": lane,
+                "until": values["locked_until"],
+                "claim_for": claim_for,
                 "last_error": None,
                 "sent_at": None,
             },
         ).one()
-        row_id, claimed = int(stored.id), stored.locked_by is not None
-    else:  # one writer at a time: nothing can come between the two statements
-        earlier = conn.execute(_MARK_LANE, {"marked_lane": lane, "marked_except": 0}).rowcount > 0
-        if earlier:
-            values = {**values, "attempts": 0, "locked_until": None, "locked_by": None}
-            values["followed"] = True
-        row_id = int(conn.execute(_INSERT, values).scalar_one())
-        claimed = claim_for is not None and not earlier
-    if claimed:
-        # The claimed row as stored, so its sender needs no read to start.
-        return Enqueued(row_id, row_of({"id": row_id, **values}))
-    return Enqueued(row_id, waits=claim_for is not None)
+        if stored.locked_by is not None:
+            return Enqueued(int(stored.id), row_of({"id": stored.id, **values}))
+        return Enqueued(int(stored.id), waits=True)
+    values = new_row(now, kind, dedupe_key, payload, lane, claim_for, lease, notify)
+    row_id = int(conn.execute(_INSERT, values).scalar_one())
+    # The claimed row as stored, so its sender needs no read to start.
+    return Enqueued(row_id, row_of({"id": row_id, **values}) if claim_for else None)
 
 
 def new_row(
@@ -317,7 +260,6 @@ def new_row(
         "notify_token": uuid.uuid4().hex if notify else None,
         "delay_told": False,
         "claim_lapsed": False,
-        "followed": False,
         "created_at": now,
         "updated_at": now,
     }
@@ -428,13 +370,16 @@ def _settle_version(
     """Apply `values` (and `record`, in the same transaction) if the row is still pending at
     the version that was sent; otherwise it was re-armed meanwhile (or settled by a sender
     that took over a lapsed claim): release it, due at once, and return False. The list
-    holds the rows to send next: those `record` enqueued, then, when a later row of this
-    row's lane was stored behind it (`followed`), the lane's oldest unsent row, claimed for
-    `claim_for` when given (one transaction fewer per message that waited; its id when not
-    given, or when another sender holds it).
+    holds the rows to send next: those `record` enqueued, then the oldest unsent row of this
+    row's lane (it waited for this one), claimed for `claim_for` in the same transaction when
+    given (one transaction fewer per message that waited; its id when not given, or when
+    another sender holds it).
 
-    Without `record` the settle is one statement, its own transaction (`single_statement`),
-    and the hand-on, when there is one, a transaction after it."""
+    Without `record` each step is one statement and a transaction by itself
+    (`Database.single_statement`: on PostgreSQL no BEGIN or COMMIT, two round trips fewer per
+    statement): the settle, then the look for the lane's next row and its claim. Nothing
+    needs them together: the settled row is sent whatever follows, and a look after the
+    settle's commit sees at least what a look inside its transaction would."""
     now = clock.now()
     settle = {
         "settled_id": row.id,
@@ -446,23 +391,35 @@ def _settle_version(
     }
     if record is None:
         with db.single_statement() as conn:
-            settled = conn.execute(_SETTLE, settle).first()
-        if settled is None:
+            settled = conn.execute(_SETTLE, settle).rowcount == 1
+        if not settled:
             with db.single_statement() as conn:
                 _release_in(conn, row, now)
             return False, []
-        if not (row.lane and settled.followed):
+        if not row.lane:
             return True, []
-        with db.transaction() as conn:
-            return True, _hand_on_in(conn, row.lane, now, [], claim_for, lease)
+        with db.single_statement() as conn:
+            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
+        if waiting is None:
+            return True, []
+        head = None
+        if claim_for is not None:
+            with db.single_statement() as conn:
+                head = _claim_in(conn, now, waiting, claim_for, lease)
+        return True, [head if head is not None else int(waiting)]
     with db.transaction() as conn:
-        settled = conn.execute(_SETTLE, settle).first()
-        if settled is None:
+        if conn.execute(_SETTLE, settle).rowcount != 1:
             _release_in(conn, row, now)
             return False, []
         follow = record(conn)
-        if row.lane and settled.followed:
-            follow = _hand_on_in(conn, row.lane, now, follow, claim_for, lease)
+        if row.lane:
+            taken = {f if isinstance(f, int) else f.id for f in follow}
+            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
+            if waiting is not None and waiting not in taken:
+                head = (
+                    None if claim_for is None else _claim_in(conn, now, waiting, claim_for, lease)
+                )
+                follow.append(head if head is not None else int(waiting))
     return True, follow
 
 
@@ -471,36 +428,6 @@ def _release_in(conn: Connection, row: OutboxMessage, now: datetime) -> None:
         _RELEASE,
         {"settled_id": row.id, "locked_until": None, "locked_by": None, "next_attempt_at": now},
     )
-
-
-def _hand_on_in(
-    conn: Connection,
-    lane: str,
-    now: datetime,
-    follow: list[int | OutboxMessage],
-    claim_for: str | None,
-    lease: timedelta,
-) -> list[int | OutboxMessage]:
-    """`follow` and then the oldest unsent row of `lane` (unless `follow` holds it already),
-    claimed for `claim_for` when it can be.
-
-    A head another sender holds is marked as followed, so that its own settle hands the lane
-    on: a row stored while that one was not yet committed waits behind the rows it could
-    see, and without the mark nothing would hand the lane on past the held one. When the
-    held row settles before the mark (the mark then finds it sent), the next head is tried."""
-    taken = {f if isinstance(f, int) else f.id for f in follow}
-    for _ in range(_HAND_ON_TRIES):
-        waiting = conn.execute(_LANE_HEAD, {"lane": lane}).scalar()
-        if waiting is None or waiting in taken:
-            return follow
-        if claim_for is None:
-            return [*follow, int(waiting)]
-        head = _claim_in(conn, now, waiting, claim_for, lease)
-        if head is not None:
-            return [*follow, head]
-        if conn.execute(_MARK_HELD, {"held_id": waiting}).rowcount == 1:
-            return [*follow, int(waiting)]  # its sender may yet give it up: then this one tries
-    return follow  # a lane settling this fast keeps moving; the clock sends what is left
 
 
 def settle_sent(
