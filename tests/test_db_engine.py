@@ -10,11 +10,13 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
+from chatbot.db.deadlock import again_after_deadlock
 from chatbot.db.dedupe import claim_delivery, delivered
 from chatbot.db.engine import Database, make_engine
 from tests.conftest import _empty
@@ -191,3 +193,75 @@ def _delivered_elsewhere(db: Database, key: str) -> bool:
     thread.start()
     thread.join(timeout=10)
     return found == [True]
+
+
+# --- a deadlock's victim runs again (chatbot/db/deadlock.py) ------------------------------------
+
+
+@pytest.mark.postgresql
+def test_a_deadlocks_victim_is_run_again_and_both_sides_land(pg_db: Database) -> None:
+    """Two transactions claim the same two keys in opposite orders, each waiting for the other
+    at the second: PostgreSQL rolls one back (deadlock_detected), which is run again."""
+    db = pg_db
+    for key in ("left", "right"):
+        with db.transaction() as conn:
+            conn.execute(
+                text("INSERT INTO processed_event (key, seen_at) VALUES (:k, :t)"),
+                {"k": key, "t": NOW},
+            )
+    both_hold_one = threading.Barrier(2, timeout=10)
+    attempts: dict[str, int] = {"a": 0, "b": 0}
+    errors: list[BaseException] = []
+
+    def touch(conn: object, key: str) -> None:
+        conn.execute(  # type: ignore[attr-defined]
+            text("UPDATE processed_event SET seen_at = :t WHERE key = :k"), {"k": key, "t": NOW}
+        )
+
+    def side(name: str, first: str, second: str) -> None:
+        def work() -> None:
+            attempts[name] += 1
+            with db.transaction() as conn:
+                touch(conn, first)
+                if attempts[name] == 1:
+                    both_hold_one.wait()
+                touch(conn, second)
+
+        try:
+            again_after_deadlock(work)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=side, args=("a", "left", "right")),
+        threading.Thread(target=side, args=("b", "right", "left")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    # A victim was run again until it landed. Its new try may take the row back before the
+    # other side wakes, and deadlock once more (either side): both still land.
+    assert max(attempts.values()) >= 2, attempts
+
+
+def test_only_a_deadlock_is_run_again() -> None:
+    calls: list[int] = []
+
+    def refused() -> None:
+        calls.append(1)
+        raise OperationalError("UPDATE", {}, psycopg.errors.ConnectionTimeout("no answer"))
+
+    with pytest.raises(OperationalError):
+        again_after_deadlock(refused)
+    assert len(calls) == 1
+
+    def always_a_victim() -> None:
+        calls.append(1)
+        raise OperationalError("UPDATE", {}, psycopg.errors.DeadlockDetected("deadlock"))
+
+    calls.clear()
+    with pytest.raises(OperationalError):
+        again_after_deadlock(always_a_victim, tries=3)
+    assert len(calls) == 3

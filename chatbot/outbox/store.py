@@ -28,6 +28,7 @@ from sqlmodel import col
 from sqlmodel import select as orm_select
 
 from chatbot.clock import Clock
+from chatbot.db.deadlock import again_after_deadlock
 from chatbot.db.engine import Database
 from chatbot.outbox.models import OutboxMessage, OutboxStatus
 
@@ -407,20 +408,28 @@ def _settle_version(
             with db.single_statement() as conn:
                 head = _claim_in(conn, now, waiting, claim_for, lease)
         return True, [head if head is not None else int(waiting)]
-    with db.transaction() as conn:
-        if conn.execute(_SETTLE, settle).rowcount != 1:
-            _release_in(conn, row, now)
-            return False, []
-        follow = record(conn)
-        if row.lane:
-            taken = {f if isinstance(f, int) else f.id for f in follow}
-            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
-            if waiting is not None and waiting not in taken:
-                head = (
-                    None if claim_for is None else _claim_in(conn, now, waiting, claim_for, lease)
-                )
-                follow.append(head if head is not None else int(waiting))
-    return True, follow
+
+    def settle_with_record() -> tuple[bool, list[int | OutboxMessage]]:
+        with db.transaction() as conn:
+            if conn.execute(_SETTLE, settle).rowcount != 1:
+                _release_in(conn, row, now)
+                return False, []
+            follow = record(conn)
+            if row.lane:
+                taken = {f if isinstance(f, int) else f.id for f in follow}
+                waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
+                if waiting is not None and waiting not in taken:
+                    head = (
+                        None
+                        if claim_for is None
+                        else _claim_in(conn, now, waiting, claim_for, lease)
+                    )
+                    follow.append(head if head is not None else int(waiting))
+        return True, follow
+
+    # What a record writes (a question's posting time on its conversation) may be locked by a
+    # transaction that waits for this row (an answer owing the next message of the lane).
+    return again_after_deadlock(settle_with_record)
 
 
 def _release_in(conn: Connection, row: OutboxMessage, now: datetime) -> None:

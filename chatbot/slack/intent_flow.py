@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Connection
 from sqlmodel import Session
 
+from chatbot.db.deadlock import again_after_deadlock
 from chatbot.intent.conversation import ConversationService, Reply, Step, asked_time_kept
 from chatbot.intent.models import IntentStatus
 from chatbot.intent.service import IntentError, IntentFields, IntentView
@@ -296,7 +297,11 @@ class IntentFlow:
             for message in self._owed_for(channel, thread_ts, ts, reply):
                 owed.append(self.outbox.owe_in(conn, message, claim=True))
 
-        reply = self.conversations.answer(channel, thread_ts, ts, user, text, also=owe)
+        def answer() -> Reply:
+            owed.clear()  # a deadlock's victim is run again from the start
+            return self.conversations.answer(channel, thread_ts, ts, user, text, also=owe)
+
+        reply = again_after_deadlock(answer)
         if reply.kind == Step.IGNORED:
             return False
         if reply.kind in (Step.ASK, Step.INVALID) and reply.jira_request:
