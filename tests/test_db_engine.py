@@ -151,12 +151,15 @@ def test_a_nested_transaction_while_holding_gets_its_own_connection(pg_db: Datab
     assert delivered(db, "inner") and not delivered(db, "outer")
 
 
-def test_a_held_connection_that_breaks_is_replaced_at_the_next_transaction(db: Database) -> None:
+@pytest.mark.parametrize("next_use", ["transaction", "single_statement"])
+def test_a_held_connection_that_breaks_is_replaced_at_its_next_use(
+    db: Database, next_use: str
+) -> None:
     with db.holding():
         with pytest.raises(DBAPIError), db.transaction() as conn:
             conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
             conn.execute(text("SELECT 1"))
-        with db.transaction() as conn:
+        with getattr(db, next_use)() as conn:
             assert claim_delivery(conn, "after", NOW)
     assert delivered(db, "after")
 
@@ -173,18 +176,6 @@ def test_a_single_statement_commits_by_itself_and_leaves_transactions_as_they_we
             claim_delivery(conn, "rolled back", NOW)
             raise RuntimeError("undo")
     assert not delivered(db, "rolled back")
-
-
-def test_a_single_statement_after_the_held_connection_broke_gets_a_fresh_one(
-    db: Database,
-) -> None:
-    with db.holding():
-        with pytest.raises(DBAPIError), db.transaction() as conn:
-            conn.connection.dbapi_connection.close()  # type: ignore[union-attr]
-            conn.execute(text("SELECT 1"))
-        with db.single_statement() as conn:
-            assert claim_delivery(conn, "after", NOW)
-    assert delivered(db, "after")
 
 
 def _delivered_elsewhere(db: Database, key: str) -> bool:
