@@ -332,7 +332,7 @@ class Tally:
         raw = conn.connection.dbapi_connection
         with self.lock:
             self.transactions += 1
-            # psycopg in autocommit sends neither BEGIN nor COMMIT (Database.single_statement)
+            # psycopg in autocommit sends neither BEGIN nor COMMIT (Database.autocommit)
             if not getattr(raw, "autocommit", True):
                 self.sent_transactions += 1
 

@@ -151,7 +151,7 @@ def test_a_nested_transaction_while_holding_gets_its_own_connection(pg_db: Datab
     assert delivered(db, "inner") and not delivered(db, "outer")
 
 
-@pytest.mark.parametrize("next_use", ["transaction", "single_statement"])
+@pytest.mark.parametrize("next_use", ["transaction", "autocommit"])
 def test_a_held_connection_that_breaks_is_replaced_at_its_next_use(
     db: Database, next_use: str
 ) -> None:
@@ -164,11 +164,11 @@ def test_a_held_connection_that_breaks_is_replaced_at_its_next_use(
     assert delivered(db, "after")
 
 
-def test_a_single_statement_commits_by_itself_and_leaves_transactions_as_they_were(
+def test_an_autocommit_statement_commits_by_itself_and_leaves_transactions_as_they_were(
     db: Database,
 ) -> None:
     with db.holding():
-        with db.single_statement() as conn:
+        with db.autocommit() as conn:
             assert claim_delivery(conn, "alone", NOW)
         assert _delivered_elsewhere(db, "alone")
         # The held connection's transactions are transactions again: a failure rolls back.

@@ -338,6 +338,15 @@ def test_an_intent_belongs_to_the_first_team_of_its_channel(
     assert nowhere.intent.team_id is None
 
 
+def test_an_intent_without_checks_or_team_lookup_has_its_first_revision(
+    db: Database, clock: FrozenClock
+) -> None:
+    service = _service(db, clock)
+    view = service.create(IntentFields(title="Refunds"), "C1", "U7")
+    [revision] = service.revisions(view.intent.id)
+    assert (revision.number, revision.author, revision.snapshot["checks"]) == (1, "U7", [])
+
+
 def test_an_intent_in_its_channels_team_is_stored_with_its_first_revision(
     db: Database, clock: FrozenClock
 ) -> None:

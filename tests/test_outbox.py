@@ -583,6 +583,24 @@ def test_a_settle_with_nothing_to_record_is_statements_each_committed_by_itself(
     assert _row(db, first.row_id).status == OutboxStatus.SENT
 
 
+def test_a_row_the_record_owes_in_the_same_lane_is_sent_next_once(
+    db: Database, clock: FrozenClock
+) -> None:
+    first = _owe_in_lane(db, clock, "a")
+    assert first.row is not None
+
+    def record(conn: Any) -> list[int | OutboxMessage]:
+        owed = store.enqueue_in(
+            conn, clock.now(), "test", "b", {"k": "b"}, lane="post:C1:-", claim_for="host:1"
+        )
+        return [owed.follow]
+
+    sent, follow = store.settle_sent(db, clock, first.row, record, claim_for="host:1")
+    assert sent and len(follow) == 1  # not also handed on as the lane's next row
+    [row] = follow
+    assert isinstance(row, OutboxMessage) and row.locked_by == "host:1"
+
+
 def test_a_settle_leaves_a_waiting_row_another_sender_holds(
     db: Database, clock: FrozenClock
 ) -> None:

@@ -402,8 +402,8 @@ class _SqliteWriter:
 
 
 def _broken(connection: Connection) -> bool:
-    """Known broken (the next use would fail before reaching the server)."""
-    if connection.invalidated:
+    """Closed, or known broken (the next use would fail before reaching the server)."""
+    if connection.closed or connection.invalidated:
         return True
     raw = connection.connection.dbapi_connection
     return raw is None or bool(getattr(raw, "closed", False))
@@ -468,20 +468,20 @@ class Database:
             raise
 
     @contextmanager
-    def single_statement(self) -> Iterator[Connection]:
-        """A connection for exactly one statement, which is a transaction by itself.
+    def autocommit(self) -> Iterator[Connection]:
+        """A connection whose statements each commit by themselves, for statements that need
+        not be atomic together (each one is atomic on its own).
 
-        On PostgreSQL it runs in autocommit: a statement is atomic on its own, and without
-        BEGIN and COMMIT it is one round trip instead of three (each round trip costs the
-        process about as much CPU as the statement). Elsewhere, or when this thread's held
-        connection is inside a transaction, it is `transaction()`. Two statements in the
-        block would not be atomic together: use `transaction()` for those."""
+        On PostgreSQL it runs in psycopg's autocommit: without BEGIN and COMMIT a statement is
+        one round trip instead of three (each round trip costs the process about as much CPU
+        as the statement). Elsewhere, or when this thread's held connection is inside a
+        transaction, the block is `transaction()`."""
         if self.dialect != "postgresql":
             with self.transaction() as connection:
                 yield connection
             return
         held: Connection | None = getattr(self._held, "connection", None)
-        if held is None or held.in_transaction() or held.closed or _broken(held):
+        if held is None or held.in_transaction() or _broken(held):
             with self.engine.connect() as connection, _autocommit(connection):
                 yield connection
             return

@@ -205,21 +205,19 @@ class IntentService:
             if delivery_key is not None and not claim_delivery(conn, delivery_key, now):
                 raise AlreadyDelivered(delivery_key)
             crash_point("intent.create.claimed")
-            if team_from_channel and not fields.checks and conn.dialect.name == "postgresql":
-                # With its first revision in the same statement: one round trip for both.
+            # Without checks the first revision is known before the intent's id; on
+            # PostgreSQL it goes in with the intent (and its team), one statement for all.
+            revision_with_intent = (
+                team_from_channel and not fields.checks and conn.dialect.name == "postgresql"
+            )
+            if revision_with_intent:
                 del values["team_id"]
                 revision = _revision_values(_as_read(Intent, {"id": 0, **values}), user_id, now, [])
                 params = {f"intent_{k}": v for k, v in values.items()}
                 params |= {f"revision_{k}": v for k, v in revision.items() if k != "intent_id"}
                 stored = conn.execute(_INSERT_WITH_REVISION, {**params, "team_channel": channel_id})
                 intent_id, values["team_id"] = stored.one()
-                view = IntentView(
-                    intent=_as_read(Intent, {"id": int(intent_id), **values}), checks=[]
-                )
-                if also is not None:
-                    also(conn, view)
-                return view
-            if team_from_channel:
+            elif team_from_channel:
                 # The channel's team is looked up by the INSERT itself (one round trip less).
                 del values["team_id"]
                 stored = conn.execute(_INSERT_WITH_TEAM, {**values, "team_channel": channel_id})
@@ -233,8 +231,9 @@ class IntentService:
                 check = AcceptanceCheck(intent_id=intent.id, position=position, text=text)
                 check.id = _insert(conn, AcceptanceCheck, check)
                 checks.append(check)
-            revision = _revision_values(intent, user_id, now, [c.text for c in checks])
-            conn.execute(_insert_into(_table(IntentRevision)), revision)
+            if not revision_with_intent:
+                revision = _revision_values(intent, user_id, now, [c.text for c in checks])
+                conn.execute(_insert_into(_table(IntentRevision)), revision)
             view = IntentView(intent=intent, checks=checks)
             if also is not None:
                 also(conn, view)

@@ -338,7 +338,7 @@ def claim(
     `claim_lapsed` in the same statement: that claim's process died or stalled, perhaps with
     its write already accepted, so the handler looks for the write before making it. The mark
     stays until the row is settled sent or failed (a retry after a failed look keeps it)."""
-    with db.single_statement() as conn:
+    with db.autocommit() as conn:
         return _claim_in(conn, clock.now(), row_id, worker, lease)
 
 
@@ -376,11 +376,10 @@ def _settle_version(
     given (one transaction fewer per message that waited; its id when not given, or when
     another sender holds it).
 
-    Without `record` each step is one statement and a transaction by itself
-    (`Database.single_statement`: on PostgreSQL no BEGIN or COMMIT, two round trips fewer per
-    statement): the settle, then the look for the lane's next row and its claim. Nothing
-    needs them together: the settled row is sent whatever follows, and a look after the
-    settle's commit sees at least what a look inside its transaction would."""
+    Without `record` nothing needs the steps together, so each statement commits by itself
+    (`Database.autocommit`: on PostgreSQL no BEGIN or COMMIT, two round trips fewer per
+    statement): the settled row is sent whatever follows, and a look for the lane's next row
+    after the settle's commit sees at least what a look inside its transaction would."""
     now = clock.now()
     settle = {
         "settled_id": row.id,
@@ -390,46 +389,45 @@ def _settle_version(
         "updated_at": now,
         **values,
     }
-    if record is None:
-        with db.single_statement() as conn:
-            settled = conn.execute(_SETTLE, settle).rowcount == 1
-        if not settled:
-            with db.single_statement() as conn:
-                _release_in(conn, row, now)
+
+    def settle_in(conn: Connection) -> tuple[bool, list[int | OutboxMessage]]:
+        if conn.execute(_SETTLE, settle).rowcount != 1:
+            _release_in(conn, row, now)
             return False, []
-        if not row.lane:
-            return True, []
-        with db.single_statement() as conn:
-            waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
-        if waiting is None:
-            return True, []
-        head = None
-        if claim_for is not None:
-            with db.single_statement() as conn:
-                head = _claim_in(conn, now, waiting, claim_for, lease)
-        return True, [head if head is not None else int(waiting)]
+        follow = record(conn) if record is not None else []
+        if row.lane:
+            follow += _next_in_lane(conn, row.lane, now, follow, claim_for, lease)
+        return True, follow
+
+    if record is None:
+        with db.autocommit() as conn:
+            return settle_in(conn)
 
     def settle_with_record() -> tuple[bool, list[int | OutboxMessage]]:
         with db.transaction() as conn:
-            if conn.execute(_SETTLE, settle).rowcount != 1:
-                _release_in(conn, row, now)
-                return False, []
-            follow = record(conn)
-            if row.lane:
-                taken = {f if isinstance(f, int) else f.id for f in follow}
-                waiting = conn.execute(_LANE_HEAD, {"lane": row.lane}).scalar()
-                if waiting is not None and waiting not in taken:
-                    head = (
-                        None
-                        if claim_for is None
-                        else _claim_in(conn, now, waiting, claim_for, lease)
-                    )
-                    follow.append(head if head is not None else int(waiting))
-        return True, follow
+            return settle_in(conn)
 
     # What a record writes (a question's posting time on its conversation) may be locked by a
     # transaction that waits for this row (an answer owing the next message of the lane).
     return again_after_deadlock(settle_with_record)
+
+
+def _next_in_lane(
+    conn: Connection,
+    lane: str,
+    now: datetime,
+    taken: list[int | OutboxMessage],
+    claim_for: str | None,
+    lease: timedelta,
+) -> list[int | OutboxMessage]:
+    """The lane's oldest unsent row (unless `taken` holds it), claimed for `claim_for` when it
+    can be, else its id; nothing when the lane has none."""
+    ids = {f if isinstance(f, int) else f.id for f in taken}
+    waiting = conn.execute(_LANE_HEAD, {"lane": lane}).scalar()
+    if waiting is None or waiting in ids:
+        return []
+    head = None if claim_for is None else _claim_in(conn, now, waiting, claim_for, lease)
+    return [head if head is not None else int(waiting)]
 
 
 def _release_in(conn: Connection, row: OutboxMessage, now: datetime) -> None:
@@ -474,7 +472,7 @@ def settle_retry(
     # `updated_at` is left as it was (when the row was stored or last re-armed): the worker
     # gives up on a row that has kept failing for a day since then, and a retry refreshing it
     # would put that day off for ever.
-    with db.single_statement() as conn:
+    with db.autocommit() as conn:
         conn.execute(
             _RETRY,
             {
